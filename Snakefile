@@ -1,0 +1,16 @@
+# Cross-border e-commerce platforms and firm capacity utilization: the workflow.
+# `snakemake -c all` builds every table and the report on the data config.yaml points to
+# (by default the synthetic world); `snakemake -c 2 results/tables/table2.tex` builds one.
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/synth.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,83 @@
+"""Configuration loading and validation against the JSON schemas in ``schemas/``.
+
+Errors name the offending key as a dotted path (``cleaning.min_employees``) so a user sees
+at once which line of ``config.yaml`` to fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from cbec.errors import ConfigError
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+
+def _load_yaml(path: Path) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _registry(schema_dir: Path) -> Registry:
+    """Every ``*.schema.yaml`` in ``schema_dir``, addressable by file name for ``$ref``."""
+    resources = []
+    for p in sorted(schema_dir.glob("*.schema.yaml")):
+        resources.append((p.name, Resource.from_contents(_load_yaml(p), default_specification=DRAFT202012)))
+    return Registry().with_resources(resources)
+
+
+def _key_path(error: Any) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    if error.validator == "additionalProperties":
+        # the unexpected key is in the message, not the path
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        parts.append(extra[0] if extra else "?")
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in error.instance]
+        parts.append(missing[0] if missing else "?")
+    return ".".join(parts) if parts else "(top level)"
+
+
+def validate_config(
+    config: dict, schema_dir: Path = SCHEMA_DIR, source: str = "config.yaml"
+) -> dict:
+    """Validate ``config`` against ``config.schema.yaml``; raise :class:`ConfigError` naming the key."""
+    schema = _load_yaml(schema_dir / "config.schema.yaml")
+    validator = Draft202012Validator(schema, registry=_registry(schema_dir))
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = []
+        for e in errors:
+            key = _key_path(e)
+            if e.validator == "additionalProperties":
+                msg = f"unknown key '{key.split('.')[-1]}' (misspelled?)"
+            elif e.validator == "required":
+                msg = "required key is missing"
+            else:
+                msg = e.message
+            lines.append(f"{source}: key '{key}': {msg}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
+    years = config["years"]
+    if years["first"] > years["last"]:
+        raise ConfigError(
+            f"{source}: key 'years.first': {years['first']} is after years.last {years['last']}"
+        )
+    return config
+
+
+def analysis_years(config: dict) -> list[int]:
+    """Years of the sample: first..last without the excluded ones."""
+    y = config["years"]
+    return [t for t in range(y["first"], y["last"] + 1) if t not in set(y["excluded"])]
+
+
+def all_years(config: dict) -> list[int]:
+    """Every raw year first..last (the excluded years are still read: they link the panel)."""
+    y = config["years"]
+    return list(range(y["first"], y["last"] + 1))

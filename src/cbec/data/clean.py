@@ -1,0 +1,133 @@
+"""Cleaning of the ASIF firm-years: the standard filters of the literature.
+
+Brandt, Van Biesebroeck & Zhang (2012) and Feenstra, Li & Yu (2014): drop observations with
+missing key variables, fewer than ``min_employees`` workers, total assets below current
+assets, gross fixed assets or net fixed assets, an invalid founding date, and non-positive
+values where logs are taken. Every row dropped is counted with its (first) reason, so that
+``read = kept + dropped`` holds for each year.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cbec.errors import InputError
+
+#: variables without which a firm-year is unusable
+KEY_VARS = ["firm_code", "firm_name", "region_code", "industry_code", "found_year"]
+NUMERIC_KEYS = ["employees", "gross_output", "total_assets", "fixed_assets_net", "intermediate"]
+#: variables whose log is taken downstream (must be > 0)
+LOG_VARS = ["gross_output", "fixed_assets_net", "intermediate"]
+
+ATTRITION_SCHEMA = {
+    "stage": pl.String,
+    "year": pl.Int64,
+    "step": pl.Int64,
+    "reason": pl.String,
+    "rows": pl.Int64,
+}
+
+
+def _blank(col: str) -> pl.Expr:
+    c = pl.col(col)
+    return c.is_null() | (c.cast(pl.String).str.strip_chars() == "")
+
+
+def drop_rules(min_employees: float, min_found_year: int) -> list[tuple[str, pl.Expr]]:
+    """Ordered (reason, condition-to-drop) pairs; a row is charged to its first true reason."""
+    assets = pl.col("total_assets")
+    bad_assets = (
+        (assets < pl.col("current_assets").fill_null(0))
+        | (assets < pl.col("fixed_assets_orig").fill_null(0))
+        | (assets < pl.col("fixed_assets_net").fill_null(0))
+    )
+    month = pl.col("found_month")
+    bad_found = (
+        (pl.col("found_year") < min_found_year)
+        | (pl.col("found_year") > pl.col("year"))
+        | (month.is_not_null() & ((month < 1) | (month > 12)))
+    )
+    nonpos = pl.any_horizontal([pl.col(c) <= 0 for c in LOG_VARS]) | (
+        pl.col("value_added").is_not_null() & (pl.col("value_added") <= 0)
+    )
+    return [
+        ("missing key variable", pl.any_horizontal([_blank(c) for c in KEY_VARS + NUMERIC_KEYS])),
+        ("invalid founding year or month", bad_found),
+        (f"fewer than {min_employees:g} employees", pl.col("employees") < min_employees),
+        ("total assets below current, gross fixed or net fixed assets", bad_assets),
+        ("non-positive output, capital or intermediate inputs", nonpos),
+    ]
+
+
+def check_unique_firm_year(df: pl.DataFrame, path: str) -> None:
+    """Stop on duplicate legal-person codes within a year (a duplicated firm-year)."""
+    dup = df.filter(pl.col("firm_code").is_not_null() & pl.col("firm_code").is_duplicated())
+    if dup.height:
+        codes = dup["firm_code"].unique().sort().head(3).to_list()
+        raise InputError(
+            path,
+            "firm_code",
+            f"{dup.height} rows share a legal-person code within the year (duplicate firm-years), "
+            f"e.g. {', '.join(codes)}",
+        )
+
+
+def check_city_codes(df: pl.DataFrame, known: set[str], path: str) -> None:
+    """Stop on region codes whose city (first four digits) is not in the city list."""
+    codes = df.select(pl.col("region_code").str.slice(0, 4).alias("c")).drop_nulls()["c"]
+    unknown = sorted(set(codes.unique().to_list()) - known)
+    if unknown:
+        raise InputError(
+            path,
+            "region_code",
+            f"{len(unknown)} unknown city code(s) not in the city list, e.g. {', '.join(unknown[:3])}",
+        )
+
+
+def clean_asif_year(
+    df: pl.DataFrame, year: int, *, min_employees: float, min_found_year: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Apply the filters to one year's canonical frame; return (kept rows, attrition rows)."""
+    df = df.with_columns(
+        pl.lit(year, dtype=pl.Int64).alias("year"),
+        (pl.lit(year * 10_000_000, dtype=pl.Int64) + pl.int_range(pl.len(), dtype=pl.Int64)).alias(
+            "row_id"
+        ),
+    )
+    rules = drop_rules(min_employees, min_found_year)
+    reason = pl.lit(None, dtype=pl.String)
+    for label, cond in reversed(rules):
+        reason = pl.when(cond.fill_null(False)).then(pl.lit(label)).otherwise(reason)
+    tagged = df.with_columns(reason.alias("_reason"))
+    counts = tagged.group_by("_reason").len()
+    count = dict(zip(counts["_reason"].to_list(), counts["len"].to_list(), strict=True))
+    rows = [("read", df.height)] + [(label, count.get(label, 0)) for label, _ in rules]
+    kept = tagged.filter(pl.col("_reason").is_null()).drop("_reason")
+    rows.append(("kept", kept.height))
+    attrition = pl.DataFrame(
+        {
+            "stage": ["clean_asif"] * len(rows),
+            "year": [year] * len(rows),
+            "step": list(range(len(rows))),
+            "reason": [r for r, _ in rows],
+            "rows": [n for _, n in rows],
+        },
+        schema=ATTRITION_SCHEMA,
+    )
+    kept = kept.with_columns(
+        pl.col("region_code").str.slice(0, 4).alias("city_code"),
+        pl.col("region_code").str.slice(0, 2).alias("province_code"),
+        pl.col("industry_code").str.slice(0, 2).alias("ind2"),
+    )
+    return kept, attrition
+
+
+def check_attrition(attrition: pl.DataFrame) -> None:
+    """Assert that, per stage and year, read = kept + every drop."""
+    for (stage, year), g in attrition.group_by(["stage", "year"], maintain_order=True):
+        d = dict(zip(g["reason"].to_list(), g["rows"].to_list(), strict=True))
+        dropped = sum(v for k, v in d.items() if k not in {"read", "kept"})
+        if d["read"] != d["kept"] + dropped:
+            raise AssertionError(
+                f"attrition of {stage} {year}: read {d['read']} != kept {d['kept']} + dropped {dropped}"
+            )

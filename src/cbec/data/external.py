@@ -1,0 +1,38 @@
+"""Readers for the external series: cities, IT revenue, internet ports, IT weights, deflators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from cbec.data.io import read_csv_checked
+from cbec.errors import InputError
+
+
+def read_cities(path: str | Path) -> pl.DataFrame:
+    """Prefecture-level cities: 4-digit code, names, 2-digit province code, coordinates."""
+    df = read_csv_checked(
+        path,
+        {
+            "city_code": pl.String,
+            "city_name": pl.String,
+            "province_code": pl.String,
+            "province_name": pl.String,
+            "lon": pl.Float64,
+            "lat": pl.Float64,
+        },
+    ).with_columns(
+        pl.col("city_code").str.zfill(4), pl.col("province_code").str.zfill(2)
+    )
+    if df["city_code"].is_duplicated().any():
+        raise InputError(path, "city_code", "duplicate city codes")
+    bad = df.filter(~pl.col("lat").is_between(15, 55) | ~pl.col("lon").is_between(70, 140))
+    if bad.height:
+        raise InputError(path, "lat/lon", f"{bad.height} coordinates outside China")
+    return df
+
+
+def read_series(path: str | Path, columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A small external series with canonical column names and types."""
+    return read_csv_checked(path, columns)

@@ -1,0 +1,216 @@
+"""Readers for raw inputs in the formats real deliveries come in.
+
+Parquet, CSV (UTF-8, GBK or GB18030) and Stata ``.dta``. Raw headers are mapped to canonical
+names through the data dictionary (``dictionary.yaml``); values are coerced to the canonical
+type. Every problem raises :class:`~cbec.errors.InputError` naming the file, the column and
+what is wrong.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from cbec.errors import InputError
+
+DICTIONARY_PATH = Path(__file__).with_name("dictionary.yaml")
+
+#: code columns and the width they are zero-padded to (leading zeros lost in Excel/Stata)
+CODE_WIDTH = {"zip": 6, "region_code": 6, "industry_code": 4}
+
+_DTYPES = {"str": pl.String, "int": pl.Int64, "float": pl.Float64}
+
+
+@cache
+def load_dictionary() -> dict[str, dict[str, dict]]:
+    """The data dictionary: ``{kind: {canonical: {dtype, raw: [...], desc}}}``."""
+    with open(DICTIONARY_PATH, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _norm_header(h: str) -> str:
+    """Header as compared: NFKC (full-width brackets and digits), no spaces, lower case."""
+    return unicodedata.normalize("NFKC", str(h)).replace(" ", "").replace("\u3000", "").lower()
+
+
+def _decode_csv(path: Path, encoding: str) -> str:
+    raw = path.read_bytes()
+    encodings = ["utf-8-sig", "gb18030"] if encoding == "auto" else [encoding]
+    for enc in encodings:
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError as err:
+            last = err
+    raise InputError(
+        path,
+        None,
+        f"cannot decode the file as {' or '.join(encodings)} "
+        f"(byte {last.start}: {raw[last.start : last.start + 4]!r}); "
+        "set inputs.csv_encoding in config.yaml",
+    )
+
+
+def read_table(path: str | Path, encoding: str = "auto") -> pl.DataFrame:
+    """Read a raw file by its suffix with every column as delivered (CSV: all as strings)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, None, "file does not exist")
+    if path.stat().st_size == 0:
+        raise InputError(path, None, "file is empty (0 bytes)")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            df = pl.read_parquet(path)
+        elif suffix in {".csv", ".txt"}:
+            text = _decode_csv(path, encoding)
+            df = pl.read_csv(io.StringIO(text), infer_schema=False)
+        elif suffix == ".dta":
+            import pyreadstat
+
+            pdf, _ = pyreadstat.read_dta(
+                str(path), encoding=None if encoding == "auto" else encoding
+            )
+            df = pl.from_pandas(pdf)
+        else:
+            raise InputError(path, None, f"unsupported file type '{suffix}'")
+    except InputError:
+        raise
+    except Exception as err:  # polars/pyarrow/pyreadstat errors on corrupt files
+        raise InputError(path, None, f"cannot read file: {type(err).__name__}: {err}") from err
+    if df.height == 0:
+        raise InputError(path, None, "file has a header but no rows")
+    return df
+
+
+def map_columns(df: pl.DataFrame, kind: str, path: str | Path) -> tuple[pl.DataFrame, dict]:
+    """Rename raw headers to canonical names; return the frame and ``{canonical: raw}``."""
+    spec = load_dictionary()[kind]
+    by_norm = {_norm_header(c): c for c in df.columns}
+    found: dict[str, str] = {}
+    for canon, info in spec.items():
+        for raw in [canon, *info["raw"]]:
+            hit = by_norm.get(_norm_header(raw))
+            if hit is not None and hit not in found.values():
+                found[canon] = hit
+                break
+    out = df.select([pl.col(raw).alias(canon) for canon, raw in found.items()])
+    return out, found
+
+
+def _coerce(df: pl.DataFrame, kind: str, path: str | Path) -> pl.DataFrame:
+    spec = load_dictionary()[kind]
+    exprs = []
+    for col in df.columns:
+        want = spec[col]["dtype"]
+        s = df[col]
+        if want == "str":
+            if s.dtype.is_numeric():
+                # codes exported as numbers: 315000.0 -> "315000"
+                if s.dtype.is_float():
+                    s = s.cast(pl.Int64, strict=False)
+                s = s.cast(pl.String)
+            else:
+                s = s.cast(pl.String)
+            s = s.str.strip_chars().str.normalize("NFKC")
+            if col in CODE_WIDTH:
+                s = s.str.replace(r"\.0+$", "").str.zfill(CODE_WIDTH[col])
+            exprs.append(s.alias(col))
+            continue
+        dtype = _DTYPES[want]
+        if s.dtype == pl.String:
+            clean = s.str.normalize("NFKC").str.strip_chars().str.replace_all(",", "")
+            clean = clean.replace("", None)
+            conv = clean.cast(pl.Float64, strict=False)
+            bad = clean.is_not_null() & conv.is_null()
+            if bad.any():
+                idx = int(bad.arg_true()[0])
+                raise InputError(
+                    path,
+                    col,
+                    f"{int(bad.sum())} non-numeric value(s), e.g. {clean[idx]!r} in row {idx + 1}",
+                )
+            s = conv
+        elif not (s.dtype.is_numeric() or s.dtype == pl.Null or s.dtype == pl.Boolean):
+            raise InputError(path, col, f"expected a number, found type {s.dtype}")
+        if want == "int":
+            f = s.cast(pl.Float64)
+            frac = f.is_not_null() & (f != f.round(0))
+            if frac.any():
+                idx = int(frac.arg_true()[0])
+                raise InputError(path, col, f"expected a whole number, found {f[idx]} in row {idx + 1}")
+        exprs.append(s.cast(dtype).alias(col))
+    return pl.DataFrame(exprs) if exprs else df
+
+
+def read_raw(
+    path: str | Path,
+    kind: str,
+    required: list[str] | None = None,
+    encoding: str = "auto",
+) -> pl.DataFrame:
+    """Read one raw input of ``kind`` (asif | customs | members) into canonical columns.
+
+    Columns of the dictionary absent from the file are added as nulls unless listed in
+    ``required``, whose absence is an error naming every raw spelling looked for.
+    """
+    df = read_table(path, encoding)
+    mapped, found = map_columns(df, kind, path)
+    spec = load_dictionary()[kind]
+    for col in required or []:
+        if col not in found:
+            raise InputError(
+                path,
+                col,
+                "required column is missing (looked for: " + ", ".join(spec[col]["raw"]) + ")",
+            )
+    out = _coerce(mapped, kind, path)
+    missing = [c for c in spec if c not in out.columns]
+    if missing:
+        out = out.with_columns(
+            [pl.lit(None, dtype=_DTYPES[spec[c]["dtype"]]).alias(c) for c in missing]
+        )
+    return out.select(list(spec))
+
+
+def read_csv_checked(
+    path: str | Path, columns: dict[str, type[pl.DataType] | pl.DataType], encoding: str = "auto"
+) -> pl.DataFrame:
+    """Read a small external CSV whose columns are named canonically and check their types."""
+    df = read_table(path, encoding)
+    for col, dtype in columns.items():
+        if col not in df.columns:
+            raise InputError(path, col, "required column is missing")
+        s = df[col]
+        if dtype == pl.String:
+            conv = s.cast(pl.String)
+        else:
+            conv = s.cast(dtype, strict=False)
+            bad = s.is_not_null() & conv.is_null()
+            if bad.any():
+                idx = int(bad.arg_true()[0])
+                raise InputError(path, col, f"non-numeric value {s[idx]!r} in row {idx + 1}")
+        df = df.with_columns(conv.alias(col))
+    return df.select(list(columns))
+
+
+def write_parquet_atomic(df: pl.DataFrame, path: str | Path) -> None:
+    """Write parquet through a temporary file renamed into place: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    df.write_parquet(tmp, compression="zstd", statistics=True)
+    tmp.replace(path)
+
+
+def write_text_atomic(text: str, path: str | Path) -> None:
+    """Write text through a temporary file renamed into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,102 @@
+"""Readers: formats, encodings, header vintages, and bad inputs that must stop loudly."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from cbec.data.io import read_raw, read_table
+from cbec.errors import InputError
+
+
+def _asif_frame(**over):
+    base = {
+        "法人代码": ["123456789", "987654321"],
+        "企业名称": ["宁波华东电子有限公司", "杭州西湖机械有限公司"],
+        "邮政编码": ["315000", "310000"],
+        "行政区划代码": ["330201", "330106"],
+        "行业代码": ["3911", "3512"],
+        "开业时间(年)": ["1998", "2003"],
+        "全部从业人员年平均人数": ["120", "45"],
+        "工业总产值": ["5,000.5", "800"],
+    }
+    base.update(over)
+    return pl.DataFrame(base)
+
+
+def test_csv_gbk_and_headers(tmp_path):
+    p = tmp_path / "asif_2004.csv"
+    p.write_bytes(_asif_frame().write_csv().encode("gbk"))
+    df = read_raw(p, "asif", required=["firm_code", "employees"])
+    assert df["firm_name"][0] == "宁波华东电子有限公司"
+    assert df["gross_output"].to_list() == [5000.5, 800.0]
+    assert df["found_year"].dtype == pl.Int64
+    assert df["depreciation"].null_count() == 2  # absent column added as nulls
+
+
+def test_pinyin_headers_and_lost_leading_zeros(tmp_path):
+    df = pl.DataFrame(
+        {"frdm": ["1"], "qymc": ["北京某某厂"], "yzbm": [10000.0], "dq": [110101], "hylb": [611]}
+    )
+    p = tmp_path / "asif.parquet"
+    df.write_parquet(p)
+    out = read_raw(p, "asif")
+    assert out["zip"][0] == "010000"
+    assert out["region_code"][0] == "110101"
+    assert out["industry_code"][0] == "0611"
+
+
+def test_full_width_digits(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_text(_asif_frame(**{"全部从业人员年平均人数": ["１２０", "45"]}).write_csv(), encoding="utf-8")
+    assert read_raw(p, "asif")["employees"][0] == 120.0
+
+
+def test_dta(tmp_path):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    pdf = _asif_frame().rename({"开业时间(年)": "kysjn", "全部从业人员年平均人数": "cyrs"}).select(
+        ["kysjn", "cyrs"]
+    ).with_columns(pl.all().cast(pl.Float64)).to_pandas()
+    p = tmp_path / "a.dta"
+    pyreadstat.write_dta(pdf, str(p))
+    out = read_raw(p, "asif")
+    assert out["found_year"].to_list() == [1998, 2003]
+
+
+@pytest.mark.parametrize(
+    "make,column,phrase",
+    [
+        (lambda p: None, None, "does not exist"),
+        (lambda p: p.write_bytes(b""), None, "empty"),
+        (lambda p: p.write_text("法人代码,企业名称\n", encoding="utf-8"), None, "no rows"),
+        (lambda p: p.write_bytes("法人代码\n".encode() + b"\x81\x20\xff\xff"), None, "decode"),
+        (
+            lambda p: p.write_text(_asif_frame(**{"工业总产值": ["12", "abc"]}).write_csv(), encoding="utf-8"),
+            "gross_output",
+            "non-numeric",
+        ),
+        (
+            lambda p: p.write_text(_asif_frame().drop("全部从业人员年平均人数").write_csv(), encoding="utf-8"),
+            "employees",
+            "missing",
+        ),
+    ],
+)
+def test_bad_csv_inputs(tmp_path, make, column, phrase):
+    p = tmp_path / "asif_2003.csv"
+    make(p)
+    with pytest.raises(InputError) as ei:
+        read_raw(p, "asif", required=["firm_code", "employees"])
+    msg = str(ei.value)
+    assert str(p) in msg and phrase in msg
+    if column:
+        assert f"'{column}'" in msg
+
+
+def test_truncated_parquet(tmp_path):
+    p = tmp_path / "asif_2001.parquet"
+    _asif_frame().write_parquet(p)
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="cannot read file"):
+        read_table(p)
