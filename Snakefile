@@ -8,6 +8,7 @@ configfile: "config.yaml"
 
 include: "rules/common.smk"
 include: "rules/synth.smk"
+include: "rules/data.smk"
 
 
 rule all:

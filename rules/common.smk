@@ -28,8 +28,13 @@ def raw_years(kind):
     return [raw_path(kind, y) for y in YEARS]
 
 
+def truth_file(name):
+    """The synthetic truth, used only to print match quality in reports (never in tables)."""
+    return f"resources/truth/{name}" if SYNTHETIC else ""
+
+
 def all_targets():
-    targets = []
+    targets = ["results/panel/panel.parquet"]
     if SYNTHETIC:
         targets.append("results/synthetic/calibration.md")
     return targets

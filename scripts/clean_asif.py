@@ -18,7 +18,9 @@ def main() -> None:
     kept, attrition = [], []
     for year, path in zip(snakemake.params.years, snakemake.input.asif, strict=True):
         raw = read_raw(path, "asif", required=REQUIRED, encoding=snakemake.params.encoding)
-        clean.check_unique_firm_year(raw, path)
+        shared = clean.check_unique_firm_year(raw, path)
+        if shared:
+            log.warning("%d: %d rows share a legal-person code with another firm", year, shared)
         clean.check_city_codes(raw, known, path)
         k, a = clean.clean_asif_year(raw, year, **snakemake.params.cleaning)
         log.info("%d: read %d, kept %d", year, raw.height, k.height)

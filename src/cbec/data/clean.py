@@ -2,7 +2,8 @@
 
 Brandt, Van Biesebroeck & Zhang (2012) and Feenstra, Li & Yu (2014): drop observations with
 missing key variables, fewer than ``min_employees`` workers, total assets below current
-assets, gross fixed assets or net fixed assets, an invalid founding date, and non-positive
+assets or net fixed assets (BvBZ's "total fixed assets" is the net stock; gross fixed assets
+at original value may exceed total assets in old firms), an invalid founding date, and non-positive
 values where logs are taken. Every row dropped is counted with its (first) reason, so that
 ``read = kept + dropped`` holds for each year.
 """
@@ -38,7 +39,6 @@ def drop_rules(min_employees: float, min_found_year: int) -> list[tuple[str, pl.
     assets = pl.col("total_assets")
     bad_assets = (
         (assets < pl.col("current_assets").fill_null(0))
-        | (assets < pl.col("fixed_assets_orig").fill_null(0))
         | (assets < pl.col("fixed_assets_net").fill_null(0))
     )
     month = pl.col("found_month")
@@ -54,27 +54,49 @@ def drop_rules(min_employees: float, min_found_year: int) -> list[tuple[str, pl.
         ("missing key variable", pl.any_horizontal([_blank(c) for c in KEY_VARS + NUMERIC_KEYS])),
         ("invalid founding year or month", bad_found),
         (f"fewer than {min_employees:g} employees", pl.col("employees") < min_employees),
-        ("total assets below current, gross fixed or net fixed assets", bad_assets),
+        ("total assets below current or net fixed assets", bad_assets),
         ("non-positive output, capital or intermediate inputs", nonpos),
     ]
 
 
-def check_unique_firm_year(df: pl.DataFrame, path: str) -> None:
-    """Stop on duplicate legal-person codes within a year (a duplicated firm-year)."""
-    dup = df.filter(pl.col("firm_code").is_not_null() & pl.col("firm_code").is_duplicated())
+def check_unique_firm_year(df: pl.DataFrame, path: str) -> int:
+    """Stop on duplicated firm-years (identical rows); return how many rows share a code.
+
+    Rows that repeat the same firm-year (every field equal) are a broken delivery and stop the
+    run. Distinct firms sharing a legal-person code happen in the real ASIF (coding errors);
+    they are kept, and the linker ignores codes that are not unique within a year.
+    """
+    dup = df.filter(df.is_duplicated())
     if dup.height:
-        codes = dup["firm_code"].unique().sort().head(3).to_list()
+        codes = dup["firm_code"].cast(pl.String).fill_null("(null)").unique().sort().head(3)
         raise InputError(
             path,
             "firm_code",
-            f"{dup.height} rows share a legal-person code within the year (duplicate firm-years), "
-            f"e.g. {', '.join(codes)}",
+            f"{dup.height} rows are identical duplicates of another row (duplicate firm-years), "
+            f"e.g. legal-person code {', '.join(codes.to_list())}",
         )
+    return int(
+        df.filter(pl.col("firm_code").is_not_null() & pl.col("firm_code").is_duplicated()).height
+    )
+
+
+#: provincial-level municipalities: every district and county belongs to the one city PP01
+MUNICIPALITIES = ("11", "12", "31", "50")
+
+
+def city_of_region(region: pl.Expr) -> pl.Expr:
+    """4-digit prefecture code of a 6-digit region code (municipalities' counties fold to PP01)."""
+    prov = region.str.slice(0, 2)
+    return (
+        pl.when(prov.is_in(MUNICIPALITIES))
+        .then(prov + pl.lit("01"))
+        .otherwise(region.str.slice(0, 4))
+    )
 
 
 def check_city_codes(df: pl.DataFrame, known: set[str], path: str) -> None:
     """Stop on region codes whose city (first four digits) is not in the city list."""
-    codes = df.select(pl.col("region_code").str.slice(0, 4).alias("c")).drop_nulls()["c"]
+    codes = df.select(city_of_region(pl.col("region_code")).alias("c")).drop_nulls()["c"]
     unknown = sorted(set(codes.unique().to_list()) - known)
     if unknown:
         raise InputError(
@@ -115,7 +137,7 @@ def clean_asif_year(
         schema=ATTRITION_SCHEMA,
     )
     kept = kept.with_columns(
-        pl.col("region_code").str.slice(0, 4).alias("city_code"),
+        city_of_region(pl.col("region_code")).alias("city_code"),
         pl.col("region_code").str.slice(0, 2).alias("province_code"),
         pl.col("industry_code").str.slice(0, 2).alias("ind2"),
     )

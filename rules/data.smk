@@ -1,0 +1,114 @@
+# Data construction (paper, section 4.4): ASIF cleaned and linked into a firm panel, merged
+# with customs by firm, then with the platform member lists.
+
+
+rule clean_asif:
+    input:
+        asif=raw_years("asif"),
+        cities=raw_path("cities"),
+    output:
+        clean="results/interim/asif_clean.parquet",
+        attrition="results/logs/attrition_asif.csv",
+    params:
+        years=YEARS,
+        cleaning=config["cleaning"],
+        encoding=config["inputs"]["csv_encoding"],
+    log:
+        "results/logs/clean_asif.log",
+    benchmark:
+        "results/benchmarks/clean_asif.tsv"
+    script:
+        "../scripts/clean_asif.py"
+
+
+rule link_panel:
+    input:
+        "results/interim/asif_clean.parquet",
+    output:
+        panel="results/interim/asif_panel.parquet",
+        links="results/links/panel_links.parquet",
+        report="results/links/panel_links_report.json",
+    params:
+        truth=truth_file("firm_year.parquet"),
+    log:
+        "results/logs/link_panel.log",
+    benchmark:
+        "results/benchmarks/link_panel.tsv"
+    script:
+        "../scripts/link_panel.py"
+
+
+rule aggregate_customs:
+    input:
+        raw_years("customs"),
+    output:
+        "results/interim/customs_firm_year.parquet",
+    params:
+        years=YEARS,
+        encoding=config["inputs"]["csv_encoding"],
+    log:
+        "results/logs/aggregate_customs.log",
+    benchmark:
+        "results/benchmarks/aggregate_customs.tsv"
+    script:
+        "../scripts/aggregate_customs.py"
+
+
+rule match_customs:
+    input:
+        customs="results/interim/customs_firm_year.parquet",
+        panel="results/interim/asif_panel.parquet",
+    output:
+        links="results/links/customs_asif.parquet",
+        report="results/links/customs_asif_report.json",
+    params:
+        truth=truth_file("customs_parties.parquet"),
+        truth_firms=truth_file("firm_year.parquet"),
+    log:
+        "results/logs/match_customs.log",
+    benchmark:
+        "results/benchmarks/match_customs.tsv"
+    script:
+        "../scripts/match_customs.py"
+
+
+rule match_platform:
+    input:
+        members=lambda w: raw_path(w.platform),
+        panel="results/interim/asif_panel.parquet",
+    output:
+        links="results/links/{platform}_panel.parquet",
+        report="results/links/{platform}_report.json",
+    params:
+        matching=config["matching"],
+        truth=truth_file("members.parquet"),
+        truth_firms=truth_file("firm_year.parquet"),
+        encoding=config["inputs"]["csv_encoding"],
+    wildcard_constraints:
+        platform="alibaba|mic",
+    log:
+        "results/logs/match_platform_{platform}.log",
+    benchmark:
+        "results/benchmarks/match_platform_{platform}.tsv"
+    script:
+        "../scripts/match_platform.py"
+
+
+rule build_panel:
+    input:
+        panel="results/interim/asif_panel.parquet",
+        customs="results/interim/customs_firm_year.parquet",
+        customs_links="results/links/customs_asif.parquet",
+        alibaba="results/links/alibaba_panel.parquet",
+        mic="results/links/mic_panel.parquet",
+        deflators=raw_path("deflators"),
+    output:
+        panel="results/panel/panel.parquet",
+    params:
+        panel=config["panel"],
+    log:
+        "results/logs/build_panel.log",
+    benchmark:
+        "results/benchmarks/build_panel.tsv"
+    script:
+        "../scripts/build_panel.py"

@@ -1,0 +1,444 @@
+"""Matching scraped platform members (Alibaba / Made-in-China lists) to firms.
+
+Sequence (each member and each firm is linked at most once; earlier steps win):
+
+1. ``name_exact``: identical ``name_key`` (normalized full name: place + core, legal form
+   ignored) against any of the firm's (historic) names; the key must point to one firm and
+   one member.
+2. ``core_city`` then ``core_province``: identical ``name_core`` within the same city /
+   province, unique on both sides.
+3. ``fuzzy``: character-level :func:`rapidfuzz.fuzz.ratio` (Indel similarity, 0-100) on
+   ``name_core`` — Chinese has no spaces, so token scorers are meaningless — computed with
+   :func:`rapidfuzz.process.cdist` **within blocks** (member city x branch flag). A member's
+   city comes from its address (``cpca.transform``), else from the place in its name, else
+   from the zip prefix or the phone area code (zip4 / area -> city learnt from the firm
+   side, most frequent city). Candidates must be mutual best matches with a unique best
+   score. A candidate is accepted when ``score >= high``, or ``score >= accept`` and at
+   least one corroborating field agrees (phone last seven digits, zip, legal
+   representative), or ``score >= review`` and at least two fields agree; a candidate
+   with ``score >= review`` that is not accepted (or whose best is tied / not mutual) goes
+   to the clerical-review frame.
+
+Between steps 2 and 3, ``phone_legal_rep`` links a member to a firm of the same city with
+the same phone (last seven digits) and legal representative, unique on both sides: a firm
+renamed beyond recognition between the survey and the scrape.
+
+Branch offices (…分公司) carry a ``#`` marker in their core and are blocked separately, so
+a branch never matches its parent. The full cross product is never formed: the report
+gives the number of string comparisons against ``n_members x n_firm_names``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import polars as pl
+
+from cbec.matching.names import (
+    MUNICIPALITIES,
+    clean_text,
+    flag_intermediaries,
+    normalize_names,
+    normalize_zip,
+    phone_area_code,
+    phone_last7,
+)
+
+__all__ = ["match_platform", "parse_member_years", "address_city"]
+
+_LINK_SCHEMA = {
+    "member_id": pl.String,
+    "firm_id": pl.String,
+    "method": pl.String,
+    "score": pl.Float64,
+}
+
+
+def _canon_city(e: pl.Expr) -> pl.Expr:
+    """4-digit city code; municipalities folded to PP00; 'PP00' of provinces -> null."""
+    e = e.cast(pl.String).str.slice(0, 4)
+    muni = e.str.slice(0, 2).is_in(list(MUNICIPALITIES))
+    return (
+        pl.when(muni)
+        .then(pl.concat_str([e.str.slice(0, 2), pl.lit("00")]))
+        .when(e.str.ends_with("00") | (e.str.len_chars() < 4))
+        .then(None)
+        .otherwise(e)
+    )
+
+
+def address_city(address: pl.Series) -> pl.DataFrame:
+    """City (4-digit) and province (2-digit) codes parsed from address text with cpca."""
+    import cpca
+
+    uniq = address.cast(pl.String).drop_nulls().unique().to_list()
+    codes: list[str | None] = []
+    if uniq:
+        res = cpca.transform(uniq)
+        for v in res["adcode"].tolist():
+            codes.append(str(v) if isinstance(v, str) and v.strip() else None)
+    m = pl.DataFrame({"_addr": uniq, "_ad": codes}, schema={"_addr": pl.String, "_ad": pl.String})
+    out = address.cast(pl.String).rename("_addr").to_frame().join(m, on="_addr", how="left")
+    return out.select(
+        _canon_city(pl.col("_ad")).alias("city"),
+        pl.col("_ad").str.slice(0, 2).replace("", None).alias("prov"),
+    )
+
+
+def _mode_map(df: pl.DataFrame, key: str, val: str) -> pl.DataFrame:
+    return (
+        df.drop_nulls([key, val])
+        .group_by(key, val)
+        .len()
+        .sort([key, "len", val], descending=[False, True, False])
+        .unique(key, keep="first", maintain_order=True)
+        .select(key, val)
+    )
+
+
+def _unique_join(m: pl.DataFrame, f: pl.DataFrame, on: list[str]) -> pl.DataFrame:
+    """Member-firm pairs whose key maps to exactly one member and one firm."""
+    mk = m.drop_nulls(on).select("member_id", *on).unique()
+    fk = f.drop_nulls(on).select("firm_id", *on).unique()
+    mk = mk.filter(pl.col("member_id").n_unique().over(on) == 1)
+    fk = fk.filter(pl.col("firm_id").n_unique().over(on) == 1)
+    j = mk.join(fk, on=on).select("member_id", "firm_id").unique()
+    # a member reaching two firms through different keys (or the reverse) is ambiguous
+    return j.filter((pl.len().over("member_id") == 1) & (pl.len().over("firm_id") == 1))
+
+
+def _block_candidates(
+    mids: list[str],
+    queries: list[str],
+    fids: list[str],
+    choices: list[str],
+    *,
+    review: float,
+    workers: int,
+    max_cells: int,
+) -> list[tuple[str, str, float, str]]:
+    """Best firm per member within one block, with mutual-best / unique-best status.
+
+    Scores are computed in member chunks of at most ``max_cells`` cells; the firms' best
+    member (and ties) is tracked across chunks, so memory stays bounded.
+    """
+    from rapidfuzz import fuzz, process
+
+    fid_arr = np.asarray(fids, dtype=object)
+    starts = np.flatnonzero(np.r_[True, fid_arr[1:] != fid_arr[:-1]])
+    ufids = fid_arr[starts]
+    nf = len(ufids)
+    col_max = np.full(nf, -1.0, dtype=np.float32)
+    col_arg = np.zeros(nf, dtype=np.int64)
+    col_n = np.zeros(nf, dtype=np.int64)
+    best_f_all, best_s_all, n_best_all = [], [], []
+    step = max(1, max_cells // max(len(choices), 1))
+    for lo in range(0, len(queries), step):
+        s = process.cdist(
+            queries[lo : lo + step], choices, scorer=fuzz.ratio, dtype=np.float32, workers=workers
+        )
+        s = np.maximum.reduceat(s, starts, axis=1)  # best over a firm's historic names
+        rows = np.arange(s.shape[0])
+        bf = s.argmax(axis=1)
+        bs = s[rows, bf]
+        best_f_all.append(bf)
+        best_s_all.append(bs)
+        n_best_all.append((s == bs[:, None]).sum(axis=1))
+        cm = s.max(axis=0)
+        ca = s.argmax(axis=0) + lo
+        cn = (s == cm[None, :]).sum(axis=0)
+        better = cm > col_max
+        same = cm == col_max
+        col_n = np.where(better, cn, np.where(same, col_n + cn, col_n))
+        col_arg = np.where(better, ca, col_arg)
+        col_max = np.where(better, cm, col_max)
+    best_f = np.concatenate(best_f_all)
+    best_s = np.concatenate(best_s_all)
+    n_best = np.concatenate(n_best_all)
+    out = []
+    for i in np.flatnonzero(best_s >= review):
+        j = best_f[i]
+        mutual = col_arg[j] == i and n_best[i] == 1 and col_n[j] == 1
+        out.append((mids[i], str(ufids[j]), float(best_s[i]), "ok" if mutual else "ambiguous"))
+    return out
+
+
+def match_platform(
+    members: pl.DataFrame,
+    firms: pl.DataFrame,
+    *,
+    accept: float = 80.0,
+    review: float = 60.0,
+    high: float = 95.0,
+    skip_intermediaries_fuzzy: bool = True,
+    workers: int = 1,
+    max_cells: int = 20_000_000,
+) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """Match members to firms; returns (links, review, report).
+
+    members: member_id, name_cn, legal_rep, phone, address, zip (name_en unused).
+    firms: firm_id, firm_name (str or list of historic names; ``firm_names`` also accepted),
+    legal_rep, phone, zip, city_code, province_code.
+    links: member_id, firm_id, method, score (100 for exact steps).
+    review: member_id, firm_id, score, phone_match, zip_match, rep_match, n_corroborating,
+    reason, name_member, name_firm.
+    ``workers`` is passed to rapidfuzz; ``max_cells`` bounds the score matrix held in
+    memory per chunk of members (results do not depend on it).
+    """
+    if not review <= accept <= high:
+        raise ValueError("need review <= accept <= high")
+    # ---------------- firm side
+    name_col = "firm_name" if "firm_name" in firms.columns else "firm_names"
+    f = firms.with_columns(
+        pl.col("firm_id").cast(pl.String),
+        _canon_city(pl.col("city_code")).alias("city"),
+        pl.col("province_code").cast(pl.String).str.slice(0, 2).alias("prov"),
+    )
+    if isinstance(f.schema[name_col], pl.List):
+        f = f.with_columns(pl.col(name_col).cast(pl.List(pl.String)))
+    else:
+        f = f.with_columns(pl.concat_list(pl.col(name_col).cast(pl.String)).alias(name_col))
+    fn = f.select("firm_id", "city", "prov", pl.col(name_col).alias("raw")).explode("raw")
+    fn = fn.drop_nulls("raw").unique(["firm_id", "raw"], maintain_order=True)
+    fn = pl.concat([fn, normalize_names(fn["raw"])], how="horizontal")
+    fa = f.select(
+        "firm_id",
+        "city",
+        phone_last7(f["phone"].cast(pl.String)).alias("p7"),
+        phone_area_code(f["phone"].cast(pl.String)).alias("area"),
+        normalize_zip(f["zip"]).alias("zipn"),
+        clean_text(f["legal_rep"]).alias("rep"),
+    )
+    zip_map = _mode_map(fa.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4")), "z4", "city")
+    area_map = _mode_map(fa, "area", "city")
+    # ---------------- member side
+    m = members.with_columns(pl.col("member_id").cast(pl.String))
+    nm = normalize_names(m["name_cn"])
+    loc = address_city(m["address"]) if "address" in m.columns else None
+    m = pl.concat(
+        [
+            m.select("member_id", pl.col("name_cn").alias("raw")),
+            nm,
+            pl.DataFrame(
+                {
+                    "p7": phone_last7(m["phone"].cast(pl.String)),
+                    "area": phone_area_code(m["phone"].cast(pl.String)),
+                    "zipn": normalize_zip(m["zip"]),
+                    "rep": clean_text(m["legal_rep"]),
+                    "inter": flag_intermediaries(m["name_cn"]),
+                }
+            ),
+        ],
+        how="horizontal",
+    )
+    if loc is not None:
+        m = pl.concat([m, loc.rename({"city": "city_addr", "prov": "prov_addr"})], how="horizontal")
+    else:
+        m = m.with_columns(
+            pl.lit(None, pl.String).alias("city_addr"), pl.lit(None, pl.String).alias("prov_addr")
+        )
+    m = (
+        m.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4"))
+        .join(zip_map.rename({"city": "city_zip"}), on="z4", how="left")
+        .join(area_map.rename({"city": "city_area"}), on="area", how="left")
+        .with_columns(
+            pl.coalesce("city_addr", "place_city", "city_zip", "city_area").alias("city"),
+        )
+        .with_columns(
+            pl.coalesce("prov_addr", "place_prov", pl.col("city").str.slice(0, 2)).alias("prov"),
+            pl.when(pl.col("city_addr").is_not_null())
+            .then(pl.lit("address"))
+            .when(pl.col("place_city").is_not_null())
+            .then(pl.lit("name"))
+            .when(pl.col("city_zip").is_not_null())
+            .then(pl.lit("zip"))
+            .when(pl.col("city_area").is_not_null())
+            .then(pl.lit("phone"))
+            .otherwise(None)
+            .alias("city_source"),
+        )
+    )
+    # ---------------- exact steps
+    links: list[pl.DataFrame] = []
+    mu, fu = m, fn
+
+    def take(pairs: pl.DataFrame, method: str) -> None:
+        nonlocal mu, fu
+        if pairs.height == 0:
+            return
+        links.append(
+            pairs.with_columns(pl.lit(method).alias("method"), pl.lit(100.0).alias("score"))
+        )
+        mu = mu.join(pairs.select("member_id"), on="member_id", how="anti")
+        fu = fu.join(pairs.select("firm_id"), on="firm_id", how="anti")
+
+    take(_unique_join(mu, fu, ["name_key"]), "name_exact")
+    take(_unique_join(mu, fu, ["city", "name_core"]), "core_city")
+    take(_unique_join(mu, fu, ["prov", "name_core"]), "core_province")
+    # a renamed firm: same city, phone (last seven digits) and legal representative
+    ident_m = mu.filter(~pl.col("is_branch") & ~pl.col("inter")).select(
+        "member_id", "city", "p7", "rep"
+    )
+    ident_f = fa.join(fu.select("firm_id").unique(), on="firm_id", how="semi")
+    take(_unique_join(ident_m, ident_f, ["city", "p7", "rep"]), "phone_legal_rep")
+    # ---------------- fuzzy within blocks
+    fz = mu.drop_nulls(["city", "name_core"])
+    if skip_intermediaries_fuzzy:
+        fz = fz.filter(~pl.col("inter"))
+    fcand = fu.drop_nulls(["city", "name_core"]).sort("firm_id")
+    comparisons = 0
+    cand_rows: list[tuple[str, str, float, str]] = []
+    f_groups = {k: g for k, g in fcand.group_by(["city", "is_branch"], maintain_order=True)}
+    for key, mg in fz.group_by(["city", "is_branch"], maintain_order=True):
+        fg = f_groups.get(key)
+        if fg is None or fg.height == 0:
+            continue
+        fg = fg.sort("firm_id")
+        comparisons += mg.height * fg.height
+        cand_rows.extend(
+            _block_candidates(
+                mg["member_id"].to_list(),
+                mg["name_core"].to_list(),
+                fg["firm_id"].to_list(),
+                fg["name_core"].to_list(),
+                review=review,
+                workers=workers,
+                max_cells=max_cells,
+            )
+        )
+    cand = pl.DataFrame(
+        cand_rows,
+        schema={
+            "member_id": pl.String,
+            "firm_id": pl.String,
+            "score": pl.Float64,
+            "_st": pl.String,
+        },
+        orient="row",
+    )
+    mattr = m.select(
+        "member_id",
+        pl.col("p7").alias("m_p7"),
+        pl.col("zipn").alias("m_zip"),
+        pl.col("rep").alias("m_rep"),
+        pl.col("raw").alias("name_member"),
+    )
+    corr = (
+        cand.join(mattr, on="member_id", how="left")
+        .join(fa.select("firm_id", "p7", "zipn", "rep"), on="firm_id", how="left")
+        .group_by("member_id", "firm_id", maintain_order=True)
+        .agg(
+            pl.col("score").first(),
+            pl.col("_st").first(),
+            pl.col("name_member").first(),
+            (pl.col("m_p7") == pl.col("p7")).fill_null(False).any().alias("phone_match"),
+            (pl.col("m_zip") == pl.col("zipn")).fill_null(False).any().alias("zip_match"),
+            (pl.col("m_rep") == pl.col("rep")).fill_null(False).any().alias("rep_match"),
+        )
+        .with_columns(
+            pl.sum_horizontal(
+                pl.col("phone_match").cast(pl.Int32),
+                pl.col("zip_match").cast(pl.Int32),
+                pl.col("rep_match").cast(pl.Int32),
+            ).alias("n_corroborating")
+        )
+    )
+    ok = pl.col("_st") == "ok"
+    acc = ok & (
+        (pl.col("score") >= high)
+        | ((pl.col("score") >= accept) & (pl.col("n_corroborating") >= 1))
+        | ((pl.col("score") >= review) & (pl.col("n_corroborating") >= 2))
+    )
+    corr = corr.with_columns(acc.alias("_acc"))
+    fuzzy_links = corr.filter("_acc").select("member_id", "firm_id")
+    take(fuzzy_links, "fuzzy")
+    if fuzzy_links.height:
+        links[-1] = (
+            links[-1]
+            .drop("score")
+            .join(corr.select("member_id", "firm_id", "score"), on=["member_id", "firm_id"])
+            .select(list(_LINK_SCHEMA))
+        )
+    fnames = fn.group_by("firm_id", maintain_order=True).agg(
+        pl.col("raw").first().alias("name_firm")
+    )
+    review_df = (
+        corr.filter(~pl.col("_acc"))
+        .with_columns(
+            pl.when(pl.col("_st") != "ok")
+            .then(pl.lit("ambiguous"))
+            .when(pl.col("score") >= accept)
+            .then(pl.lit("no_corroboration"))
+            .otherwise(pl.lit("below_accept"))
+            .alias("reason")
+        )
+        .join(fnames, on="firm_id", how="left")
+        .select(
+            "member_id",
+            "firm_id",
+            "score",
+            "phone_match",
+            "zip_match",
+            "rep_match",
+            "n_corroborating",
+            "reason",
+            "name_member",
+            "name_firm",
+        )
+        .sort("member_id", "firm_id")
+    )
+    out = (
+        pl.concat([lk.select(list(_LINK_SCHEMA)).cast(_LINK_SCHEMA) for lk in links])
+        if links
+        else pl.DataFrame(schema=_LINK_SCHEMA)
+    ).sort("member_id")
+    id_dtypes = {"member_id": members.schema["member_id"], "firm_id": firms.schema["firm_id"]}
+    out = out.cast(id_dtypes)
+    review_df = review_df.cast(id_dtypes)
+    n_names = fn.height
+    report = {
+        "n_members": m.height,
+        "n_firms": f.height,
+        "n_firm_names": n_names,
+        "matched": out.height,
+        "by_method": {
+            k: int(v) for k, v in out.group_by("method").len().sort("method").iter_rows()
+        },
+        "n_review": review_df.height,
+        "fuzzy_comparisons": int(comparisons),
+        "full_cross_product": int(m.height * n_names),
+        "comparison_share": comparisons / (m.height * n_names) if m.height * n_names else 0.0,
+        "member_city_source": {
+            (k if k is not None else "none"): int(v)
+            for k, v in m.group_by("city_source").len().sort("city_source").iter_rows()
+        },
+        "members_branch": int(m["is_branch"].sum()),
+        "members_intermediary": int(m["inter"].sum()),
+        "thresholds": {"accept": accept, "review": review, "high": high},
+    }
+    return out, review_df, report
+
+
+_YRS_PATTERN = r"^\s*(\d{1,3})\s*(?i:YRS?|YEARS?|年)?\s*$"
+
+
+def parse_member_years(s: pl.Series, scrape_date: str | date) -> pl.Series:
+    """'N YRS' -> join year, with join_year = scrape_year - N + 1.
+
+    Convention: Alibaba counts the running membership year, so a firm that joined during
+    the scrape year shows '1 YRS'. Nulls stay null; an unparseable value or N < 1 raises
+    ValueError naming it.
+    """
+    if isinstance(scrape_date, str):
+        scrape_year = datetime.fromisoformat(scrape_date).year
+    elif isinstance(scrape_date, date):
+        scrape_year = scrape_date.year
+    else:
+        raise TypeError("scrape_date must be an ISO string or a date")
+    t = s.cast(pl.String).str.normalize("NFKC")
+    n = t.str.extract(_YRS_PATTERN, 1).cast(pl.Int64)
+    bad = t.is_not_null() & (n.is_null() | (n < 1))
+    if bad.any():
+        raise ValueError(f"unparseable member years value: {t.filter(bad)[0]!r}")
+    return (scrape_year - n + 1).rename(s.name or "join_year")

@@ -1,0 +1,118 @@
+"""Quality of links against the synthetic truth (only for reports; never feeds a table).
+
+The truth maps every raw ASIF row to its true firm (``firm_year.parquet``: year, asif_row,
+true_firm), every customs party-year and every member to its true firm (or null for
+intermediaries and non-manufacturers).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+
+def _pr(correct: int, made: int, possible: int) -> dict:
+    return {
+        "links": made,
+        "correct": correct,
+        "possible": possible,
+        "precision": round(correct / made, 6) if made else None,
+        "recall": round(correct / possible, 6) if possible else None,
+    }
+
+
+def row_truth(panel: pl.DataFrame, truth_path: str | Path) -> pl.DataFrame:
+    """Panel rows (row_id = year * 1e7 + raw row position) with their true firm."""
+    truth = pl.read_parquet(truth_path, columns=["year", "asif_row", "true_firm"])
+    truth = truth.select(
+        (pl.col("year").cast(pl.Int64) * 10_000_000 + pl.col("asif_row").cast(pl.Int64)).alias(
+            "row_id"
+        ),
+        pl.col("true_firm").cast(pl.Int64),
+    )
+    return panel.select("row_id", "year", "firm_id").join(truth, on="row_id", how="left")
+
+
+def panel_link_quality(rows: pl.DataFrame) -> dict:
+    """Adjacent-observation links of the panel against the truth.
+
+    A made link joins consecutive observations (t, t') of one ``firm_id``; it is correct when
+    both rows belong to the same true firm. The possible links are consecutive observations
+    of one true firm; ``recall`` counts them all, ``recall_within_2y`` those at most two years
+    apart (the Brandt et al. windows), and ``ids_per_true_firm`` shows fragmentation.
+    """
+
+    def pairs(df: pl.DataFrame, key: str) -> pl.DataFrame:
+        s = df.sort([key, "year"]).with_columns(
+            pl.col("row_id").shift(-1).over(key).alias("next_row"),
+            pl.col("year").shift(-1).over(key).alias("next_year"),
+        )
+        return s.filter(pl.col("next_row").is_not_null()).select(
+            "row_id", "next_row", (pl.col("next_year") - pl.col("year")).alias("gap")
+        )
+
+    made = pairs(rows, "firm_id")
+    tf = rows.select("row_id", "true_firm")
+    m = made.join(tf, on="row_id").join(
+        tf.rename({"row_id": "next_row", "true_firm": "tf_next"}), on="next_row"
+    )
+    correct = int((m["true_firm"] == m["tf_next"]).sum())
+    possible = pairs(rows.filter(pl.col("true_firm").is_not_null()), "true_firm")
+    good = made.join(possible, on=["row_id", "next_row"], how="inner")
+    out = _pr(correct, made.height, possible.height)
+    out["recall"] = round(good.height / possible.height, 6) if possible.height else None
+    near = possible.filter(pl.col("gap") <= 2).height
+    good_near = good.filter(pl.col("gap") <= 2).height
+    out["recall_within_2y"] = round(good_near / near, 6) if near else None
+    tf = rows.drop_nulls("true_firm")
+    out["ids_per_true_firm"] = round(tf["firm_id"].n_unique() / tf["true_firm"].n_unique(), 6)
+    return out
+
+
+def customs_link_quality(
+    links: pl.DataFrame, rows: pl.DataFrame, truth_parties: str | Path
+) -> dict:
+    """Customs party-year → firm links against the truth (parties' true firms)."""
+    tp = pl.read_parquet(truth_parties).select(
+        pl.col("year").cast(pl.Int64),
+        pl.col("party_code").cast(pl.String),
+        pl.col("true_firm").cast(pl.Int64).alias("tf_party"),
+    )
+    firm_truth = rows.select("firm_id", "year", pl.col("true_firm").alias("tf_firm"))
+    m = links.join(tp, on=["year", "party_code"], how="left").join(
+        firm_truth, on=["firm_id", "year"], how="left"
+    )
+    correct = int((m["tf_party"] == m["tf_firm"]).fill_null(False).sum())
+    present = tp.join(
+        rows.select("year", pl.col("true_firm").alias("tf_party")).unique(),
+        on=["year", "tf_party"],
+        how="semi",
+    )
+    return _pr(correct, links.height, present.height)
+
+
+def member_link_quality(
+    links: pl.DataFrame, rows: pl.DataFrame, truth_members: str | Path, list_name: str
+) -> dict:
+    """Member → firm links against the truth; recall over members whose firm is in the panel."""
+    tm = (
+        pl.read_parquet(truth_members)
+        .filter(pl.col("list") == list_name)
+        .select(pl.col("member_id").cast(pl.String), pl.col("true_firm").cast(pl.Int64))
+    )
+    # a firm_id's true firm: the most frequent true firm among its rows
+    firm_tf = (
+        rows.drop_nulls("true_firm")
+        .group_by(["firm_id", "true_firm"])
+        .len()
+        .sort(["firm_id", "len", "true_firm"], descending=[False, True, False])
+        .unique("firm_id", keep="first")
+        .select("firm_id", pl.col("true_firm").alias("tf_firm"))
+    )
+    m = links.join(tm, on="member_id", how="left").join(firm_tf, on="firm_id", how="left")
+    correct = int((m["true_firm"] == m["tf_firm"]).fill_null(False).sum())
+    in_panel = tm.join(
+        firm_tf.select(pl.col("tf_firm").alias("true_firm")).unique(), on="true_firm", how="semi"
+    )
+    return _pr(correct, links.height, in_panel.height)
