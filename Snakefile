@@ -9,6 +9,8 @@ configfile: "config.yaml"
 include: "rules/common.smk"
 include: "rules/synth.smk"
 include: "rules/data.smk"
+include: "rules/measures.smk"
+include: "rules/analysis.smk"
 
 
 rule all:

@@ -34,7 +34,10 @@ def truth_file(name):
 
 
 def all_targets():
-    targets = ["results/panel/panel.parquet"]
+    targets = [
+        "results/analysis/sample.parquet",
+        "results/measures/diagnostics.csv",
+    ]
     if SYNTHETIC:
         targets.append("results/synthetic/calibration.md")
     return targets

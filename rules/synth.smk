@@ -35,7 +35,8 @@ rule synthesize:
 
 rule calibration:
     input:
-        rules.synthesize.output,
+        alibaba=rules.synthesize.output.alibaba,
+        truth=rules.synthesize.output.truth,
     output:
         "results/synthetic/calibration.md",
     log:

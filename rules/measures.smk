@@ -1,0 +1,77 @@
+# Firm-level measures (paper, section 3): TFP (LP, OP) and capacity utilization (YJZ, SFA)
+# estimated per 2-digit industry, one job per industry so a cluster runs them in parallel.
+# Small or failing industries fall back to pooled estimates (src/cbec/measures/driver.py).
+
+MEASURE_INDUSTRIES = config["measures"]["industries"]
+
+
+rule measure_industry:
+    input:
+        "results/panel/panel.parquet",
+    output:
+        measures="results/measures/by_industry/{ind2}.parquet",
+        diagnostics="results/measures/by_industry/{ind2}_diagnostics.csv",
+    log:
+        "results/logs/measures/{ind2}.log",
+    benchmark:
+        "results/benchmarks/measure_industry/{ind2}.tsv"
+    wildcard_constraints:
+        ind2="[0-9]{2}",
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,
+    params:
+        measures=config["measures"],
+    script:
+        "../scripts/measure_industry.py"
+
+
+rule tfp:
+    input:
+        expand("results/measures/by_industry/{ind2}.parquet", ind2=MEASURE_INDUSTRIES),
+    output:
+        "results/measures/tfp.parquet",
+    log:
+        "results/logs/measures/tfp.log",
+    benchmark:
+        "results/benchmarks/tfp.tsv"
+    params:
+        kind="measures",
+        columns=["tfp_op", "tfp_lp"],
+    script:
+        "../scripts/gather_measures.py"
+
+
+rule cu:
+    input:
+        expand("results/measures/by_industry/{ind2}.parquet", ind2=MEASURE_INDUSTRIES),
+    output:
+        "results/measures/cu.parquet",
+    log:
+        "results/logs/measures/cu.log",
+    benchmark:
+        "results/benchmarks/cu.tsv"
+    params:
+        kind="measures",
+        columns=["cu", "cu_sfa_cd", "cu_sfa_tl"],
+    script:
+        "../scripts/gather_measures.py"
+
+
+rule measures_diagnostics:
+    input:
+        expand(
+            "results/measures/by_industry/{ind2}_diagnostics.csv",
+            ind2=MEASURE_INDUSTRIES,
+        ),
+    output:
+        "results/measures/diagnostics.csv",
+    log:
+        "results/logs/measures/diagnostics.log",
+    benchmark:
+        "results/benchmarks/measures_diagnostics.tsv"
+    params:
+        kind="diagnostics",
+        columns=[],
+    script:
+        "../scripts/gather_measures.py"

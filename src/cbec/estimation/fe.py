@@ -1,0 +1,569 @@
+"""Fast high-dimensional fixed-effects OLS with reusable demeaning (the Table 2-7 workhorse).
+
+All fixed-effects models of the paper absorb ``firm_id + ind2^year + city^year`` and cluster
+by firm. ``pyfixest.feols`` re-encodes interacted fixed effects (``a^b``) through string
+operations on every call and demeans every model from scratch; here
+
+* :func:`encode_fe` turns each fixed effect (plain column or interaction ``a^b``) into dense
+  integer codes with polars (integer arithmetic + ``rank("dense")``, no strings);
+* :func:`drop_singletons` removes singleton observations iteratively, as fixest does;
+* :class:`FESample` holds one estimation sample (rows kept, codes, cluster codes) and a cache
+  of demeaned columns, so every model of a table that shares the sample and the fixed effects
+  demeans each variable exactly once;
+* :func:`demean` calls pyfixest's compiled alternating-projections demeaner (Rust ``MAP``),
+  falling back to its LSMR solver (``within``) if MAP does not converge (this happens when
+  fixed effects are nearly collinear, e.g. few firms moving between cities);
+* :func:`feols` is OLS on demeaned data with pyfixest's default small-sample conventions
+  (``ssc(k_adj=True, k_fixef="nonnested", G_adj=True)``): for CRV1,
+  V = (N-1)/(N-k) * G/(G-1) * (X'X)^-1 (sum_g s_g s_g') (X'X)^-1 with k = #regressors +
+  #FE levels - (#FE - 1) - #levels of FE nested in the cluster + #FE nested in the cluster;
+  t-based p-values with G-1 degrees of freedom. The tests check coefficients and standard errors
+  against ``pyfixest.feols`` to 1e-8 (relative).
+
+Sample convention: the sample is fixed when the :class:`FESample` is built (rows with a missing
+value in any listed column are dropped first, then singletons), so all models on it use the
+same rows, as in the paper's tables. ``pyfixest`` drops missing values per model instead.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+__all__ = [
+    "FESample",
+    "RegResult",
+    "demean",
+    "drop_singletons",
+    "encode_fe",
+    "feols",
+    "parse_vcov",
+]
+
+
+# ----------------------------------------------------------------------------- encoding
+
+
+def _fe_parts(name: str) -> list[str]:
+    return [p.strip() for p in name.split("^")]
+
+
+def _dense_code_expr(df: pl.DataFrame, name: str) -> pl.Expr:
+    """Polars expression giving dense 0-based codes for one fixed effect (maybe ``a^b^c``)."""
+    parts = _fe_parts(name)
+    if len(parts) == 1:
+        return (pl.col(parts[0]).rank("dense") - 1).cast(pl.UInt32).alias(name)
+    return (pl.struct(parts).rank("dense") - 1).cast(pl.UInt32).alias(name)
+
+
+def _int_key(df: pl.DataFrame, name: str) -> tuple[np.ndarray, int] | None:
+    """Mixed-radix integer key of an all-integer fixed effect and its range, else ``None``."""
+    parts = _fe_parts(name)
+    if not all(df.schema[p].is_integer() for p in parts):
+        return None
+    bounds = df.select(
+        [pl.col(p).min().alias(f"lo{i}") for i, p in enumerate(parts)]
+        + [pl.col(p).max().alias(f"hi{i}") for i, p in enumerate(parts)]
+    ).row(0)
+    lo, hi = bounds[: len(parts)], bounds[len(parts) :]
+    card = 1
+    for a, b in zip(lo, hi, strict=True):
+        card *= int(b) - int(a) + 1
+    if card > max(8 * df.height, 1 << 22):
+        return None
+    key = np.zeros(df.height, dtype=np.int64)
+    for p, a, b in zip(parts, lo, hi, strict=True):
+        key *= int(b) - int(a) + 1
+        key += df.get_column(p).to_numpy().astype(np.int64, copy=False) - int(a)
+    return key, card
+
+
+def encode_fe(df: pl.DataFrame, fe: list[str]) -> np.ndarray:
+    """Dense integer codes (``uint32``, shape ``(n, len(fe))``, Fortran order) of fixed effects.
+
+    An entry ``"a^b"`` is the interaction of columns ``a`` and ``b``. Integer columns with a
+    moderate range are combined arithmetically (key = (a - min a) * card(b) + (b - min b)) and
+    made dense by a bincount lookup table (O(n), no sort, no strings); other fixed effects are
+    ranked densely by polars (``rank("dense")`` on the column or on ``pl.struct(a, b)``). Codes
+    are ``0..G_j-1`` in sorted order of the key. Columns must not contain nulls.
+    """
+    out = np.empty((df.height, len(fe)), dtype=np.uint32, order="F")
+    if df.height == 0:
+        return out
+    slow: list[str] = []
+    for j, f in enumerate(fe):
+        ik = _int_key(df, f)
+        if ik is None:
+            slow.append(f)
+            continue
+        key, card = ik
+        present = np.bincount(key, minlength=card) > 0
+        remap = (np.cumsum(present, dtype=np.int64) - 1).astype(np.uint32)
+        out[:, j] = remap[key]
+    if slow:
+        enc = df.select([_dense_code_expr(df, f) for f in slow])
+        for f in slow:
+            out[:, fe.index(f)] = enc.get_column(f).to_numpy()
+    return out
+
+
+def _redense(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Recode each column to 0..G-1 (after rows were removed); return codes and G per column."""
+    out = np.empty(codes.shape, dtype=np.uint32, order="F")
+    sizes = np.empty(codes.shape[1], dtype=np.int64)
+    for j in range(codes.shape[1]):
+        c = codes[:, j]
+        present = np.bincount(c, minlength=int(c.max()) + 1 if c.size else 0) > 0
+        remap = np.cumsum(present, dtype=np.int64) - 1
+        out[:, j] = remap[c]
+        sizes[j] = int(present.sum())
+    return out, sizes
+
+
+def drop_singletons(codes: np.ndarray) -> np.ndarray:
+    """Boolean mask of rows kept after iteratively removing singleton fixed-effect groups.
+
+    A row is a singleton if it is the only row of some level of some fixed effect; removing
+    it can create new singletons, so the procedure repeats until none is left (as fixest's
+    ``fixef.rm = "singleton"`` and pyfixest's ``fixef_rm="singleton"``).
+    """
+    n = codes.shape[0]
+    keep = np.ones(n, dtype=bool)
+    if n == 0 or codes.shape[1] == 0:
+        return keep
+    idx = np.arange(n)
+    cur = codes
+    while True:
+        single = np.zeros(cur.shape[0], dtype=bool)
+        for j in range(cur.shape[1]):
+            c = cur[:, j]
+            cnt = np.bincount(c)
+            single |= cnt[c] == 1
+        if not single.any():
+            return keep
+        keep[idx[single]] = False
+        idx = idx[~single]
+        cur = cur[~single]
+
+
+# ----------------------------------------------------------------------------- demeaning
+
+
+def demean(
+    x: np.ndarray,
+    codes: np.ndarray,
+    weights: np.ndarray | None = None,
+    tol: float = 1e-8,
+    maxiter: int = 10_000,
+    method: str = "auto",
+) -> np.ndarray:
+    """Residuals of each column of ``x`` on the fixed effects given by integer ``codes``.
+
+    ``method``: ``"map"`` (pyfixest's Rust alternating projections; ``tol`` is its convergence
+    criterion), ``"lsmr"`` (pyfixest's ``within`` LSMR solver with additive Schwarz
+    preconditioning; robust when MAP converges slowly), or ``"auto"`` (MAP with at most
+    ``min(maxiter, 2000)`` iterations, then LSMR if it did not converge). Raises
+    ``RuntimeError`` if the chosen solver fails to converge.
+    """
+    from pyfixest.core.demean import demean as _map
+    from pyfixest.core.demean import demean_within as _lsmr
+
+    x = np.asarray(x, dtype=np.float64)
+    one_d = x.ndim == 1
+    x2 = np.ascontiguousarray(x.reshape(-1, 1) if one_d else x)
+    codes = np.asarray(codes)
+    if codes.ndim == 1:
+        codes = codes.reshape(-1, 1)
+    if codes.shape[1] == 0:
+        return x.copy()
+    w = np.ones(x2.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
+    out: np.ndarray | None = None
+    if method in ("map", "auto"):
+        it = maxiter if method == "map" else min(maxiter, 2000)
+        res, ok = _map(x2, codes.astype(np.uint64), w, tol, it)
+        if ok:
+            out = res
+        elif method == "map":
+            raise RuntimeError(f"MAP demeaning did not converge in {it} iterations")
+        else:
+            warnings.warn(
+                "MAP demeaning did not converge; switching to LSMR", RuntimeWarning, stacklevel=2
+            )
+    if out is None:
+        if method not in ("lsmr", "auto"):
+            raise ValueError(f"unknown demeaning method {method!r}")
+        res, ok, _ = _lsmr(x2, codes, None if weights is None else w, tol, min(maxiter, 10_000))
+        if not ok:
+            raise RuntimeError("LSMR demeaning did not converge")
+        out = res
+    return out.ravel() if one_d else out
+
+
+# ----------------------------------------------------------------------------- sample
+
+
+@dataclass
+class FESample:
+    """One estimation sample with encoded fixed effects and a cache of demeaned columns.
+
+    Build with :meth:`from_frame`. ``data`` holds the kept rows (only the needed columns),
+    ``codes`` the dense fixed-effect codes (``uint32``, one column per fixed effect),
+    ``fe_sizes`` the number of levels of each, ``clusters`` the cluster codes by variable.
+    """
+
+    data: pl.DataFrame
+    fe: list[str]
+    codes: np.ndarray
+    fe_sizes: np.ndarray
+    n_input: int
+    n_dropped_missing: int
+    n_dropped_singletons: int
+    tol: float = 1e-6
+    maxiter: int = 10_000
+    method: str = "auto"
+    clusters: dict[str, np.ndarray] = field(default_factory=dict)
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_frame(
+        cls,
+        df: pl.DataFrame,
+        fe: list[str],
+        columns: list[str],
+        cluster: str | list[str] | None = "firm_id",
+        *,
+        drop_singleton_obs: bool = True,
+        tol: float = 1e-6,
+        maxiter: int = 10_000,
+        method: str = "auto",
+    ) -> FESample:
+        """Select ``columns`` + fixed-effect and cluster columns, drop missing rows, encode the
+        fixed effects once, drop singletons (iteratively) and return the sample."""
+        clus = [] if cluster is None else ([cluster] if isinstance(cluster, str) else cluster)
+        fe_cols = [p for f in fe for p in _fe_parts(f)]
+        need = list(dict.fromkeys([*columns, *fe_cols, *clus]))
+        missing = [c for c in need if c not in df.columns]
+        if missing:
+            raise KeyError(f"columns not in frame: {missing}")
+        sub = df.select(need)
+        n_input = sub.height
+        float_cols = [c for c in need if sub.schema[c].is_float()]
+        if float_cols:
+            sub = sub.with_columns([pl.col(c).fill_nan(None) for c in float_cols])
+        if sub.null_count().sum_horizontal().item() > 0:
+            sub = sub.drop_nulls()
+        n_missing = n_input - sub.height
+        codes = encode_fe(sub, fe) if fe else np.zeros((sub.height, 0), np.uint32)
+        n_single = 0
+        if fe and drop_singleton_obs:
+            keep = drop_singletons(codes)
+            n_single = int((~keep).sum())
+            if n_single:
+                sub = sub.filter(pl.Series(keep))
+                codes = codes[keep]
+        if fe:
+            codes, sizes = _redense(codes)
+        else:
+            sizes = np.zeros(0, np.int64)
+        s = cls(
+            data=sub,
+            fe=list(fe),
+            codes=codes,
+            fe_sizes=sizes,
+            n_input=n_input,
+            n_dropped_missing=n_missing,
+            n_dropped_singletons=n_single,
+            tol=tol,
+            maxiter=maxiter,
+            method=method,
+        )
+        for c in clus:
+            s.cluster_codes(c)
+        return s
+
+    @property
+    def nobs(self) -> int:
+        return self.data.height
+
+    def column(self, name: str) -> np.ndarray:
+        """Raw (not demeaned) values of a column on the sample rows, float64."""
+        return self.data.get_column(name).cast(pl.Float64).to_numpy()
+
+    def cluster_codes(self, name: str) -> np.ndarray:
+        """Dense codes of a cluster variable (cached; reuses fixed-effect codes if identical)."""
+        if name not in self.clusters:
+            if name in self.fe:
+                self.clusters[name] = self.codes[:, self.fe.index(name)].astype(np.int64)
+            else:
+                self.clusters[name] = encode_fe(self.data, [name])[:, 0].astype(np.int64)
+        return self.clusters[name]
+
+    def demeaned(self, names: list[str]) -> np.ndarray:
+        """Demeaned columns ``names`` as an ``(n, len(names))`` array; each column is demeaned at
+        most once per sample (new columns are demeaned together in one call)."""
+        new = [c for c in dict.fromkeys(names) if c not in self._cache]
+        if new:
+            raw = self.data.select([pl.col(c).cast(pl.Float64) for c in new]).to_numpy(order="c")
+            if self.fe:
+                dm = demean(raw, self.codes, None, self.tol, self.maxiter, self.method)
+            else:
+                dm = raw
+            for j, c in enumerate(new):
+                self._cache[c] = np.ascontiguousarray(dm[:, j])
+        return np.column_stack([self._cache[c] for c in names])
+
+    def add_column(self, name: str, values: np.ndarray) -> None:
+        """Add a derived column (e.g. an interaction) to the sample; clears its cache entry."""
+        self.data = self.data.with_columns(pl.Series(name, np.asarray(values)))
+        self._cache.pop(name, None)
+
+    def nested_in(self, cluster: str) -> np.ndarray:
+        """Boolean per fixed effect: every level lies within a single cluster (fully nested)."""
+        key = f"__nested__{cluster}"
+        if key in self._cache:
+            return self._cache[key]
+        cl = self.cluster_codes(cluster)
+        out = np.zeros(len(self.fe), dtype=bool)
+        for j, f in enumerate(self.fe):
+            if f.replace("^", "_") == cluster:
+                out[j] = True
+                continue
+            c = self.codes[:, j]
+            first = np.empty(int(self.fe_sizes[j]), dtype=np.int64)
+            first[c] = cl  # one cluster per level (the last written); nested iff all agree
+            out[j] = bool(np.array_equal(first[c], cl))
+        self._cache[key] = out
+        return out
+
+
+# ----------------------------------------------------------------------------- results
+
+
+def parse_vcov(vcov: str | dict[str, str]) -> tuple[str, str | None]:
+    """``"iid"``, ``"hetero"``/``"HC1"``, ``"CRV1:firm_id"`` or ``{"CRV1": "firm_id"}``."""
+    if isinstance(vcov, dict):
+        ((k, v),) = vcov.items()
+        return k.upper(), v
+    if ":" in vcov:
+        k, v = vcov.split(":", 1)
+        return k.strip().upper(), v.strip()
+    k = vcov.strip().lower()
+    if k in ("hetero", "hc1"):
+        return "HETERO", None
+    if k == "iid":
+        return "IID", None
+    raise ValueError(f"unsupported vcov {vcov!r}")
+
+
+@dataclass
+class RegResult:
+    """Regression result (linearmodels-style accessors) and its DESIGN.md JSON form."""
+
+    names: list[str]
+    params: np.ndarray
+    cov: np.ndarray
+    df_t: float
+    nobs: int
+    r2: float
+    r2_within: float
+    depvar: str
+    fixed_effects: list[str]
+    vcov_type: str
+    n_clusters: int | None = None
+    dropped_singletons: int = 0
+    estimator: str = "feols"
+    df_k: int = 0
+    ssc: float = 1.0
+    stats: dict[str, Any] = field(default_factory=dict)
+    dropped_collinear: list[str] = field(default_factory=list)
+
+    @property
+    def coef(self) -> dict[str, float]:
+        return dict(zip(self.names, self.params.tolist(), strict=True))
+
+    @property
+    def se(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.cov))
+
+    @property
+    def tstat(self) -> np.ndarray:
+        return self.params / self.se
+
+    @property
+    def pvalue(self) -> np.ndarray:
+        return 2 * stats.t.sf(np.abs(self.tstat), self.df_t)
+
+    def conf_int(self, alpha: float = 0.05) -> np.ndarray:
+        """``(k, 2)`` array of t-based confidence intervals (G-1 df when clustered)."""
+        q = stats.t.ppf(1 - alpha / 2, self.df_t)
+        return np.column_stack([self.params - q * self.se, self.params + q * self.se])
+
+    def __getitem__(self, name: str) -> dict[str, float]:
+        i = self.names.index(name)
+        return {
+            "b": float(self.params[i]),
+            "se": float(self.se[i]),
+            "t": float(self.tstat[i]),
+            "p": float(self.pvalue[i]),
+        }
+
+    def to_dict(self, label: str = "") -> dict[str, Any]:
+        """One column of ``results/estimates/table{N}.json`` (see DESIGN.md)."""
+        st = {k: _jsonable(v) for k, v in self.stats.items()}
+        st.setdefault("r2_within", _jsonable(self.r2_within))
+        st.setdefault("dropped_singletons", int(self.dropped_singletons))
+        if self.n_clusters is not None:
+            st.setdefault("n_clusters", int(self.n_clusters))
+        return {
+            "label": label,
+            "depvar": self.depvar,
+            "estimator": self.estimator,
+            "fixed_effects": list(self.fixed_effects),
+            "vcov": self.vcov_type,
+            "coef": {n: self[n] for n in self.names},
+            "nobs": int(self.nobs),
+            "r2": _jsonable(self.r2),
+            "stats": st,
+        }
+
+    def summary(self) -> str:
+        lines = [f"{self.estimator} {self.depvar}  N={self.nobs}  R2={self.r2:.4f}  {self.vcov_type}"]
+        for n, b, s, t, p in zip(
+            self.names, self.params, self.se, self.tstat, self.pvalue, strict=True
+        ):
+            lines.append(f"  {n:<20s} {b: .6f} ({s:.6f})  t={t: .3f}  p={p:.4g}")
+        return "\n".join(lines)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+# ----------------------------------------------------------------------------- OLS
+
+
+def _cluster_meat(scores: np.ndarray, cl: np.ndarray, n_groups: int) -> np.ndarray:
+    """sum_g (sum_{i in g} s_i)(sum_{i in g} s_i)' for scores ``(n, k)``."""
+    sums = np.column_stack(
+        [np.bincount(cl, weights=scores[:, j], minlength=n_groups) for j in range(scores.shape[1])]
+    )
+    return sums.T @ sums
+
+
+def ssc_df_k(sample: FESample, k: int, cluster: str | None) -> int:
+    """pyfixest's default ``k`` in (N-1)/(N-k): regressors + non-nested FE levels."""
+    if not sample.fe:
+        return k
+    n_fe = len(sample.fe)
+    k_fe_adj = int(sample.fe_sizes.sum()) - (n_fe - 1)
+    if cluster is None:
+        return k + k_fe_adj
+    nested = sample.nested_in(cluster)
+    if not nested.any():
+        return k + k_fe_adj
+    return k + k_fe_adj - int(sample.fe_sizes[nested].sum()) + int(nested.sum())
+
+
+def sandwich(
+    sample: FESample,
+    bread: np.ndarray,
+    scores: np.ndarray,
+    k: int,
+    vcov: str | dict[str, str],
+) -> tuple[np.ndarray, float, int, float, int | None, str]:
+    """Variance ``bread @ meat @ bread`` with pyfixest's small-sample factors.
+
+    Returns (V, df_t, df_k, ssc factor, n_clusters, label)."""
+    kind, var = parse_vcov(vcov)
+    n = scores.shape[0]
+    if kind == "CRV1":
+        assert var is not None
+        cl = sample.cluster_codes(var)
+        g = int(cl.max()) + 1 if n else 0
+        meat = _cluster_meat(scores, cl, g)
+        df_k = ssc_df_k(sample, k, var)
+        ssc = (n - 1) / (n - df_k) * g / (g - 1)
+        return ssc * bread @ meat @ bread, g - 1, df_k, ssc, g, f"CRV1:{var}"
+    df_k = ssc_df_k(sample, k, None)
+    if kind == "HETERO":
+        meat = scores.T @ scores
+        ssc = n / (n - df_k)
+        return ssc * bread @ meat @ bread, n - df_k, df_k, ssc, None, "hetero"
+    raise ValueError(f"unsupported vcov {vcov!r} here")
+
+
+def feols(
+    sample: FESample,
+    y: str,
+    x: list[str],
+    vcov: str | dict[str, str] = "CRV1:firm_id",
+    collin_tol: float = 1e-9,
+) -> RegResult:
+    """OLS of ``y`` on ``x`` absorbing the sample's fixed effects (demeaned data, cached).
+
+    ``vcov``: ``"CRV1:<var>"`` (default ``firm_id``), ``"hetero"`` or ``"iid"``. Regressors
+    collinear with the fixed effects or each other are dropped (as pyfixest does) and listed
+    in ``dropped_collinear``. Without fixed effects an intercept is added.
+    """
+    from pyfixest.core.collinear import find_collinear_variables
+
+    Yd = sample.demeaned([y])[:, 0]
+    names = list(x)
+    Xd = sample.demeaned(names) if names else np.zeros((sample.nobs, 0))
+    if not sample.fe:
+        Xd = np.column_stack([np.ones(sample.nobs), Xd])
+        names = ["Intercept", *names]
+    dropped: list[str] = []
+    if names:
+        tXX = np.ascontiguousarray(Xd.T @ Xd)
+        excl, n_excl, _ = find_collinear_variables(tXX, collin_tol)
+        excl = np.asarray(excl).ravel().astype(bool)
+        if n_excl:
+            dropped = [n for n, e in zip(names, excl, strict=True) if e]
+            warnings.warn(f"collinear variables dropped: {dropped}", UserWarning, stacklevel=2)
+            Xd = Xd[:, ~excl]
+            names = [n for n, e in zip(names, excl, strict=True) if not e]
+    tXX = Xd.T @ Xd
+    bread = np.linalg.inv(tXX)
+    beta = bread @ (Xd.T @ Yd)
+    u = Yd - Xd @ beta
+    n, k = Xd.shape
+    kind, _ = parse_vcov(vcov)
+    if kind == "IID":
+        df_k = ssc_df_k(sample, k, None)
+        ssc = (n - 1) / (n - df_k)
+        V = ssc * bread * (u @ u) / (n - 1)
+        df_t, g, label = n - df_k, None, "iid"
+    else:
+        V, df_t, df_k, ssc, g, label = sandwich(sample, bread, Xd * u[:, None], k, vcov)
+    yraw = sample.column(y)
+    ssu = float(u @ u)
+    r2 = 1 - ssu / float(((yraw - yraw.mean()) ** 2).sum())
+    r2w = 1 - ssu / float(Yd @ Yd) if sample.fe else float("nan")
+    return RegResult(
+        names=names,
+        params=beta,
+        cov=V,
+        df_t=df_t,
+        nobs=n,
+        r2=r2,
+        r2_within=r2w,
+        depvar=y,
+        fixed_effects=list(sample.fe),
+        vcov_type=label,
+        n_clusters=g,
+        dropped_singletons=sample.n_dropped_singletons,
+        df_k=df_k,
+        ssc=ssc,
+        dropped_collinear=dropped,
+    )

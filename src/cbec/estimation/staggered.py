@@ -1,0 +1,783 @@
+"""Heterogeneity-robust event studies for staggered platform adoption (Table 8, event-study figure).
+
+Platform adoption is staggered (2001-2015) and its effect on capacity utilization plausibly grows
+with membership tenure, which is where a static two-way fixed-effects (TWFE) coefficient becomes
+a badly weighted average (negative weights on long-treated cells used as controls). This module
+estimates the effect by years relative to joining with
+
+* :func:`dynamic_twfe`  -- binned dynamic TWFE, ``pf.feols`` with event-time dummies (ref. -1);
+* :func:`sun_abraham`   -- Sun & Abraham (2021) interaction-weighted estimator: a fully saturated
+  cohort x event-time regression (``pf.feols``) aggregated with cohort-share weights;
+* :func:`did2s`         -- Gardner (2021) two-stage DiD (first stage FE on untreated firm-years,
+  second stage event-time dummies) with the Butts-Gardner GMM cluster-robust variance;
+* :func:`static_twfe`   -- the single-dummy TWFE benchmark.
+
+Fixed effects. Every estimator takes the paper's fixed effects (default ``PAPER_FE`` =
+firm + ind2^year + city^year) and one-way clustering. Interacted effects ``a^b`` are turned into
+one combined factor column before estimation, because pyfixest's ``did2s`` (which needs
+``Feols.fixef()`` to predict the first stage) rejects ``^`` terms
+("fixef() ... not supported for models with '^' transformations"); with the combined columns
+``pf.did2s`` accepts the paper's FE. pyfixest's own ``event_study(estimator="saturated")``
+(``SaturatedEventStudy``) hard-codes ``unit + time`` FE, ignores ``xfml`` and dates cohorts by the
+first *observed* treated year (wrong when 2008-2010 are missing), so :func:`sun_abraham` builds the
+saturated regression itself with ``pf.feols`` (accepting any FE); the tests check that it
+reproduces pyfixest's ``SaturatedEventStudy.aggregate()`` exactly where both apply.
+``pf.did2s`` builds dense dummy matrices for its variance (n x #FE levels: infeasible at the
+paper's 233,819 rows and ~60k firms), so ``did2s(engine="cbec")`` (default) computes the same
+GMM variance with sparse algebra; ``engine="pyfixest"`` calls ``pf.did2s`` itself (small data);
+the tests check both agree.
+
+Event time is in calendar years (``year - cohort``), so gaps in the panel (2008-2010 are absent
+from the analysis sample) are handled: a firm joining in 2009 is first seen at event time +2.
+Never-treated firms (cohort null or <= 0) have no event-time dummies (coded as the reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyfixest as pf
+from scipy import sparse, stats
+from scipy.sparse.linalg import splu
+
+PAPER_FE: list[str] = ["firm_id", "ind2^year", "city^year"]
+DEFAULT_WINDOW: tuple[int, int] = (-5, 5)
+ANALYSIS_YEARS: list[int] = [*range(2001, 2008), *range(2011, 2016)]
+
+__all__ = [
+    "ANALYSIS_YEARS",
+    "DEFAULT_WINDOW",
+    "PAPER_FE",
+    "EventStudyResult",
+    "did2s",
+    "dynamic_twfe",
+    "event_study_table",
+    "event_time",
+    "simulate_staggered",
+    "static_twfe",
+    "sun_abraham",
+]
+
+
+# --------------------------------------------------------------------------- event time
+
+
+def event_time(
+    df: pl.DataFrame,
+    unit: str,
+    time: str,
+    cohort: str,
+    window: tuple[int, int] = DEFAULT_WINDOW,
+    ref: int = -1,
+) -> pl.DataFrame:
+    """Add event-time columns to a firm-year panel.
+
+    ``cohort`` is the adoption year (null or <= 0: never treated); it must be constant within
+    ``unit``. Adds ``ever_treated`` (bool), ``rel_time_raw`` (``time - cohort``, null if never
+    treated), ``rel_time`` (raw event time binned into ``window``: leads below ``window[0]`` and lags
+    above ``window[1]`` are pooled into the endpoints; never-treated coded as ``ref``) and
+    ``treated`` (bool, ``rel_time_raw >= 0``: the post-adoption indicator).
+    """
+    lo, hi = window
+    if not lo < ref < hi:
+        raise ValueError(f"reference period {ref} must lie strictly inside window {window}")
+    n_coh = df.group_by(unit).agg(pl.col(cohort).n_unique().alias("k")).filter(pl.col("k") > 1)
+    if n_coh.height:
+        raise ValueError(f"column {cohort!r} varies within {unit!r} for {n_coh.height} units")
+    g = pl.col(cohort)
+    ever = g.is_not_null() & (g > 0)
+    raw = pl.when(ever).then(pl.col(time).cast(pl.Int64) - g.cast(pl.Int64)).otherwise(None)
+    return (
+        df.with_columns(ever.fill_null(False).alias("ever_treated"), raw.alias("rel_time_raw"))
+        .with_columns(
+            pl.col("rel_time_raw").clip(lo, hi).fill_null(ref).cast(pl.Int64).alias("rel_time"),
+            (pl.col("rel_time_raw") >= 0).fill_null(False).alias("treated"),
+        )
+        .with_columns(
+            pl.when(pl.col("ever_treated"))
+            .then(pl.col("rel_time"))
+            .otherwise(ref)
+            .cast(pl.Int64)
+            .alias("rel_time")
+        )
+    )
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class EventStudyResult:
+    """Event-study estimates of one estimator.
+
+    ``path``: one row per event time in the window (estimator, rel_time, estimate, se, ci_low,
+    ci_high, n_obs, is_reference; the reference row has estimate 0 and null se).
+    ``att``: post-period average (event times >= 0 weighted by their number of treated
+    firm-years) with delta-method se. ``pretrend``: joint Wald test that all leads
+    (``window[0]`` .. ``ref - 1``) are zero (``wald`` chi2 statistic, ``f_stat`` = wald / df,
+    ``p_value`` from F(df, G-1), ``p_chi2``). ``sample``: the (unit, time) keys actually used.
+    """
+
+    estimator: str
+    path: pl.DataFrame
+    att: dict[str, float]
+    pretrend: dict[str, float]
+    fixed_effects: list[str]
+    vcov: str
+    nobs: int
+    n_clusters: int
+    sample: pl.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def tidy(self) -> pl.DataFrame:
+        """Path rows plus one ``ATT`` row (rel_time null), with a ``term`` column."""
+        path = self.path.with_columns(pl.format("rel::{}", pl.col("rel_time")).alias("term")).drop(
+            "is_reference"
+        )
+        att = pl.DataFrame(
+            {
+                "estimator": [self.estimator],
+                "rel_time": pl.Series([None], dtype=pl.Int64),
+                "estimate": [self.att["estimate"]],
+                "se": [self.att["se"]],
+                "ci_low": [self.att["ci_low"]],
+                "ci_high": [self.att["ci_high"]],
+                "n_obs": pl.Series([self.att["n_treated"]], dtype=pl.Int64),
+                "term": ["ATT"],
+            }
+        )
+        return pl.concat([path, att.select(path.columns)], how="vertical_relaxed")
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (for ``results/estimates/table8.json``)."""
+        return {
+            "estimator": self.estimator,
+            "fixed_effects": self.fixed_effects,
+            "vcov": self.vcov,
+            "nobs": self.nobs,
+            "n_clusters": self.n_clusters,
+            "path": self.path.to_dicts(),
+            "att": self.att,
+            "pretrend": self.pretrend,
+            "notes": self.notes,
+        }
+
+
+def event_study_table(results: Sequence[EventStudyResult]) -> pl.DataFrame:
+    """Stack the tidy frames of several estimators (long format, for Table 8 / the figure)."""
+    return pl.concat([r.tidy() for r in results], how="vertical_relaxed")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _combined_fe(fe: Sequence[str]) -> tuple[list[pl.Expr], list[str]]:
+    """Polars expressions turning ``a^b`` into one string factor column; plain names pass."""
+    exprs, names = [], []
+    for f in fe:
+        parts = [p.strip() for p in f.split("^")]
+        if len(parts) == 1:
+            names.append(parts[0])
+            continue
+        name = "__fe_" + "_x_".join(parts)
+        exprs.append(
+            pl.concat_str([pl.col(p).cast(pl.String) for p in parts], separator="|").alias(name)
+        )
+        names.append(name)
+    return exprs, names
+
+
+def _fe_sources(fe: Sequence[str]) -> list[str]:
+    return sorted({p.strip() for f in fe for p in f.split("^")})
+
+
+def _prepare(
+    df: pl.DataFrame,
+    y: str,
+    unit: str,
+    time: str,
+    cohort: str,
+    fe: Sequence[str],
+    cluster: str,
+    window: tuple[int, int],
+    controls: Sequence[str] | None,
+    ref: int,
+) -> tuple[pl.DataFrame, list[str], list[str]]:
+    """Select, drop incomplete rows (noted), add event time and combined FE columns."""
+    controls = list(controls or [])
+    cols = list(dict.fromkeys([unit, time, cohort, y, cluster, *controls, *_fe_sources(fe)]))
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KeyError(f"columns not in data: {missing}")
+    d = df.select(cols)
+    need = [c for c in cols if c != cohort]
+    n0 = d.height
+    d = d.drop_nulls(need).filter(pl.all_horizontal(pl.col(y, *controls).is_finite()))
+    notes = []
+    if d.height < n0:
+        notes.append(f"dropped {n0 - d.height} rows with missing {y}/controls/FE/cluster")
+    d = event_time(d, unit, time, cohort, window, ref)
+    exprs, fe_cols = _combined_fe(fe)
+    if exprs:
+        d = d.with_columns(exprs)
+    return d, fe_cols, notes
+
+
+def _tag(b: int) -> str:
+    return f"m{-b}" if b < 0 else f"p{b}"
+
+
+def _bins(window: tuple[int, int], ref: int) -> list[int]:
+    return [b for b in range(window[0], window[1] + 1) if b != ref]
+
+
+def _crit(n_clusters: int, level: float = 0.95) -> float:
+    return float(stats.t.ppf(0.5 + level / 2, max(n_clusters - 1, 1)))
+
+
+def _summarise(
+    estimator: str,
+    bins: list[int],
+    beta: np.ndarray,
+    vcov: np.ndarray,
+    n_bin: dict[int, int],
+    n_clusters: int,
+    window: tuple[int, int],
+    ref: int,
+) -> tuple[pl.DataFrame, dict[str, float], dict[str, float]]:
+    """Path frame, post-period ATT and lead Wald test from bin-level estimates and vcov.
+
+    ``bins``/``beta``/``vcov`` may omit bins that were not estimable (reported with null
+    estimate). ATT weights: number of treated firm-years per post bin (delta-method se)."""
+    crit = _crit(n_clusters)
+    se = np.sqrt(np.clip(np.diag(vcov), 0.0, None)) if len(bins) else np.array([])
+    pos = {b: i for i, b in enumerate(bins)}
+    rows = []
+    for b in range(window[0], window[1] + 1):
+        if b == ref:
+            rows.append((b, 0.0, None, None, None, n_bin.get(b, 0), True))
+        elif b in pos:
+            e, s = float(beta[pos[b]]), float(se[pos[b]])
+            rows.append((b, e, s, e - crit * s, e + crit * s, n_bin.get(b, 0), False))
+        else:
+            rows.append((b, None, None, None, None, n_bin.get(b, 0), False))
+    path = pl.DataFrame(
+        rows,
+        schema={
+            "rel_time": pl.Int64,
+            "estimate": pl.Float64,
+            "se": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+            "n_obs": pl.Int64,
+            "is_reference": pl.Boolean,
+        },
+        orient="row",
+    ).select(pl.lit(estimator).alias("estimator"), pl.all())
+
+    post = [b for b in bins if b >= 0]
+    w = np.zeros(len(bins))
+    for b in post:
+        w[pos[b]] = n_bin.get(b, 0)
+    n_treated = int(w.sum())
+    w = w / n_treated if n_treated else w
+    att_b = float(w @ beta)
+    att_se = float(np.sqrt(max(w @ vcov @ w, 0.0)))
+    att = {
+        "estimate": att_b,
+        "se": att_se,
+        "ci_low": att_b - crit * att_se,
+        "ci_high": att_b + crit * att_se,
+        "n_treated": n_treated,
+    }
+
+    leads = [pos[b] for b in bins if b < ref]
+    if leads:
+        bl = beta[leads]
+        vl = vcov[np.ix_(leads, leads)]
+        wald = float(bl @ np.linalg.pinv(vl) @ bl)
+        q = len(leads)
+        dfd = max(n_clusters - 1, 1)
+        pretrend = {
+            "wald": wald,
+            "df": q,
+            "f_stat": wald / q,
+            "dfd": dfd,
+            "p_value": float(stats.f.sf(wald / q, q, dfd)),
+            "p_chi2": float(stats.chi2.sf(wald, q)),
+        }
+    else:
+        pretrend = {"wald": float("nan"), "df": 0, "f_stat": float("nan"), "dfd": 0}
+        pretrend |= {"p_value": float("nan"), "p_chi2": float("nan")}
+    return path, att, pretrend
+
+
+def _bin_counts(d: pl.DataFrame) -> dict[int, int]:
+    """Firm-years of ever-treated units per binned event time."""
+    c = d.filter(pl.col("ever_treated")).group_by("rel_time").len()
+    return dict(zip(c["rel_time"].to_list(), c["len"].to_list(), strict=True))
+
+
+def _fit_feols(
+    pdf: pd.DataFrame, y: str, regressors: list[str], fe_cols: list[str], cluster: str
+) -> tuple[pd.Series, np.ndarray, list[str]]:
+    rhs = " + ".join(regressors) if regressors else "1"
+    fml = f"{y} ~ {rhs}"
+    if fe_cols:
+        fml += " | " + " + ".join(fe_cols)
+    fit = pf.feols(fml, data=pdf, vcov={"CRV1": cluster}, fixef_rm="none")
+    names = [str(c) for c in fit._coefnames]
+    return pd.Series(np.asarray(fit._beta_hat), index=names), np.asarray(fit._vcov), names
+
+
+def _keys(d: pl.DataFrame, unit: str, time: str) -> pl.DataFrame:
+    return d.select(unit, time)
+
+
+# --------------------------------------------------------------------------- estimators
+
+
+def static_twfe(
+    df: pl.DataFrame,
+    y: str,
+    unit: str,
+    time: str,
+    cohort: str,
+    fe: Sequence[str] = PAPER_FE,
+    cluster: str = "firm_id",
+    controls: Sequence[str] | None = None,
+) -> dict[str, float]:
+    """Static TWFE: ``y ~ 1[time >= cohort] + controls | fe``, CRV1 by ``cluster``.
+
+    Returns estimate, se, ci_low, ci_high (t(G-1) critical value), nobs, n_clusters."""
+    d, fe_cols, _ = _prepare(df, y, unit, time, cohort, fe, cluster, (-2, 1), controls, -1)
+    pdf = d.with_columns(pl.col("treated").cast(pl.Float64).alias("post_treat")).to_pandas()
+    b, v, names = _fit_feols(pdf, y, ["post_treat", *(controls or [])], fe_cols, cluster)
+    g = int(d[cluster].n_unique())
+    est, se = (
+        float(b["post_treat"]),
+        float(np.sqrt(v[names.index("post_treat"), names.index("post_treat")])),
+    )
+    crit = _crit(g)
+    return {
+        "estimate": est,
+        "se": se,
+        "ci_low": est - crit * se,
+        "ci_high": est + crit * se,
+        "nobs": d.height,
+        "n_clusters": g,
+    }
+
+
+def dynamic_twfe(
+    df: pl.DataFrame,
+    y: str,
+    unit: str,
+    time: str,
+    cohort: str,
+    fe: Sequence[str] = PAPER_FE,
+    cluster: str = "firm_id",
+    window: tuple[int, int] = DEFAULT_WINDOW,
+    controls: Sequence[str] | None = None,
+    ref: int = -1,
+) -> EventStudyResult:
+    """Dynamic TWFE: ``y ~ sum_b 1[rel_time = b] + controls | fe`` with binned endpoints, ref. -1.
+
+    One ``pf.feols`` fit; all FE (including ``a^b`` interactions) and CRV1 clustering accepted.
+    Not robust to heterogeneous effects: long-treated firm-years serve as implicit controls."""
+    d, fe_cols, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref)
+    n_bin = _bin_counts(d)
+    bins = [b for b in _bins(window, ref) if n_bin.get(b, 0) > 0]
+    d = d.with_columns(
+        [
+            (pl.col("ever_treated") & (pl.col("rel_time") == b))
+            .cast(pl.Float64)
+            .alias(f"es_{_tag(b)}")
+            for b in bins
+        ]
+    )
+    regs = [f"es_{_tag(b)}" for b in bins]
+    beta, vcov, names = _fit_feols(d.to_pandas(), y, [*regs, *(controls or [])], fe_cols, cluster)
+    keep = [i for i, b in enumerate(bins) if regs[i] in names]
+    if len(keep) < len(bins):
+        notes.append(
+            f"collinear event-time dummies dropped: {[bins[i] for i in range(len(bins)) if i not in keep]}"
+        )
+    bins = [bins[i] for i in keep]
+    idx = [names.index(f"es_{_tag(b)}") for b in bins]
+    g = int(d[cluster].n_unique())
+    path, att, pre = _summarise(
+        "twfe", bins, beta.iloc[idx].to_numpy(), vcov[np.ix_(idx, idx)], n_bin, g, window, ref
+    )
+    return EventStudyResult(
+        "twfe",
+        path,
+        att,
+        pre,
+        list(fe),
+        f"CRV1:{cluster}",
+        d.height,
+        g,
+        _keys(d, unit, time),
+        notes,
+    )
+
+
+def sun_abraham(
+    df: pl.DataFrame,
+    y: str,
+    unit: str,
+    time: str,
+    cohort: str,
+    fe: Sequence[str] = PAPER_FE,
+    cluster: str = "firm_id",
+    window: tuple[int, int] = DEFAULT_WINDOW,
+    controls: Sequence[str] | None = None,
+    ref: int = -1,
+) -> EventStudyResult:
+    """Sun-Abraham interaction-weighted event study.
+
+    One ``pf.feols`` fit of ``y`` on a dummy for every observed (cohort, raw event time) cell of
+    the treated cohorts except each cohort's reference period, plus controls, absorbing ``fe``
+    (any FE, including ``a^b``; CRV1 by ``cluster``). Control group: never-treated firms (if
+    there are none, the last-adopting cohort, with firm-years from its adoption on dropped).
+    The reference period of a cohort is ``ref`` (-1) if observed, else its latest observed
+    lead (e.g. -4 for 2011 joiners when 2008-2010 are missing); cohorts with no observed lead
+    (already members in their first observed year) are dropped (noted). Cells are saturated at
+    the raw event time, then averaged into the window's bins with weights n(cohort, cell) /
+    n(bin) (the IW cohort shares; far leads / lags pooled the same way); the ATT weights all
+    post cells by their firm-years."""
+    d, fe_cols, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref)
+    if not (~d["ever_treated"]).any():
+        last = int(d.filter(pl.col("ever_treated"))[cohort].max())
+        n0 = d.height
+        d = d.filter(pl.col(time) < last).with_columns(
+            (pl.col("ever_treated") & (pl.col(cohort) != last)).alias("ever_treated")
+        )
+        notes.append(
+            f"no never-treated units: cohort {last} used as control ({n0 - d.height} rows dropped)"
+        )
+    tr = d.filter(pl.col("ever_treated"))
+    leads = (
+        tr.filter(pl.col("rel_time_raw") < 0)
+        .group_by(pl.col(cohort).cast(pl.Int64))
+        .agg(
+            pl.col("rel_time_raw").max().alias("latest"),
+            (pl.col("rel_time_raw") == ref).any().alias("has_ref"),
+        )
+    )
+    # a cohort's reference: ref if observed, else its latest observed lead
+    ref_g = {
+        int(g): ref if has else int(latest)
+        for g, latest, has in zip(leads[cohort], leads["latest"], leads["has_ref"], strict=True)
+    }
+    cohorts_all = sorted(int(g) for g in tr[cohort].unique().to_list())
+    no_pre = [g for g in cohorts_all if g not in ref_g]
+    if no_pre:
+        n0 = d.height
+        d = d.filter(~pl.col(cohort).is_in(no_pre) | ~pl.col("ever_treated"))
+        notes.append(
+            f"cohorts without an observed pre-period dropped: {no_pre} ({n0 - d.height} rows)"
+        )
+    nondefault = {g: r for g, r in ref_g.items() if r != ref}
+    if nondefault:
+        notes.append(f"reference period other than {ref} (not observed): {nondefault}")
+    cells = (
+        d.filter(pl.col("ever_treated"))
+        .group_by(cohort, "rel_time_raw")
+        .agg(pl.len().alias("n"), pl.col("rel_time").first().alias("bin"))
+        .with_columns(pl.col(cohort).cast(pl.Int64))
+        .filter(pl.col("rel_time_raw") != pl.col(cohort).replace_strict(ref_g, default=None))
+        .sort(cohort, "rel_time_raw")
+    )
+    cells = cells.with_columns(
+        pl.format(
+            "sa_g{}_{}",
+            pl.col(cohort),
+            pl.col("rel_time_raw").map_elements(_tag, return_dtype=pl.String),
+        ).alias("name")
+    )
+    names_c = cells["name"].to_list()
+    gcol = pl.col(cohort).cast(pl.Int64)
+    d = d.with_columns(
+        [
+            (pl.col("ever_treated") & (gcol == g) & (pl.col("rel_time_raw") == r))
+            .cast(pl.Float64)
+            .alias(nm)
+            for g, r, nm in zip(cells[cohort], cells["rel_time_raw"], names_c, strict=True)
+        ]
+    )
+    beta, vcov, names = _fit_feols(
+        d.to_pandas(), y, [*names_c, *(controls or [])], fe_cols, cluster
+    )
+    dropped = [nm for nm in names_c if nm not in names]
+    if dropped:
+        notes.append(f"collinear cohort x event-time cells dropped: {dropped}")
+    cells = cells.filter(pl.col("name").is_in(names))
+    n_bin = _bin_counts(d)
+    bins = [b for b in _bins(window, ref) if (cells["bin"] == b).any()]
+    R = np.zeros((len(bins), len(names)))
+    for i, b in enumerate(bins):
+        cb = cells.filter(pl.col("bin") == b)
+        w = cb["n"].to_numpy().astype(float)
+        for nm, wi in zip(cb["name"], w / w.sum(), strict=True):
+            R[i, names.index(nm)] = wi
+    n_bin_est = {b: int(cells.filter(pl.col("bin") == b)["n"].sum()) for b in bins}
+    n_bin = {b: n_bin_est.get(b, 0) if b != ref else n_bin.get(b, 0) for b in n_bin}
+    g = int(d[cluster].n_unique())
+    b_vec = R @ beta.to_numpy()
+    path, att, pre = _summarise("sun_abraham", bins, b_vec, R @ vcov @ R.T, n_bin, g, window, ref)
+    return EventStudyResult(
+        "sun_abraham",
+        path,
+        att,
+        pre,
+        list(fe),
+        f"CRV1:{cluster}",
+        d.height,
+        g,
+        _keys(d, unit, time),
+        notes,
+    )
+
+
+def _one_hot(codes: np.ndarray, n_levels: int) -> sparse.csr_matrix:
+    n = codes.shape[0]
+    return sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, n_levels))
+
+
+def _did2s_vcov_sparse(
+    X1: sparse.csr_matrix,
+    untreated: np.ndarray,
+    X2: np.ndarray,
+    u1: np.ndarray,
+    u2: np.ndarray,
+    clusters: np.ndarray,
+) -> np.ndarray:
+    """Butts-Gardner GMM variance of the second-stage coefficients (as ``pf.did2s``), sparse.
+
+    V = (X2'X2)^-1 [sum_g W_g W_g'] (X2'X2)^-1 with W_g = X2_g'u2_g - (X2'X1)(X10'X10)^- X10_g'u1_g,
+    X10 = X1 on untreated rows. The singular normal matrix X10'X10 (FE are collinear) is solved by
+    sparse LU of X10'X10 + eps*I plus iterative refinement (consistent right-hand sides)."""
+    X10 = sparse.diags(untreated.astype(float)) @ X1
+    A = (X10.T @ X10).tocsc()
+    rhs = np.asarray((X1.T @ sparse.csr_matrix(X2)).todense())
+    scale = float(A.diagonal().max()) if A.shape[0] else 1.0
+    eps = 1e-9 * scale
+    lu = splu((A + eps * sparse.identity(A.shape[0], format="csc")).tocsc())
+    B = lu.solve(rhs)
+    for _ in range(20):
+        resid = rhs - A @ B
+        if np.abs(resid).max() <= 1e-12 * max(np.abs(rhs).max(), 1.0):
+            break
+        B = B + lu.solve(resid)
+    Z = X10 @ B
+    scores = X2 * u2[:, None] - Z * u1[:, None]
+    _, cl = np.unique(clusters, return_inverse=True)
+    Sg = np.zeros((cl.max() + 1, X2.shape[1]))
+    np.add.at(Sg, cl, scores)
+    bread = np.linalg.inv(X2.T @ X2)
+    return bread @ (Sg.T @ Sg) @ bread
+
+
+def did2s(
+    df: pl.DataFrame,
+    y: str,
+    unit: str,
+    time: str,
+    cohort: str,
+    fe: Sequence[str] = PAPER_FE,
+    cluster: str = "firm_id",
+    window: tuple[int, int] = DEFAULT_WINDOW,
+    controls: Sequence[str] | None = None,
+    ref: int = -1,
+    engine: Literal["cbec", "pyfixest"] = "cbec",
+    drop_singletons: bool = False,
+) -> EventStudyResult:
+    """Gardner two-stage DiD event study.
+
+    Stage 1: ``y ~ controls | fe`` on untreated firm-years (never-treated and not-yet-treated;
+    any FE, ``a^b`` combined into one factor). Stage 2: the stage-1 residual of every firm-year on
+    the window's event-time dummies (leads and binned lags, ref. -1; never-treated have none).
+    Firm-years whose FE levels never occur untreated (e.g. firms already members when first
+    observed) cannot be imputed and are dropped (noted). Variance: Butts-Gardner GMM, clustered by
+    ``cluster`` (no small-sample factor, as ``pf.did2s``). ``engine="pyfixest"`` runs
+    ``pf.did2s`` itself (dense variance; small data only; its stage 1 drops FE singletons, which
+    breaks it unless singletons are removed first, so ``drop_singletons`` is forced: untreated
+    firm-years that are singletons in an FE are removed iteratively); ``"cbec"`` runs the
+    stage-1 ``pf.feols`` (keeping singletons unless ``drop_singletons``) and computes the same
+    variance with sparse matrices."""
+    d, fe_cols, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref)
+    if not fe_cols:
+        raise ValueError("did2s needs fixed effects in the first stage")
+    controls = list(controls or [])
+    if drop_singletons or engine == "pyfixest":
+        n0 = d.height
+        while True:
+            single = pl.lit(False)
+            for c in fe_cols:
+                single = single | (pl.len().over(c, "treated") == 1)
+            nxt = d.filter(~(single & ~pl.col("treated")))
+            if nxt.height == d.height:
+                break
+            d = nxt
+        if d.height < n0:
+            notes.append(f"dropped {n0 - d.height} untreated singleton firm-years")
+    unt = d.filter(~pl.col("treated"))
+    n0 = d.height
+    for c in fe_cols:
+        d = d.filter(pl.col(c).is_in(unt[c].unique().implode()))
+    if d.height < n0:
+        notes.append(
+            f"dropped {n0 - d.height} treated firm-years with FE levels not seen untreated"
+        )
+    n_bin = _bin_counts(d)
+    bins = [b for b in _bins(window, ref) if n_bin.get(b, 0) > 0]
+    regs = [f"es_{_tag(b)}" for b in bins]
+    d = d.with_columns(
+        [
+            (pl.col("ever_treated") & (pl.col("rel_time") == b)).cast(pl.Float64).alias(r)
+            for b, r in zip(bins, regs, strict=True)
+        ]
+    )
+    pdf = d.to_pandas()
+    g = int(d[cluster].n_unique())
+    if engine == "pyfixest":
+        fit = pf.did2s(
+            pdf,
+            yname=y,
+            first_stage=f"~ {' + '.join(controls) if controls else '0'} | {' + '.join(fe_cols)}",
+            second_stage="~ " + " + ".join(regs),
+            treatment="treated",
+            cluster=cluster,
+        )
+        names = [str(c) for c in fit._coefnames]
+        idx = [names.index(r) for r in regs]
+        beta, vcov = np.asarray(fit._beta_hat)[idx], np.asarray(fit._vcov)[np.ix_(idx, idx)]
+    elif engine == "cbec":
+        untreated = ~pdf["treated"].to_numpy(bool)
+        fml = f"{y} ~ {' + '.join(controls) if controls else '0'} | {' + '.join(fe_cols)}"
+        fit1 = pf.feols(fml, data=pdf[untreated], vcov="iid", fixef_rm="none")
+        yhat = np.asarray(fit1.predict(newdata=pdf), dtype=float)
+        if np.isnan(yhat).any():
+            raise RuntimeError("first-stage prediction failed for some firm-years")
+        u1 = pdf[y].to_numpy(float) - yhat
+        X2 = pdf[regs].to_numpy(float)
+        beta = np.linalg.solve(X2.T @ X2, X2.T @ u1)
+        u2 = u1 - X2 @ beta
+        blocks = []
+        if controls:
+            blocks.append(sparse.csr_matrix(pdf[controls].to_numpy(float)))
+        for c in fe_cols:
+            codes, uniq = pd.factorize(pdf[c])
+            blocks.append(_one_hot(codes, len(uniq)))
+        X1 = sparse.hstack(blocks, format="csr")
+        vcov = _did2s_vcov_sparse(X1, untreated, X2, u1, u2, pdf[cluster].to_numpy())
+    else:
+        raise ValueError(f"unknown engine {engine!r}")
+    path, att, pre = _summarise("did2s", bins, beta, vcov, n_bin, g, window, ref)
+    return EventStudyResult(
+        "did2s",
+        path,
+        att,
+        pre,
+        list(fe),
+        f"CRV1(GMM):{cluster}",
+        d.height,
+        g,
+        _keys(d, unit, time),
+        notes,
+    )
+
+
+# --------------------------------------------------------------------------- simulator
+
+
+def simulate_staggered(
+    n_firms: int = 1500,
+    years: Sequence[int] = ANALYSIS_YEARS,
+    effect_intercept: float = 0.03,
+    effect_slope: float = 0.02,
+    early_bonus: float = 0.03,
+    early_last: int = 2004,
+    adoption_years: Sequence[int] = tuple(range(2001, 2016)),
+    never_share: float = 0.35,
+    balanced: bool = False,
+    sigma: float = 0.05,
+    pretrend_slope: float = 0.0,
+    n_ind: int = 6,
+    n_city: int = 8,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """Synthetic staggered-adoption firm panel with a planted effect growing with tenure.
+
+    Firm i (industry ``ind2`` of ``n_ind``, ``city`` of ``n_city``) joins in ``cohort`` (0 = never, share
+    ``never_share``; otherwise uniform on ``adoption_years``, which may include years absent from
+    ``years``). Firms that join earlier have higher CU levels (selection on levels only, so
+    parallel trends hold). True effect for t >= cohort:
+    ``tau = effect_intercept + effect_slope * (t - cohort) + early_bonus * [cohort <= early_last]``.
+    ``cu = 0.7 + a_i + year trend + ind2 x year + city x year shocks + 0.02 * lnqygm + tau
+    + pretrend_slope * (t - cohort) * [t < cohort] + N(0, sigma)`` (the last but one term is a
+    planted pre-trend violation, off by default; ``lnqygm`` ~ N(0, 1) + 0.5 a_i is a control).
+    Unless ``balanced``, firms enter/exit (contiguous spans) and 5% of firm-years are missing.
+    Columns: firm_id, year, ind2, city, cohort, platform, tau, lnqygm, cu.
+    """
+    rng = np.random.default_rng(seed)
+    years = np.asarray(sorted(years))
+    T = len(years)
+    adopt = np.asarray(adoption_years)
+    never = rng.random(n_firms) < never_share
+    cohort = np.where(never, 0, rng.choice(adopt, n_firms))
+    ind = rng.integers(0, n_ind, n_firms)
+    city = rng.integers(0, n_city, n_firms)
+    early = (cohort > 0) & (cohort <= np.median(adopt))
+    alpha = rng.normal(0.0, 0.06, n_firms) + 0.03 * early
+    lam = 0.004 * (years - years[0]) + rng.normal(0.0, 0.01, T)
+    eta = rng.normal(0.0, 0.02, (n_ind, T))
+    mu = rng.normal(0.0, 0.02, (n_city, T))
+    fi = np.repeat(np.arange(n_firms), T)
+    ti = np.tile(np.arange(T), n_firms)
+    yr = years[ti]
+    g = cohort[fi]
+    post = (g > 0) & (yr >= g)
+    tau = np.where(
+        post,
+        effect_intercept + effect_slope * (yr - g) + early_bonus * ((g > 0) & (g <= early_last)),
+        0.0,
+    )
+    pre = (g > 0) & (yr < g)
+    size = rng.normal(0.0, 1.0, fi.shape[0]) + 0.5 * alpha[fi]
+    cu = (
+        0.7
+        + 0.02 * size
+        + pretrend_slope * np.where(pre, yr - g, 0)
+        + alpha[fi]
+        + lam[ti]
+        + eta[ind[fi], ti]
+        + mu[city[fi], ti]
+        + tau
+        + rng.normal(0.0, sigma, fi.shape[0])
+    )
+    keep = np.ones(fi.shape[0], dtype=bool)
+    if not balanced:
+        entry = rng.integers(0, T // 2, n_firms)
+        exitt = rng.integers(T // 2, T, n_firms)
+        keep = (ti >= entry[fi]) & (ti <= exitt[fi]) & (rng.random(fi.shape[0]) > 0.05)
+    return pl.DataFrame(
+        {
+            "firm_id": fi[keep].astype(np.int64),
+            "year": yr[keep].astype(np.int64),
+            "ind2": (13 + ind[fi][keep]).astype(np.int64),
+            "city": (3301 + city[fi][keep]).astype(np.int64),
+            "cohort": g[keep].astype(np.int64),
+            "platform": post[keep].astype(np.int8),
+            "tau": tau[keep],
+            "lnqygm": size[keep],
+            "cu": cu[keep],
+        }
+    )

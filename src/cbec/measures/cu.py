@@ -1,0 +1,387 @@
+"""Capacity utilization by the Yu–Jin–Zhang (2018) method (capital utilization, GHH depreciation).
+
+CU is the capital-utilization rate u = utilized capital / installed capital. Depreciation in use
+(Greenwood, Hercowitz & Huffman 1988) links it to the observed depreciation rate:
+δ_it = a·u_it^θ. Substituting ln u = (ln δ − ln a)/θ into a value-added Cobb–Douglas in
+(L, u·K) gives
+
+    va_it = c + β_l l_it + β_k k_it + φ ln δ_it + ω_it + ε_it,      φ = β_k / θ,
+
+which is estimated ACF-style (Ackerberg, Caves & Frazer 2015) with materials as the proxy:
+
+1. first stage (partially linear, 2SLS): va on a polynomial in (l, k, m) plus ln δ entered
+   linearly and instrumented by ln δ_{t−1} (book depreciation is a noisy signal of δ; the lag
+   removes the attenuation). Gives φ̂ and ψ̂ = Φ̂ − φ̂ ln δ, a function of (l, k, m) only.
+2. second stage (GMM): ω(β) = ψ̂ − β_l l − β_k k, ω_t = g(ω_{t−1}) + ξ_t with g a
+   polynomial, moments E[ξ_t · (1, k_t, l_{t−1})] = 0.
+3. θ = β̂_k / φ̂; u = (δ / a)^{1/θ}, with a pinned by a normalization (the q-quantile of u
+   equals ``norm_value`` within each group) and u capped at 1.
+
+See docs/methods.md, section "Capacity utilization (Yu–Jin–Zhang 2018)", for the derivation,
+what is taken from the source and what is reconstructed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import combinations_with_replacement
+
+import numpy as np
+import polars as pl
+from scipy.optimize import minimize
+
+__all__ = ["CUResult", "estimate_cu_yjz"]
+
+_MIN_OBS = 50  # minimum second-stage observations for a group-specific estimate
+
+
+@dataclass(frozen=True)
+class CUResult:
+    """Result of :func:`estimate_cu_yjz`.
+
+    cu: capacity utilization aligned to the input rows, in (0, 1]; null where the depreciation
+        rate is missing or non-positive (e.g. ASIF 2008–2010) or the group is null.
+    theta: θ of the pooled estimate (all groups together); the θ actually used per group is in
+        ``by_group``.
+    coef: pooled coefficients {"beta_l", "beta_k", "phi"} (phi = beta_k / theta).
+    by_group: one row per group: group, n (second-stage obs), n_cu (rows with a CU), theta
+        (the θ used), beta_l, beta_k, phi (the group's own estimates, NaN if none),
+        first_stage_f (strength of ln δ_{t−1}; NaN for method "acf"), ln_a (implied level of
+        the GHH function under the normalization), converged, fallback_used, message.
+    meta: method, whether the pooled estimate is valid and why not, its first-stage F.
+    """
+
+    cu: pl.Series
+    theta: float
+    coef: dict[str, float]
+    by_group: pl.DataFrame
+    meta: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class _Fit:
+    n: int
+    beta_l: float
+    beta_k: float
+    phi: float
+    converged: bool
+    message: str
+    first_stage_f: float = float("nan")
+
+    @property
+    def theta(self) -> float:
+        if self.phi > 0 and np.isfinite(self.phi) and np.isfinite(self.beta_k):
+            return self.beta_k / self.phi
+        return float("nan")
+
+
+def _poly(x: np.ndarray, degree: int) -> np.ndarray:
+    """Full polynomial (with constant) of the columns of ``x`` up to ``degree``."""
+    cols = [np.ones(x.shape[0])]
+    for d in range(1, degree + 1):
+        for c in combinations_with_replacement(range(x.shape[1]), d):
+            cols.append(np.prod(x[:, c], axis=1))
+    return np.column_stack(cols)
+
+
+def _standardize(x: np.ndarray) -> np.ndarray:
+    sd = x.std(axis=0)
+    sd[sd == 0] = 1.0
+    return (x - x.mean(axis=0)) / sd
+
+
+def _ols_resid(G: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Residual of y on G via normal equations (G has few, well-scaled columns)."""
+    try:
+        coef = np.linalg.solve(G.T @ G, G.T @ y)
+    except np.linalg.LinAlgError:
+        coef, *_ = np.linalg.lstsq(G, y, rcond=None)
+    return y - G @ coef
+
+
+def _lag_index(ids: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Row index of the same id at time t−1 (−1 where absent)."""
+    frame = pl.DataFrame({"i": ids, "t": times}).with_row_index("r")
+    prev = frame.select("i", (pl.col("t") + 1).alias("t"), pl.col("r").alias("lag"))
+    out = frame.join(prev, on=["i", "t"], how="left").sort("r")
+    return out["lag"].fill_null(-1).cast(pl.Int64).to_numpy()
+
+
+def _gmm(
+    obj: Callable[[np.ndarray], float], starts: list[np.ndarray]
+) -> tuple[np.ndarray, float, bool]:
+    """Minimize a GMM objective by Nelder–Mead from several starts; polish the best."""
+    opts = {"xatol": 1e-7, "fatol": 1e-14, "maxiter": 4000}
+    best = min(
+        (minimize(obj, s, method="Nelder-Mead", options=opts) for s in starts), key=lambda r: r.fun
+    )
+    r = minimize(obj, best.x, method="Nelder-Mead", options={**opts, "xatol": 1e-8, "fatol": 1e-16})
+    f0 = min(obj(s) for s in starts)
+    # just-identified: the objective is zero at a solution
+    converged = bool(r.success) and (r.fun < 1e-12 or r.fun < 1e-6 * f0)
+    return r.x, float(r.fun), converged
+
+
+def _fit(
+    va: np.ndarray,
+    lab: np.ndarray,
+    k: np.ndarray,
+    m: np.ndarray,
+    lnd: np.ndarray,
+    ids: np.ndarray,
+    times: np.ndarray,
+    poly_degree: int,
+    markov_degree: int,
+    method: str,
+) -> _Fit:
+    """ACF-style estimation of (β_l, β_k, φ) on one group (all inputs finite)."""
+    lag = _lag_index(ids, times)
+    idx = np.flatnonzero(lag >= 0)
+    if idx.size < _MIN_OBS:
+        return _Fit(int(idx.size), np.nan, np.nan, np.nan, False, "too few lagged obs")
+    lg = lag[idx]
+    nn = idx.size
+
+    # OLS start values: va on (l, k, ln δ)
+    A = np.column_stack([np.ones(va.size), lab, k, lnd])
+    b_ols, *_ = np.linalg.lstsq(A, va, rcond=None)
+
+    if method == "iv":
+        # ---- first stage: va = P(l,k,m)·b + φ ln δ + ε, ln δ instrumented by ln δ_{t−1} ----
+        P = _poly(_standardize(np.column_stack([lab, k, m])), poly_degree)
+        X = np.column_stack([P, lnd])
+        Zfs = np.column_stack([P[idx], lnd[lg]])
+        pi, *_ = np.linalg.lstsq(Zfs, X[idx], rcond=None)
+        b, *_ = np.linalg.lstsq(Zfs @ pi, va[idx], rcond=None)
+        phi = float(b[-1])
+        # strength of the excluded instrument (partial F, one instrument)
+        rss_u = float(np.sum((lnd[idx] - Zfs @ pi[:, -1]) ** 2))
+        c_r, *_ = np.linalg.lstsq(P[idx], lnd[idx], rcond=None)
+        rss_r = float(np.sum((lnd[idx] - P[idx] @ c_r) ** 2))
+        fs_f = (rss_r - rss_u) / max(rss_u / max(nn - Zfs.shape[1], 1), 1e-300)
+        if not np.isfinite(phi):
+            return _Fit(nn, np.nan, np.nan, np.nan, False, "first stage failed", fs_f)
+        psi = P @ b[:-1]  # Φ̂ − φ̂ ln δ: a function of (l, k, m) only, free of book noise
+
+        # ---- second stage: ω(β) = ψ − β_l l − β_k k; moments E[ξ (1, k_t, l_{t−1})] ----
+        Xc = np.column_stack([lab, k])
+        Z = np.column_stack([np.ones(nn), _standardize(np.column_stack([k[idx], lab[lg]]))])
+        W = np.linalg.pinv(Z.T @ Z / nn)
+
+        def obj(beta: np.ndarray) -> float:
+            w = psi - Xc @ beta
+            xi = _ols_resid(_poly(w[lg][:, None], markov_degree), w[idx])
+            g = Z.T @ xi / nn
+            return float(g @ W @ g)
+
+        starts = [np.clip(b_ols[1:3], 0.01, 1.0), np.array([0.4, 0.3]), np.array([0.6, 0.2])]
+        x, fval, conv = _gmm(obj, starts)
+        bl, bk = float(x[0]), float(x[1])
+    elif method == "acf":
+        # ---- plain ACF: Φ̂ = E[va | poly(l, k, m, ln δ)]; all of (β_l, β_k, φ) in stage 2 ----
+        fs_f = float("nan")
+        P = _poly(_standardize(np.column_stack([lab, k, m, lnd])), poly_degree)
+        b, *_ = np.linalg.lstsq(P, va, rcond=None)
+        Phi = P @ b
+        Xc = np.column_stack([lab, k, lnd])
+        Z = np.column_stack(
+            [np.ones(nn), _standardize(np.column_stack([k[idx], lab[lg], lnd[lg]]))]
+        )
+        W = np.linalg.pinv(Z.T @ Z / nn)
+
+        def obj(beta: np.ndarray) -> float:
+            w = Phi - Xc @ beta
+            xi = _ols_resid(_poly(w[lg][:, None], markov_degree), w[idx])
+            g = Z.T @ xi / nn
+            return float(g @ W @ g)
+
+        starts = [
+            np.clip(b_ols[1:4], 0.01, 1.0),
+            np.array([0.4, 0.3, 0.15]),
+            np.array([0.6, 0.2, 0.1]),
+        ]
+        x, fval, conv = _gmm(obj, starts)
+        bl, bk, phi = float(x[0]), float(x[1]), float(x[2])
+    else:
+        raise ValueError(f"method must be 'iv' or 'acf', got {method!r}")
+    msg = "ok" if conv else f"second stage not converged (objective {fval:.2e})"
+    return _Fit(nn, bl, bk, phi, conv, msg, fs_f)
+
+
+def _valid(fit: _Fit, theta_bounds: tuple[float, float], min_f: float) -> tuple[bool, str]:
+    if not np.isfinite(fit.phi):
+        return False, fit.message
+    if np.isfinite(fit.first_stage_f) and fit.first_stage_f < min_f:
+        return False, f"weak first-stage instrument (F = {fit.first_stage_f:.1f} < {min_f:g})"
+    if fit.phi <= 0:
+        return False, f"phi = {fit.phi:.4f} <= 0"
+    if not fit.beta_k > 0:
+        return False, f"beta_k = {fit.beta_k:.4f} <= 0"
+    th = fit.theta
+    if not (theta_bounds[0] <= th <= theta_bounds[1]):
+        return False, f"theta = {th:.3f} outside {theta_bounds}"
+    if not fit.converged:
+        return False, fit.message
+    return True, "ok"
+
+
+def estimate_cu_yjz(
+    df: pl.DataFrame,
+    *,
+    va: str,
+    labor: str,
+    capital: str,
+    depreciation_rate: str,
+    proxy: str,
+    id: str,
+    time: str,
+    group: str | None = None,
+    norm_quantile: float = 0.99,
+    norm_value: float = 1.0,
+    theta_bounds: tuple[float, float] = (0.5, 10.0),
+    poly_degree: int = 2,
+    markov_degree: int = 3,
+    theta_default: float = 2.0,
+    method: str = "iv",
+    min_first_stage_f: float = 10.0,
+) -> CUResult:
+    """Capacity utilization u (utilized / installed capital) by the YJZ (2018) method.
+
+    ``va``, ``labor``, ``capital``, ``proxy`` are *logs* (ln value added, ln employment,
+    ln capital, ln materials); ``depreciation_rate`` is the level δ = depreciation / capital.
+    Rows with a missing or non-positive δ get a null CU and are left out of estimation, as are
+    rows with any non-finite input. With ``group`` the model is estimated per group (2-digit
+    industry); a group whose estimate is invalid (φ ≤ 0, β_k ≤ 0, θ outside ``theta_bounds``,
+    weak first stage, no convergence, too few obs) falls back on the pooled θ, or on ``theta_default`` if the pooled
+    estimate is invalid too; ``by_group`` reports which. The level is normalized per group so
+    that the ``norm_quantile`` quantile of u equals ``norm_value``; u is then capped at 1.
+
+    ``method="iv"`` (default) estimates φ in a partially linear first stage with ln δ
+    instrumented by ln δ_{t−1} (robust to noise in book depreciation) and (β_l, β_k) in the ACF
+    second stage; a first-stage F below ``min_first_stage_f`` counts as invalid.
+    ``method="acf"`` is the literal ACF variant: ln δ inside the first-stage polynomial and
+    (β_l, β_k, φ) in the second stage with instruments (k_t, l_{t−1}, ln δ_{t−1}).
+    ``poly_degree`` is the first-stage polynomial degree, ``markov_degree`` that of g(ω_{t−1}).
+    """
+    if method not in ("iv", "acf"):
+        raise ValueError(f"method must be 'iv' or 'acf', got {method!r}")
+    if not 0 < norm_quantile <= 1:
+        raise ValueError("norm_quantile must be in (0, 1]")
+    if not 0 < norm_value <= 1:
+        raise ValueError("norm_value must be in (0, 1]")
+    lo, hi = theta_bounds
+    if not 0 < lo < hi:
+        raise ValueError("theta_bounds must satisfy 0 < low < high")
+
+    n = df.height
+    gcol = (
+        df[group].cast(pl.Utf8) if group is not None else pl.Series("g", ["all"] * n, dtype=pl.Utf8)
+    )
+    dep = df[depreciation_rate].cast(pl.Float64).to_numpy().copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lnd = np.where(np.isfinite(dep) & (dep > 0), np.log(np.where(dep > 0, dep, 1.0)), np.nan)
+    cols = {
+        c: df[c].cast(pl.Float64).fill_null(np.nan).to_numpy() for c in (va, labor, capital, proxy)
+    }
+    ids = df[id].to_numpy()
+    times = df[time].cast(pl.Int64).to_numpy()
+    garr = gcol.fill_null("__null__").to_numpy()
+    gnull = gcol.is_null().to_numpy()
+    est_ok = np.isfinite(lnd) & ~gnull
+    dup = df.select(pl.struct(id, time).is_duplicated()).to_series().to_numpy()
+    if dup.any():
+        raise ValueError(f"({id}, {time}) is not unique: {int(dup.sum())} duplicated rows")
+    for v in cols.values():
+        est_ok &= np.isfinite(v)
+
+    def fit_rows(mask: np.ndarray) -> _Fit:
+        ix = np.flatnonzero(mask)
+        if ix.size < _MIN_OBS:
+            return _Fit(int(ix.size), np.nan, np.nan, np.nan, False, "too few obs")
+        return _fit(
+            cols[va][ix],
+            cols[labor][ix],
+            cols[capital][ix],
+            cols[proxy][ix],
+            lnd[ix],
+            ids[ix],
+            times[ix],
+            poly_degree,
+            markov_degree,
+            method,
+        )
+
+    pooled = fit_rows(est_ok)
+    pooled_ok, pooled_msg = _valid(pooled, theta_bounds, min_first_stage_f)
+
+    groups = sorted(set(garr[~gnull].tolist()))
+    cu = np.full(n, np.nan)
+    rows: list[dict[str, object]] = []
+    for g in groups:
+        in_g = (garr == g) & ~gnull
+        fit = pooled if group is None else fit_rows(in_g & est_ok)
+        ok, msg = _valid(fit, theta_bounds, min_first_stage_f)
+        if ok:
+            theta, fallback = fit.theta, False
+        elif pooled_ok and group is not None:
+            theta, fallback = pooled.theta, True
+            msg = f"{msg}; pooled theta used"
+        else:
+            theta, fallback = theta_default, True
+            extra = "" if group is None else f" (pooled: {pooled_msg})"
+            msg = f"{msg}{extra}; default theta used"
+        sel = in_g & np.isfinite(lnd)
+        ln_a = float("nan")
+        if sel.any():
+            q = float(np.quantile(lnd[sel], norm_quantile))
+            ln_a = q - theta * np.log(norm_value)
+            cu[sel] = np.minimum(np.exp((lnd[sel] - ln_a) / theta), 1.0)
+        rows.append(
+            {
+                "group": g,
+                "n": fit.n,
+                "n_cu": int(sel.sum()),
+                "theta": float(theta),
+                "beta_l": fit.beta_l,
+                "beta_k": fit.beta_k,
+                "phi": fit.phi,
+                "first_stage_f": fit.first_stage_f,
+                "ln_a": ln_a,
+                "converged": fit.converged,
+                "fallback_used": fallback,
+                "message": msg,
+            }
+        )
+
+    by_group = pl.DataFrame(
+        rows,
+        schema={
+            "group": pl.Utf8,
+            "n": pl.Int64,
+            "n_cu": pl.Int64,
+            "theta": pl.Float64,
+            "beta_l": pl.Float64,
+            "beta_k": pl.Float64,
+            "phi": pl.Float64,
+            "first_stage_f": pl.Float64,
+            "ln_a": pl.Float64,
+            "converged": pl.Boolean,
+            "fallback_used": pl.Boolean,
+            "message": pl.Utf8,
+        },
+    )
+    cu_s = pl.Series("cu", cu, dtype=pl.Float64).fill_nan(None)
+    theta_pooled = pooled.theta if pooled_ok else theta_default
+    return CUResult(
+        cu=cu_s,
+        theta=float(theta_pooled),
+        coef={"beta_l": pooled.beta_l, "beta_k": pooled.beta_k, "phi": pooled.phi},
+        by_group=by_group,
+        meta={
+            "method": method,
+            "pooled_valid": pooled_ok,
+            "pooled_message": pooled_msg,
+            "pooled_first_stage_f": pooled.first_stage_f,
+        },
+    )

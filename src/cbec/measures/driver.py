@@ -1,0 +1,658 @@
+"""Per-industry estimation of TFP and capacity utilization (the ``measures`` stage).
+
+One call of :func:`estimate_industry` estimates every firm-level measure of one 2-digit CIC
+industry; the workflow runs one job per industry (rule ``measure_industry``) and gathers
+them with :func:`gather_measures` / :func:`gather_diagnostics` (rules ``tfp``, ``cu``,
+``measures_diagnostics``).
+
+Measures (column: method)
+    ``tfp_lp``     Levinsohn–Petrin on ``ln_va``: free ``ln_l``, state ``ln_k``, proxy ``ln_m``
+    ``tfp_op``     Olley–Pakes on ``ln_va``: free ``ln_l``, state ``ln_k``, proxy ``ln_inv``
+                   (rows with non-positive investment have a null ``ln_inv`` and leave the
+                   estimation sample, but still get a TFP: ``tfp = ln_va - b_l ln_l - b_k ln_k``)
+    ``cu``         Yu–Jin–Zhang (2018) capital utilization, :func:`cbec.measures.cu.estimate_cu_yjz`
+                   (null where the depreciation rate is missing, i.e. 2008–2010 in ASIF)
+    ``cu_sfa_cd``  Battese–Coelli E[exp(-u)|e] of a Cobb–Douglas stochastic frontier of
+                   ``ln_y`` on ``ln_k``, ``ln_l``
+    ``cu_sfa_tl``  the same with a translog frontier in (``ln_k``, ``ln_l``)
+    Both frontiers add year dummies (first year of the estimation sample is the base) as extra
+    linear regressors when ``measures.sfa_year_dummies`` is true: the frontier shifts with
+    the year (common technical change and deflator error) and only the within-year shortfall
+    counts as under-utilization. The translog terms (frontierQuad parameterisation: ½ln_k²,
+    ln_k·ln_l, ½ln_l²) are built here and passed to :func:`~cbec.measures.sfa.fit_sfa` as a
+    Cobb–Douglas design, so the dummies never enter squares or interactions.
+
+Fallbacks (never a crash, never a silent null)
+    A measure is first estimated on the industry's own rows. The attempt fails when fewer than
+    ``min_obs`` rows are usable for it, when the estimator raises (too few lags, collinear
+    design), when it reports non-convergence, when a production-function elasticity
+    (``b_l``, ``b_k``) falls outside ``elasticity_range``, or, for SFA, when the ML optimum
+    is the no-inefficiency boundary (gamma = 0: every efficiency would be 1) or, on the
+    industry's own rows, the OLS residuals have the wrong (positive) skew (Waldman 1982); a
+    pooled frontier with gamma > 0 is kept despite a mild positive skew (noted). The measure is then estimated on the pools of ``measures.fallback`` in order:
+    ``group`` (the industries of the same 1-digit group, e.g. 30–39 for "35") and ``all``
+    (every configured industry: all manufacturing). The pooled fit's values for the
+    industry's own rows are used: for TFP the pooled elasticities applied to the industry's
+    rows; for SFA the pooled frontier with an intercept dummy per industry of the pool (the
+    industry keeps its own frontier level, the slopes and the inefficiency distribution are
+    pooled); for YJZ the pooled theta, with the level ``a`` of delta = a u^theta normalized
+    within the industry as for every other industry. Every attempt and why it failed is logged and kept
+    in the diagnostics ``message``; ``fallback`` records the pool used
+    (``none`` | ``group`` | ``all``), or ``failed`` when every pool failed (the measure is
+    then null for the industry, logged as an error), or ``empty`` for an industry without rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from cbec.errors import InputError
+from cbec.measures.prodfn import estimate_prodfn
+from cbec.measures.sfa import fit_sfa
+
+__all__ = [
+    "CU_COLUMNS",
+    "DIAGNOSTICS_SCHEMA",
+    "MEASURES",
+    "MEASURES_SCHEMA",
+    "REQUIRED_COLUMNS",
+    "TFP_COLUMNS",
+    "cu_yjz",
+    "empty_diagnostics",
+    "empty_measures",
+    "estimate_industry",
+    "gather_diagnostics",
+    "gather_measures",
+    "industry_group",
+    "read_panel",
+]
+
+TFP_COLUMNS = ["tfp_op", "tfp_lp"]
+CU_COLUMNS = ["cu", "cu_sfa_cd", "cu_sfa_tl"]
+MEASURES = [*TFP_COLUMNS, *CU_COLUMNS]
+KEYS = ["firm_id", "year"]
+MEASURES_SCHEMA: dict[str, pl.DataType] = {
+    "firm_id": pl.Int64(),
+    "year": pl.Int64(),
+    **{m: pl.Float64() for m in MEASURES},
+}
+DIAGNOSTICS_SCHEMA: dict[str, pl.DataType] = {
+    "ind2": pl.String(),
+    "measure": pl.String(),
+    "method": pl.String(),
+    "n_rows": pl.Int64(),  # rows of the industry
+    "n_est": pl.Int64(),  # observations used by the estimation that was kept (pool if any)
+    "n_values": pl.Int64(),  # non-null values of the measure among the industry's rows
+    "converged": pl.Boolean(),
+    "fallback": pl.String(),  # none | group | all | failed | empty
+    "pool": pl.String(),  # industries of the estimation sample, comma-separated
+    "b_l": pl.Float64(),  # labour elasticity (translog: at the industry's mean inputs)
+    "b_k": pl.Float64(),  # capital elasticity (idem)
+    "gamma": pl.Float64(),  # SFA sigma_u^2 / sigma^2
+    "sigma2": pl.Float64(),  # SFA sigma_u^2 + sigma_v^2
+    "skewness": pl.Float64(),  # SFA OLS residual skewness (own industry's fit)
+    "theta": pl.Float64(),  # YJZ depreciation-utilization elasticity
+    "elapsed_s": pl.Float64(),
+    "message": pl.String(),
+}
+REQUIRED_COLUMNS = [
+    "firm_id",
+    "year",
+    "ind2",
+    "ln_va",
+    "ln_y",
+    "ln_l",
+    "ln_k",
+    "ln_m",
+    "ln_inv",
+    "dep_rate",
+]
+METHODS = {
+    "tfp_op": "op",
+    "tfp_lp": "lp",
+    "cu": "yjz",
+    "cu_sfa_cd": "sfa-cd",
+    "cu_sfa_tl": "sfa-translog",
+}
+_ROW = "__row"
+_EST_ERRORS = (ValueError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError)
+
+
+def industry_group(ind2: str) -> str:
+    """1-digit group of a 2-digit CIC code ("35" -> "3")."""
+    return str(ind2)[0]
+
+
+def empty_measures() -> pl.DataFrame:
+    """A measures frame with no rows and the right schema."""
+    return pl.DataFrame(schema=MEASURES_SCHEMA)
+
+
+def empty_diagnostics() -> pl.DataFrame:
+    """A diagnostics frame with no rows and the right schema."""
+    return pl.DataFrame(schema=DIAGNOSTICS_SCHEMA)
+
+
+# ----------------------------------------------------------------------------- estimators
+
+
+@dataclass
+class _Fit:
+    """Outcome of one estimation on one pool: values aligned to the pool's rows."""
+
+    values: np.ndarray
+    ok: bool
+    converged: bool
+    nobs: int
+    message: str
+    diag: dict[str, float] = field(default_factory=dict)
+
+
+def _usable(df: pl.DataFrame, cols: list[str]) -> int:
+    """Rows with every column finite."""
+    if df.height == 0:
+        return 0
+    mask = pl.all_horizontal(
+        [pl.col(c).cast(pl.Float64).is_finite().fill_null(False) for c in cols]
+    )
+    return int(df.select(mask.sum()).item())
+
+
+def _in_range(coef: dict[str, float], rng: tuple[float, float]) -> str:
+    bad = [f"{k} = {v:.4g}" for k, v in coef.items() if not rng[0] <= v <= rng[1]]
+    return f"elasticity outside [{rng[0]:g}, {rng[1]:g}]: {', '.join(bad)}" if bad else ""
+
+
+def _fit_prodfn(pool: pl.DataFrame, method: str, cfg: dict) -> _Fit:
+    proxy = "ln_inv" if method == "op" else "ln_m"
+    res = estimate_prodfn(
+        pool,
+        method=method,
+        y="ln_va",
+        free=["ln_l"],
+        state=["ln_k"],
+        proxy=proxy,
+        id="firm_id",
+        time="year",
+        poly_degree=cfg["poly_degree"],
+    )
+    b_l, b_k = res.coef["ln_l"], res.coef["ln_k"]
+    problem = _in_range({"b_l": b_l, "b_k": b_k}, tuple(cfg["elasticity_range"]))
+    if not res.converged:
+        problem = "not converged: " + res.message
+    return _Fit(
+        values=res.tfp.cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        ok=not problem,
+        converged=res.converged,
+        nobs=res.nobs,
+        message=problem or res.message,
+        diag={"b_l": b_l, "b_k": b_k},
+    )
+
+
+def _sfa_design(pool: pl.DataFrame, form: str, cfg: dict) -> tuple[pl.DataFrame, list[str]]:
+    """Regressors of the frontier: inputs (translog terms), year and industry dummies."""
+    usable = pool.select(
+        pl.all_horizontal(
+            [
+                pl.col(c).cast(pl.Float64).is_finite().fill_null(False)
+                for c in ("ln_y", "ln_k", "ln_l")
+            ]
+        )
+    ).to_series()
+    k, lab = pl.col("ln_k"), pl.col("ln_l")
+    cols = [k.alias("x_k"), lab.alias("x_l")]
+    names = ["x_k", "x_l"]
+    if form == "translog":
+        cols += [
+            (0.5 * k * k).alias("x_kk"),
+            (k * lab).alias("x_kl"),
+            (0.5 * lab * lab).alias("x_ll"),
+        ]
+        names += ["x_kk", "x_kl", "x_ll"]
+    for var, prefix, on in (("year", "yr", cfg["sfa_year_dummies"]), ("ind2", "ind", True)):
+        if not on:
+            continue
+        levels = sorted(pool.filter(usable).get_column(var).unique().drop_nulls().to_list())
+        for lev in levels[1:]:  # first level is the base
+            nm = f"{prefix}_{lev}"
+            cols.append((pl.col(var) == lev).cast(pl.Float64).alias(nm))
+            names.append(nm)
+    return pool.select("ln_y", *cols), names
+
+
+def _fit_sfa(pool: pl.DataFrame, form: str, cfg: dict, own_n: int) -> _Fit:
+    pooled = pool.height > own_n
+    design, names = _sfa_design(pool, form, cfg)
+    res = fit_sfa(design, y="ln_y", x=names, form="cd", dist=cfg["sfa_dist"])
+    c = res.coef
+    if form == "translog":
+        own = design.head(own_n).drop_nulls()
+        km, lm = float(own["x_k"].mean() or 0.0), float(own["x_l"].mean() or 0.0)
+        b_k = c["x_k"] + c["x_kk"] * km + c["x_kl"] * lm
+        b_l = c["x_l"] + c["x_ll"] * lm + c["x_kl"] * km
+    else:
+        b_k, b_l = c["x_k"], c["x_l"]
+    problem = ""
+    if res.wrong_skew and not pooled:
+        problem = f"wrong skew: OLS residual skewness {res.skewness_ols:.4g} > 0; {res.message}"
+    elif c["gamma"] <= 0.0:  # pooled fits: a mild positive skew is tolerated if gamma > 0
+        problem = f"no inefficiency identified (gamma = 0): {res.message}"
+    elif not res.converged:
+        problem = "not converged: " + res.message
+    return _Fit(
+        values=res.efficiency.cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        ok=not problem,
+        converged=res.converged,
+        nobs=res.nobs,
+        message=problem or res.message,
+        diag={
+            "b_l": b_l,
+            "b_k": b_k,
+            "gamma": c["gamma"],
+            "sigma2": c["sigma2"],
+            "skewness": res.skewness_ols,
+        },
+    )
+
+
+def _yjz_normalize(
+    dep: np.ndarray, theta: float, norm_quantile: float, norm_value: float
+) -> np.ndarray:
+    """u = min((dep / a)^(1/theta), 1) with a set so that the norm_quantile of u is norm_value.
+
+    The normalization of :func:`cbec.measures.cu.estimate_cu_yjz` (per group), applied to one
+    industry's rows with a pooled theta.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lnd = np.where(np.isfinite(dep) & (dep > 0), np.log(np.where(dep > 0, dep, 1.0)), np.nan)
+    out = np.full(dep.shape, np.nan)
+    sel = np.isfinite(lnd)
+    if sel.any():
+        ln_a = float(np.quantile(lnd[sel], norm_quantile)) - theta * np.log(norm_value)
+        out[sel] = np.minimum(np.exp((lnd[sel] - ln_a) / theta), 1.0)
+    return out
+
+
+def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> _Fit:
+    """Yu–Jin–Zhang capital utilization via :func:`cbec.measures.cu.estimate_cu_yjz`.
+
+    On the industry's own rows (``own_n`` None or equal to the pool's height) the estimate
+    is the module's. On a fallback pool (the industry's ``own_n`` rows first) theta is
+    estimated on the whole pool and the industry's CU is normalized within the industry
+    (as every non-pooled industry is), with the same normalization as the module.
+    An invalid estimate (phi <= 0, beta_k <= 0, theta outside ``theta_bounds``, not
+    converged, too few lagged rows) is a failure here: the module's ``theta_default`` is
+    never used silently.
+
+    Raises NotImplementedError when ``cbec.measures.cu.estimate_cu_yjz`` does not exist:
+    the ``cu`` column is never filled with made-up values.
+    """
+    try:
+        from cbec.measures.cu import estimate_cu_yjz
+    except ImportError as err:
+        raise NotImplementedError(
+            "YJZ capacity utilization needs cbec.measures.cu.estimate_cu_yjz "
+            f"(module src/cbec/measures/cu.py), which is not available: {err}"
+        ) from err
+    y = cfg["yjz"]
+    res = estimate_cu_yjz(
+        pool,
+        va="ln_va",
+        labor="ln_l",
+        capital="ln_k",
+        depreciation_rate="dep_rate",
+        proxy="ln_m",
+        id="firm_id",
+        time="year",
+        norm_quantile=y["norm_quantile"],
+        norm_value=y["norm_value"],
+        theta_bounds=tuple(y["theta_bounds"]),
+        poly_degree=cfg["poly_degree"],
+    )
+    valid = bool(res.meta.get("pooled_valid", False))
+    row = res.by_group.row(0, named=True) if res.by_group.height else {}
+    message = str(res.meta.get("pooled_message", row.get("message", "")))
+    if own_n is None or own_n >= pool.height:
+        values = res.cu.cast(pl.Float64).fill_null(np.nan).to_numpy()
+    else:
+        dep = pool.get_column("dep_rate").head(own_n).cast(pl.Float64).fill_null(np.nan).to_numpy()
+        values = _yjz_normalize(dep, res.theta, y["norm_quantile"], y["norm_value"])
+    return _Fit(
+        values=values,
+        ok=valid,
+        converged=bool(row.get("converged", False)),
+        nobs=int(row.get("n", 0) or 0),
+        message=message if valid else f"invalid YJZ estimate: {message}",
+        diag={
+            "theta": float(res.theta) if valid else float("nan"),
+            "b_l": float(res.coef.get("beta_l", np.nan)),
+            "b_k": float(res.coef.get("beta_k", np.nan)),
+        },
+    )
+
+
+_USABLE = {
+    "tfp_op": ["ln_va", "ln_l", "ln_k", "ln_inv"],
+    "tfp_lp": ["ln_va", "ln_l", "ln_k", "ln_m"],
+    "cu": ["ln_va", "ln_l", "ln_k", "ln_m", "dep_rate"],
+    "cu_sfa_cd": ["ln_y", "ln_l", "ln_k"],
+    "cu_sfa_tl": ["ln_y", "ln_l", "ln_k"],
+}
+
+
+def _fitter(measure: str, cfg: dict, own_n: int) -> Callable[[pl.DataFrame], _Fit]:
+    if measure == "tfp_op":
+        return lambda p: _fit_prodfn(p, "op", cfg)
+    if measure == "tfp_lp":
+        return lambda p: _fit_prodfn(p, "lp", cfg)
+    if measure == "cu":
+        return lambda p: cu_yjz(p, cfg, own_n)
+    if measure == "cu_sfa_cd":
+        return lambda p: _fit_sfa(p, "cd", cfg, own_n)
+    if measure == "cu_sfa_tl":
+        return lambda p: _fit_sfa(p, "translog", cfg, own_n)
+    raise ValueError(f"unknown measure {measure!r}")
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def _pools(ind2: str, present: list[str], cfg: dict) -> list[tuple[str, list[str]]]:
+    """Estimation samples to try in order: own industry, then the configured fallbacks."""
+    out = [("none", [ind2])]
+    for level in cfg["fallback"]:
+        if level == "group":
+            members = [i for i in present if industry_group(i) == industry_group(ind2)]
+        elif level == "all":
+            members = list(present)
+        else:
+            raise ValueError(f"unknown fallback level {level!r} (use 'group' or 'all')")
+        members = sorted(set(members) | {ind2})
+        if all(set(members) != set(m) for _, m in out):
+            out.append((level, members))
+    return out
+
+
+def _fmt(d: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.4f}" for k, v in d.items() if v is not None and np.isfinite(v))
+
+
+def _estimate_measure(
+    measure: str,
+    own: pl.DataFrame,
+    others: pl.DataFrame,
+    ind2: str,
+    pools: list[tuple[str, list[str]]],
+    cfg: dict,
+    log: logging.Logger,
+) -> tuple[np.ndarray, dict]:
+    """Values for the industry's rows and the diagnostics row of one measure."""
+    t0 = time.perf_counter()
+    fit_fn = _fitter(measure, cfg, own.height)
+    notes: list[str] = []
+    first_skew = float("nan")
+    for level, members in pools:
+        pool = (
+            own
+            if level == "none"
+            else pl.concat([own, others.filter(pl.col("ind2").is_in(members))])
+        )
+        label = f"{measure} ind2={ind2} pool={level}"
+        n_use = _usable(pool, _USABLE[measure])
+        if n_use < cfg["min_obs"]:
+            note = f"{level}: {n_use} usable rows < min_obs {cfg['min_obs']}"
+            notes.append(note)
+            log.warning("%s: %s", label, note)
+            continue
+        t1 = time.perf_counter()
+        try:
+            fit = fit_fn(pool)
+        except NotImplementedError:
+            raise
+        except _EST_ERRORS as err:
+            note = f"{level}: estimation failed: {type(err).__name__}: {err}"
+            notes.append(note)
+            log.warning("%s: %s", label, note)
+            continue
+        if level == "none":
+            first_skew = fit.diag.get("skewness", float("nan"))
+        log.info(
+            "%s: n=%d (usable %d), %.1f s, converged=%s, %s",
+            label,
+            pool.height,
+            fit.nobs,
+            time.perf_counter() - t1,
+            fit.converged,
+            _fmt(fit.diag),
+        )
+        if not fit.ok:
+            note = f"{level}: {fit.message}"
+            notes.append(note)
+            log.warning("%s: rejected: %s", label, fit.message)
+            continue
+        values = fit.values[: own.height]
+        values = np.where(np.isfinite(values), values, np.nan)
+        n_val = int(np.isfinite(values).sum())
+        if level != "none":
+            log.warning(
+                "%s: FALLBACK to the %s pool (%s) after: %s",
+                f"{measure} ind2={ind2}",
+                level,
+                ",".join(members),
+                " | ".join(notes),
+            )
+        diag = {
+            **dict.fromkeys(DIAGNOSTICS_SCHEMA),
+            **fit.diag,
+            "n_est": fit.nobs,
+            "n_values": n_val,
+            "converged": fit.converged,
+            "fallback": level,
+            "pool": ",".join(members),
+            "message": " | ".join([*notes, f"{level}: {fit.message}" if fit.message else level]),
+        }
+        if level != "none" and "skewness" in fit.diag:
+            diag["skewness"] = first_skew
+        break
+    else:
+        log.error(
+            "%s ind2=%s: every pool failed, the measure is null for this industry: %s",
+            measure,
+            ind2,
+            " | ".join(notes),
+        )
+        values = np.full(own.height, np.nan)
+        diag = {
+            **dict.fromkeys(DIAGNOSTICS_SCHEMA),
+            "n_est": 0,
+            "n_values": 0,
+            "converged": False,
+            "fallback": "failed",
+            "pool": "",
+            "message": " | ".join(notes),
+            "skewness": first_skew,
+        }
+    elapsed = time.perf_counter() - t0
+    diag.update(
+        ind2=ind2,
+        measure=measure,
+        method=METHODS[measure],
+        n_rows=own.height,
+        elapsed_s=elapsed,
+    )
+    log.info(
+        "%s ind2=%s: done in %.1f s, fallback=%s, %d/%d values",
+        measure,
+        ind2,
+        elapsed,
+        diag["fallback"],
+        diag["n_values"],
+        own.height,
+    )
+    return values, diag
+
+
+def read_panel(path: str | Path, industries: list[str]) -> pl.DataFrame:
+    """The columns of the panel the measures need, rows of ``industries`` only.
+
+    Raises :class:`~cbec.errors.InputError` naming the file and the column when a column is
+    missing or is not of a numeric type.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, None, "file does not exist")
+    schema = pl.read_parquet_schema(path)
+    for col in REQUIRED_COLUMNS:
+        if col not in schema:
+            raise InputError(path, col, "required column is missing (needed by the measures)")
+        dtype = schema[col]
+        ok = (
+            dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum)
+            if col == "ind2"
+            else dtype.is_numeric()
+        )
+        if not ok:
+            raise InputError(path, col, f"unexpected type {dtype}")
+    return (
+        pl.scan_parquet(path)
+        .select(REQUIRED_COLUMNS)
+        .filter(pl.col("ind2").is_in(list(industries)))
+        .collect()
+    )
+
+
+def _check_columns(df: pl.DataFrame) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"panel lacks the columns the measures need: {missing}")
+
+
+def estimate_industry(
+    df: pl.DataFrame,
+    ind2: str,
+    cfg: dict,
+    log: logging.Logger,
+    measures: list[str] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Estimate every measure for industry ``ind2``.
+
+    ``df`` is the firm-year panel (at least :data:`REQUIRED_COLUMNS`); rows of other
+    industries are used only by the fallback pools (rows whose ``ind2`` is not in
+    ``cfg["industries"]`` never are). ``cfg`` is config.yaml's ``measures`` block.
+    ``measures`` restricts the measures computed (default: all of :data:`MEASURES`; the
+    others are null and absent from the diagnostics).
+
+    Returns ``(measures, diagnostics)``: one row per firm-year of the industry with
+    :data:`MEASURES_SCHEMA`, and one row per measure with :data:`DIAGNOSTICS_SCHEMA`.
+    """
+    _check_columns(df)
+    todo = list(MEASURES if measures is None else measures)
+    unknown = set(todo) - set(MEASURES)
+    if unknown:
+        raise ValueError(f"unknown measures {sorted(unknown)}; choose from {MEASURES}")
+    data = df.select(REQUIRED_COLUMNS).with_columns(
+        pl.col("firm_id").cast(pl.Int64),
+        pl.col("year").cast(pl.Int64),
+        pl.col("ind2").cast(pl.String),
+        *[pl.col(c).cast(pl.Float64) for c in REQUIRED_COLUMNS[3:]],
+    )
+    data = data.filter(pl.col("ind2").is_in(list(cfg["industries"])))
+    own = data.filter(pl.col("ind2") == ind2).sort(KEYS)
+    others = data.filter(pl.col("ind2") != ind2)
+    if own.height == 0:
+        log.warning("ind2=%s: no rows in the panel: writing empty measures", ind2)
+        diag = pl.DataFrame(
+            [
+                {
+                    **dict.fromkeys(DIAGNOSTICS_SCHEMA),
+                    "ind2": ind2,
+                    "measure": m,
+                    "method": METHODS[m],
+                    "n_rows": 0,
+                    "n_est": 0,
+                    "n_values": 0,
+                    "converged": False,
+                    "fallback": "empty",
+                    "pool": "",
+                    "elapsed_s": 0.0,
+                    "message": "industry absent from the panel",
+                }
+                for m in todo
+            ],
+            schema=DIAGNOSTICS_SCHEMA,
+        )
+        return empty_measures(), diag
+    present = sorted(data.get_column("ind2").unique().to_list())
+    pools = _pools(ind2, present, cfg)
+    log.info(
+        "ind2=%s: %d firm-years, %d firms, years %d-%d; fallback pools: %s",
+        ind2,
+        own.height,
+        own.get_column("firm_id").n_unique(),
+        own.get_column("year").min(),
+        own.get_column("year").max(),
+        "; ".join(f"{lvl}={len(m)} industries" for lvl, m in pools),
+    )
+    cols: dict[str, np.ndarray] = {}
+    diags = []
+    for m in todo:
+        cols[m], d = _estimate_measure(m, own, others, ind2, pools, cfg, log)
+        diags.append(d)
+    out = own.select(KEYS).with_columns(
+        [
+            pl.Series(m, cols[m], dtype=pl.Float64).fill_nan(None)
+            if m in cols
+            else pl.lit(None, dtype=pl.Float64).alias(m)
+            for m in MEASURES
+        ]
+    )
+    diag = pl.DataFrame(diags, schema=DIAGNOSTICS_SCHEMA).with_columns(
+        pl.col(c).fill_nan(None) for c, t in DIAGNOSTICS_SCHEMA.items() if t == pl.Float64()
+    )
+    return out.select(list(MEASURES_SCHEMA)), diag
+
+
+# ----------------------------------------------------------------------------- gather
+
+
+def gather_measures(parts: list[pl.DataFrame], columns: list[str]) -> pl.DataFrame:
+    """Stack per-industry measures, keeping ``firm_id, year`` and ``columns``.
+
+    Empty parts are fine; a firm-year present twice (two industries) is an error.
+    """
+    unknown = set(columns) - set(MEASURES)
+    if unknown:
+        raise ValueError(f"unknown measure columns {sorted(unknown)}")
+    keep = [*KEYS, *columns]
+    frames = [empty_measures().select(keep)]
+    for i, p in enumerate(parts):
+        missing = [c for c in keep if c not in p.columns]
+        if missing:
+            raise ValueError(f"part {i} lacks columns {missing}")
+        frames.append(p.select([pl.col(c).cast(MEASURES_SCHEMA[c]) for c in keep]))
+    out = pl.concat(frames).sort(KEYS)
+    dup = out.select(KEYS).is_duplicated()
+    if dup.any():
+        row = out.filter(dup).row(0, named=True)
+        raise ValueError(
+            f"firm-year ({row['firm_id']}, {row['year']}) appears in more than one industry"
+        )
+    return out
+
+
+def gather_diagnostics(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Stack per-industry diagnostics (sorted by industry and measure order)."""
+    frames = [empty_diagnostics()]
+    for p in parts:
+        frames.append(p.select([pl.col(c).cast(t) for c, t in DIAGNOSTICS_SCHEMA.items()]))
+    order = {m: i for i, m in enumerate(MEASURES)}
+    out = pl.concat(frames)
+    return out.sort(["ind2", pl.col("measure").replace_strict(order, default=99)])

@@ -1,0 +1,328 @@
+"""China Customs transactions: manufacturers' own exports and trade intermediaries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from . import names as nm
+from .firms import CUSTOMS_NATURE, OWN_TYPES, World
+from .params import INDUSTRIES, YEARS
+
+COUNTRIES = [
+    ("美国", 18), ("日本", 9), ("香港", 12), ("韩国", 5), ("德国", 4.5), ("英国", 3), ("荷兰", 2.5),
+    ("法国", 2), ("意大利", 2), ("澳大利亚", 2), ("加拿大", 2), ("新加坡", 2), ("台湾省", 2),
+    ("俄罗斯联邦", 2), ("印度", 2), ("马来西亚", 1.5), ("泰国", 1.2), ("印度尼西亚", 1.2),
+    ("越南", 1.2), ("阿联酋", 1.5), ("沙特阿拉伯", 0.8), ("巴西", 1), ("墨西哥", 0.8),
+    ("西班牙", 1), ("比利时", 0.8), ("波兰", 0.5), ("土耳其", 0.6), ("南非", 0.5),
+    ("尼日利亚", 0.4), ("智利", 0.4), ("菲律宾", 0.6), ("巴基斯坦", 0.4), ("伊朗", 0.4),
+    ("以色列", 0.3), ("埃及", 0.3), ("阿根廷", 0.3), ("瑞典", 0.3), ("瑞士", 0.3),
+    ("丹麦", 0.3), ("芬兰", 0.2), ("挪威", 0.2), ("奥地利", 0.2), ("新西兰", 0.3),
+    ("乌克兰", 0.3), ("哈萨克斯坦", 0.3), ("孟加拉国", 0.3), ("斯里兰卡", 0.2), ("秘鲁", 0.2),
+    ("哥伦比亚", 0.2), ("肯尼亚", 0.15), ("葡萄牙", 0.2), ("希腊", 0.2), ("柬埔寨", 0.2),
+    ("缅甸", 0.2), ("巴拿马", 0.3), ("阿尔及利亚", 0.2), ("伊拉克", 0.15), ("科威特", 0.1),
+    ("卡塔尔", 0.1), ("爱尔兰", 0.15),
+]  # fmt: skip
+
+HS_CHAPTERS = {
+    "13": [10, 11, 15, 23], "14": [19, 20, 21], "15": [22], "16": [24], "17": [52, 54, 55, 60],
+    "18": [61, 62], "19": [42, 64], "20": [44], "21": [94], "22": [48], "23": [49],
+    "24": [95, 96], "25": [27], "26": [28, 29, 32, 33, 38], "27": [30], "28": [54, 55],
+    "29": [40], "30": [39], "31": [68, 69, 70], "32": [72], "33": [74, 76], "34": [73, 82, 83],
+    "35": [84], "36": [84, 90], "37": [87], "39": [85], "40": [85], "41": [90, 91],
+    "42": [71, 97], "43": [39, 72],
+}  # fmt: skip
+
+TRADE_MODES = ["一般贸易", "进料加工贸易", "来料加工装配贸易", "边境小额贸易", "其他贸易"]
+
+HEADERS_A = {  # 2001-2006
+    "party_code": "企业编码", "party_name": "企业名称", "zip": "邮政编码", "phone": "电话",
+    "hs8": "商品编码", "destination": "目的国", "value_usd": "金额", "quantity": "数量",
+    "trade_mode": "贸易方式", "flow": "进出口标志", "month": "月份",
+}  # fmt: skip
+HEADERS_B = {  # 2007-2015
+    "party_code": "经营单位编码", "party_name": "经营单位名称", "zip": "邮编", "phone": "联系电话",
+    "hs8": "税号", "destination": "起运国/目的国", "value_usd": "美元值", "quantity": "数量",
+    "trade_mode": "贸易方式", "flow": "进口或出口", "month": "月",
+}  # fmt: skip
+
+
+def headers(year: int) -> dict[str, str]:
+    return HEADERS_A if year <= 2006 else HEADERS_B
+
+
+def _party_codes(rng: np.random.Generator, city4: np.ndarray, nature: np.ndarray) -> np.ndarray:
+    n = city4.size
+    base = city4.astype(np.int64) * 10**6 + nature.astype(np.int64) * 10**5
+    serial = rng.integers(0, 10**5, n)
+    code = base + serial
+    for _ in range(50):
+        _, first = np.unique(code, return_index=True)
+        dup = np.ones(n, dtype=bool)
+        dup[first] = False
+        if not dup.any():
+            break
+        code[dup] = base[dup] + rng.integers(0, 10**5, int(dup.sum()))
+    return pl.Series(code.astype(str)).str.zfill(10).to_numpy()
+
+
+def build_parties(w: World, p: dict[str, Any], rng: np.random.Generator) -> pl.DataFrame:
+    """One row per customs party: manufacturers (direct exporters) and intermediaries."""
+    f = w.firm
+    c = p["customs"]
+    cities = w.cities
+    exp_idx = np.flatnonzero(f["exporter"])
+    city4 = cities["city_code"].to_numpy()
+    nat = np.array([CUSTOMS_NATURE[t] for t in OWN_TYPES])
+    m_code = _party_codes(rng, city4[f["city_idx"][exp_idx]], nat[f["own"][exp_idx]].astype(int))
+    # phones and zips as customs has them
+    same_phone = rng.random(exp_idx.size) < c["phone_same_share"]
+    other_local = rng.integers(2 * 10**7, 9 * 10**7, exp_idx.size).astype(str)
+    local = np.where(same_phone, f["phone_local"][exp_idx], other_local)
+    area = f["area_code"][exp_idx]
+    phone = np.where(rng.random(exp_idx.size) < 0.5, area, "")
+    phone = (pl.Series(phone) + pl.Series(local)).to_numpy()
+    zr = rng.random(exp_idx.size)
+    zip_other = (
+        pl.Series(cities["zip_prefix"].to_numpy()[f["city_idx"][exp_idx]])
+        + pl.Series(rng.integers(0, 100, exp_idx.size).astype(str)).str.zfill(2)
+    ).to_numpy()
+    zipc = np.where(
+        zr < c["zip_same_share"],
+        f["zip"][exp_idx],
+        np.where(zr < c["zip_same_share"] + 0.05, "", zip_other),
+    )
+    manu = pl.DataFrame(
+        {
+            "party": np.arange(exp_idx.size),
+            "party_code": m_code,
+            "true_firm": exp_idx,
+            "kind": "manufacturer",
+            "city_idx": f["city_idx"][exp_idx],
+            "phone": phone,
+            "zip": zipc,
+        }
+    )
+
+    # intermediaries: trading companies, some named after a local manufacturer
+    n_int = int(round(c["intermediary_share"] * exp_idx.size))
+    cw = np.bincount(f["city_idx"][exp_idx], minlength=cities.height).astype(float)
+    cw = cw + 1e-3
+    i_city = rng.choice(cities.height, size=n_int, p=cw / cw.sum())
+    i_code = _party_codes(rng, city4[i_city], np.where(rng.random(n_int) < 0.3, 1, 6))
+    i_local = rng.integers(2 * 10**7, 9 * 10**7, n_int).astype(str)
+    i_phone = (
+        pl.Series(np.where(rng.random(n_int) < 0.5, cities["area_code"].to_numpy()[i_city], ""))
+        + pl.Series(i_local)
+    ).to_numpy()
+    i_zip = (
+        pl.Series(cities["zip_prefix"].to_numpy()[i_city])
+        + pl.Series(rng.integers(0, 100, n_int).astype(str)).str.zfill(2)
+    ).to_numpy()
+    inter = pl.DataFrame(
+        {
+            "party": exp_idx.size + np.arange(n_int),
+            "party_code": i_code,
+            "true_firm": pl.Series([None] * n_int, dtype=pl.Int64),
+            "kind": "intermediary",
+            "city_idx": i_city,
+            "phone": i_phone,
+            "zip": i_zip,
+        }
+    )
+    # intermediary names (fixed over time)
+    sib = rng.random(n_int) < c["intermediary_sibling_share"]
+    latest = w.name_pieces.group_by("firm").agg(pl.all().last()).sort("firm")
+    src = exp_idx[rng.integers(0, exp_idx.size, n_int)]
+    src_rows = latest[src]
+    cores_new, _ = nm.cores_to_str(nm.sample_cores(rng, n_int))
+    tw = np.array(nm.TRADE_WORDS)[rng.integers(0, len(nm.TRADE_WORDS), n_int)]
+    city_short = cities["short_name"].to_numpy()[i_city]
+    prefix = np.where(
+        sib,
+        src_rows["prefix"].to_numpy(),
+        np.where(rng.random(n_int) < 0.7, city_short, cities["city_name"].to_numpy()[i_city]),
+    )
+    core = np.where(sib, src_rows["core"].to_numpy(), cores_new.to_numpy())
+    i_suffix = np.where(rng.random(n_int) < 0.85, "有限公司", "有限责任公司")
+    i_name = (pl.Series(prefix) + pl.Series(core) + pl.Series(tw) + pl.Series(i_suffix)).to_numpy()
+    inter = inter.with_columns(name=pl.Series(i_name))
+    # activity span and size
+    start = rng.integers(YEARS[0] - 6, YEARS[-1] + 1, n_int)
+    length = rng.geometric(1 / 9, n_int)
+    inter = inter.with_columns(
+        start=pl.Series(start),
+        end=pl.Series(start + length - 1),
+        ln_x=pl.Series(rng.normal(14.8, 1.4, n_int)),
+    )
+    return pl.concat(
+        [
+            manu.with_columns(
+                name=pl.lit(None, pl.String),
+                start=pl.lit(0, pl.Int64),
+                end=pl.lit(0, pl.Int64),
+                ln_x=pl.lit(0.0),
+            ),
+            inter,
+        ],
+        how="vertical_relaxed",
+    )
+
+
+def customs_year(
+    w: World,
+    p: dict[str, Any],
+    rng: np.random.Generator,
+    parties: pl.DataFrame,
+    year: int,
+    names_by_version: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Transaction rows of one year (raw headers) and the party truth of that year."""
+    c = p["customs"]
+    f = w.firm
+    t = year - YEARS[0]
+    manu = parties.filter(pl.col("kind") == "manufacturer")
+    inter = parties.filter(
+        (pl.col("kind") == "intermediary") & (pl.col("start") <= year) & (pl.col("end") >= year)
+    )
+    tf = manu["true_firm"].to_numpy()
+    act = w.alive[tf, t]
+    manu = manu.filter(pl.Series(act))
+    tf = tf[act]
+    nv = w.name_version[tf, t]
+    manu = manu.with_columns(version=pl.Series(nv)).join(
+        names_by_version,
+        left_on=["true_firm", "version"],
+        right_on=["firm", "version"],
+        how="left",
+        maintain_order="left",
+    )
+    X = np.concatenate(
+        [
+            w.arr["export_usd"][tf, t],
+            np.exp(inter["ln_x"].to_numpy() + 0.05 * t + rng.normal(0, 0.3, inter.height)),
+        ]
+    )
+    n_i = inter.height
+    nm_ = np.concatenate([w.arr["n_markets"][tf, t], np.minimum(60, 1 + rng.poisson(9, n_i))])
+    npr = np.concatenate([w.arr["n_products"][tf, t], np.minimum(300, 1 + rng.poisson(12, n_i))])
+    own = np.concatenate([f["own"][tf], np.full(n_i, 2)])
+    ind = np.concatenate([f["ind_idx"][tf], rng.integers(0, len(INDUSTRIES), n_i)])
+    party = np.concatenate([manu["party"].to_numpy(), inter["party"].to_numpy()])
+    k = party.size
+    base_rows = np.maximum(nm_, npr)
+    extra = rng.poisson(
+        np.maximum(c["rows_per_party_mean"] - base_rows.mean(), 0.5) * np.sqrt(X / np.median(X))
+        if k
+        else 0
+    )
+    n_rows = (
+        np.minimum(base_rows + extra, c["max_rows_per_party"]) if k else np.zeros(0, dtype=np.int64)
+    )
+    rp = np.repeat(np.arange(k), n_rows)
+    j = np.arange(rp.size) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
+    # markets: party-specific ordering of countries, products: party-specific HS chapter
+    # (both stable over years, drawn once per world)
+    if "customs_order" not in w.extra:
+        prng = np.random.default_rng(np.random.SeedSequence([int(w.extra["seed"]), 7]))
+        cw = np.log(np.array([x[1] for x in COUNTRIES]))
+        g_all = prng.gumbel(size=(parties.height, len(COUNTRIES)))
+        w.extra["customs_order"] = np.argsort(-(cw[None, :] + g_all), axis=1).astype(np.int8)
+        w.extra["customs_pick"] = prng.random(parties.height)
+    order = w.extra["customs_order"]
+    dest_idx = order[party[rp], j % nm_[rp]]
+    n_ch = np.array([len(HS_CHAPTERS[i]) for i in INDUSTRIES])
+    chap_mat = np.zeros((len(INDUSTRIES), n_ch.max()), dtype=np.int64)
+    for r_i, ind2 in enumerate(INDUSTRIES):  # loop over 30 industries
+        chap_mat[r_i, : n_ch[r_i]] = HS_CHAPTERS[ind2]
+    chapter = chap_mat[ind, (w.extra["customs_pick"][party] * n_ch[ind]).astype(np.int64)]
+    base6 = (party * 7919 + 104729) % 10**6
+    stride = 1 + 2 * ((party * 31) % 5000)
+    stride = np.where(stride % 5 == 0, stride + 2, stride)
+    six = (base6[rp] + (j % npr[rp]) * stride[rp]) % 10**6
+    hs_int = chapter[rp] * 10**6 + six
+    wgt = rng.lognormal(0, 1.0, rp.size)
+    tot = np.bincount(rp, weights=wgt, minlength=k)
+    value = np.round(X[rp] * wgt / tot[rp], 0)
+    qty = np.round(value / np.exp(rng.normal(1.8, 1.3, rp.size)), 0) + 1
+    month = rng.integers(1, 13, rp.size)
+    p_gen = np.where(own[rp] >= 3, 0.45, 0.8)
+    r = rng.random(rp.size)
+    mode = np.where(
+        r < p_gen,
+        0,
+        np.where(
+            r < p_gen + (1 - p_gen) * 0.7,
+            1,
+            np.where(r < p_gen + (1 - p_gen) * 0.96, 2, rng.integers(3, 5, rp.size)),
+        ),
+    )
+    flow = np.zeros(rp.size, dtype=np.int64)
+    # imports of the same parties (readers must keep exports only)
+    n_imp = int(round(rp.size * c["import_share"] / (1 - c["import_share"]))) if rp.size else 0
+    if n_imp:
+        ip = rng.integers(0, rp.size, n_imp)
+        rp = np.concatenate([rp, rp[ip]])
+        dest_idx = np.concatenate([dest_idx, dest_idx[ip]])
+        hs_int = np.concatenate([hs_int, hs_int[ip]])
+        value = np.concatenate([value, np.round(np.exp(rng.normal(9, 1.5, n_imp)), 0)])
+        qty = np.concatenate([qty, qty[ip]])
+        month = np.concatenate([month, rng.integers(1, 13, n_imp)])
+        mode = np.concatenate([mode, rng.choice(3, n_imp, p=[0.5, 0.4, 0.1])])
+        flow = np.concatenate([flow, np.ones(n_imp, dtype=np.int64)])
+    pcode_s = pl.concat([manu["party_code"], inter["party_code"]])
+    code_rank = np.empty(k, dtype=np.int64)
+    code_rank[pcode_s.arg_sort().to_numpy()] = np.arange(k)
+    order = np.argsort(code_rank[rp] * 16 + month, kind="stable")
+    rp, dest_idx, hs_int, value, qty, month, mode, flow = (
+        x[order] for x in (rp, dest_idx, hs_int, value, qty, month, mode, flow)
+    )
+    party_df = pl.DataFrame(
+        {
+            "party_code": pcode_s,
+            "party_name": pl.concat([manu["cname"], inter["name"]]),
+            "zip": pl.concat([manu["zip"], inter["zip"]]),
+            "phone": pl.concat([manu["phone"], inter["phone"]]),
+        }
+    )
+    rows = party_df[rp].with_columns(
+        hs8=pl.Series(hs_int).cast(pl.String).str.zfill(8),
+        destination=pl.Series([x[0] for x in COUNTRIES]).gather(dest_idx),
+        value_usd=pl.Series(value, dtype=pl.Float64),
+        quantity=pl.Series(qty, dtype=pl.Float64),
+        trade_mode=pl.Series(TRADE_MODES).gather(mode),
+        flow=pl.Series(["出口", "进口"]).gather(flow),
+        month=pl.Series(month, dtype=pl.Int64),
+    )
+    rows = rows.rename(headers(year))
+    truth = pl.DataFrame(
+        {
+            "year": np.full(k, year, dtype=np.int64),
+            "party_code": pcode_s,
+            "true_firm": pl.concat([manu["true_firm"], inter["true_firm"]]),
+            "kind": np.concatenate(
+                [np.full(tf.size, "manufacturer"), np.full(n_i, "intermediary")]
+            ),
+        }
+    )
+    return rows, truth
+
+
+def customs_names(
+    w: World, p: dict[str, Any], rng: np.random.Generator, trad_map: dict[str, str]
+) -> pl.DataFrame:
+    """Name of each (firm, version) as customs writes it."""
+    q = p["names"]
+    pieces = w.name_pieces
+    cname = nm.noisy_names(
+        pieces,
+        rng,
+        fullwidth=q["customs_fullwidth"],
+        bracket_place=q["customs_bracket_place"],
+        suffix_variant=q["customs_suffix_variant"],
+        drop_prefix=q["customs_drop_prefix"],
+        typo=q["customs_typo"],
+    )
+    return pieces.select("firm", "version").with_columns(cname=cname)

@@ -1,0 +1,218 @@
+"""Default parameters and preset sizes of the synthetic world.
+
+The `synthetic:` block of config.yaml may be partial; :func:`resolve_params` fills every
+missing key from :data:`DEFAULTS` (recursively) and returns a complete parameter dict.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+YEARS: list[int] = list(range(2001, 2016))
+ANALYSIS_EXCLUDED: list[int] = [2008, 2009, 2010]
+
+# CIC (GB/T 4754-2002) 2-digit manufacturing industries used by the world.
+INDUSTRIES: list[str] = [
+    "13", "14", "15", "16", "17", "18", "19", "20", "21", "22",
+    "23", "24", "25", "26", "27", "28", "29", "30", "31", "32",
+    "33", "34", "35", "36", "37", "39", "40", "41", "42", "43",
+]  # fmt: skip
+
+# Relative number of ASIF firms per year (2001 = 1), shaped like the real ASIF counts
+# (2004 census jump, 2008 peak, 2011 threshold change to 20 million yuan of sales).
+YEAR_PROFILE: list[float] = [
+    1.00, 1.06, 1.15, 1.45, 1.50, 1.65, 1.85, 2.05, 1.95, 1.95,
+    1.80, 1.84, 1.90, 1.94, 1.98,
+]  # fmt: skip
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # ~1,500 firms per year on average
+    "tiny": {"n_firms_2001": 1000},
+    # analysis sample (exporters, 2001-2007 + 2011-2015, cleaned) ~ 233,819 firm-years
+    "paper": {"n_firms_2001": 42300},
+    # ASIF scale: ~160k firms in 2001, > 300k per year after 2007, ~4.2 million firm-years
+    "full": {"n_firms_2001": 160000},
+}
+
+DEFAULTS: dict[str, Any] = {
+    "presets": copy.deepcopy(PRESETS),
+    "year_profile": list(YEAR_PROFILE),
+    "demography": {
+        "exit_rate": 0.06,  # yearly exit hazard (ASIF exit)
+        "exit_alpha": 0.8,  # exit hazard multiplier exp(-exit_alpha * alpha / sd_alpha)
+        "gap_rate": 0.02,  # yearly probability of a temporary absence from ASIF
+        "rename_rate": 0.02,  # yearly probability of a name change
+        "recode_rate": 0.01,  # yearly probability of a legal-person code change
+        "entry_age_mean_log": 1.0,  # ln(age + 1) at entry, entrants after 2001
+        "initial_age_mean_log": 1.9,  # ln(age + 1) of the 2001 stock
+        "age_sd_log": 0.75,
+    },
+    "ownership": {
+        "p_state": 0.06,
+        "p_collective": 0.06,
+        "p_hmt": 0.056,
+        "p_foreign": 0.165,
+        "p_export_state": 0.09,
+        "p_export_collective": 0.15,
+        "p_export_private": 0.16,
+        "p_export_hmt": 0.62,
+        "p_export_foreign": 0.78,
+        "indirect_export_share": 0.08,  # non-direct exporters with export delivery > 0
+        "export_size_tilt": 0.5,  # logit tilt of export probability on size (per sd)
+        "export_alpha_tilt": 0.3,  # logit tilt on alpha (per sd)
+    },
+    "production": {
+        "rho_omega": 0.7,
+        "sd_xi": 0.2,
+        "sd_alpha": 0.3,
+        "tfp_growth": 0.01,
+        "beta_l": 0.45,
+        "beta_k": 0.30,
+        "sd_beta_l": 0.04,
+        "sd_beta_k": 0.03,
+        "ln_va_per_worker": 4.6,  # ln thousand yuan (2001 prices) at mean inputs
+        "sd_v": 0.15,  # transitory output shock
+        "sd_s": 0.25,  # scale of half-normal inefficiency s >= 0
+        "k0_mean": 9.22,  # ln real capital at entry, thousand yuan (2001 prices)
+        "k0_sd": 1.1,
+        "k0_export_shift": 0.7,
+        "k0_alpha": 1.0,
+        "inv_rate": 0.11,  # I/K at mean omega and reference capital
+        "iota_omega": 0.8,  # ln(I/K) response to omega (OP proxy)
+        "iota_k": -0.05,  # mean reversion of capital
+        "sd_inv": 0.10,
+        "lambda_k": 0.6,  # ln L on ln K
+        "lambda_omega": 0.5,  # ln L on omega
+        "lambda_0": -1.60,
+        "sd_lambda_ind": 0.25,  # industry capital-intensity dispersion
+        "sd_wage_shock": 0.3,  # independent labour shock (wage)
+        "materials_ratio": 2.6,  # M / VA at the mean
+        "sd_materials": 0.05,  # LP proxy noise (small)
+        "dep_a": 0.12,  # delta = a * u^theta
+        "dep_theta": 2.0,
+        "sd_book_dep": 0.15,  # book depreciation = delta K exp(sd e)
+        "fa_share_mean": 0.38,  # net fixed assets / total assets
+        "leverage_mean": 0.56,
+        "paidin_share_mean": 0.30,
+        "interest_zero_share": 0.2,
+        "interest_log_mean": -3.66,  # ln(interest / fixed assets) when positive
+        "interest_log_sd": 1.45,
+        "wage_2001": 11.0,  # thousand yuan per worker and year
+        "wage_growth": 0.11,
+        "newprod_zero_share": 0.75,
+        "export_intensity_mean": 0.45,
+    },
+    "utilization": {
+        # u = 1 - exp(x): the slack 1 - u is log-normal (left-skewed u, as in Table 1);
+        # the sd parameters below are in log-slack units
+        "target_mean": 0.7381,  # Table 1, analysis sample
+        "c_alpha": 0.2,  # log slack on alpha (per sd): source of the pooled-OLS bias
+        "sd_firm": 0.30,
+        "rho": 0.5,
+        "sd_ar": 0.24,  # stationary sd of the AR(1) component
+        "sd_ind_year": 0.06,
+        "sd_city_year": 0.06,
+        "u_min": 0.05,
+        "u_max": 0.995,
+    },
+    "adoption": {
+        "target_share": 0.1026,  # platform firm-years in the analysis sample (Table 1)
+        "trend": 0.12,  # growth of the baseline hazard per year
+        "gamma_alpha": 0.8,  # per sd of alpha
+        "gamma_iv": 0.35,  # per sd of (1/distance) x IT revenue(t-1)
+        "gamma_eco": 4.0,  # per unit of the city's member share (t-1)
+        "sd_city_eco": 0.3,  # city ecosystem effect (Bartik variation)
+        "late_years": 9,  # simulate joins up to 2024 (list scraped 2024)
+        "mic_target_share": 0.06,
+        "mic_gamma_alpha": 0.5,
+        "mic_trend": 0.08,
+        "rating_missing_share": 0.35,
+    },
+    "effects": {
+        "tau_cu": 0.09,  # Table 2
+        "tau_ict": 0.04,
+        "tau_old": 0.03,
+        "tau_score": 0.02,
+        "dynamic_slope": 0.0,
+        "tau_mic": 0.045,  # Table 3 (1)
+        "tau_tfp": 0.13,  # Table 6 (1)
+        "tau_export": 0.257,  # ln export value, Table 6 (4)
+        "tau_markets": 0.218,  # ln number of markets, Table 6 (5)
+        "tau_products": 0.154,  # ln number of products, Table 6 (6)
+        "tau_newprod": 0.106,  # new product share, Table 6 (3)
+    },
+    "customs": {
+        "rows_per_party_mean": 12.0,
+        "max_rows_per_party": 400,
+        "intermediary_share": 0.35,  # intermediaries per direct exporter
+        "intermediary_sibling_share": 0.3,  # intermediaries sharing a manufacturer's core
+        "import_share": 0.1,  # import rows (进出口标志 = 进口) mixed in
+        "phone_same_share": 0.6,
+        "zip_same_share": 0.85,
+        "sd_export_noise": 0.25,
+    },
+    "names": {
+        "customs_fullwidth": 0.3,
+        "customs_bracket_place": 0.1,
+        "customs_suffix_variant": 0.1,
+        "customs_drop_prefix": 0.08,
+        "customs_typo": 0.01,
+        "member_old_name": 0.08,
+        "member_traditional": 0.03,
+        "member_typo": 0.02,
+        "member_suffix_variant": 0.08,
+        "member_bracket_place": 0.05,
+        "member_space": 0.02,
+        "unmatchable_share": 0.04,  # renamed beyond recognition
+    },
+    "members": {
+        "scrape_date": "2024-06-30",
+        "non_manufacturer_share": 0.35,  # trading companies etc. per listed manufacturer
+        "branch_share": 0.04,  # 分公司 rows per listed manufacturer
+        "lapsed_share": 0.02,  # true members missing from the scrape
+        "mic_non_manufacturer_share": 0.4,
+    },
+    "data_errors": {
+        "small_employment_share": 0.012,  # employees < 8 (cleaning drops)
+        "bad_found_year_share": 0.004,
+        "missing_sales_share": 0.003,
+        "duplicate_code_share": 0.001,
+        "hyphen_code_share": 0.01,  # 法人代码 written as XXXXXXXX-X
+        "missing_value_added_years": [2008, 2009, 2010],
+    },
+}
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, val in over.items():
+        if key not in base:
+            raise KeyError(f"unknown synthetic parameter: {key}")
+        if isinstance(base[key], dict) and key != "presets":
+            if not isinstance(val, dict):
+                raise TypeError(f"synthetic parameter {key} must be a mapping")
+            out[key] = _merge(base[key], val)
+        elif key == "presets":
+            merged = copy.deepcopy(base[key])
+            for name, spec in val.items():
+                merged[name] = {**merged.get(name, {}), **spec}
+            out[key] = merged
+        else:
+            out[key] = copy.deepcopy(val)
+    return out
+
+
+def resolve_params(params: dict[str, Any] | None, preset: str) -> dict[str, Any]:
+    """Complete a (possibly partial) `synthetic` block with defaults; attach the preset."""
+    full = _merge(DEFAULTS, params or {})
+    if preset not in full["presets"]:
+        raise KeyError(f"unknown preset {preset!r}; known: {sorted(full['presets'])}")
+    full["preset"] = preset
+    full["n_firms_2001"] = int(full["presets"][preset]["n_firms_2001"])
+    return full
+
+
+def year_targets(p: dict[str, Any]) -> list[int]:
+    """Number of ASIF firms per year 2001..2015."""
+    return [int(round(p["n_firms_2001"] * f)) for f in p["year_profile"]]

@@ -1,0 +1,352 @@
+"""Utilization, productivity, inputs, output and the book values of ASIF."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .adoption import analysis_mask
+from .external import FX, city_ict
+from .firms import World
+from .params import INDUSTRIES, YEARS
+
+
+def _ar1(rng: np.random.Generator, w: World, rho: float, sd: float) -> np.ndarray:
+    """Stationary AR(1) per firm started at entry (innovation sd `sd`)."""
+    n, T = w.alive.shape
+    e = rng.normal(0.0, sd, (n, T))
+    x = np.empty((n, T))
+    x[:, 0] = e[:, 0] / np.sqrt(1 - rho**2)
+    start = e[:, :] / np.sqrt(1 - rho**2)
+    for t in range(1, T):
+        x[:, t] = np.where(w.firm["entry_t"] == t, start[:, t], rho * x[:, t - 1] + e[:, t])
+    return x
+
+
+def heterogeneity(w: World, p: dict[str, Any], ports: pl.DataFrame, weights: pl.DataFrame) -> None:
+    """Dummies of Table 7 in the truth: high-ICT city, early joiner, high rating."""
+    f = w.firm
+    am = analysis_mask(w)
+    ict = city_ict(ports, weights, w.cities)  # (city, T)
+    excl = np.isin(np.array(YEARS), [2008, 2009, 2010])
+    ict_city = ict[:, ~excl].mean(axis=1)
+    # median over analysis firm-years
+    fy_city = np.broadcast_to(f["city_idx"][:, None], am.shape)[am]
+    med = np.median(ict_city[fy_city]) if fy_city.size else np.median(ict_city)
+    high_ict_city = ict_city > med
+    jy = f["join_year"]
+    treated_firm = (am & w.arr["platform"]).any(axis=1)
+    med_join = np.median(jy[treated_firm]) if treated_firm.any() else 2010
+    rated = ~np.isnan(f["rating"]) & treated_firm
+    mean_rating = np.nanmean(f["rating"][rated]) if rated.any() else 4.3
+    f["high_ict"] = high_ict_city[f["city_idx"]]
+    f["early"] = (jy > 0) & (jy < med_join)
+    f["high_score"] = np.nan_to_num(f["rating"], nan=0.0) > mean_rating
+    w.extra["heterogeneity"] = {
+        "ict_city_median": float(med),
+        "median_join_year": float(med_join),
+        "mean_rating": float(mean_rating),
+        "high_ict_city": high_ict_city.tolist(),
+    }
+
+
+def simulate_utilization(w: World, p: dict[str, Any], rng: np.random.Generator) -> None:
+    """True capacity utilization u (n, T) with planted platform effects; calibrated so that
+    the analysis sample has mean u = target and the realized average effect on the treated
+    equals tau_cu (Alibaba) and tau_mic (Made-in-China) despite the [u_min, u_max] bounds."""
+    uu = p["utilization"]
+    e = p["effects"]
+    f = w.firm
+    n, T = w.alive.shape
+    sd_a = p["production"]["sd_alpha"]
+    am = analysis_mask(w)
+    plat = w.arr["platform"]
+    mic = w.arr["platform_mic"]
+    # slack 1 - u is log-normal (left-skewed u as in Table 1); components in log-slack units
+    base = -uu["c_alpha"] * f["alpha"] / sd_a + rng.normal(0, uu["sd_firm"], n)
+    ar = _ar1(rng, w, uu["rho"], uu["sd_ar"] * np.sqrt(1 - uu["rho"] ** 2))
+    ind_year = rng.normal(0, uu["sd_ind_year"], (len(INDUSTRIES), T))[f["ind_idx"]]
+    city_year = rng.normal(0, uu["sd_city_year"], (w.cities.height, T))[f["city_idx"]]
+    x0 = base[:, None] + ar + ind_year + city_year
+    # heterogeneous effect, centred over treated analysis firm-years
+    tm = am & plat
+    het = np.zeros((n, T))
+    for key, dummy in (("tau_ict", "high_ict"), ("tau_old", "early"), ("tau_score", "high_score")):
+        d = np.broadcast_to(f[dummy][:, None].astype(float), (n, T))
+        het += e[key] * (d - (d[tm].mean() if tm.any() else 0.0))
+    yrs = np.array(YEARS)[None, :]
+    since = np.where(plat, yrs - f["join_year"][:, None], 0)
+    dyn = e["dynamic_slope"] * (since - (since[tm].mean() if tm.any() else 0.0))
+    tau_i = het + dyn
+    lo, hi = uu["u_min"], uu["u_max"]
+    mu, t0, tm0 = np.log(1 - uu["target_mean"]) - 0.1, e["tau_cu"], e["tau_mic"]
+    mm = am & mic
+    for _ in range(12):
+        u0 = 1 - np.exp(mu + x0)
+        tau = np.where(plat, t0 + tau_i, 0.0)
+        tmic = np.where(mic, tm0, 0.0)
+        u = np.clip(u0 + tau + tmic, lo, hi)
+        att = (u - np.clip(u0 + tmic, lo, hi))[tm].mean() if tm.any() else e["tau_cu"]
+        att_m = (u - np.clip(u0 + tau, lo, hi))[mm].mean() if mm.any() else e["tau_mic"]
+        slack = 1 - (u[am].mean() if am.any() else uu["target_mean"])
+        t0 += e["tau_cu"] - att
+        tm0 += e["tau_mic"] - att_m
+        mu += np.log((1 - uu["target_mean"]) / slack)
+    u0 = 1 - np.exp(mu + x0)
+    tau = np.where(plat, t0 + tau_i, 0.0)
+    tmic = np.where(mic, tm0, 0.0)
+    u = np.clip(u0 + tau + tmic, lo, hi)
+    w.arr["u"] = u
+    w.arr["tau_cu"] = np.where(plat, u - np.clip(u0 + tmic, lo, hi), 0.0)
+    w.arr["tau_cu_planted"] = tau
+    ubar = mu
+    latent0 = u0
+    w.extra["utilization"] = {
+        "log_slack_mu": float(ubar),
+        "tau_cu_intercept": float(t0),
+        "tau_mic_intercept": float(tm0),
+        "realized_att_alibaba": float(w.arr["tau_cu"][tm].mean()) if tm.any() else None,
+        "realized_att_mic": float((u - np.clip(latent0 + tau, lo, hi))[mm].mean())
+        if mm.any()
+        else None,
+        "mean_u_analysis": float(u[am].mean()) if am.any() else None,
+        "sd_u_analysis": float(u[am].std()) if am.any() else None,
+        "share_at_upper_bound": float((u[am] >= hi).mean()) if am.any() else None,
+        "share_at_lower_bound": float((u[am] <= lo).mean()) if am.any() else None,
+    }
+
+
+def simulate_production(
+    w: World, p: dict[str, Any], rng: np.random.Generator, defl: pl.DataFrame
+) -> dict[str, Any]:
+    """Productivity, capital, labour, materials, value added and book values (n, T).
+    Returns the industry elasticities used."""
+    pr = p["production"]
+    e = p["effects"]
+    f = w.firm
+    n, T = w.alive.shape
+    k_ind = len(INDUSTRIES)
+    ii = f["ind_idx"]
+    beta_l = np.clip(pr["beta_l"] + rng.normal(0, pr["sd_beta_l"], k_ind), 0.2, 0.7)
+    beta_k = np.clip(pr["beta_k"] + rng.normal(0, pr["sd_beta_k"], k_ind), 0.1, 0.5)
+    lambda0 = pr["lambda_0"] + rng.normal(0, pr["sd_lambda_ind"], k_ind)
+    bl, bk = beta_l[ii], beta_k[ii]
+    plat = w.arr["platform"]
+    u = w.arr["u"]
+
+    # productivity
+    omega_t = _ar1(rng, w, pr["rho_omega"], pr["sd_xi"])
+    trend = pr["tfp_growth"] * np.arange(T)[None, :]
+    omega = f["alpha"][:, None] + omega_t + trend + e["tau_tfp"] * plat
+
+    # entry capital (real, thousand yuan of 2001)
+    k0 = (
+        pr["k0_mean"]
+        + pr["k0_sd"] * (0.6 * f["size_z"] + 0.8 * rng.normal(0, 1, n))
+        + pr["k0_alpha"] * f["alpha"]
+        + pr["k0_export_shift"] * f["exporter"]
+    )
+    k_ref = pr["k0_mean"]
+    dparams = defl.filter(pl.col("ind2") != "K").sort("ind2", "year")
+    p_out = dparams["output_deflator"].to_numpy().reshape(k_ind, T)[ii]
+    p_in = dparams["input_deflator"].to_numpy().reshape(k_ind, T)[ii]
+    p_k = defl.filter(pl.col("ind2") == "K").sort("year")["output_deflator"].to_numpy()
+
+    lnK = np.zeros((n, T))
+    inv = np.zeros((n, T))
+    delta = pr["dep_a"] * u ** pr["dep_theta"]
+    dep_true = np.zeros((n, T))
+    orig = np.zeros((n, T))
+    accum = np.zeros((n, T))
+    dep_book = np.zeros((n, T))
+    entry = f["entry_t"]
+    age_at_entry = np.array(YEARS)[entry] - f["found_year"]
+    r_acc = np.clip(0.05 * age_at_entry, 0.05, 0.6)
+    e_inv = rng.normal(0, pr["sd_inv"], (n, T))
+    e_dep = rng.normal(0, pr["sd_book_dep"], (n, T))
+    ln_ir0 = np.log(pr["inv_rate"])
+    prev_orig = np.zeros(n)
+    prev_acc = np.zeros(n)
+    prev_k = np.zeros(n)
+    for t in range(T):
+        new = entry == t
+        k_t = np.where(new, k0, prev_k)
+        lnK[:, t] = k_t
+        K = np.exp(k_t)
+        ir = np.exp(
+            ln_ir0
+            + pr["iota_omega"] * (omega[:, t] - trend[0, t])
+            + pr["iota_k"] * (k_t - k_ref)
+            + e_inv[:, t]
+        )
+        inv[:, t] = ir * K
+        dep_true[:, t] = delta[:, t] * K
+        dep_book[:, t] = (
+            dep_true[:, t] * p_k[t] * np.exp(e_dep[:, t] - 0.5 * pr["sd_book_dep"] ** 2)
+        )
+        o0 = np.where(new, p_k[t] * K / (1 - r_acc), prev_orig)
+        a0 = np.where(new, p_k[t] * K * r_acc / (1 - r_acc), prev_acc)
+        orig[:, t] = o0 + p_k[t] * inv[:, t]
+        accum[:, t] = a0 + dep_book[:, t]
+        prev_orig, prev_acc = orig[:, t], accum[:, t]
+        prev_k = np.log(np.maximum((1 - delta[:, t]) * K + inv[:, t], 1e-6))
+    net = orig - accum
+
+    # labour (independent wage shock), materials (LP proxy), value added
+    lnL = (
+        lambda0[ii][:, None]
+        + pr["lambda_k"] * lnK
+        + pr["lambda_omega"] * (omega - trend)
+        + rng.normal(0, pr["sd_wage_shock"], (n, T))
+    )
+    L = np.maximum(np.round(np.exp(lnL)), 1.0)
+    v = rng.normal(0, pr["sd_v"], (n, T))
+    s = np.abs(rng.normal(0, pr["sd_s"], (n, T)))
+    beta0_ind = (
+        pr["ln_va_per_worker"] - (beta_l - 1) * 5.0 - beta_k * (pr["k0_mean"] + np.log(0.74))
+    )
+    beta0 = beta0_ind[ii]
+    lnVA = (
+        beta0[:, None] + omega + v - s + bl[:, None] * np.log(L) + bk[:, None] * (np.log(u) + lnK)
+    )
+    mu_omega = 1 + bl * pr["lambda_omega"]
+    mu_k = bk + bl * pr["lambda_k"]
+    es = np.sqrt(2 / np.pi) * pr["sd_s"]
+    lnM = (
+        np.log(pr["materials_ratio"])
+        + (beta0 + bl * lambda0[ii] - es + bk * np.log(0.74))[:, None]
+        + mu_omega[:, None] * omega
+        - (mu_omega - 1)[:, None] * trend
+        + mu_k[:, None] * lnK
+        + rng.normal(0, pr["sd_materials"], (n, T))
+    )
+    VA_real = np.exp(lnVA)
+    M_real = np.exp(lnM)
+    VA = VA_real * p_out
+    M = M_real * p_in
+    GO = VA + M
+    sales = GO * np.exp(rng.normal(-0.02, 0.05, (n, T)))
+
+    # balance sheet
+    fa_share = np.clip(rng.beta(4, 6.5, n) * pr["fa_share_mean"] / 0.381, 0.05, 0.9)
+    TA = net / np.clip(fa_share[:, None] * np.exp(rng.normal(0, 0.08, (n, T))), 0.04, 0.95)
+    CA = (
+        TA * np.clip(1 - fa_share[:, None] - 0.08, 0.02, 0.95) * np.exp(rng.normal(0, 0.05, (n, T)))
+    )
+    lev = np.clip(rng.beta(5.6, 4.4, n) * pr["leverage_mean"] / 0.56, 0.02, 1.5)
+    liab = TA * np.clip(lev[:, None] + rng.normal(0, 0.04, (n, T)), 0.0, 2.0)
+    paidin = TA[np.arange(n), entry] * np.clip(
+        rng.beta(3, 7, n) * pr["paidin_share_mean"] / 0.3, 0.02, 1.0
+    )
+    r_int = np.exp(
+        pr["interest_log_mean"]
+        + pr["interest_log_sd"]
+        * (0.7 * rng.normal(0, 1, n)[:, None] + 0.71 * rng.normal(0, 1, (n, T)))
+    )
+    zero_int = (rng.random(n) < pr["interest_zero_share"] * 0.7)[:, None] | (
+        rng.random((n, T)) < pr["interest_zero_share"] * 0.3
+    )
+    interest = np.where(zero_int, 0.0, net * r_int)
+    wage = pr["wage_2001"] * np.exp(pr["wage_growth"] * np.arange(T))[None, :]
+    wage_bill = L * wage * np.exp(0.3 * (omega - trend) + rng.normal(0, 0.15, (n, T)))
+
+    # new products (share of gross output), export delivery
+    np_base = np.where(rng.random(n) < pr["newprod_zero_share"], 0.0, rng.beta(1.5, 6, n))
+    np_share = np.clip(
+        np_base[:, None] * np.exp(rng.normal(0, 0.2, (n, T))) + e["tau_newprod"] * plat, 0, 1
+    )
+    newprod = np_share * GO
+    intensity = np.where(
+        f["exporter"],
+        np.clip(rng.beta(2.2, 2.7, n) * pr["export_intensity_mean"] / 0.449, 0.02, 0.98),
+        np.where(f["indirect"], rng.beta(1.2, 6, n), 0.0),
+    )
+
+    w.arr.update(
+        omega=omega,
+        lnK=lnK,
+        inv=inv,
+        delta=delta,
+        dep_book=dep_book,
+        orig=orig,
+        accum=accum,
+        net=net,
+        L=L,
+        VA=VA,
+        M=M,
+        GO=GO,
+        sales=sales,
+        TA=TA,
+        CA=CA,
+        liab=liab,
+        interest=interest,
+        wage_bill=wage_bill,
+        newprod=newprod,
+        np_share=np_share,
+        v=v,
+        s=s,
+    )
+    f["paidin"] = paidin
+    f["intensity"] = intensity
+    _exports(w, p, rng)
+    return {
+        "beta_l": dict(zip(INDUSTRIES, beta_l.round(6).tolist(), strict=True)),
+        "beta_k": dict(zip(INDUSTRIES, beta_k.round(6).tolist(), strict=True)),
+        "lambda_0": dict(zip(INDUSTRIES, lambda0.round(6).tolist(), strict=True)),
+        "beta0": dict(zip(INDUSTRIES, beta0_ind.round(6).tolist(), strict=True)),
+    }
+
+
+def _exports(w: World, p: dict[str, Any], rng: np.random.Generator) -> None:
+    """Customs export value (USD), markets and products with planted platform effects,
+    and ASIF export delivery consistent with them."""
+    e = p["effects"]
+    f = w.firm
+    n, T = w.alive.shape
+    plat = w.arr["platform"]
+    fx = np.array([FX[y] for y in YEARS])
+    # firm export level from entry-year sales (not from current output: the planted effect
+    # on ln exports is exactly tau_export)
+    entry = f["entry_t"]
+    s0 = w.arr["sales"][np.arange(n), entry] * 1000 / fx[entry]
+    ar = _ar1(rng, w, 0.6, 0.2 * np.sqrt(1 - 0.36))
+    growth = 0.06 * np.arange(T)[None, :]
+    lnX = (
+        np.log(s0 * np.maximum(f["intensity"], 0.02))[:, None]
+        + growth
+        + ar
+        + e["tau_export"] * plat
+    )
+    X = np.exp(lnX)
+    c_m = rng.normal(np.log(4.0), 0.7, n)
+    c_p = rng.normal(np.log(3.0), 0.8, n)
+    n_mkt = np.maximum(
+        1,
+        np.round(
+            np.exp(
+                c_m[:, None]
+                + 0.02 * np.arange(T)[None, :]
+                + rng.normal(0, 0.15, (n, T))
+                + e["tau_markets"] * plat
+            )
+        ),
+    ).astype(np.int64)
+    n_prod = np.maximum(
+        1, np.round(np.exp(c_p[:, None] + rng.normal(0, 0.15, (n, T)) + e["tau_products"] * plat))
+    ).astype(np.int64)
+    n_mkt = np.minimum(n_mkt, 60)
+    n_prod = np.minimum(n_prod, 300)
+    sales_usd = w.arr["sales"] * 1000 / fx[None, :]
+    direct = f["exporter"][:, None]
+    ed_usd = np.where(
+        direct,
+        X * np.exp(rng.normal(0, p["customs"]["sd_export_noise"], (n, T))),
+        sales_usd * f["intensity"][:, None],
+    )
+    export_delivery = np.minimum(ed_usd * fx[None, :] / 1000, w.arr["sales"])
+    w.arr["export_usd"] = np.where(direct, X, 0.0)
+    w.arr["n_markets"] = np.where(direct, n_mkt, 0)
+    w.arr["n_products"] = np.where(direct, n_prod, 0)
+    w.arr["export_delivery"] = export_delivery

@@ -1,0 +1,89 @@
+"""Name pieces, noise and codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from cbec.synth import names as nm
+from cbec.synth.firms import check_digit, unique_ints
+
+
+def _pieces(n: int, rng: np.random.Generator) -> pl.DataFrame:
+    core, _ = nm.cores_to_str(nm.sample_cores(rng, n))
+    return pl.DataFrame(
+        {
+            "prefix": ["宁波"] * n,
+            "core": core,
+            "indword": ["塑料"] * n,
+            "place": [""] * n,
+            "suffix_idx": np.zeros(n, dtype=np.int64),
+            "city_short": ["宁波"] * n,
+        }
+    )
+
+
+def test_clean_names_assemble():
+    rng = np.random.default_rng(0)
+    p = _pieces(200, rng)
+    names = nm.noisy_names(p, rng)
+    assert names.str.starts_with("宁波").all() and names.str.ends_with("塑料有限公司").all()
+    assert names.str.len_chars().is_between(10, 11).all()
+
+
+def test_noise_kinds():
+    rng = np.random.default_rng(1)
+    p = _pieces(4000, rng)
+    trad = nm.traditional_map([nm.CORE_CHARS, "塑料有限公司宁波"])
+    clean = nm.assemble(p.with_columns(suffix=pl.lit("有限公司")))
+    noisy = nm.noisy_names(
+        p,
+        rng,
+        fullwidth=0.5,
+        bracket_place=0.2,
+        suffix_variant=0.2,
+        typo=0.1,
+        traditional=0.1,
+        space=0.05,
+        trad_map=trad,
+    )
+    changed = (noisy != clean).mean()
+    assert 0.2 < changed < 0.6
+    assert noisy.str.contains("（宁波）").any()  # bracketed place, full-width
+    assert noisy.str.contains(r"\(宁波\)").any()  # bracketed place, half-width
+    assert noisy.str.contains("有限责任公司").any()  # suffix variant
+    assert noisy.str.contains("塑料有限公司").any()
+    assert noisy.str.contains("寧波").any()  # traditional characters
+    assert noisy.str.contains(" ").any()
+
+
+def test_noise_is_seeded():
+    p = _pieces(500, np.random.default_rng(2))
+    a = nm.noisy_names(p, np.random.default_rng(5), typo=0.3, suffix_variant=0.3)
+    b = nm.noisy_names(p, np.random.default_rng(5), typo=0.3, suffix_variant=0.3)
+    c = nm.noisy_names(p, np.random.default_rng(6), typo=0.3, suffix_variant=0.3)
+    assert a.equals(b) and not a.equals(c)
+
+
+def test_check_digit_gb11714():
+    # known valid organisation codes: 12345678-8 ... computed by the GB 11714 rule
+    d = np.array([12345678, 69773009, 0])
+    c = check_digit(d)
+    w = np.array([3, 7, 9, 10, 5, 8, 4, 2])
+    for num, ch in zip(d, c, strict=True):
+        digits = [int(x) for x in f"{num:08d}"]
+        r = 11 - (np.dot(digits, w) % 11)
+        assert ch == {10: "X", 11: "0"}.get(r, str(r))
+    assert c[0] == "8"
+
+
+def test_unique_ints():
+    rng = np.random.default_rng(3)
+    x = unique_ints(rng, 5000, 6000)
+    assert len(set(x.tolist())) == 5000 and x.min() >= 0 and x.max() < 6000
+
+
+def test_person_names():
+    s = nm.person_names(np.random.default_rng(4), 1000)
+    assert s.str.len_chars().is_between(2, 3).all()
+    assert s.str.slice(0, 1).is_in(list(nm.SURNAMES)).all()
