@@ -11,6 +11,7 @@ include: "rules/synth.smk"
 include: "rules/data.smk"
 include: "rules/measures.smk"
 include: "rules/analysis.smk"
+include: "rules/tables.smk"
 
 
 rule all:

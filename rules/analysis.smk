@@ -7,6 +7,7 @@ rule analysis_sample:
         tfp="results/measures/tfp.parquet",
         cu="results/measures/cu.parquet",
         cities=raw_path("cities"),
+        counties=raw_path("counties"),
         it_revenue=raw_path("it_revenue"),
         internet_ports=raw_path("internet_ports"),
         it_weights=raw_path("it_weights"),

@@ -34,10 +34,9 @@ def truth_file(name):
 
 
 def all_targets():
-    targets = [
-        "results/analysis/sample.parquet",
-        "results/measures/diagnostics.csv",
-    ]
+    targets = ["results/measures/diagnostics.csv"]
+    for name in config["tables"]["specs"]:
+        targets += [f"results/tables/{name}.{ext}" for ext in ("tex", "md", "html")]
     if SYNTHETIC:
         targets.append("results/synthetic/calibration.md")
     return targets

@@ -9,7 +9,14 @@ rule synthesize:
         mic="resources/raw/members/mic.parquet",
         external=expand(
             "resources/raw/external/{name}.csv",
-            name=["cities", "it_revenue", "internet_ports", "it_weights", "deflators"],
+            name=[
+                "cities",
+                "counties",
+                "it_revenue",
+                "internet_ports",
+                "it_weights",
+                "deflators",
+            ],
         ),
         truth=expand(
             "resources/truth/{name}",

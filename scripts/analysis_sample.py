@@ -7,7 +7,7 @@ import polars as pl
 from cbec import runlog
 from cbec.analysis.sample import build_sample
 from cbec.data.clean import check_attrition
-from cbec.data.external import read_cities, read_series
+from cbec.data.external import read_cities, read_counties, read_series
 from cbec.data.io import write_parquet_atomic
 
 
@@ -19,6 +19,7 @@ def main() -> None:
         pl.read_parquet(inp.tfp),
         pl.read_parquet(inp.cu),
         cities=read_cities(inp.cities),
+        counties=read_counties(inp.counties),
         it_revenue=read_series(inp.it_revenue, {"year": pl.Int64, "it_revenue": pl.Float64}),
         ports=read_series(
             inp.internet_ports,

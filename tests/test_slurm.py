@@ -19,8 +19,18 @@ pytestmark = pytest.mark.slurm
 
 PROFILE = ROOT / "profiles" / "slurm"
 # --workflow-profile none: the workflow's profiles/default (local settings such as a short
-# latency-wait) would otherwise override the cluster profile key by key.
-SLURM_ARGS = ("--executor", "slurm", "--profile", str(PROFILE), "--workflow-profile", "none")
+# latency-wait) would otherwise override the cluster profile key by key. The first status
+# check comes sooner than the profile's 10 s: the jobs here take seconds, not hours.
+SLURM_ARGS = (
+    "--executor",
+    "slurm",
+    "--profile",
+    str(PROFILE),
+    "--workflow-profile",
+    "none",
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+)
 COMPARED_DIRS = ("results/estimates", "results/tables")
 COMPARED_SUFFIXES = {".parquet", ".csv", ".json"}
 
@@ -127,12 +137,12 @@ def test_toy_workflow_runs_as_slurm_jobs(slurm_cluster, tmp_path):
     assert [r["ind"] for r in industries] == ["13", "26"]
     assert all(r["lines"] == "3" for r in industries)
     # each industry is its own SLURM job in the default partition, given (squeue's %m) the
-    # memory of the profile's set-resources (2000 * attempt), which overrides the rule's own
+    # memory of the profile's set-resources (4000 * attempt), which overrides the rule's own
     # 500 * attempt
     job_ids = {r["job"] for r in industries}
     assert len(job_ids) == 2 and all(j.isdigit() for j in job_ids)
     assert {r["partition"] for r in industries} == {_default_partition()}
-    assert all(r["mem"] == "2000" and r["slurm_mem"] == "2000M" for r in industries)
+    assert all(r["mem"] == "4000" and r["slurm_mem"] == "4000M" for r in industries)
     # the local rule ran on the controller, outside any SLURM job
     assert combine == {"step": "combine", "job": ""}
 
@@ -187,8 +197,6 @@ def test_tiny_dag_matches_local(slurm_cluster, tmp_path):
 
     assert _compared_files(cluster / "results") == expected
     differ = [
-        str(rel)
-        for rel in expected
-        if (local / rel).read_bytes() != (cluster / rel).read_bytes()
+        str(rel) for rel in expected if (local / rel).read_bytes() != (cluster / rel).read_bytes()
     ]
     assert not differ, f"{len(differ)} of {len(expected)} files differ from the local run: {differ}"

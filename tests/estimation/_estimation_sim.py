@@ -7,13 +7,26 @@ import polars as pl
 
 X_VARS = ["platform", "lnqygm", "lnage", "percs", "sfgyqy", "sfwzqy", "fc"]
 FE = ["firm_id", "ind2^year", "city^year"]
-BETA = {"platform": 0.09, "lnqygm": 0.02, "lnage": -0.01, "percs": 0.01, "sfgyqy": -0.02,
-        "sfwzqy": 0.01, "fc": -0.1}
+BETA = {
+    "platform": 0.09,
+    "lnqygm": 0.02,
+    "lnage": -0.01,
+    "percs": 0.01,
+    "sfgyqy": -0.02,
+    "sfwzqy": 0.01,
+    "fc": -0.1,
+}
 IV_BETA = 0.3
 
 
-def simulate(n_firms: int = 400, n_years: int = 8, seed: int = 0, mover_share: float = 0.1,
-             n_ind: int = 4, n_city: int = 6) -> pl.DataFrame:
+def simulate(
+    n_firms: int = 400,
+    n_years: int = 8,
+    seed: int = 0,
+    mover_share: float = 0.1,
+    n_ind: int = 4,
+    n_city: int = 6,
+) -> pl.DataFrame:
     """Unbalanced panel: firms observed for 1..n_years consecutive years (some once: singletons),
     ``n_ind`` industries, ``n_city`` cities (a share of firms move once), the Table 2
     regressors with planted coefficients ``BETA``, firm-clustered errors, and an IV block:
@@ -58,7 +71,18 @@ def simulate(n_firms: int = 400, n_years: int = 8, seed: int = 0, mover_share: f
     u = 0.5 * v + rng.normal(0, 1, n) + rng.normal(0, 0.5, n_firms)[firm]
     y_iv = IV_BETA * d + 0.2 * X["lnqygm"] + fe_part + u
     return pl.DataFrame(
-        {"firm_id": firm.astype(np.int64), "year": year.astype(np.int32),
-         "ind2": ind2.astype(np.int32), "city": city.astype(np.int32), "cu": cu, **X,
-         "z1": z1, "z2": z2, "z3": z3, "d": d, "d2": d2, "y_iv": y_iv}
+        {
+            "firm_id": firm.astype(np.int64),
+            "year": year.astype(np.int32),
+            "ind2": ind2.astype(np.int32),
+            "city": city.astype(np.int32),
+            "cu": cu,
+            **X,
+            "z1": z1,
+            "z2": z2,
+            "z3": z3,
+            "d": d,
+            "d2": d2,
+            "y_iv": y_iv,
+        }
     )

@@ -105,7 +105,7 @@ def test_simulator_is_deterministic_and_has_gaps():
 def test_static_twfe_is_off_the_average_effect(world):
     s, res = world["static"], world["res"]
     att_true = float(world["sim"].filter(pl.col("platform") == 1)["tau"].mean())
-    # measured (seed 100): static 0.051 (CI 0.046-0.057) vs true ATT 0.131
+    # measured (seed 0): static 0.0485 (CI 0.0427-0.0544) vs true ATT 0.1334
     assert not s["ci_low"] <= att_true <= s["ci_high"]
     assert att_true - s["estimate"] > 5 * s["se"]
     for name in ("sun_abraham", "did2s"):
@@ -141,9 +141,9 @@ def test_coverage_over_seeds():
     """Post-period 95% intervals of SA and did2s cover the truth in most (seed, period) cells;
     static TWFE misses the true ATT in every seed."""
     covered, total, static_miss = 0, 0, 0
-    seeds = [1, 2, 3, 4]
+    seeds = [1, 2, 3]
     for seed in seeds:
-        sim = st.simulate_staggered(900, seed=seed)
+        sim = st.simulate_staggered(800, seed=seed)
         for f in (st.sun_abraham, st.did2s):
             post = _compare(sim, f(sim, *ARGS, fe=FE)).filter(pl.col("rel_time") >= 0)
             covered += int(post["covered"].sum())
@@ -218,6 +218,16 @@ def test_tidy_output_and_table(world):
     assert att.height == 3 and att["rel_time"].null_count() == 3
     d = world["res"]["did2s"].to_dict()
     assert d["pretrend"]["df"] == 4 and d["att"]["n_treated"] > 0
+
+
+def test_plot_event_study(world):
+    fig = st.plot_event_study(st.event_study_table(list(world["res"].values())), title="CU")
+    assert len(fig.axes[0].containers) == 3  # one errorbar series per estimator
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "twfe",
+        "sun_abraham",
+        "did2s",
+    ]
 
 
 def test_sun_abraham_without_never_treated_uses_last_cohort():

@@ -89,7 +89,8 @@ def test_adoption_share_and_calibration(tiny_world):
     assert abs(a["u"].mean() - 0.7381) < 0.005
     assert 0.10 < a["u"].std() < 0.15
     p = json.loads((truth / "params.json").read_text())
-    assert abs(p["calibration"]["utilization"]["realized_att_alibaba"] - 0.09) < 1e-4
+    # default calibrate_to: twfe -> the paper's TWFE on the true u gives tau_cu exactly
+    assert abs(p["calibration"]["utilization"]["oracle_twfe_alibaba"] - 0.09) < 1e-3
     # absorbing: platform never switches off
     fy = pl.read_parquet(truth / "firm_year.parquet").sort("true_firm", "year")
     back = fy.with_columns(d=pl.col("platform").diff().over("true_firm")).filter(pl.col("d") < 0)
@@ -145,3 +146,40 @@ def test_other_planted_effects(small_analysis):
         "platform"
     ]
     assert 0.12 < b < 0.3
+
+
+def test_calibrate_to_twfe(tmp_path):
+    """With effects.calibrate_to = twfe the paper's TWFE on the true u gives tau_cu."""
+    from cbec.synth import generate
+
+    params = {"presets": {"tiny": {"n_firms_2001": 1500}}, "effects": {"calibrate_to": "twfe"}}
+    generate(params, "tiny", 11, tmp_path / "raw", tmp_path / "truth")
+    cal = json.loads((tmp_path / "truth" / "params.json").read_text())["calibration"]["utilization"]
+    assert abs(cal["oracle_twfe_alibaba"] - 0.09) < 1e-6
+    assert abs(cal["oracle_twfe_mic"] - 0.045) < 1e-6
+    df = _analysis(tmp_path / "raw", tmp_path / "truth").to_pandas()
+    fit = pf.feols("u ~ platform + platform_mic | true_firm + ind2^year + city_code^year", data=df)
+    # pyfixest drops singleton fixed effects, the generator's projection keeps them
+    assert abs(fit.coef()["platform"] - 0.09) < 0.003
+
+
+def test_dynamic_slope(tmp_path):
+    """dynamic_slope makes the effect grow with years since joining; the ATT stays tau_cu."""
+    from cbec.synth import generate
+
+    generate(
+        {"effects": {"dynamic_slope": 0.01, "calibrate_to": "att"}},
+        "tiny",
+        5,
+        tmp_path / "raw",
+        tmp_path / "truth",
+    )
+    fy = pl.read_parquet(tmp_path / "truth" / "firm_year.parquet").join(
+        pl.read_parquet(tmp_path / "truth" / "firms.parquet").select("true_firm", "join_year"),
+        on="true_firm",
+    )
+    tr = fy.filter(pl.col("platform") == 1).with_columns(since=pl.col("year") - pl.col("join_year"))
+    slope = np.polyfit(tr["since"].to_numpy(), tr["tau_cu"].to_numpy(), 1)[0]
+    assert 0.007 < slope < 0.012
+    cal = json.loads((tmp_path / "truth" / "params.json").read_text())["calibration"]["utilization"]
+    assert abs(cal["realized_att_alibaba"] - 0.09) < 1e-4

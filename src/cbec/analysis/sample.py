@@ -19,59 +19,88 @@ def haversine_km(lon1: pl.Expr, lat1: pl.Expr, lon2: float, lat2: float) -> pl.E
     return 2 * EARTH_RADIUS_KM * a.sqrt().arcsin()
 
 
-def city_distance(cities: pl.DataFrame, hub_code: str, hub_internal_km: float) -> pl.DataFrame:
-    """Distance of every city to the hub city (Hangzhou); the hub itself gets its internal distance.
+def location_distance(
+    cities: pl.DataFrame,
+    counties: pl.DataFrame,
+    hub_code: str,
+    hub_internal_km: float,
+) -> pl.DataFrame:
+    """Distance to the hub city (Hangzhou) of every county (6-digit region) and city.
 
-    A firm in Hangzhou would otherwise have distance 0 and an infinite instrument. Following
-    Head & Mayer's internal distance, d_ii = 0.67 * sqrt(area / pi), Hangzhou (16,850 km²)
-    is about 49 km from itself; the value is ``hub_internal_km`` in config.yaml.
+    Counties carry their own coordinates, so the instrument varies within a city and is not
+    absorbed by the city × year fixed effects. A location closer to the hub's centre than its
+    internal distance gets that internal distance: a firm in Hangzhou would otherwise have a
+    distance near 0 and an unbounded instrument. Following Head & Mayer, d_ii = 0.67·sqrt(area/π)
+    (Hangzhou, 16,850 km²: about 49 km, ``hub_internal_km`` in config.yaml). Returns
+    region_code, city_code, dist_hangzhou_km (county rows, plus one city row each with
+    region_code null as the fallback for codes not in the county list).
     """
     hub = cities.filter(pl.col("city_code") == hub_code)
     if hub.height != 1:
         raise ValueError(f"hub city {hub_code} not found in the city list")
     lon, lat = hub["lon"][0], hub["lat"][0]
-    d = haversine_km(pl.col("lon"), pl.col("lat"), lon, lat)
-    return cities.select(
-        "city_code",
-        pl.when(pl.col("city_code") == hub_code)
-        .then(pl.lit(hub_internal_km))
-        .otherwise(pl.max_horizontal(d, pl.lit(hub_internal_km)))
-        .alias("dist_hangzhou_km"),
+    d = pl.max_horizontal(haversine_km(pl.col("lon"), pl.col("lat"), lon, lat), hub_internal_km)
+    c = counties.select(
+        pl.col("county_code").alias("region_code"), "city_code", d.alias("dist_hangzhou_km")
     )
+    ci = cities.select(
+        pl.lit(None, dtype=pl.String).alias("region_code"), "city_code", d.alias("dist_hangzhou_km")
+    )
+    return pl.concat([c, ci])
 
 
 def iv_distance(
     df: pl.DataFrame, dist: pl.DataFrame, it_revenue: pl.DataFrame
 ) -> pl.DataFrame:
-    """iv_dist = (100 km / distance to Hangzhou) × national IT service revenue in t−1 (trillion yuan)."""
+    """iv_dist = (100 km / distance to Hangzhou) × national IT service revenue in t−1 (trillion yuan).
+
+    Distance of the firm's county; the city centre where the county code is unknown.
+    """
     lag = it_revenue.select(
         (pl.col("year") + 1).alias("year"), (pl.col("it_revenue") / 10_000).alias("_it_lag")
     )
-    out = df.join(dist, on="city_code", how="left").join(lag, on="year", how="left")
+    county = dist.filter(pl.col("region_code").is_not_null()).select(
+        "region_code", pl.col("dist_hangzhou_km").alias("_dc")
+    )
+    city = dist.filter(pl.col("region_code").is_null()).select(
+        "city_code", pl.col("dist_hangzhou_km").alias("_dcity")
+    )
+    out = (
+        df.join(county, on="region_code", how="left")
+        .join(city, on="city_code", how="left")
+        .with_columns(pl.coalesce("_dc", "_dcity").alias("dist_hangzhou_km"))
+        .drop("_dc", "_dcity")
+        .join(lag, on="year", how="left")
+    )
     return out.with_columns(
         (100 / pl.col("dist_hangzhou_km") * pl.col("_it_lag")).alias("iv_dist")
     ).drop("_it_lag")
 
 
-def iv_bartik(df: pl.DataFrame, panel: pl.DataFrame, base_year: int) -> pl.DataFrame:
-    """Bartik: city's base-year share of platform firms × growth of the city's platform firm count.
+def iv_bartik(
+    df: pl.DataFrame, panel: pl.DataFrame, base_year: int, level: str = "region_code"
+) -> pl.DataFrame:
+    """Bartik: a location's base-year share of platform firms × growth of its platform firm count.
 
-    Counts come from the whole panel (every firm, not only the sample): n_ct = platform firms in
-    city c in year t. share_c = n_c,base / Σ_c n_c,base; growth_ct = ln(1 + n_ct) − ln(1 + n_c,t−1).
+    The paper's propo_c,2001 × Δpropo_ct. Counts come from the whole panel (every firm, not
+    only the sample): n_lt = platform firms in location l in year t; share_l = n_l,base / Σ n;
+    growth_lt = ln(1 + n_lt) − ln(1 + n_l,t−1). ``level`` is the location: ``region_code``
+    (county, default) or ``city_code``; at the city level the instrument varies only by
+    city × year and is absorbed by the paper's city × year fixed effects.
     """
-    counts = panel.group_by(["city_code", "year"]).agg(pl.col("platform").sum().alias("n"))
+    counts = panel.group_by([level, "year"]).agg(pl.col("platform").sum().alias("n"))
     base = counts.filter(pl.col("year") == base_year)
     total = base["n"].sum()
     if total == 0:
         raise ValueError(f"no platform firm in the base year {base_year}: the Bartik share is undefined")
-    share = base.select("city_code", (pl.col("n") / total).alias("_share"))
-    grid = counts.sort(["city_code", "year"]).with_columns(
-        ((pl.col("n") + 1).log() - (pl.col("n").shift(1).over("city_code") + 1).log()).alias("_g"),
-        (pl.col("year") - pl.col("year").shift(1).over("city_code")).alias("_gap"),
+    share = base.select(level, (pl.col("n") / total).alias("_share"))
+    grid = counts.sort([level, "year"]).with_columns(
+        ((pl.col("n") + 1).log() - (pl.col("n").shift(1).over(level) + 1).log()).alias("_g"),
+        (pl.col("year") - pl.col("year").shift(1).over(level)).alias("_gap"),
     )
     grid = grid.with_columns(pl.when(pl.col("_gap") == 1).then(pl.col("_g")).alias("_g"))
-    out = df.join(grid.select("city_code", "year", "_g"), on=["city_code", "year"], how="left")
-    out = out.join(share, on="city_code", how="left")
+    out = df.join(grid.select(level, "year", "_g"), on=[level, "year"], how="left")
+    out = out.join(share, on=level, how="left")
     return out.with_columns(
         (pl.col("_share").fill_null(0) * pl.col("_g")).alias("iv_bartik")
     ).drop("_g", "_share")
@@ -140,6 +169,7 @@ def build_sample(
     cu: pl.DataFrame,
     *,
     cities: pl.DataFrame,
+    counties: pl.DataFrame,
     it_revenue: pl.DataFrame,
     ports: pl.DataFrame,
     it_weights: pl.DataFrame,
@@ -157,10 +187,9 @@ def build_sample(
         cu, on=["firm_id", "year"], how="left"
     )
     # instruments and ICT use every firm-year of the panel (city counts, lags)
-    df = iv_distance(
-        df, city_distance(cities, cfg["hub_city"], cfg["hub_internal_km"]), it_revenue
-    )
-    df = iv_bartik(df, panel, cfg["bartik_base_year"])
+    dist = location_distance(cities, counties, cfg["hub_city"], cfg["hub_internal_km"])
+    df = iv_distance(df, dist, it_revenue)
+    df = iv_bartik(df, panel, cfg["bartik_base_year"], cfg["bartik_level"])
     ict = ict_infrastructure(ports, it_weights, cities)
     df = df.join(ict, on=["city_code", "ind2", "year"], how="left")
 

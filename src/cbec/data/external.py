@@ -36,3 +36,17 @@ def read_cities(path: str | Path) -> pl.DataFrame:
 def read_series(path: str | Path, columns: dict[str, pl.DataType]) -> pl.DataFrame:
     """A small external series with canonical column names and types."""
     return read_csv_checked(path, columns)
+
+
+def read_counties(path: str | Path) -> pl.DataFrame:
+    """Counties (6-digit region codes) with their prefecture city and coordinates."""
+    return read_csv_checked(
+        path,
+        {
+            "county_code": pl.String,
+            "county_name": pl.String,
+            "city_code": pl.String,
+            "lon": pl.Float64,
+            "lat": pl.Float64,
+        },
+    ).with_columns(pl.col("county_code").str.zfill(6), pl.col("city_code").str.zfill(4))

@@ -34,21 +34,25 @@ def deflate(panel: pl.DataFrame, deflators: pl.DataFrame) -> pl.DataFrame:
 
 
 def perpetual_inventory(df: pl.DataFrame, delta: float) -> pl.DataFrame:
-    """Real capital ``real_capital`` and real investment ``real_investment`` per firm-year.
+    """Real capital by perpetual inventory, dated for production, and real investment.
 
-    ``df`` needs firm_id, year, fixed_assets_orig and capital_deflator. Years are processed in
-    order; a firm seen last in year s < t carries ``(1 - delta)^(t - s) K_s`` forward.
-    Negative investment (disposals) lowers the stock; it is kept as null investment for the
+    ASIF book values are year-end: gross fixed assets at original value include the year's
+    investment. Real investment in year t is ``I_t = (orig_t − orig_s) / P_t`` (s the firm's
+    previous year in the data). The year-end stock accumulates as
+    ``K^end_t = (1 − δ)^(t − s) K^end_s + I_t``, starting from the first year's net fixed
+    assets deflated (``K^end = net / P``: net of accumulated depreciation, like a stock).
+    Output in year t is produced with the stock at the start of the year, so
+    ``real_capital`` (the production input, k_t of Olley–Pakes: decided before ω_t) is
+    ``(1 − δ)^(t − s − 1) K^end_s``, and in a firm's first year ``K^end_t`` (the best available
+    approximation). ``df`` needs firm_id, year, fixed_assets_orig, fixed_assets_net and
+    capital_deflator. Negative investment (disposals) lowers the stock but is null as the
     Olley–Pakes proxy, which needs positive investment.
     """
     df = df.sort(["firm_id", "year"])
-    prev = (
-        df.select(
-            "firm_id",
-            "year",
-            pl.col("year").shift(1).over("firm_id").alias("year_prev"),
-            pl.col("fixed_assets_orig").shift(1).over("firm_id").alias("orig_prev"),
-        )
+    prev = df.select(
+        "firm_id",
+        "year",
+        pl.col("fixed_assets_orig").shift(1).over("firm_id").alias("orig_prev"),
     )
     df = df.join(prev, on=["firm_id", "year"], how="left")
     nominal_inv = pl.col("fixed_assets_orig") - pl.col("orig_prev")
@@ -59,25 +63,24 @@ def perpetual_inventory(df: pl.DataFrame, delta: float) -> pl.DataFrame:
     parts = []
     for year in sorted(df["year"].unique().to_list()):
         part = df.filter(pl.col("year") == year).join(state, on="firm_id", how="left")
-        carried = pl.col("k_prev") * (1 - delta) ** (pl.col("year") - pl.col("year_k")) + pl.col(
-            "_inv"
-        )
-        start = pl.col("fixed_assets_orig") / pl.col("capital_deflator")
+        gap = pl.col("year") - pl.col("year_k")
+        start = pl.col("fixed_assets_net") / pl.col("capital_deflator")
+        first = pl.col("k_prev").is_null() | pl.col("_inv").is_null()
+        begin = pl.col("k_prev") * (1 - delta) ** (gap - 1)
+        end = pl.max_horizontal(pl.col("k_prev") * (1 - delta) ** gap + pl.col("_inv"), 0.05 * begin)
         part = part.with_columns(
-            pl.when(pl.col("k_prev").is_null() | pl.col("_inv").is_null())
-            .then(start)
-            .otherwise(pl.max_horizontal(carried, 0.05 * start))
-            .alias("real_capital")
+            pl.when(first).then(start).otherwise(end).alias("real_capital_end"),
+            pl.when(first).then(start).otherwise(begin).alias("real_capital"),
         )
         parts.append(part.drop("k_prev", "year_k"))
         new = part.select(
-            "firm_id", pl.col("year").alias("year_k"), pl.col("real_capital").alias("k_prev")
+            "firm_id", pl.col("year").alias("year_k"), pl.col("real_capital_end").alias("k_prev")
         )
         state = pl.concat([state.join(new, on="firm_id", how="anti"), new])
     out = pl.concat(parts)
     return out.with_columns(
         pl.when(pl.col("_inv") > 0).then(pl.col("_inv")).alias("real_investment")
-    ).drop("_inv", "year_prev", "orig_prev")
+    ).drop("_inv", "orig_prev")
 
 
 def controls(df: pl.DataFrame, foreign_includes_hmt: bool = True) -> pl.DataFrame:
@@ -162,6 +165,8 @@ def assemble_panel(
         pl.when(pl.col("export_value") > 0).then(pl.col("export_value").log()).alias("ln_export"),
         pl.col("n_markets").fill_null(0),
         pl.col("n_products").fill_null(0),
+        pl.when(pl.col("n_markets") > 0).then(pl.col("n_markets").log()).alias("ln_markets"),
+        pl.when(pl.col("n_products") > 0).then(pl.col("n_products").log()).alias("ln_products"),
     )
     df = df.join(membership(alibaba), on="firm_id", how="left")
     df = df.join(membership(mic, "mic_"), on="firm_id", how="left")

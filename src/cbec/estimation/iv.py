@@ -51,7 +51,13 @@ def iv2sls(
     vcov: str | dict[str, str] = "CRV1:firm_id",
 ) -> IVResult:
     """2SLS of ``y`` on ``endog`` (instrumented by ``instruments``) and ``exog``, absorbing the
-    sample's fixed effects. Coefficients are ordered endog, then exog."""
+    sample's fixed effects. Coefficients are ordered endog, then exog.
+
+    ``result.first_stage`` is the first-stage OLS (``endog`` on instruments + exog; with several
+    endogenous regressors, of the first one) and ``result.first_stage.to_dict(label)`` gives its
+    table column; the rk statistics always use all endogenous regressors."""
+    from pyfixest.core.collinear import find_collinear_variables
+
     endo = [endog] if isinstance(endog, str) else list(endog)
     exog = list(exog or [])
     inst = list(instruments)
@@ -64,8 +70,11 @@ def iv2sls(
     Xex = D[:, 1 + len(endo) : 1 + len(endo) + len(exog)]
     Zin = D[:, 1 + len(endo) + len(exog) :]
     Z = np.column_stack([Zin, Xex])
-    if np.linalg.matrix_rank(Zin) < Zin.shape[1] or np.linalg.matrix_rank(Z) < Z.shape[1]:
-        raise ValueError("instruments are collinear with the fixed effects or exogenous regressors")
+    _, n_excl, _ = find_collinear_variables(np.ascontiguousarray(Z.T @ Z), 1e-9)
+    if n_excl or np.linalg.matrix_rank(Z) < Z.shape[1]:
+        raise ValueError(
+            "instruments/exogenous regressors are collinear with the fixed effects or each other"
+        )
     names = [*endo, *exog]
     tZZinv = np.linalg.inv(Z.T @ Z)
     tXZ = X.T @ Z
@@ -92,6 +101,7 @@ def iv2sls(
 
     # first stage(s) and diagnostics
     first = feols(sample, endo[0], [*inst, *exog], vcov=vcov)
+    first.estimator = "iv2sls_first_stage"
     idx = [first.names.index(c) for c in inst]
     b_i = first.params[idx]
     V_ii = first.cov[np.ix_(idx, idx)]

@@ -43,7 +43,7 @@ import pandas as pd
 import polars as pl
 import pyfixest as pf
 from scipy import sparse, stats
-from scipy.sparse.linalg import splu
+from scipy.linalg import cho_factor, cho_solve
 
 PAPER_FE: list[str] = ["firm_id", "ind2^year", "city^year"]
 DEFAULT_WINDOW: tuple[int, int] = (-5, 5)
@@ -58,6 +58,7 @@ __all__ = [
     "dynamic_twfe",
     "event_study_table",
     "event_time",
+    "plot_event_study",
     "simulate_staggered",
     "static_twfe",
     "sun_abraham",
@@ -171,6 +172,35 @@ class EventStudyResult:
 def event_study_table(results: Sequence[EventStudyResult]) -> pl.DataFrame:
     """Stack the tidy frames of several estimators (long format, for Table 8 / the figure)."""
     return pl.concat([r.tidy() for r in results], how="vertical_relaxed")
+
+
+def plot_event_study(table: pl.DataFrame, title: str | None = None):
+    """Event-study figure from :func:`event_study_table`: estimate and 95% CI per event time,
+    one dodged series per estimator, zero line and adoption marker. Returns a matplotlib Figure
+    (the caller saves it)."""
+    from matplotlib.figure import Figure  # no pyplot: backend-agnostic, nothing global
+
+    path = table.filter(pl.col("rel_time").is_not_null())
+    ests = path["estimator"].unique(maintain_order=True).to_list()
+    fig = Figure(figsize=(7, 4))
+    ax = fig.add_subplot()
+    width = 0.25 if len(ests) > 1 else 0.0
+    for i, e in enumerate(ests):
+        p = path.filter(pl.col("estimator") == e).sort("rel_time")
+        x = p["rel_time"].to_numpy() + (i - (len(ests) - 1) / 2) * width / max(len(ests) - 1, 1)
+        est = p["estimate"].to_numpy(allow_copy=True).astype(float)
+        lo = est - p["ci_low"].fill_null(p["estimate"]).to_numpy().astype(float)
+        hi = p["ci_high"].fill_null(p["estimate"]).to_numpy().astype(float) - est
+        ax.errorbar(x, est, yerr=[lo, hi], fmt="o-", ms=4, capsize=2, label=e)
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.axvline(-0.5, color="grey", ls="--", lw=0.8)
+    ax.set_xlabel("years relative to joining the platform")
+    ax.set_ylabel("effect on capacity utilization")
+    if title:
+        ax.set_title(title)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
 
 
 # --------------------------------------------------------------------------- helpers
@@ -551,8 +581,45 @@ def _one_hot(codes: np.ndarray, n_levels: int) -> sparse.csr_matrix:
     return sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, n_levels))
 
 
+def _solve_fe_normal(X10: sparse.csr_matrix, p1: int, rhs: np.ndarray) -> np.ndarray:
+    """A solution B of the singular, consistent system (X10'X10) B = rhs.
+
+    The first ``p1`` columns of ``X10`` are the one-hot of one factor (diagonal Gram block D);
+    the rest (other FE, controls; m columns) are handled by the dense Schur complement
+    S = A22 - A12' D^-1 A12, factorised with a tiny ridge and iteratively refined (the
+    collinearity of FE makes S singular; for a consistent right-hand side any solution gives
+    the same X10 B)."""
+    Xa, Xb = X10[:, :p1], X10[:, p1:]
+    d = np.asarray(Xa.multiply(Xa).sum(axis=0)).ravel()
+    dinv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+    r1, r2 = rhs[:p1], rhs[p1:]
+    if Xb.shape[1] == 0:
+        return dinv[:, None] * r1
+    A12 = (Xa.T @ Xb).tocsr()
+    A22 = np.asarray((Xb.T @ Xb).todense())
+    S = A22 - np.asarray((A12.T @ sparse.diags(dinv) @ A12).todense())
+    rs = r2 - A12.T @ (dinv[:, None] * r1)
+    eps = 1e-10 * max(float(np.abs(np.diag(S)).max()), 1.0)
+    for _ in range(6):
+        try:
+            cf = cho_factor(S + eps * np.eye(S.shape[0]), lower=True)
+            break
+        except np.linalg.LinAlgError:
+            eps *= 100
+    x2 = cho_solve(cf, rs)
+    tol = 1e-12 * max(float(np.abs(rs).max()), 1.0)
+    for _ in range(50):
+        res = rs - S @ x2
+        if np.abs(res).max() <= tol:
+            break
+        x2 = x2 + cho_solve(cf, res)
+    x1 = dinv[:, None] * (r1 - A12 @ x2)
+    return np.vstack([x1, x2])
+
+
 def _did2s_vcov_sparse(
     X1: sparse.csr_matrix,
+    p1: int,
     untreated: np.ndarray,
     X2: np.ndarray,
     u1: np.ndarray,
@@ -562,20 +629,10 @@ def _did2s_vcov_sparse(
     """Butts-Gardner GMM variance of the second-stage coefficients (as ``pf.did2s``), sparse.
 
     V = (X2'X2)^-1 [sum_g W_g W_g'] (X2'X2)^-1 with W_g = X2_g'u2_g - (X2'X1)(X10'X10)^- X10_g'u1_g,
-    X10 = X1 on untreated rows. The singular normal matrix X10'X10 (FE are collinear) is solved by
-    sparse LU of X10'X10 + eps*I plus iterative refinement (consistent right-hand sides)."""
-    X10 = sparse.diags(untreated.astype(float)) @ X1
-    A = (X10.T @ X10).tocsc()
+    X10 = X1 on untreated rows; ``X1``'s first ``p1`` columns are the largest FE's one-hot."""
+    X10 = (sparse.diags(untreated.astype(float)) @ X1).tocsr()
     rhs = np.asarray((X1.T @ sparse.csr_matrix(X2)).todense())
-    scale = float(A.diagonal().max()) if A.shape[0] else 1.0
-    eps = 1e-9 * scale
-    lu = splu((A + eps * sparse.identity(A.shape[0], format="csc")).tocsc())
-    B = lu.solve(rhs)
-    for _ in range(20):
-        resid = rhs - A @ B
-        if np.abs(resid).max() <= 1e-12 * max(np.abs(rhs).max(), 1.0):
-            break
-        B = B + lu.solve(resid)
+    B = _solve_fe_normal(X10, p1, rhs)
     Z = X10 @ B
     scores = X2 * u2[:, None] - Z * u1[:, None]
     _, cl = np.unique(clusters, return_inverse=True)
@@ -670,14 +727,15 @@ def did2s(
         X2 = pdf[regs].to_numpy(float)
         beta = np.linalg.solve(X2.T @ X2, X2.T @ u1)
         u2 = u1 - X2 @ beta
-        blocks = []
-        if controls:
-            blocks.append(sparse.csr_matrix(pdf[controls].to_numpy(float)))
+        onehots = []
         for c in fe_cols:
             codes, uniq = pd.factorize(pdf[c])
-            blocks.append(_one_hot(codes, len(uniq)))
+            onehots.append(_one_hot(codes, len(uniq)))
+        onehots.sort(key=lambda m: -m.shape[1])  # largest FE first: its Gram block is diagonal
+        blocks = onehots + ([sparse.csr_matrix(pdf[controls].to_numpy(float))] if controls else [])
         X1 = sparse.hstack(blocks, format="csr")
-        vcov = _did2s_vcov_sparse(X1, untreated, X2, u1, u2, pdf[cluster].to_numpy())
+        p1 = onehots[0].shape[1]
+        vcov = _did2s_vcov_sparse(X1, p1, untreated, X2, u1, u2, pdf[cluster].to_numpy())
     else:
         raise ValueError(f"unknown engine {engine!r}")
     path, att, pre = _summarise("did2s", bins, beta, vcov, n_bin, g, window, ref)
@@ -716,10 +774,10 @@ def simulate_staggered(
 ) -> pl.DataFrame:
     """Synthetic staggered-adoption firm panel with a planted effect growing with tenure.
 
-    Firm i (industry ``ind2`` of ``n_ind``, ``city`` of ``n_city``) joins in ``cohort`` (0 = never, share
-    ``never_share``; otherwise uniform on ``adoption_years``, which may include years absent from
-    ``years``). Firms that join earlier have higher CU levels (selection on levels only, so
-    parallel trends hold). True effect for t >= cohort:
+    Firm i (industry ``ind2`` of ``n_ind``, ``city`` of ``n_city``) joins in ``cohort``
+    (0 = never, share ``never_share``; otherwise uniform on ``adoption_years``, which may include
+    years absent from ``years``). Firms that join earlier have higher CU levels (selection on
+    levels only, so parallel trends hold). True effect for t >= cohort:
     ``tau = effect_intercept + effect_slope * (t - cohort) + early_bonus * [cohort <= early_last]``.
     ``cu = 0.7 + a_i + year trend + ind2 x year + city x year shocks + 0.02 * lnqygm + tau
     + pretrend_slope * (t - cohort) * [t < cohort] + N(0, sigma)`` (the last but one term is a

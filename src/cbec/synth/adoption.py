@@ -87,8 +87,10 @@ def simulate_adoption(w: World, p: dict[str, Any], rng: np.random.Generator) -> 
     )
     unif = rng.random((ex.size, text))
     am_ex = am[ex]
-    city = f["city_idx"][ex]
-    ncity = w.cities.height
+    if a["eco_level"] == "county":
+        city, ncity = f["county_idx"][ex], w.counties.height
+    else:
+        city, ncity = f["city_idx"][ex], w.cities.height
     tt = np.arange(T)[None, :]
 
     def share(log_h0: float) -> float:

@@ -28,6 +28,23 @@ NEEDED = [
 ]  # fmt: skip
 
 
+def twfe(y: np.ndarray, x: np.ndarray, groups: list[np.ndarray], tol: float = 1e-9) -> np.ndarray:
+    """OLS coefficients of y on the columns of x absorbing the fixed effects `groups`
+    (integer codes), by alternating projections. Deterministic; no standard errors."""
+    z = np.column_stack([y, x]).astype(float)
+    codes = [np.unique(g, return_inverse=True)[1] for g in groups]
+    counts = [np.bincount(c) for c in codes]
+    for _ in range(2000):
+        before = z.copy()
+        for c, n in zip(codes, counts, strict=True):
+            for j in range(z.shape[1]):
+                z[:, j] -= (np.bincount(c, weights=z[:, j]) / n)[c]
+        if np.max(np.abs(z - before)) < tol:
+            break
+    yt, xt = z[:, 0], z[:, 1:]
+    return np.linalg.solve(xt.T @ xt, xt.T @ yt)
+
+
 def _dictionary() -> dict:
     path = Path(__file__).resolve().parents[1] / "data" / "dictionary.yaml"
     return yaml.safe_load(path.read_text(encoding="utf-8"))

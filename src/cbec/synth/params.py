@@ -66,6 +66,11 @@ DEFAULTS: dict[str, Any] = {
         "rho_omega": 0.7,
         "sd_xi": 0.2,
         "sd_alpha": 0.3,
+        # loading of the firm effect alpha in productivity omega. 0: omega is a pure AR(1),
+        # the Markov law of motion of Olley-Pakes / Levinsohn-Petrin / ACF holds; alpha is a
+        # persistent capability that raises utilization and adoption (the selection that
+        # firm fixed effects remove). > 0 violates the first-order Markov assumption.
+        "alpha_omega": 0.0,
         "tfp_growth": 0.01,
         "beta_l": 0.45,
         "beta_k": 0.30,
@@ -121,7 +126,10 @@ DEFAULTS: dict[str, Any] = {
         "trend": 0.12,  # growth of the baseline hazard per year
         "gamma_alpha": 0.8,  # per sd of alpha
         "gamma_iv": 0.35,  # per sd of (1/distance) x IT revenue(t-1)
-        "gamma_eco": 4.0,  # per unit of the city's member share (t-1)
+        "gamma_eco": 4.0,  # per unit of the local member share (t-1)
+        # where the platform ecosystem acts: county (varies within a city, so the Bartik
+        # instrument survives the city x year fixed effects) | city
+        "eco_level": "county",
         "sd_city_eco": 0.3,  # city ecosystem effect (Bartik variation)
         "late_years": 9,  # simulate joins up to 2024 (list scraped 2024)
         "mic_target_share": 0.06,
@@ -141,6 +149,9 @@ DEFAULTS: dict[str, Any] = {
         "tau_markets": 0.218,  # ln number of markets, Table 6 (5)
         "tau_products": 0.154,  # ln number of products, Table 6 (6)
         "tau_newprod": 0.106,  # new product share, Table 6 (3)
+        # tau_cu / tau_mic are the realized average effects on the treated ("att") or the
+        # estimand of the paper's TWFE regression on the true u ("twfe")
+        "calibrate_to": "twfe",
     },
     "customs": {
         "rows_per_party_mean": 12.0,

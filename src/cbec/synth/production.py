@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 
 from .adoption import analysis_mask
+from .calibration import twfe
 from .external import FX, city_ict
 from .firms import World
 from .params import INDUSTRIES, YEARS
@@ -81,19 +82,41 @@ def simulate_utilization(w: World, p: dict[str, Any], rng: np.random.Generator) 
     dyn = e["dynamic_slope"] * (since - (since[tm].mean() if tm.any() else 0.0))
     tau_i = het + dyn
     lo, hi = uu["u_min"], uu["u_max"]
-    mu, t0, tm0 = np.log(1 - uu["target_mean"]) - 0.1, e["tau_cu"], e["tau_mic"]
     mm = am & mic
-    for _ in range(12):
-        u0 = 1 - np.exp(mu + x0)
-        tau = np.where(plat, t0 + tau_i, 0.0)
-        tmic = np.where(mic, tm0, 0.0)
-        u = np.clip(u0 + tau + tmic, lo, hi)
-        att = (u - np.clip(u0 + tmic, lo, hi))[tm].mean() if tm.any() else e["tau_cu"]
-        att_m = (u - np.clip(u0 + tau, lo, hi))[mm].mean() if mm.any() else e["tau_mic"]
-        slack = 1 - (u[am].mean() if am.any() else uu["target_mean"])
-        t0 += e["tau_cu"] - att
-        tm0 += e["tau_mic"] - att_m
-        mu += np.log((1 - uu["target_mean"]) / slack)
+    fi, ti = np.nonzero(am)
+    groups = [fi, f["ind_idx"][fi] * T + ti, f["city_idx"][fi] * T + ti]
+
+    def oracle(u: np.ndarray) -> np.ndarray:
+        x = np.column_stack([plat[fi, ti], mic[fi, ti]]).astype(float)
+        return twfe(u[fi, ti], x, groups) if fi.size > 10 else np.array([np.nan, np.nan])
+
+    def solve(target_a: float, target_m: float, mu: float, t0: float, tm0: float):
+        """Fixed point: mean u and the realized ATTs on the analysis sample."""
+        for _ in range(12):
+            u0 = 1 - np.exp(mu + x0)
+            tau = np.where(plat, t0 + tau_i, 0.0)
+            tmic = np.where(mic, tm0, 0.0)
+            u = np.clip(u0 + tau + tmic, lo, hi)
+            att = (u - np.clip(u0 + tmic, lo, hi))[tm].mean() if tm.any() else target_a
+            att_m = (u - np.clip(u0 + tau, lo, hi))[mm].mean() if mm.any() else target_m
+            slack = 1 - (u[am].mean() if am.any() else uu["target_mean"])
+            t0 += target_a - att
+            tm0 += target_m - att_m
+            mu += np.log((1 - uu["target_mean"]) / slack)
+        return mu, t0, tm0, u
+
+    mu, t0, tm0 = np.log(1 - uu["target_mean"]) - 0.1, e["tau_cu"], e["tau_mic"]
+    target_a, target_m = e["tau_cu"], e["tau_mic"]
+    mu, t0, tm0, u = solve(target_a, target_m, mu, t0, tm0)
+    if e["calibrate_to"] == "twfe":
+        # the paper's TWFE on the true u equals tau_cu / tau_mic (the ATT then differs)
+        for _ in range(4):
+            b = oracle(u)
+            if not np.isfinite(b).all():
+                break
+            target_a += e["tau_cu"] - b[0]
+            target_m += e["tau_mic"] - b[1]
+            mu, t0, tm0, u = solve(target_a, target_m, mu, t0, tm0)
     u0 = 1 - np.exp(mu + x0)
     tau = np.where(plat, t0 + tau_i, 0.0)
     tmic = np.where(mic, tm0, 0.0)
@@ -101,16 +124,16 @@ def simulate_utilization(w: World, p: dict[str, Any], rng: np.random.Generator) 
     w.arr["u"] = u
     w.arr["tau_cu"] = np.where(plat, u - np.clip(u0 + tmic, lo, hi), 0.0)
     w.arr["tau_cu_planted"] = tau
-    ubar = mu
-    latent0 = u0
+    b = oracle(u)
     w.extra["utilization"] = {
-        "log_slack_mu": float(ubar),
+        "calibrate_to": e["calibrate_to"],
+        "log_slack_mu": float(mu),
         "tau_cu_intercept": float(t0),
         "tau_mic_intercept": float(tm0),
         "realized_att_alibaba": float(w.arr["tau_cu"][tm].mean()) if tm.any() else None,
-        "realized_att_mic": float((u - np.clip(latent0 + tau, lo, hi))[mm].mean())
-        if mm.any()
-        else None,
+        "realized_att_mic": float((u - np.clip(u0 + tau, lo, hi))[mm].mean()) if mm.any() else None,
+        "oracle_twfe_alibaba": float(b[0]) if np.isfinite(b[0]) else None,
+        "oracle_twfe_mic": float(b[1]) if np.isfinite(b[1]) else None,
         "mean_u_analysis": float(u[am].mean()) if am.any() else None,
         "sd_u_analysis": float(u[am].std()) if am.any() else None,
         "share_at_upper_bound": float((u[am] >= hi).mean()) if am.any() else None,
@@ -139,7 +162,7 @@ def simulate_production(
     # productivity
     omega_t = _ar1(rng, w, pr["rho_omega"], pr["sd_xi"])
     trend = pr["tfp_growth"] * np.arange(T)[None, :]
-    omega = f["alpha"][:, None] + omega_t + trend + e["tau_tfp"] * plat
+    omega = pr["alpha_omega"] * f["alpha"][:, None] + omega_t + trend + e["tau_tfp"] * plat
 
     # entry capital (real, thousand yuan of 2001)
     k0 = (

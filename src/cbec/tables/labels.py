@@ -80,7 +80,14 @@ FE_LABELS: dict[str, dict[str, str]] = {
     "city": {"en": "City FE", "zh": "地区固定效应"},
     "province": {"en": "Province FE", "zh": "省份固定效应"},
 }
-_FE_ALIASES = {"year^ind2": "ind2^year", "year^city": "city^year", "year^province": "province^year"}
+_FE_ALIASES = {
+    "year^ind2": "ind2^year",
+    "year^city": "city^year",
+    "year^province": "province^year",
+    "city_code^year": "city^year",
+    "year^city_code": "city^year",
+    "province_code^year": "province^year",
+}
 _FE_PARTS = {
     "firm_id": {"en": "Firm", "zh": "企业"},
     "ind2": {"en": "Industry", "zh": "行业"},

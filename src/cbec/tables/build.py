@@ -1,0 +1,176 @@
+"""Build the estimates of a table (the JSON of DESIGN.md) from its declarative spec.
+
+A table spec (``config.yaml: tables.<name>``) lists columns; each column names a dependent
+variable, the treatment, optional interactions, whether the paper's controls enter, and
+optionally its own fixed effects or a required non-missing variable. Columns that share fixed
+effects and rows share one :class:`~cbec.estimation.fe.FESample`: the interacted fixed
+effects are encoded once and each variable is demeaned once for all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import polars as pl
+
+from cbec.estimation.fe import FESample, feols
+from cbec.estimation.iv import iv2sls
+
+log = logging.getLogger("cbec.tables")
+
+
+def interaction_name(treatment: str, moderator: str) -> str:
+    return f"{treatment}:{moderator}"
+
+
+def add_interactions(df: pl.DataFrame, columns: list[dict]) -> pl.DataFrame:
+    """Create the ``treatment:moderator`` product columns the specs ask for."""
+    exprs = {}
+    for col in columns:
+        for mod in col.get("interactions", []):
+            name = interaction_name(col["treatment"], mod)
+            exprs[name] = (pl.col(col["treatment"]) * pl.col(mod)).alias(name)
+    return df.with_columns(list(exprs.values())) if exprs else df
+
+
+def column_regressors(col: dict, controls: list[str]) -> list[str]:
+    """Regressors of a column: treatment, interactions and their moderators, controls."""
+    treat = col.get("treatment")
+    regs = [treat] if treat else []
+    for mod in col.get("interactions", []):
+        regs += [interaction_name(treat, mod), mod]
+    regs += list(col.get("exog", []))
+    if col.get("controls", False):
+        regs += controls
+    return list(dict.fromkeys(regs))
+
+
+class SampleCache:
+    """FESamples keyed by (fixed effects, variables that must be non-missing)."""
+
+    def __init__(self, df: pl.DataFrame, cluster: str) -> None:
+        self.df = df
+        self.cluster = cluster
+        self._cache: dict[tuple, FESample] = {}
+
+    def get(self, fe: list[str], required: list[str], columns: list[str]) -> FESample:
+        key = (tuple(fe), tuple(sorted(set(required))))
+        s = self._cache.get(key)
+        if s is None or not set(columns) <= set(s.data.columns):
+            cols = sorted(set(required) | set(columns) | (set(s.data.columns) if s else set()))
+            cols = [c for c in cols if c not in {p for f in fe for p in f.split("^")}]
+            s = FESample.from_frame(self.df, fe, columns=cols, cluster=self.cluster)
+            log.info(
+                "sample fe=%s: %d rows (%d dropped missing, %d singletons)",
+                "+".join(fe) or "none",
+                s.nobs,
+                s.n_dropped_missing,
+                s.n_dropped_singletons,
+            )
+            self._cache[key] = s
+        return s
+
+
+def absorbed(sample: FESample, names: list[str], tol: float = 1e-8) -> list[str]:
+    """Variables the fixed effects absorb (no variation left after demeaning)."""
+    if not names:
+        return []
+    d = sample.demeaned(names)
+    out = []
+    for i, n in enumerate(names):
+        raw = sample.column(n)
+        scale = max(float(abs(raw).max()), 1.0)
+        if float(abs(d[:, i]).max()) <= tol * scale:
+            out.append(n)
+    return out
+
+
+def _prepare(df: pl.DataFrame, spec: dict, common: dict) -> tuple[list[dict], list[str]]:
+    cols = spec["columns"]
+    controls = list(common["controls"])
+    return cols, controls
+
+
+def _plan(cols: list[dict], controls: list[str], common: dict) -> dict[tuple, list[str]]:
+    """Every variable each sample needs, so each sample is built (and demeaned) once."""
+    plan: dict[tuple, set[str]] = {}
+    for c in cols:
+        fe = c.get("fixed_effects", common["fixed_effects"])
+        req = [c["depvar"], *c.get("require", [])]
+        key = (tuple(fe), tuple(sorted(set(req))))
+        need = set(req) | set(column_regressors(c, controls))
+        need |= set(c.get("instruments", [])) | ({c["endog"]} if c.get("endog") else set())
+        plan.setdefault(key, set()).update(need)
+    return {k: sorted(v) for k, v in plan.items()}
+
+
+def regression_table(df: pl.DataFrame, spec: dict, common: dict, name: str) -> dict[str, Any]:
+    """Fixed-effects OLS and 2SLS columns of one table, as the estimates JSON."""
+    cols, controls = _prepare(df, spec, common)
+    df = add_interactions(df, cols)
+    cache = SampleCache(df, common["cluster"])
+    plan = _plan(cols, controls, common)
+    vcov = f"CRV1:{common['cluster']}"
+    out_cols: list[dict] = []
+    label_i = 1
+    for c in cols:
+        fe = list(c.get("fixed_effects", common["fixed_effects"]))
+        req = [c["depvar"], *c.get("require", [])]
+        sample = cache.get(fe, req, plan[(tuple(fe), tuple(sorted(set(req))))])
+        if c.get("endog"):
+            exog = column_regressors({**c, "treatment": None}, controls)
+            gone = absorbed(sample, exog)
+            if gone:
+                log.warning("%s: absorbed by the fixed effects, dropped: %s", name, gone)
+                exog = [v for v in exog if v not in gone]
+            try:
+                res = iv2sls(sample, c["depvar"], c["endog"], c["instruments"], exog, vcov=vcov)
+            except ValueError as err:
+                # e.g. an instrument without variation after the fixed effects (a tiny panel):
+                # the columns stay in the table, empty, with the reason in the JSON and log
+                log.error("%s: %s not estimated: %s", name, c["instruments"], err)
+                for est in ("first_stage", "iv2sls"):
+                    out_cols.append(
+                        {
+                            "label": f"({label_i})",
+                            "depvar": c["endog"] if est == "first_stage" else c["depvar"],
+                            "estimator": est,
+                            "fixed_effects": fe,
+                            "vcov": vcov,
+                            "coef": {},
+                            "nobs": sample.nobs,
+                            "r2": None,
+                            "stats": {"not_estimated": str(err)},
+                            "controls": bool(c.get("controls")),
+                            **({"header": c["header"]} if c.get("header") else {}),
+                        }
+                    )
+                    label_i += 1
+                continue
+            first = res.first_stage.to_dict(f"({label_i})")
+            first.update(estimator="first_stage", controls=bool(c.get("controls")))
+            first["stats"].update({k: res.stats[k] for k in ("kp_lm", "kp_lm_p", "kp_wald_f")
+                                   if k in res.stats})
+            if c.get("header"):
+                first["header"] = c["header"]
+            out_cols.append(first)
+            label_i += 1
+            second = res.to_dict(f"({label_i})")
+            second.update(estimator="iv2sls", controls=bool(c.get("controls")))
+            if c.get("header"):
+                second["header"] = c["header"]
+            out_cols.append(second)
+            label_i += 1
+            log.info("%s (%d-%d): %s", name, label_i - 2, label_i - 1, res.summary().splitlines()[1])
+            continue
+        regs = column_regressors(c, controls)
+        res = feols(sample, c["depvar"], regs, vcov=vcov)
+        d = res.to_dict(f"({label_i})")
+        d["controls"] = bool(c.get("controls"))
+        if c.get("header"):
+            d["header"] = c["header"]
+        out_cols.append(d)
+        log.info("%s (%d): %s", name, label_i, res.summary().splitlines()[1])
+        label_i += 1
+    return {"table": name, "title": spec.get("title", name), "columns": out_cols}
