@@ -14,12 +14,14 @@ rule analysis_sample:
     output:
         sample="results/analysis/sample.parquet",
         attrition="results/logs/attrition_sample.csv",
-    params:
-        analysis=config["analysis"],
-        years=ANALYSIS_YEARS,
     log:
         "results/logs/analysis_sample.log",
     benchmark:
         "results/benchmarks/analysis_sample.tsv"
+    conda:
+        "../envs/cbec.yaml"
+    params:
+        analysis=config["analysis"],
+        years=ANALYSIS_YEARS,
     script:
         "../scripts/analysis_sample.py"

@@ -33,6 +33,15 @@ def truth_file(name):
     return f"resources/truth/{name}" if SYNTHETIC else ""
 
 
+def table_outputs(name):
+    return {
+        "estimates": f"results/estimates/{name}.json",
+        "tex": f"results/tables/{name}.tex",
+        "md": f"results/tables/{name}.md",
+        "html": f"results/tables/{name}.html",
+    }
+
+
 def all_targets():
     targets = ["results/measures/diagnostics.csv"]
     for name in config["tables"]["specs"]:

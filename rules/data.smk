@@ -9,14 +9,16 @@ rule clean_asif:
     output:
         clean="results/interim/asif_clean.parquet",
         attrition="results/logs/attrition_asif.csv",
-    params:
-        years=YEARS,
-        cleaning=config["cleaning"],
-        encoding=config["inputs"]["csv_encoding"],
     log:
         "results/logs/clean_asif.log",
     benchmark:
         "results/benchmarks/clean_asif.tsv"
+    conda:
+        "../envs/cbec.yaml"
+    params:
+        years=YEARS,
+        cleaning=config["cleaning"],
+        encoding=config["inputs"]["csv_encoding"],
     script:
         "../scripts/clean_asif.py"
 
@@ -28,12 +30,14 @@ rule link_panel:
         panel="results/interim/asif_panel.parquet",
         links="results/links/panel_links.parquet",
         report="results/links/panel_links_report.json",
-    params:
-        truth=truth_file("firm_year.parquet"),
     log:
         "results/logs/link_panel.log",
     benchmark:
         "results/benchmarks/link_panel.tsv"
+    conda:
+        "../envs/cbec.yaml"
+    params:
+        truth=truth_file("firm_year.parquet"),
     script:
         "../scripts/link_panel.py"
 
@@ -43,13 +47,15 @@ rule aggregate_customs:
         raw_years("customs"),
     output:
         "results/interim/customs_firm_year.parquet",
-    params:
-        years=YEARS,
-        encoding=config["inputs"]["csv_encoding"],
     log:
         "results/logs/aggregate_customs.log",
     benchmark:
         "results/benchmarks/aggregate_customs.tsv"
+    conda:
+        "../envs/cbec.yaml"
+    params:
+        years=YEARS,
+        encoding=config["inputs"]["csv_encoding"],
     script:
         "../scripts/aggregate_customs.py"
 
@@ -61,13 +67,15 @@ rule match_customs:
     output:
         links="results/links/customs_asif.parquet",
         report="results/links/customs_asif_report.json",
-    params:
-        truth=truth_file("customs_parties.parquet"),
-        truth_firms=truth_file("firm_year.parquet"),
     log:
         "results/logs/match_customs.log",
     benchmark:
         "results/benchmarks/match_customs.tsv"
+    conda:
+        "../envs/cbec.yaml"
+    params:
+        truth=truth_file("customs_parties.parquet"),
+        truth_firms=truth_file("firm_year.parquet"),
     script:
         "../scripts/match_customs.py"
 
@@ -79,17 +87,19 @@ rule match_platform:
     output:
         links="results/links/{platform}_panel.parquet",
         report="results/links/{platform}_report.json",
+    log:
+        "results/logs/match_platform_{platform}.log",
+    benchmark:
+        "results/benchmarks/match_platform_{platform}.tsv"
+    wildcard_constraints:
+        platform="alibaba|mic",
+    conda:
+        "../envs/cbec.yaml"
     params:
         matching=config["matching"],
         truth=truth_file("members.parquet"),
         truth_firms=truth_file("firm_year.parquet"),
         encoding=config["inputs"]["csv_encoding"],
-    wildcard_constraints:
-        platform="alibaba|mic",
-    log:
-        "results/logs/match_platform_{platform}.log",
-    benchmark:
-        "results/benchmarks/match_platform_{platform}.tsv"
     script:
         "../scripts/match_platform.py"
 
@@ -104,11 +114,13 @@ rule build_panel:
         deflators=raw_path("deflators"),
     output:
         panel="results/panel/panel.parquet",
-    params:
-        panel=config["panel"],
     log:
         "results/logs/build_panel.log",
     benchmark:
         "results/benchmarks/build_panel.tsv"
+    conda:
+        "../envs/cbec.yaml"
+    params:
+        panel=config["panel"],
     script:
         "../scripts/build_panel.py"

@@ -17,6 +17,8 @@ rule measure_industry:
         "results/benchmarks/measure_industry/{ind2}.tsv"
     wildcard_constraints:
         ind2="[0-9]{2}",
+    conda:
+        "../envs/cbec.yaml"
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 60 * attempt,
@@ -35,6 +37,8 @@ rule tfp:
         "results/logs/measures/tfp.log",
     benchmark:
         "results/benchmarks/tfp.tsv"
+    conda:
+        "../envs/cbec.yaml"
     params:
         kind="measures",
         columns=["tfp_op", "tfp_lp"],
@@ -51,6 +55,8 @@ rule cu:
         "results/logs/measures/cu.log",
     benchmark:
         "results/benchmarks/cu.tsv"
+    conda:
+        "../envs/cbec.yaml"
     params:
         kind="measures",
         columns=["cu", "cu_sfa_cd", "cu_sfa_tl"],
@@ -70,6 +76,8 @@ rule measures_diagnostics:
         "results/logs/measures/diagnostics.log",
     benchmark:
         "results/benchmarks/measures_diagnostics.tsv"
+    conda:
+        "../envs/cbec.yaml"
     params:
         kind="diagnostics",
         columns=[],

@@ -28,14 +28,16 @@ rule synthesize:
                 "members.parquet",
             ],
         ),
-    params:
-        synthetic=config["synthetic"],
-        preset=config["preset"],
-        seed=config["seed"],
     log:
         "results/logs/synthesize.log",
     benchmark:
         "results/benchmarks/synthesize.tsv"
+    conda:
+        "../envs/cbec.yaml"
+    params:
+        synthetic=config["synthetic"],
+        preset=config["preset"],
+        seed=config["seed"],
     script:
         "../scripts/synthesize.py"
 
@@ -50,5 +52,7 @@ rule calibration:
         "results/logs/calibration.log",
     benchmark:
         "results/benchmarks/calibration.tsv"
+    conda:
+        "../envs/cbec.yaml"
     script:
         "../scripts/calibration.py"

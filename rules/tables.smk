@@ -4,17 +4,9 @@
 
 TABLE_STYLE = {k: config["tables"][k] for k in ("stat", "lang")}
 TABLE_COMMON = {
-    k: config["tables"][k] for k in ("fixed_effects", "cluster", "controls", "min_firms")
+    k: config["tables"][k]
+    for k in ("fixed_effects", "cluster", "controls", "min_firms")
 }
-
-
-def table_outputs(name):
-    return {
-        "estimates": f"results/estimates/{name}.json",
-        "tex": f"results/tables/{name}.tex",
-        "md": f"results/tables/{name}.md",
-        "html": f"results/tables/{name}.html",
-    }
 
 
 rule table1:
@@ -22,16 +14,18 @@ rule table1:
         sample="results/analysis/sample.parquet",
     output:
         **table_outputs("table1"),
+    log:
+        "results/logs/table1.log",
+    benchmark:
+        "results/benchmarks/table1.tsv"
+    conda:
+        "../envs/cbec.yaml"
     params:
         name="table1",
         spec=config["tables"]["specs"]["table1"],
         common=TABLE_COMMON,
         style=TABLE_STYLE,
         seed=config["seed"],
-    log:
-        "results/logs/table1.log",
-    benchmark:
-        "results/benchmarks/table1.tsv"
     script:
         "../scripts/table1.py"
 
@@ -41,16 +35,18 @@ rule table2:
         sample="results/analysis/sample.parquet",
     output:
         **table_outputs("table2"),
+    log:
+        "results/logs/table2.log",
+    benchmark:
+        "results/benchmarks/table2.tsv"
+    conda:
+        "../envs/cbec.yaml"
     params:
         name="table2",
         spec=config["tables"]["specs"]["table2"],
         common=TABLE_COMMON,
         style=TABLE_STYLE,
         seed=config["seed"],
-    log:
-        "results/logs/table2.log",
-    benchmark:
-        "results/benchmarks/table2.tsv"
     script:
         "../scripts/table2.py"
 
@@ -60,16 +56,18 @@ rule table3:
         sample="results/analysis/sample.parquet",
     output:
         **table_outputs("table3"),
+    log:
+        "results/logs/table3.log",
+    benchmark:
+        "results/benchmarks/table3.tsv"
+    conda:
+        "../envs/cbec.yaml"
     params:
         name="table3",
         spec=config["tables"]["specs"]["table3"],
         common=TABLE_COMMON,
         style=TABLE_STYLE,
         seed=config["seed"],
-    log:
-        "results/logs/table3.log",
-    benchmark:
-        "results/benchmarks/table3.tsv"
     script:
         "../scripts/table3.py"
 
@@ -79,16 +77,18 @@ rule table4:
         sample="results/analysis/sample.parquet",
     output:
         **table_outputs("table4"),
+    log:
+        "results/logs/table4.log",
+    benchmark:
+        "results/benchmarks/table4.tsv"
+    conda:
+        "../envs/cbec.yaml"
     params:
         name="table4",
         spec=config["tables"]["specs"]["table4"],
         common=TABLE_COMMON,
         style=TABLE_STYLE,
         seed=config["seed"],
-    log:
-        "results/logs/table4.log",
-    benchmark:
-        "results/benchmarks/table4.tsv"
     script:
         "../scripts/table4.py"
 
@@ -98,16 +98,18 @@ rule table5:
         sample="results/analysis/sample.parquet",
     output:
         **table_outputs("table5"),
+    log:
+        "results/logs/table5.log",
+    benchmark:
+        "results/benchmarks/table5.tsv"
+    conda:
+        "../envs/cbec.yaml"
     params:
         name="table5",
         spec=config["tables"]["specs"]["table5"],
         common=TABLE_COMMON,
         style=TABLE_STYLE,
         seed=config["seed"],
-    log:
-        "results/logs/table5.log",
-    benchmark:
-        "results/benchmarks/table5.tsv"
     script:
         "../scripts/table5.py"
 
@@ -117,16 +119,18 @@ rule table6:
         sample="results/analysis/sample.parquet",
     output:
         **table_outputs("table6"),
+    log:
+        "results/logs/table6.log",
+    benchmark:
+        "results/benchmarks/table6.tsv"
+    conda:
+        "../envs/cbec.yaml"
     params:
         name="table6",
         spec=config["tables"]["specs"]["table6"],
         common=TABLE_COMMON,
         style=TABLE_STYLE,
         seed=config["seed"],
-    log:
-        "results/logs/table6.log",
-    benchmark:
-        "results/benchmarks/table6.tsv"
     script:
         "../scripts/table6.py"
 
@@ -136,15 +140,17 @@ rule table7:
         sample="results/analysis/sample.parquet",
     output:
         **table_outputs("table7"),
+    log:
+        "results/logs/table7.log",
+    benchmark:
+        "results/benchmarks/table7.tsv"
+    conda:
+        "../envs/cbec.yaml"
     params:
         name="table7",
         spec=config["tables"]["specs"]["table7"],
         common=TABLE_COMMON,
         style=TABLE_STYLE,
         seed=config["seed"],
-    log:
-        "results/logs/table7.log",
-    benchmark:
-        "results/benchmarks/table7.tsv"
     script:
         "../scripts/table7.py"

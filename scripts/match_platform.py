@@ -25,8 +25,15 @@ def main() -> None:
     panel = pl.read_parquet(
         snakemake.input.panel,
         columns=[
-            "row_id", "year", "firm_id", "firm_name", "legal_rep", "phone", "zip",
-            "city_code", "province_code",
+            "row_id",
+            "year",
+            "firm_id",
+            "firm_name",
+            "legal_rep",
+            "phone",
+            "zip",
+            "city_code",
+            "province_code",
         ],
     )
     firms = (

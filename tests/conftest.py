@@ -27,5 +27,3 @@ def refdata() -> Path:
 def base_config() -> dict:
     with open(ROOT / "config.yaml", encoding="utf-8") as fh:
         return yaml.safe_load(fh)
-
-

@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 
 import pytest
+from helpers import copy_workflow, run_snakemake
 
 from cbec.config import analysis_years, validate_config
 from cbec.errors import ConfigError
-from helpers import copy_workflow, run_snakemake
 
 
 def test_default_config_is_valid(base_config):

@@ -28,7 +28,9 @@ def _registry(schema_dir: Path) -> Registry:
     """Every ``*.schema.yaml`` in ``schema_dir``, addressable by file name for ``$ref``."""
     resources = []
     for p in sorted(schema_dir.glob("*.schema.yaml")):
-        resources.append((p.name, Resource.from_contents(_load_yaml(p), default_specification=DRAFT202012)))
+        resources.append(
+            (p.name, Resource.from_contents(_load_yaml(p), default_specification=DRAFT202012))
+        )
     return Registry().with_resources(resources)
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from cbec.data.clean import check_attrition, check_city_codes, check_unique_firm_year, clean_asif_year
+from cbec.data.clean import (
+    check_attrition,
+    check_city_codes,
+    check_unique_firm_year,
+    clean_asif_year,
+)
 from cbec.data.io import load_dictionary
 from cbec.errors import InputError
 
@@ -29,7 +34,10 @@ def _frame(n: int = 8) -> pl.DataFrame:
         fixed_assets_net=[700.0] * n,
         intermediate=[700.0] * n,
     )
-    schema = {c: {"str": pl.String, "int": pl.Int64, "float": pl.Float64}[v["dtype"]] for c, v in spec.items()}
+    schema = {
+        c: {"str": pl.String, "int": pl.Int64, "float": pl.Float64}[v["dtype"]]
+        for c, v in spec.items()
+    }
     return pl.DataFrame(base, schema=schema)
 
 
@@ -38,7 +46,9 @@ def test_each_filter_and_sums():
     df = df.with_columns(
         firm_name=pl.Series(["a", None, "c", "d", "e", "f", "g", "h"]),  # row 1 missing name
         employees=pl.Series([50.0, 50, 5, 50, 50, 50, 50, 50]),  # row 2 too few
-        total_assets=pl.Series([2000.0, 2000, 2000, 500, 2000, 2000, 2000, 2000]),  # row 3 < current
+        total_assets=pl.Series(
+            [2000.0, 2000, 2000, 500, 2000, 2000, 2000, 2000]
+        ),  # row 3 < current
         found_year=pl.Series([2000, 2000, 2000, 2000, 2009, 2000, 2000, 2000]),  # row 4 after year
         fixed_assets_net=pl.Series([700.0, 700, 700, 700, 700, 0, 700, 700]),  # row 5 non-positive
         found_month=pl.Series([5, 5, 5, 5, 5, 5, 13, 5]),  # row 6 invalid month
@@ -60,7 +70,10 @@ def test_each_filter_and_sums():
 def test_attrition_mismatch_detected():
     _, attr = clean_asif_year(_frame(3), 2003, min_employees=8, min_found_year=1900)
     broken = attr.with_columns(
-        pl.when(pl.col("reason") == "kept").then(pl.col("rows") - 1).otherwise(pl.col("rows")).alias("rows")
+        pl.when(pl.col("reason") == "kept")
+        .then(pl.col("rows") - 1)
+        .otherwise(pl.col("rows"))
+        .alias("rows")
     )
     with pytest.raises(AssertionError, match="read 3"):
         check_attrition(broken)

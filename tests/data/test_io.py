@@ -48,15 +48,21 @@ def test_pinyin_headers_and_lost_leading_zeros(tmp_path):
 
 def test_full_width_digits(tmp_path):
     p = tmp_path / "a.csv"
-    p.write_text(_asif_frame(**{"全部从业人员年平均人数": ["１２０", "45"]}).write_csv(), encoding="utf-8")
+    p.write_text(
+        _asif_frame(**{"全部从业人员年平均人数": ["１２０", "45"]}).write_csv(), encoding="utf-8"
+    )
     assert read_raw(p, "asif")["employees"][0] == 120.0
 
 
 def test_dta(tmp_path):
     pyreadstat = pytest.importorskip("pyreadstat")
-    pdf = _asif_frame().rename({"开业时间(年)": "kysjn", "全部从业人员年平均人数": "cyrs"}).select(
-        ["kysjn", "cyrs"]
-    ).with_columns(pl.all().cast(pl.Float64)).to_pandas()
+    pdf = (
+        _asif_frame()
+        .rename({"开业时间(年)": "kysjn", "全部从业人员年平均人数": "cyrs"})
+        .select(["kysjn", "cyrs"])
+        .with_columns(pl.all().cast(pl.Float64))
+        .to_pandas()
+    )
     p = tmp_path / "a.dta"
     pyreadstat.write_dta(pdf, str(p))
     out = read_raw(p, "asif")
@@ -71,12 +77,16 @@ def test_dta(tmp_path):
         (lambda p: p.write_text("法人代码,企业名称\n", encoding="utf-8"), None, "no rows"),
         (lambda p: p.write_bytes("法人代码\n".encode() + b"\x81\x20\xff\xff"), None, "decode"),
         (
-            lambda p: p.write_text(_asif_frame(**{"工业总产值": ["12", "abc"]}).write_csv(), encoding="utf-8"),
+            lambda p: p.write_text(
+                _asif_frame(**{"工业总产值": ["12", "abc"]}).write_csv(), encoding="utf-8"
+            ),
             "gross_output",
             "non-numeric",
         ),
         (
-            lambda p: p.write_text(_asif_frame().drop("全部从业人员年平均人数").write_csv(), encoding="utf-8"),
+            lambda p: p.write_text(
+                _asif_frame().drop("全部从业人员年平均人数").write_csv(), encoding="utf-8"
+            ),
             "employees",
             "missing",
         ),

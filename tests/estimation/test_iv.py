@@ -52,6 +52,8 @@ def test_iv2sls_matches_pyfixest(panel, inst, vcov):
     )
     np.testing.assert_allclose(r.first_stage.se, fs.se()[r.first_stage.names].to_numpy(), rtol=1e-6)
     assert r.stats["first_stage_f"] == pytest.approx(fit._f_stat_1st_stage, rel=1e-6)
+    # KP rk Wald F (ivreg2 df convention) = pyfixest's robust first-stage F, K = 1
+    assert r.stats["kp_wald_f"] == pytest.approx(fit._f_stat_1st_stage, rel=1e-6)
     d = r.to_dict("(1)")
     assert d["estimator"] == "iv2sls" and {"kp_lm", "kp_wald_f"} <= set(d["stats"])
 

@@ -49,9 +49,7 @@ def location_distance(
     return pl.concat([c, ci])
 
 
-def iv_distance(
-    df: pl.DataFrame, dist: pl.DataFrame, it_revenue: pl.DataFrame
-) -> pl.DataFrame:
+def iv_distance(df: pl.DataFrame, dist: pl.DataFrame, it_revenue: pl.DataFrame) -> pl.DataFrame:
     """iv_dist = (100 km / distance to Hangzhou) × national IT service revenue in t−1 (trillion yuan).
 
     Distance of the firm's county; the city centre where the county code is unknown.
@@ -92,7 +90,9 @@ def iv_bartik(
     base = counts.filter(pl.col("year") == base_year)
     total = base["n"].sum()
     if total == 0:
-        raise ValueError(f"no platform firm in the base year {base_year}: the Bartik share is undefined")
+        raise ValueError(
+            f"no platform firm in the base year {base_year}: the Bartik share is undefined"
+        )
     share = base.select(level, (pl.col("n") / total).alias("_share"))
     grid = counts.sort([level, "year"]).with_columns(
         ((pl.col("n") + 1).log() - (pl.col("n").shift(1).over(level) + 1).log()).alias("_g"),
@@ -101,9 +101,9 @@ def iv_bartik(
     grid = grid.with_columns(pl.when(pl.col("_gap") == 1).then(pl.col("_g")).alias("_g"))
     out = df.join(grid.select(level, "year", "_g"), on=[level, "year"], how="left")
     out = out.join(share, on=level, how="left")
-    return out.with_columns(
-        (pl.col("_share").fill_null(0) * pl.col("_g")).alias("iv_bartik")
-    ).drop("_g", "_share")
+    return out.with_columns((pl.col("_share").fill_null(0) * pl.col("_g")).alias("iv_bartik")).drop(
+        "_g", "_share"
+    )
 
 
 def ict_infrastructure(

@@ -37,9 +37,8 @@ def _blank(col: str) -> pl.Expr:
 def drop_rules(min_employees: float, min_found_year: int) -> list[tuple[str, pl.Expr]]:
     """Ordered (reason, condition-to-drop) pairs; a row is charged to its first true reason."""
     assets = pl.col("total_assets")
-    bad_assets = (
-        (assets < pl.col("current_assets").fill_null(0))
-        | (assets < pl.col("fixed_assets_net").fill_null(0))
+    bad_assets = (assets < pl.col("current_assets").fill_null(0)) | (
+        assets < pl.col("fixed_assets_net").fill_null(0)
     )
     month = pl.col("found_month")
     bad_found = (

@@ -29,9 +29,7 @@ def scan_customs(path: str | Path, encoding: str = "auto") -> pl.LazyFrame:
         empty = pl.DataFrame(schema=schema)
         _, found = map_columns(empty, "customs", path)
         numeric_ok = all(
-            schema[found[c]].is_numeric()
-            for c in found
-            if spec[c]["dtype"] in {"float", "int"}
+            schema[found[c]].is_numeric() for c in found if spec[c]["dtype"] in {"float", "int"}
         )
         if numeric_ok:
             for col in REQUIRED:

@@ -22,9 +22,7 @@ def read_cities(path: str | Path) -> pl.DataFrame:
             "lon": pl.Float64,
             "lat": pl.Float64,
         },
-    ).with_columns(
-        pl.col("city_code").str.zfill(4), pl.col("province_code").str.zfill(2)
-    )
+    ).with_columns(pl.col("city_code").str.zfill(4), pl.col("province_code").str.zfill(2))
     if df["city_code"].is_duplicated().any():
         raise InputError(path, "city_code", "duplicate city codes")
     bad = df.filter(~pl.col("lat").is_between(15, 55) | ~pl.col("lon").is_between(70, 140))

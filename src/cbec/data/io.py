@@ -142,7 +142,9 @@ def _coerce(df: pl.DataFrame, kind: str, path: str | Path) -> pl.DataFrame:
             frac = f.is_not_null() & (f != f.round(0))
             if frac.any():
                 idx = int(frac.arg_true()[0])
-                raise InputError(path, col, f"expected a whole number, found {f[idx]} in row {idx + 1}")
+                raise InputError(
+                    path, col, f"expected a whole number, found {f[idx]} in row {idx + 1}"
+                )
         exprs.append(s.cast(dtype).alias(col))
     return pl.DataFrame(exprs) if exprs else df
 

@@ -46,13 +46,16 @@ def perpetual_inventory(df: pl.DataFrame, delta: float) -> pl.DataFrame:
     ``(1 − δ)^(t − s − 1) K^end_s``, and in a firm's first year ``K^end_t`` (the best available
     approximation). ``df`` needs firm_id, year, fixed_assets_orig, fixed_assets_net and
     capital_deflator. Negative investment (disposals) lowers the stock but is null as the
-    Olley–Pakes proxy, which needs positive investment.
+    Olley–Pakes proxy, which needs positive investment. After a gap (s < t − 1) Δorig spans
+    several years of investment: it enters the stock but ``real_investment`` is null (it is
+    not the year's investment, the proxy Olley–Pakes inverts for ω_t).
     """
     df = df.sort(["firm_id", "year"])
     prev = df.select(
         "firm_id",
         "year",
         pl.col("fixed_assets_orig").shift(1).over("firm_id").alias("orig_prev"),
+        (pl.col("year") - pl.col("year").shift(1).over("firm_id")).alias("_inv_span"),
     )
     df = df.join(prev, on=["firm_id", "year"], how="left")
     nominal_inv = pl.col("fixed_assets_orig") - pl.col("orig_prev")
@@ -67,7 +70,9 @@ def perpetual_inventory(df: pl.DataFrame, delta: float) -> pl.DataFrame:
         start = pl.col("fixed_assets_net") / pl.col("capital_deflator")
         first = pl.col("k_prev").is_null() | pl.col("_inv").is_null()
         begin = pl.col("k_prev") * (1 - delta) ** (gap - 1)
-        end = pl.max_horizontal(pl.col("k_prev") * (1 - delta) ** gap + pl.col("_inv"), 0.05 * begin)
+        end = pl.max_horizontal(
+            pl.col("k_prev") * (1 - delta) ** gap + pl.col("_inv"), 0.05 * begin
+        )
         part = part.with_columns(
             pl.when(first).then(start).otherwise(end).alias("real_capital_end"),
             pl.when(first).then(start).otherwise(begin).alias("real_capital"),
@@ -79,8 +84,10 @@ def perpetual_inventory(df: pl.DataFrame, delta: float) -> pl.DataFrame:
         state = pl.concat([state.join(new, on="firm_id", how="anti"), new])
     out = pl.concat(parts)
     return out.with_columns(
-        pl.when(pl.col("_inv") > 0).then(pl.col("_inv")).alias("real_investment")
-    ).drop("_inv", "orig_prev")
+        pl.when((pl.col("_inv") > 0) & (pl.col("_inv_span") == 1))
+        .then(pl.col("_inv"))
+        .alias("real_investment")
+    ).drop("_inv", "orig_prev", "_inv_span")
 
 
 def controls(df: pl.DataFrame, foreign_includes_hmt: bool = True) -> pl.DataFrame:
@@ -92,9 +99,9 @@ def controls(df: pl.DataFrame, foreign_includes_hmt: bool = True) -> pl.DataFram
     return df.with_columns(
         (pl.col("total_assets") / 10_000).log().alias("lnqygm"),
         (pl.col("year") - pl.col("found_year") + 1).clip(lower_bound=1).log().alias("lnage"),
-        pl.when(paid > 0).then((pl.col("cap_state").fill_null(0) / paid > 0.5).cast(pl.Int8)).alias(
-            "sfgyqy"
-        ),
+        pl.when(paid > 0)
+        .then((pl.col("cap_state").fill_null(0) / paid > 0.5).cast(pl.Int8))
+        .alias("sfgyqy"),
         pl.when(paid > 0).then((foreign / paid > 0.25).cast(pl.Int8)).alias("sfwzqy"),
         (pl.col("fixed_assets_net") / pl.col("employees") / 100).alias("percs"),
         (pl.col("interest").fill_null(0).clip(lower_bound=0) / pl.col("fixed_assets_net")).alias(

@@ -138,25 +138,15 @@ def drop_singletons(codes: np.ndarray) -> np.ndarray:
 
     A row is a singleton if it is the only row of some level of some fixed effect; removing
     it can create new singletons, so the procedure repeats until none is left (as fixest's
-    ``fixef.rm = "singleton"`` and pyfixest's ``fixef_rm="singleton"``).
+    ``fixef.rm = "singleton"`` and pyfixest's ``fixef_rm="singleton"``). Uses pyfixest's
+    compiled ``detect_singletons`` (which iterates to the fixpoint; checked in the tests).
     """
+    from pyfixest.core.detect_singletons import detect_singletons
+
     n = codes.shape[0]
-    keep = np.ones(n, dtype=bool)
     if n == 0 or codes.shape[1] == 0:
-        return keep
-    idx = np.arange(n)
-    cur = codes
-    while True:
-        single = np.zeros(cur.shape[0], dtype=bool)
-        for j in range(cur.shape[1]):
-            c = cur[:, j]
-            cnt = np.bincount(c)
-            single |= cnt[c] == 1
-        if not single.any():
-            return keep
-        keep[idx[single]] = False
-        idx = idx[~single]
-        cur = cur[~single]
+        return np.ones(n, dtype=bool)
+    return ~np.asarray(detect_singletons(codes), dtype=bool)
 
 
 # ----------------------------------------------------------------------------- demeaning

@@ -13,13 +13,17 @@ Measures (column: method)
     ``cu``         Yu–Jin–Zhang (2018) capital utilization, :func:`cbec.measures.cu.estimate_cu_yjz`
                    (null where the depreciation rate is missing, i.e. 2008–2010 in ASIF)
     ``cu_sfa_cd``  Battese–Coelli E[exp(-u)|e] of a Cobb–Douglas stochastic frontier of
-                   ``ln_y`` on ``ln_k``, ``ln_l``
-    ``cu_sfa_tl``  the same with a translog frontier in (``ln_k``, ``ln_l``)
+                   ``measures.sfa_output`` (default ``ln_va``) on ``measures.sfa_inputs``
+                   (default ``ln_k``, ``ln_l``, ``ln_m``): materials, the Levinsohn–Petrin
+                   proxy of productivity, keep TFP differences out of the one-sided term,
+                   so the shortfall from the frontier is output lost to idle capacity and
+                   inefficiency (docs/methods.md, "SFA capacity utilization")
+    ``cu_sfa_tl``  the same with a translog frontier in the inputs
     Both frontiers add year dummies (first year of the estimation sample is the base) as extra
     linear regressors when ``measures.sfa_year_dummies`` is true: the frontier shifts with
     the year (common technical change and deflator error) and only the within-year shortfall
-    counts as under-utilization. The translog terms (frontierQuad parameterisation: ½ln_k²,
-    ln_k·ln_l, ½ln_l²) are built here and passed to :func:`~cbec.measures.sfa.fit_sfa` as a
+    counts as under-utilization. The translog terms (frontierQuad parameterisation: ½x_i²,
+    x_i·x_j) are built here and passed to :func:`~cbec.measures.sfa.fit_sfa` as a
     Cobb–Douglas design, so the dummies never enter squares or interactions.
 
 Fallbacks (never a crash, never a silent null)
@@ -197,26 +201,40 @@ def _fit_prodfn(pool: pl.DataFrame, method: str, cfg: dict) -> _Fit:
     )
 
 
+SFA_OUTPUT = "ln_va"
+SFA_INPUTS = ["ln_k", "ln_l", "ln_m"]
+
+
+def _sfa_vars(cfg: dict) -> tuple[str, list[str]]:
+    """Frontier output and inputs (``measures.sfa_output`` / ``measures.sfa_inputs``)."""
+    y = str(cfg.get("sfa_output", SFA_OUTPUT))
+    x = [str(c) for c in cfg.get("sfa_inputs", SFA_INPUTS)]
+    if "ln_k" not in x or "ln_l" not in x:
+        raise ValueError(f"measures.sfa_inputs must contain ln_k and ln_l, got {x}")
+    bad = [c for c in [y, *x] if c not in REQUIRED_COLUMNS]
+    if bad:
+        raise ValueError(f"SFA variables {bad} are not panel columns the measures read")
+    return y, x
+
+
 def _sfa_design(pool: pl.DataFrame, form: str, cfg: dict) -> tuple[pl.DataFrame, list[str]]:
     """Regressors of the frontier: inputs (translog terms), year and industry dummies."""
+    y, inputs = _sfa_vars(cfg)
     usable = pool.select(
         pl.all_horizontal(
-            [
-                pl.col(c).cast(pl.Float64).is_finite().fill_null(False)
-                for c in ("ln_y", "ln_k", "ln_l")
-            ]
+            [pl.col(c).cast(pl.Float64).is_finite().fill_null(False) for c in (y, *inputs)]
         )
     ).to_series()
-    k, lab = pl.col("ln_k"), pl.col("ln_l")
-    cols = [k.alias("x_k"), lab.alias("x_l")]
-    names = ["x_k", "x_l"]
+    short = {c: "x_" + c.removeprefix("ln_") for c in inputs}
+    cols = [pl.col(c).alias(short[c]) for c in inputs]
+    names = [short[c] for c in inputs]
     if form == "translog":
-        cols += [
-            (0.5 * k * k).alias("x_kk"),
-            (k * lab).alias("x_kl"),
-            (0.5 * lab * lab).alias("x_ll"),
-        ]
-        names += ["x_kk", "x_kl", "x_ll"]
+        for i, a in enumerate(inputs):
+            for b in inputs[i:]:
+                sa, sb = short[a].removeprefix("x_"), short[b].removeprefix("x_")
+                term = 0.5 * pl.col(a) * pl.col(a) if a == b else pl.col(a) * pl.col(b)
+                cols.append(term.alias(f"x_{sa}{sb}"))
+                names.append(f"x_{sa}{sb}")
     for var, prefix, on in (("year", "yr", cfg["sfa_year_dummies"]), ("ind2", "ind", True)):
         if not on:
             continue
@@ -225,19 +243,32 @@ def _sfa_design(pool: pl.DataFrame, form: str, cfg: dict) -> tuple[pl.DataFrame,
             nm = f"{prefix}_{lev}"
             cols.append((pl.col(var) == lev).cast(pl.Float64).alias(nm))
             names.append(nm)
-    return pool.select("ln_y", *cols), names
+    return pool.select(pl.col(y).alias("y_frontier"), *cols), names
+
+
+def _translog_elasticity(
+    c: dict[str, float], own: pl.DataFrame, var: str, inputs: list[str]
+) -> float:
+    """d y / d x_var of a translog frontier at the own industry's mean inputs."""
+    means = {v: float(own[v].mean() or 0.0) for v in inputs}
+    out = c[var]
+    for w in inputs:
+        a, b = var.removeprefix("x_"), w.removeprefix("x_")
+        key = f"x_{a}{b}" if f"x_{a}{b}" in c else f"x_{b}{a}"
+        out += c[key] * means[w]
+    return out
 
 
 def _fit_sfa(pool: pl.DataFrame, form: str, cfg: dict, own_n: int) -> _Fit:
     pooled = pool.height > own_n
     design, names = _sfa_design(pool, form, cfg)
-    res = fit_sfa(design, y="ln_y", x=names, form="cd", dist=cfg["sfa_dist"])
+    res = fit_sfa(design, y="y_frontier", x=names, form="cd", dist=cfg["sfa_dist"])
     c = res.coef
     if form == "translog":
         own = design.head(own_n).drop_nulls()
-        km, lm = float(own["x_k"].mean() or 0.0), float(own["x_l"].mean() or 0.0)
-        b_k = c["x_k"] + c["x_kk"] * km + c["x_kl"] * lm
-        b_l = c["x_l"] + c["x_ll"] * lm + c["x_kl"] * km
+        inputs = ["x_" + v.removeprefix("ln_") for v in _sfa_vars(cfg)[1]]
+        b_k = _translog_elasticity(c, own, "x_k", inputs)
+        b_l = _translog_elasticity(c, own, "x_l", inputs)
     else:
         b_k, b_l = c["x_k"], c["x_l"]
     problem = ""
@@ -343,9 +374,16 @@ _USABLE = {
     "tfp_op": ["ln_va", "ln_l", "ln_k", "ln_inv"],
     "tfp_lp": ["ln_va", "ln_l", "ln_k", "ln_m"],
     "cu": ["ln_va", "ln_l", "ln_k", "ln_m", "dep_rate"],
-    "cu_sfa_cd": ["ln_y", "ln_l", "ln_k"],
-    "cu_sfa_tl": ["ln_y", "ln_l", "ln_k"],
+    "cu_sfa_cd": [SFA_OUTPUT, *SFA_INPUTS],  # replaced by the configured variables
+    "cu_sfa_tl": [SFA_OUTPUT, *SFA_INPUTS],
 }
+
+
+def _usable_cols(measure: str, cfg: dict) -> list[str]:
+    if measure in ("cu_sfa_cd", "cu_sfa_tl"):
+        y, x = _sfa_vars(cfg)
+        return [y, *x]
+    return _USABLE[measure]
 
 
 def _fitter(measure: str, cfg: dict, own_n: int) -> Callable[[pl.DataFrame], _Fit]:
@@ -406,7 +444,7 @@ def _estimate_measure(
             else pl.concat([own, others.filter(pl.col("ind2").is_in(members))])
         )
         label = f"{measure} ind2={ind2} pool={level}"
-        n_use = _usable(pool, _USABLE[measure])
+        n_use = _usable(pool, _usable_cols(measure, cfg))
         if n_use < cfg["min_obs"]:
             note = f"{level}: {n_use} usable rows < min_obs {cfg['min_obs']}"
             notes.append(note)

@@ -180,6 +180,13 @@ def simulate_production(
     lnK = np.zeros((n, T))
     inv = np.zeros((n, T))
     delta = pr["dep_a"] * u ** pr["dep_theta"]
+    # depreciation of the physical stock: in use (GHH, = delta) or at the industry-wide mean
+    # rate (book depreciation still reflects use); see the production section of params.py
+    delta_k = delta if pr["capital_dep_in_use"] else np.full_like(delta, float(delta.mean()))
+    # the persistent output shifter the firm knows when it invests: TFP plus capital services
+    # lost to idle capacity (beta_k ln u); iota_u = 1 makes investment a function of the
+    # single index omega + beta_k ln u that enters output (Olley-Pakes scalar unobservable)
+    inv_index = (omega - trend) + pr["iota_u"] * bk[:, None] * np.log(u)
     dep_true = np.zeros((n, T))
     orig = np.zeros((n, T))
     accum = np.zeros((n, T))
@@ -199,10 +206,7 @@ def simulate_production(
         lnK[:, t] = k_t
         K = np.exp(k_t)
         ir = np.exp(
-            ln_ir0
-            + pr["iota_omega"] * (omega[:, t] - trend[0, t])
-            + pr["iota_k"] * (k_t - k_ref)
-            + e_inv[:, t]
+            ln_ir0 + pr["iota_omega"] * inv_index[:, t] + pr["iota_k"] * (k_t - k_ref) + e_inv[:, t]
         )
         inv[:, t] = ir * K
         dep_true[:, t] = delta[:, t] * K
@@ -214,7 +218,7 @@ def simulate_production(
         orig[:, t] = o0 + p_k[t] * inv[:, t]
         accum[:, t] = a0 + dep_book[:, t]
         prev_orig, prev_acc = orig[:, t], accum[:, t]
-        prev_k = np.log(np.maximum((1 - delta[:, t]) * K + inv[:, t], 1e-6))
+        prev_k = np.log(np.maximum((1 - delta_k[:, t]) * K + inv[:, t], 1e-6))
     net = orig - accum
 
     # labour (independent wage shock), materials (LP proxy), value added

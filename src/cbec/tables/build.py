@@ -150,8 +150,9 @@ def regression_table(df: pl.DataFrame, spec: dict, common: dict, name: str) -> d
                 continue
             first = res.first_stage.to_dict(f"({label_i})")
             first.update(estimator="first_stage", controls=bool(c.get("controls")))
-            first["stats"].update({k: res.stats[k] for k in ("kp_lm", "kp_lm_p", "kp_wald_f")
-                                   if k in res.stats})
+            first["stats"].update(
+                {k: res.stats[k] for k in ("kp_lm", "kp_lm_p", "kp_wald_f") if k in res.stats}
+            )
             if c.get("header"):
                 first["header"] = c["header"]
             out_cols.append(first)
@@ -162,7 +163,9 @@ def regression_table(df: pl.DataFrame, spec: dict, common: dict, name: str) -> d
                 second["header"] = c["header"]
             out_cols.append(second)
             label_i += 1
-            log.info("%s (%d-%d): %s", name, label_i - 2, label_i - 1, res.summary().splitlines()[1])
+            log.info(
+                "%s (%d-%d): %s", name, label_i - 2, label_i - 1, res.summary().splitlines()[1]
+            )
             continue
         regs = column_regressors(c, controls)
         res = feols(sample, c["depvar"], regs, vcov=vcov)

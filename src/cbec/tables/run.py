@@ -40,7 +40,9 @@ def run_table(
 ) -> dict:
     """Estimate, write ``outputs['estimates']`` and the rendered tex/md/html."""
     est = estimate(pl.read_parquet(sample_path), name, spec, common, seed)
-    write_text_atomic(json.dumps(est, indent=2, ensure_ascii=False, sort_keys=False), outputs["estimates"])
+    write_text_atomic(
+        json.dumps(est, indent=2, ensure_ascii=False, sort_keys=False), outputs["estimates"]
+    )
     write_table(
         est,
         {fmt: Path(outputs[fmt]) for fmt in ("tex", "md", "html")},
