@@ -5,7 +5,7 @@
 TABLE_STYLE = {k: config["tables"][k] for k in ("stat", "lang")}
 TABLE_COMMON = {
     k: config["tables"][k]
-    for k in ("fixed_effects", "cluster", "controls", "min_firms")
+    for k in ("fixed_effects", "cluster", "controls", "min_firms", "wild_bootstrap")
 }
 
 

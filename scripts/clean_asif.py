@@ -22,6 +22,7 @@ def main() -> None:
         if shared:
             log.warning("%d: %d rows share a legal-person code with another firm", year, shared)
         clean.check_city_codes(raw, known, path)
+        clean.check_nonnegative(raw, path)
         k, a = clean.clean_asif_year(raw, year, **snakemake.params.cleaning)
         log.info("%d: read %d, kept %d", year, raw.height, k.height)
         kept.append(k)

@@ -8,6 +8,7 @@ import polars as pl
 
 from cbec import runlog
 from cbec.data.io import read_raw, write_parquet_atomic, write_text_atomic
+from cbec.errors import InputError
 from cbec.matching.platform import match_platform, parse_member_years
 from cbec.validation import member_link_quality, row_truth
 
@@ -55,9 +56,15 @@ def main() -> None:
         review=cfg["review_score"],
         high=cfg["accept_without_corroboration"],
     )
+    try:
+        join_year = parse_member_years(members["member_years"], members["scrape_date"][0])
+    except ValueError as err:
+        raise InputError(snakemake.input.members, "member_years", str(err)) from err
+    if members["name_cn"].is_null().all():
+        raise InputError(snakemake.input.members, "name_cn", "no member has a Chinese name")
     info = members.select(
         "member_id",
-        parse_member_years(members["member_years"], members["scrape_date"][0]).alias("join_year"),
+        join_year.alias("join_year"),
         members["member_years"].str.extract(r"(\d+)").cast(pl.Int64).alias("member_years"),
         "rating",
     )

@@ -27,7 +27,7 @@ diagnostics() {
   { command -v sinfo >/dev/null && sinfo -R; } >&2 2>&1 || true
   { command -v scontrol >/dev/null && scontrol show node; } >&2 2>&1 || true
   { munge -n | unmunge; } >&2 2>&1 || log "munge round trip FAILED"
-  ps -eo pid,user,comm,args | grep -E 'slurm|munge' | grep -v grep >&2 || true
+  pgrep -a 'slurm|munge' >&2 || true
   for f in /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log /var/log/munge/munged.log; do
     if [ -f "$f" ]; then
       log "---- tail $f ----"
@@ -194,7 +194,7 @@ while :; do
   state="$(sinfo -h -n "$HOST" -o '%t' 2>/dev/null | head -n 1 || true)"
   case "$state" in
   idle | mix | alloc | comp) break ;;
-  drain* | drng | down | fail*)
+  drain* | drng | down* | fail*)
     # e.g. a node drained by an earlier run ("Kill task failed", "Not responding")
     if [ "$resumed" = 0 ]; then
       log "node $HOST is '$state'; resuming it"

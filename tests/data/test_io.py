@@ -110,3 +110,12 @@ def test_truncated_parquet(tmp_path):
     p.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match="cannot read file"):
         read_table(p)
+
+
+def test_format_from_content(tmp_path):
+    from cbec.data.io import sniff_format
+
+    p = tmp_path / "asif_2004.parquet"
+    p.write_text("qymc,frdm\n某厂,1\n", encoding="utf-8")  # a CSV under a parquet name
+    assert sniff_format(p) == "csv"
+    assert read_raw(p, "asif")["firm_name"][0] == "某厂"

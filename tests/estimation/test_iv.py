@@ -74,3 +74,14 @@ def test_instrument_absorbed_by_city_year_fe_is_rejected(panel):
     s = FESample.from_frame(df, FE, ["y_iv", "d", "lnqygm", "z_cy"])
     with pytest.raises(ValueError, match="collinear"):
         iv2sls(s, "y_iv", "d", ["z_cy"], ["lnqygm"])
+
+
+def test_absorbed_exogenous_control_is_dropped(panel):
+    df = panel.with_columns((pl.col("ind2") * 0.5).alias("ind_const"))  # absorbed by firm FE
+    s = FESample.from_frame(df, FE, ["y_iv", "d", "lnqygm", "ind_const", "z1"], tol=1e-13)
+    with pytest.warns(UserWarning, match="collinear"):
+        r = iv2sls(s, "y_iv", "d", ["z1"], ["lnqygm", "ind_const"])
+    ref = iv2sls(s, "y_iv", "d", ["z1"], ["lnqygm"])
+    assert r.names == ["d", "lnqygm"] and r.dropped_collinear == ["ind_const"]
+    np.testing.assert_allclose(r.params, ref.params, rtol=1e-12)
+    np.testing.assert_allclose(r.se, ref.se, rtol=1e-12)

@@ -34,6 +34,10 @@ CFG = {
     "poly_degree": 2,
     "sfa_dist": "half-normal",
     "sfa_year_dummies": True,
+    # this world's frontier: gross output in (k, l) times u (the driver's default is value
+    # added on k, l, m; see test_default_sfa_frontier_on_value_added)
+    "sfa_output": "ln_y",
+    "sfa_inputs": ["ln_k", "ln_l"],
     "fallback": ["group", "all"],
     "elasticity_range": [0.0, 1.5],
     "yjz": {"norm_quantile": 0.99, "norm_value": 1.0, "theta_bounds": [0.5, 10.0]},
@@ -262,3 +266,73 @@ def test_yjz_missing_module_raises(panel, monkeypatch):
     monkeypatch.setitem(sys.modules, "cbec.measures.cu", None)  # import fails
     with pytest.raises(NotImplementedError, match="cbec.measures.cu"):
         estimate_industry(panel, "31", CFG, LOG, measures=["cu"])
+
+
+def simulate_world_like(n_firms: int, seed: int) -> pl.DataFrame:
+    """One industry shaped like the synthetic world (docs/synthetic_world.md): value added
+    with capital services u K, u = 1 - log-normal slack (left-skewed), transitory shock
+    v (sd 0.10) and half-normal inefficiency s (scale 0.15); materials monotone in omega and k
+    (no u, no s); labour on omega with a wage shock. No gross-output frontier here."""
+    rng = np.random.default_rng(seed)
+    years = list(range(2001, 2008))
+    w = rng.normal(0.0, 0.2 / np.sqrt(1 - 0.49), n_firms)
+    f_u = rng.normal(0.0, 0.3, n_firms)
+    a_u = rng.normal(0.0, 0.24, n_firms)
+    lnk = rng.normal(9.2, 1.1, n_firms)
+    rows = []
+    for year in years:
+        w = 0.7 * w + rng.normal(0.0, 0.2, n_firms)
+        a_u = 0.5 * a_u + rng.normal(0.0, 0.24 * np.sqrt(0.75), n_firms)
+        u = np.clip(1 - np.exp(np.log(0.25) + f_u + a_u), 0.05, 0.995)
+        ln_l = -1.6 + 0.6 * lnk + 0.5 * w + rng.normal(0.0, 0.3, n_firms)
+        ln_m = 1.0 + 1.225 * w + 0.57 * lnk + rng.normal(0.0, 0.05, n_firms)
+        v = rng.normal(0.0, 0.10, n_firms)
+        s = np.abs(rng.normal(0.0, 0.15, n_firms))
+        ln_va = 1.0 + 0.45 * ln_l + 0.30 * (lnk + np.log(u)) + w + v - s
+        ln_inv = np.log(0.11) + 0.8 * (w + 0.3 * np.log(u)) + 0.95 * lnk
+        rows.append(
+            pl.DataFrame(
+                {
+                    "firm_id": np.arange(n_firms),
+                    "year": np.full(n_firms, year),
+                    "ind2": ["31"] * n_firms,
+                    "ln_va": ln_va,
+                    "ln_y": np.log(np.exp(ln_va) + np.exp(ln_m)),
+                    "ln_l": ln_l,
+                    "ln_k": lnk,
+                    "ln_m": ln_m,
+                    "ln_inv": ln_inv,
+                    "dep_rate": 0.12 * u**2,
+                    "omega": w,
+                    "u": u,
+                    "s": s,
+                }
+            )
+        )
+        lnk = np.log(0.93 * np.exp(lnk) + np.exp(ln_inv))
+    return pl.concat(rows).with_columns(pl.col("firm_id", "year").cast(pl.Int64))
+
+
+def test_default_sfa_frontier_on_value_added():
+    """Default frontier (ln_va on ln_k, ln_l, ln_m + year dummies): the right skew, and the
+    efficiency tracks the output shortfall s - beta_k ln u, not productivity; the
+    gross-output frontier on (k, l) of the same world is dominated by omega."""
+    panel = simulate_world_like(1500, seed=3)
+    cfg = {k: v for k, v in CFG.items() if k not in ("sfa_output", "sfa_inputs")}
+    out, diag = estimate_industry(panel, "31", cfg, LOG, measures=["cu_sfa_cd", "cu_sfa_tl"])
+    j = _truth(panel, out).join(panel.select("firm_id", "year", "s"), on=["firm_id", "year"])
+    shortfall = (j["s"] - 0.3 * np.log(j["u"])).to_numpy()
+    for m in ("cu_sfa_cd", "cu_sfa_tl"):
+        d = diag.filter(pl.col("measure") == m).row(0, named=True)
+        assert d["fallback"] == "none" and d["converged"] and d["gamma"] > 0.3, d
+        assert d["skewness"] < 0
+        v = j[m].to_numpy()
+        assert np.corrcoef(v, j["u"].to_numpy())[0, 1] >= 0.3, m  # measured 0.381
+        assert np.corrcoef(v, -shortfall)[0, 1] >= 0.6, m  # measured 0.725
+        assert abs(np.corrcoef(v, j["omega"].to_numpy())[0, 1]) < 0.15, m
+    gross = {**cfg, "sfa_output": "ln_y", "sfa_inputs": ["ln_k", "ln_l"]}
+    out2, d2 = estimate_industry(panel, "31", gross, LOG, measures=["cu_sfa_cd"])
+    v2 = _truth(panel, out2)["cu_sfa_cd"].to_numpy()
+    # measured: OLS residual skewness +0.012 (wrong sign), no pool left -> null
+    failed = d2["fallback"].item() == "failed"
+    assert failed or np.corrcoef(v2, j["u"].to_numpy())[0, 1] < 0.2

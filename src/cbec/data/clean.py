@@ -79,6 +79,30 @@ def check_unique_firm_year(df: pl.DataFrame, path: str) -> int:
     )
 
 
+#: stocks and counts that cannot be negative in a valid delivery
+NONNEGATIVE = [
+    "employees",
+    "total_assets",
+    "current_assets",
+    "fixed_assets_orig",
+    "fixed_assets_net",
+    "gross_output",
+]
+
+
+def check_nonnegative(df: pl.DataFrame, path: str) -> None:
+    """Stop on negative stocks or counts (a corrupt delivery, not a small-firm filter)."""
+    for col in NONNEGATIVE:
+        bad = df.filter(pl.col(col) < 0)
+        if bad.height:
+            raise InputError(
+                path,
+                col,
+                f"{bad.height} negative value(s), e.g. {bad[col][0]} "
+                f"(legal-person code {bad['firm_code'][0]})",
+            )
+
+
 #: provincial-level municipalities: every district and county belongs to the one city PP01
 MUNICIPALITIES = ("11", "12", "31", "50")
 

@@ -55,21 +55,39 @@ def _decode_csv(path: Path, encoding: str) -> str:
     )
 
 
+def sniff_format(path: Path) -> str:
+    """The file's format from its first bytes: parquet | dta | csv (whatever its suffix says)."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    old_stata = head[:1] in {b"\x71", b"\x72", b"\x73"} and head[1:2] in {b"\x01", b"\x02"}
+    if head.startswith(b"<stata_dta>") or old_stata:
+        return "dta"
+    return "csv"
+
+
 def read_table(path: str | Path, encoding: str = "auto") -> pl.DataFrame:
-    """Read a raw file by its suffix with every column as delivered (CSV: all as strings)."""
+    """Read a raw file with every column as delivered (CSV: all as strings).
+
+    The format comes from the content (parquet and Stata magic bytes), so a CSV saved under
+    a ``.parquet`` name is still read; binary content that is neither fails to decode as text
+    and is reported so.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(path, None, "file does not exist")
     if path.stat().st_size == 0:
         raise InputError(path, None, "file is empty (0 bytes)")
+    fmt = sniff_format(path)
     suffix = path.suffix.lower()
     try:
-        if suffix == ".parquet":
+        if fmt == "parquet":
             df = pl.read_parquet(path)
-        elif suffix in {".csv", ".txt"}:
+        elif fmt == "csv" and suffix not in {".xls", ".xlsx"}:
             text = _decode_csv(path, encoding)
             df = pl.read_csv(io.StringIO(text), infer_schema=False)
-        elif suffix == ".dta":
+        elif fmt == "dta":
             import pyreadstat
 
             pdf, _ = pyreadstat.read_dta(

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from cbec.errors import InputError
 
-def deflate(panel: pl.DataFrame, deflators: pl.DataFrame) -> pl.DataFrame:
+
+def deflate(
+    panel: pl.DataFrame, deflators: pl.DataFrame, source: str = "deflators"
+) -> pl.DataFrame:
     """Real output, value added, intermediate inputs (industry deflators, 2001 = 1)."""
     out_defl = deflators.filter(pl.col("ind2") != "K").select(
         "ind2", "year", "output_deflator", "input_deflator"
@@ -24,7 +28,7 @@ def deflate(panel: pl.DataFrame, deflators: pl.DataFrame) -> pl.DataFrame:
     missing = df.filter(pl.col("output_deflator").is_null() | pl.col("capital_deflator").is_null())
     if missing.height:
         ex = missing.select("ind2", "year").unique().sort(["ind2", "year"]).head(3).rows()
-        raise ValueError(f"deflators missing for industry-years, e.g. {ex}")
+        raise InputError(source, "ind2/year", f"no deflator for industry-years, e.g. {ex}")
     va = pl.coalesce(pl.col("value_added"), pl.col("gross_output") - pl.col("intermediate"))
     return df.with_columns(
         (pl.col("gross_output") / pl.col("output_deflator")).alias("real_output"),

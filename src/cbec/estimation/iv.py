@@ -12,11 +12,13 @@ vcov is clustered).
 
 Note for the paper's instruments: an instrument that varies only at the city x year level
 (e.g. 1/distance-to-Hangzhou x national IT revenue) is absorbed by a ``city^year`` fixed effect;
-it is then dropped as collinear and the model is not identified (``ValueError``).
+the model is then not identified (``ValueError``). Exogenous controls absorbed by the fixed
+effects are dropped with a warning (listed in ``dropped_collinear``), as in :func:`~.fe.feols`.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,16 +67,30 @@ def iv2sls(
         raise ValueError("fewer instruments than endogenous regressors")
     cols = [y, *endo, *exog, *inst]
     D = sample.demeaned(cols)
+    Zin = D[:, 1 + len(endo) + len(exog) :]
+    Xex = D[:, 1 + len(endo) : 1 + len(endo) + len(exog)]
+    Z = np.column_stack([Zin, Xex])
+    excl, n_excl, _ = find_collinear_variables(np.ascontiguousarray(Z.T @ Z), 1e-9)
+    excl = np.asarray(excl).ravel().astype(bool)
+    if excl[: len(inst)].any():
+        raise ValueError(
+            "instruments are collinear with the fixed effects or each other: "
+            f"{[c for c, e in zip(inst, excl, strict=False) if e]}"
+        )
+    dropped = [c for c, e in zip(exog, excl[len(inst) :], strict=True) if e]
+    if dropped:
+        # exogenous controls absorbed by the fixed effects: dropped, as feols does
+        warnings.warn(f"collinear variables dropped: {dropped}", UserWarning, stacklevel=2)
+        exog = [c for c in exog if c not in dropped]
+        cols = [y, *endo, *exog, *inst]
+        D = sample.demeaned(cols)
+        Zin = D[:, 1 + len(endo) + len(exog) :]
+        Xex = D[:, 1 + len(endo) : 1 + len(endo) + len(exog)]
+        Z = np.column_stack([Zin, Xex])
+    if np.linalg.matrix_rank(Z) < Z.shape[1]:
+        raise ValueError("instruments/exogenous regressors are collinear")
     yd = D[:, 0]
     X = D[:, 1 : 1 + len(endo) + len(exog)]
-    Xex = D[:, 1 + len(endo) : 1 + len(endo) + len(exog)]
-    Zin = D[:, 1 + len(endo) + len(exog) :]
-    Z = np.column_stack([Zin, Xex])
-    _, n_excl, _ = find_collinear_variables(np.ascontiguousarray(Z.T @ Z), 1e-9)
-    if n_excl or np.linalg.matrix_rank(Z) < Z.shape[1]:
-        raise ValueError(
-            "instruments/exogenous regressors are collinear with the fixed effects or each other"
-        )
     names = [*endo, *exog]
     tZZinv = np.linalg.inv(Z.T @ Z)
     tXZ = X.T @ Z
@@ -129,5 +145,6 @@ def iv2sls(
         df_k=df_k,
         ssc=ssc,
         stats=st,
+        dropped_collinear=dropped,
         first_stage=first,
     )

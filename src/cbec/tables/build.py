@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from cbec.estimation.fe import FESample, feols
 from cbec.estimation.iv import iv2sls
+from cbec.estimation.wild import wild_cluster_bootstrap
 
 log = logging.getLogger("cbec.tables")
 
@@ -105,8 +107,15 @@ def _plan(cols: list[dict], controls: list[str], common: dict) -> dict[tuple, li
     return {k: sorted(v) for k, v in plan.items()}
 
 
-def regression_table(df: pl.DataFrame, spec: dict, common: dict, name: str) -> dict[str, Any]:
-    """Fixed-effects OLS and 2SLS columns of one table, as the estimates JSON."""
+def regression_table(
+    df: pl.DataFrame, spec: dict, common: dict, name: str, seed: int = 0
+) -> dict[str, Any]:
+    """Fixed-effects OLS and 2SLS columns of one table, as the estimates JSON.
+
+    A column with ``wild_bootstrap: true`` also gets the restricted wild cluster bootstrap
+    p-value and confidence interval of its treatment (``common["wild_bootstrap"]``: reps,
+    weights), drawn from a generator seeded by ``seed``.
+    """
     cols, controls = _prepare(df, spec, common)
     df = add_interactions(df, cols)
     cache = SampleCache(df, common["cluster"])
@@ -171,6 +180,28 @@ def regression_table(df: pl.DataFrame, spec: dict, common: dict, name: str) -> d
         res = feols(sample, c["depvar"], regs, vcov=vcov)
         d = res.to_dict(f"({label_i})")
         d["controls"] = bool(c.get("controls"))
+        if c.get("wild_bootstrap"):
+            wb_cfg = common["wild_bootstrap"]
+            wb = wild_cluster_bootstrap(
+                sample,
+                c["depvar"],
+                [r for r in regs if r in res.names],
+                c["treatment"],
+                rng=np.random.default_rng([seed, label_i]),
+                cluster=common["cluster"],
+                B=int(wb_cfg["reps"]),
+                weights=wb_cfg["weights"],
+            )
+            d["stats"].update(wild_p=wb.pvalue, wild_ci=list(wb.conf_int or ()), wild_reps=wb.B)
+            log.info(
+                "%s (%d): wild cluster bootstrap p = %.4f, CI %s (B = %d, %s)",
+                name,
+                label_i,
+                wb.pvalue,
+                wb.conf_int,
+                wb.B,
+                wb.weights,
+            )
         if c.get("header"):
             d["header"] = c["header"]
         out_cols.append(d)

@@ -21,7 +21,7 @@ def estimate(sample: pl.DataFrame, name: str, spec: dict, common: dict, seed: in
         est.update(table=name, title=spec.get("title", name))
         return est
     if kind == "feols":
-        return regression_table(sample, spec, common, name)
+        return regression_table(sample, spec, common, name, seed)
     if kind == "psm":
         from cbec.tables.psm_table import psm_table
 

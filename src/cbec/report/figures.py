@@ -1,0 +1,396 @@
+"""Diagnostic figures (matplotlib, Agg canvas, no pyplot state): deterministic PNG and PDF.
+
+Every builder returns a :class:`matplotlib.figure.Figure` and never raises on missing or
+degenerate inputs: it draws a panel saying what is missing instead (e.g. a Bartik instrument
+that is zero everywhere on the tiny preset). :func:`save_figure` writes PNG and PDF without
+timestamps (``CreationDate`` dropped, fixed ``svg.hashsalt``), so the same inputs give the same
+bytes. The figures show only aggregates: no identifiers ever reach them.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+import polars as pl
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = [
+    "RC",
+    "binned_means",
+    "fig_cu_distribution",
+    "fig_event_study",
+    "fig_first_stage",
+    "fig_match_scores",
+    "fig_psm_balance",
+    "figure_bytes",
+    "placeholder",
+    "save_figure",
+]
+
+RC: dict[str, Any] = {
+    "svg.hashsalt": "cbec",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "pdf.compression": 6,
+    "path.simplify": True,
+}
+PNG_METADATA: dict[str, str | None] = {"Software": None}
+PDF_METADATA: dict[str, str | None] = {"CreationDate": None, "ModDate": None, "Producer": None}
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+
+
+def _figure(w: float = 7.0, h: float = 4.0) -> Figure:
+    with matplotlib.rc_context(RC):
+        fig = Figure(figsize=(w, h))
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def placeholder(ax: Any, message: str, title: str | None = None) -> None:
+    """Turn ``ax`` into a text panel saying why there is nothing to plot."""
+    ax.set_axis_off()
+    ax.text(
+        0.5,
+        0.5,
+        message,
+        ha="center",
+        va="center",
+        wrap=True,
+        fontsize=10,
+        color="#444",
+        transform=ax.transAxes,
+        bbox={"boxstyle": "round", "facecolor": "#f3f3f3", "edgecolor": "#999"},
+    )
+    if title:
+        ax.set_title(title)
+
+
+def _finite(x: Any) -> np.ndarray:
+    a = np.asarray(x, dtype=float)
+    return a[np.isfinite(a)]
+
+
+# --------------------------------------------------------------------------- CU distribution
+def fig_cu_distribution(
+    sample: pl.DataFrame, var: str = "cu", group: str = "platform", bins: int = 30
+) -> Figure:
+    """Histogram (density) of ``var`` for firm-years with ``group`` = 0 and 1, with means."""
+    with matplotlib.rc_context(RC):
+        fig = _figure(6.5, 4.0)
+        ax = fig.add_subplot()
+        title = f"Distribution of {var} by platform status"
+        if var not in sample.columns or group not in sample.columns:
+            placeholder(ax, f"column {var!r} or {group!r} not in the analysis sample", title)
+            return fig
+        allv = _finite(sample[var].to_numpy())
+        if allv.size == 0:
+            placeholder(ax, f"no finite values of {var}", title)
+            return fig
+        edges = np.histogram_bin_edges(allv, bins=bins)
+        for i, (lab, val) in enumerate((("non-members", 0), ("platform members", 1))):
+            v = _finite(sample.filter(pl.col(group) == val)[var].to_numpy())
+            if v.size == 0:
+                continue
+            ax.hist(
+                v,
+                bins=edges,
+                density=True,
+                histtype="stepfilled",
+                alpha=0.35,
+                color=COLORS[i],
+                label=f"{lab} (n={v.size:,}, mean {v.mean():.3f})",
+            )
+            ax.axvline(v.mean(), color=COLORS[i], ls="--", lw=1)
+        ax.set_xlabel(var)
+        ax.set_ylabel("density")
+        ax.set_title(title)
+        ax.legend(frameon=False, loc="upper left")
+        fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- PSM balance
+def fig_psm_balance(balance: Sequence[Mapping[str, Any]] | None, threshold: float = 0.1) -> Figure:
+    """Standardized mean differences before / after matching, one panel per matching column
+    (``results/estimates/table4.json`` "balance"); dashed lines at ±``threshold``."""
+    cols = [b for b in (balance or []) if b.get("rows")]
+    with matplotlib.rc_context(RC):
+        fig = _figure(3.0 * max(len(cols), 1) + 1.2, 3.8)
+        if not cols:
+            placeholder(fig.add_subplot(), "no balance statistics in table4.json", "PSM balance")
+            return fig
+        axes = fig.subplots(1, len(cols), sharey=True, squeeze=False)[0]
+        for ax, col in zip(axes, cols, strict=True):
+            rows = col["rows"]
+            names = [str(r.get("covariate")) for r in rows]
+            y = np.arange(len(rows))[::-1]
+            for key, mk, c, lab in (
+                ("smd_before", "o", COLORS[1], "before"),
+                ("smd_after", "s", COLORS[0], "after"),
+            ):
+                v = np.array([np.nan if r.get(key) is None else float(r[key]) for r in rows])
+                ax.scatter(v, y, marker=mk, color=c, label=lab, zorder=3)
+            for t in (-threshold, threshold):
+                ax.axvline(t, color="grey", ls="--", lw=0.8)
+            ax.axvline(0.0, color="black", lw=0.6)
+            ax.set_yticks(y, names)
+            ax.set_title(f"{col.get('label', '')} {col.get('header', '')}".strip() or "matching")
+            ax.set_xlabel("standardized difference")
+        axes[0].legend(frameon=False, loc="lower right")
+        fig.suptitle("Covariate balance before and after propensity-score matching")
+        fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- match scores
+def fig_match_scores(
+    accepted: Mapping[str, Any] | Any,
+    review: Mapping[str, Any] | Any | None = None,
+    thresholds: Mapping[str, float] | None = None,
+) -> Figure:
+    """Histograms of fuzzy-match scores of accepted links and of candidates sent to clerical
+    review (rejected), per platform. ``accepted``/``review``: arrays, or dicts platform -> array
+    (scores only: callers must never pass names)."""
+    acc = accepted if isinstance(accepted, Mapping) else {"platform": accepted}
+    rev = review if isinstance(review, Mapping) else {"platform": review}
+    plats = list(dict.fromkeys([*acc, *rev]))
+    with matplotlib.rc_context(RC):
+        fig = _figure(3.6 * max(len(plats), 1) + 0.8, 3.6)
+        if not plats:
+            placeholder(fig.add_subplot(), "no match scores", "Match scores")
+            return fig
+        axes = fig.subplots(1, len(plats), squeeze=False)[0]
+        edges = np.arange(50, 102, 2.0)
+        for ax, p in zip(axes, plats, strict=True):
+            a = _finite(acc.get(p, []) if acc.get(p) is not None else [])
+            r = _finite(rev.get(p, []) if rev.get(p) is not None else [])
+            if a.size == 0 and r.size == 0:
+                placeholder(ax, "no scored candidates", p)
+                continue
+            lo = min(50.0, float(np.floor(min(np.r_[a, r].min(), 100) / 2) * 2))
+            e = np.arange(lo, 102, 2.0) if lo < 50 else edges
+            ax.hist(
+                np.clip(a, e[0], 100),
+                bins=e,
+                color=COLORS[0],
+                alpha=0.6,
+                label=f"accepted links (n={a.size:,})",
+            )
+            ax.hist(
+                np.clip(r, e[0], 100),
+                bins=e,
+                color=COLORS[1],
+                alpha=0.6,
+                label=f"review / rejected (n={r.size:,})",
+            )
+            for k, v in (thresholds or {}).items():
+                ax.axvline(float(v), color="grey", ls="--", lw=0.8)
+                ax.text(
+                    float(v),
+                    1.0,
+                    f" {k}",
+                    rotation=90,
+                    va="top",
+                    ha="right",
+                    fontsize=7,
+                    color="grey",
+                    transform=ax.get_xaxis_transform(),
+                )
+            ax.set_yscale("symlog", linthresh=1)
+            ax.set_xlabel("name-match score (0-100)")
+            ax.set_ylabel("candidates")
+            ax.set_title(p)
+            ax.legend(frameon=False, loc="upper left", fontsize=7)
+        fig.suptitle("Match scores of platform candidates")
+        fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- first stage
+def binned_means(
+    x: np.ndarray, y: np.ndarray, bins: int = 20
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quantile-binned means: (mean x, mean y, count) per bin of ``x`` (ties merge bins)."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if x.size == 0:
+        return np.array([]), np.array([]), np.array([])
+    edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
+    if edges.size < 2:
+        return np.array([x.mean()]), np.array([y.mean()]), np.array([x.size])
+    idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, edges.size - 2)
+    n = np.bincount(idx, minlength=edges.size - 1)
+    keep = n > 0
+    mx = np.bincount(idx, weights=x, minlength=edges.size - 1)[keep] / n[keep]
+    my = np.bincount(idx, weights=y, minlength=edges.size - 1)[keep] / n[keep]
+    return mx, my, n[keep]
+
+
+def fig_first_stage(
+    sample: pl.DataFrame,
+    instruments: Sequence[str] = ("iv_dist", "iv_bartik"),
+    endog: str = "platform",
+    by: str | None = "year",
+    bins: int = 20,
+) -> Figure:
+    """Binned scatter of ``endog`` on each instrument (both demeaned within ``by``, i.e. the
+    within-year relation), with the OLS slope; a text panel where an instrument is missing
+    or constant."""
+    with matplotlib.rc_context(RC):
+        fig = _figure(3.6 * len(instruments) + 0.6, 3.6)
+        axes = fig.subplots(1, len(instruments), squeeze=False)[0]
+        for ax, iv in zip(axes, instruments, strict=True):
+            title = f"{endog} on {iv}"
+            if iv not in sample.columns or endog not in sample.columns:
+                placeholder(ax, f"{iv} not in the analysis sample", title)
+                continue
+            d = (
+                sample.select(
+                    pl.col(iv).cast(pl.Float64),
+                    pl.col(endog).cast(pl.Float64),
+                    *([pl.col(by)] if by and by in sample.columns else []),
+                )
+                .drop_nulls()
+                .filter(pl.col(iv).is_finite())
+            )
+            if d.height == 0:
+                placeholder(ax, f"{iv}: no non-missing values", title)
+                continue
+            if float(d[iv].std() or 0.0) == 0.0:
+                placeholder(
+                    ax,
+                    f"{iv} has no variation\n(all {d.height:,} values = {d[iv][0]:.3g}):\n"
+                    "no first stage to show",
+                    title,
+                )
+                continue
+            if by and by in d.columns:
+                d = d.with_columns(
+                    (pl.col(c) - pl.col(c).mean().over(by)).alias(c) for c in (iv, endog)
+                )
+            x, y = d[iv].to_numpy(), d[endog].to_numpy()
+            mx, my, n = binned_means(x, y, bins)
+            ax.scatter(mx, my, s=14 + 40 * n / n.max(), color=COLORS[0], zorder=3)
+            if np.var(x) > 0:
+                slope = float(np.cov(x, y, bias=True)[0, 1] / np.var(x))
+                xs = np.array([mx.min(), mx.max()])
+                ax.plot(
+                    xs,
+                    y.mean() + slope * (xs - x.mean()),
+                    color=COLORS[1],
+                    lw=1,
+                    label=f"OLS slope {slope:.3g} (n={x.size:,})",
+                )
+                ax.legend(frameon=False, fontsize=7, loc="upper left")
+            suffix = f" (demeaned by {by})" if by and by in d.columns else ""
+            ax.set_xlabel(iv + suffix)
+            ax.set_ylabel(endog + suffix)
+            ax.set_title(title)
+        fig.suptitle(f"First stage: {endog} share by instrument bin ({bins} quantile bins)")
+        fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- event study
+def fig_event_study(
+    path: pl.DataFrame | Sequence[Mapping[str, Any]], clip_factor: float = 8.0
+) -> Figure:
+    """Estimates by years relative to joining with 95% CI bands, one series per estimator.
+
+    CIs of cells whose standard error exceeds ``clip_factor`` x the median are cut at the
+    axis limits (noted in the figure) so one near-collinear cell does not flatten the rest."""
+    p = (
+        path
+        if isinstance(path, pl.DataFrame)
+        else pl.DataFrame(list(path), infer_schema_length=None)
+    )
+    with matplotlib.rc_context(RC):
+        fig = _figure(7.0, 4.2)
+        ax = fig.add_subplot()
+        title = "Effect on capacity utilization by years relative to joining"
+        if p.height == 0 or "rel_time" not in p.columns:
+            placeholder(ax, "no event-study estimates", title)
+            return fig
+        p = p.filter(pl.col("rel_time").is_not_null() & pl.col("estimate").is_not_null())
+        ests = p["estimator"].unique(maintain_order=True).to_list()
+        se = _finite(p["se"].to_numpy()) if "se" in p.columns else np.array([])
+        cap = clip_factor * float(np.median(se)) if se.size else np.inf
+        ok = p.filter(pl.col("se").is_null() | (pl.col("se") <= cap))
+        lo = float(np.nanmin(ok["ci_low"].fill_null(ok["estimate"]).to_numpy()))
+        hi = float(np.nanmax(ok["ci_high"].fill_null(ok["estimate"]).to_numpy()))
+        pad = 0.08 * max(hi - lo, 1e-6)
+        clipped = p.height - ok.height
+        width = 0.12
+        for i, e in enumerate(ests):
+            q = p.filter(pl.col("estimator") == e).sort("rel_time")
+            x = q["rel_time"].to_numpy().astype(float) + (i - (len(ests) - 1) / 2) * width
+            b = q["estimate"].to_numpy().astype(float)
+            cl = q["ci_low"].fill_null(q["estimate"]).to_numpy().astype(float)
+            ch = q["ci_high"].fill_null(q["estimate"]).to_numpy().astype(float)
+            c = COLORS[i % len(COLORS)]
+            ax.fill_between(
+                x,
+                np.clip(cl, lo - pad, hi + pad),
+                np.clip(ch, lo - pad, hi + pad),
+                color=c,
+                alpha=0.15,
+                lw=0,
+            )
+            ax.plot(x, b, "o-", ms=3.5, color=c, label=e)
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.axhline(0.0, color="black", lw=0.8)
+        ax.axvline(-0.5, color="grey", ls="--", lw=0.8)
+        ax.set_xlabel("years relative to joining the platform (reference: -1)")
+        ax.set_ylabel("effect on capacity utilization")
+        ax.set_title(title)
+        if clipped:
+            ax.text(
+                0.99,
+                0.02,
+                f"{clipped} CI(s) with s.e. > {clip_factor:g}x median cut at axis",
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize=7,
+                color="#555",
+            )
+        ax.legend(frameon=False, loc="upper left", title="95% CI bands")
+        fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- saving
+def figure_bytes(fig: Figure, fmt: str = "png", dpi: int = 120) -> bytes:
+    """The figure rendered to bytes, without timestamps."""
+    buf = io.BytesIO()
+    meta = PDF_METADATA if fmt == "pdf" else PNG_METADATA if fmt == "png" else None
+    with matplotlib.rc_context(RC):
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
+    return buf.getvalue()
+
+
+def save_figure(
+    fig: Figure, stem: str | Path, formats: Sequence[str] = ("png", "pdf"), dpi: int = 120
+) -> list[Path]:
+    """Write ``stem.<fmt>`` for each format (atomic rename); return the paths."""
+    from cbec.data.io import write_text_atomic  # noqa: F401  (same atomic convention)
+
+    out = []
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    for fmt in formats:
+        data = figure_bytes(fig, fmt, dpi)
+        path = stem.with_suffix(f".{fmt}")
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        out.append(path)
+    return out
