@@ -178,7 +178,11 @@ def _tail(text: str, n: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-n:])
 
 
-def test_tiny_dag_matches_local(slurm_cluster, tmp_path):
+def test_tiny_dag_matches_local(slurm_cluster, tmp_path, monkeypatch):
+    # Both runs (and their SLURM jobs, which inherit the environment) import one snapshot of
+    # the library, so the comparison cannot be spoiled by edits to src/ during the test.
+    shutil.copytree(ROOT / "src", tmp_path / "src")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "src"))
     local = _copy(tmp_path / "local")
     dry = run_snakemake(local, "--config", "preset=tiny", "--dry-run", check=False)
     if dry.returncode != 0:

@@ -78,47 +78,67 @@ def iv_distance(df: pl.DataFrame, dist: pl.DataFrame, it_revenue: pl.DataFrame) 
 def iv_bartik(
     df: pl.DataFrame, panel: pl.DataFrame, base_year: int, level: str = "region_code"
 ) -> pl.DataFrame:
-    """Bartik: a location's base-year share of platform firms × growth of its platform firm count.
+    """Bartik: a location's base-year share of platform firms × growth of its platform firms.
 
-    The paper's propo_c,2001 × Δpropo_ct. Counts come from the whole panel (every firm, not
-    only the sample): n_lt = platform firms in location l in year t; share_l = n_l,base / Σ n;
-    growth_lt = ln(1 + n_lt) − ln(1 + n_l,t−1). ``level`` is the location: ``region_code``
-    (county, default) or ``city_code``; at the city level the instrument varies only by
-    city × year and is absorbed by the paper's city × year fixed effects.
+    The paper's propo_c,2001 × Δpropo_ct, computed from the whole panel (every firm, not only
+    the sample) and leaving the firm itself out: n_lt(−i) = platform firms in location l in
+    year t other than i; share_l(−i) = n_l,base(−i) / Σ_l n_l,base; growth_lt(−i) =
+    ln(1 + n_lt(−i)) − ln(1 + n_l,t−1(−i)). Without the leave-one-out, a firm's own adoption
+    moves its location's count (mechanically so in small locations) and the instrument is
+    endogenous by construction. ``level`` is the location: ``region_code`` (county, default)
+    or ``city_code``; at the city level the instrument varies only by city × year and is
+    absorbed by the paper's city × year fixed effects.
     """
     counts = panel.group_by([level, "year"]).agg(pl.col("platform").sum().alias("n"))
-    base = counts.filter(pl.col("year") == base_year)
-    total = base["n"].sum()
+    total = counts.filter(pl.col("year") == base_year)["n"].sum()
     if total == 0:
-        raise ValueError(
-            f"no platform firm in the base year {base_year}: the Bartik share is undefined"
-        )
-    share = base.select(level, (pl.col("n") / total).alias("_share"))
-    grid = counts.sort([level, "year"]).with_columns(
-        ((pl.col("n") + 1).log() - (pl.col("n").shift(1).over(level) + 1).log()).alias("_g"),
-        (pl.col("year") - pl.col("year").shift(1).over(level)).alias("_gap"),
+        raise ValueError(f"no platform firm in the base year {base_year}: the Bartik share is undefined")
+    own = panel.select(
+        "firm_id",
+        "year",
+        pl.col("platform").alias("_own"),
+        pl.col("platform").shift(1).over("firm_id", order_by="year").alias("_own_prev"),
+        pl.col("year").shift(1).over("firm_id", order_by="year").alias("_year_prev"),
     )
-    grid = grid.with_columns(pl.when(pl.col("_gap") == 1).then(pl.col("_g")).alias("_g"))
-    out = df.join(grid.select(level, "year", "_g"), on=[level, "year"], how="left")
-    out = out.join(share, on=level, how="left")
-    return out.with_columns((pl.col("_share").fill_null(0) * pl.col("_g")).alias("iv_bartik")).drop(
-        "_g", "_share"
+    base_own = panel.filter(pl.col("year") == base_year).select(
+        "firm_id", pl.col("platform").alias("_own_base")
+    )
+    prev = counts.select(level, (pl.col("year") + 1).alias("year"), pl.col("n").alias("_n_prev"))
+    base = counts.filter(pl.col("year") == base_year).select(level, pl.col("n").alias("_n_base"))
+    out = (
+        df.join(counts, on=[level, "year"], how="left")
+        .join(prev, on=[level, "year"], how="left")
+        .join(base, on=level, how="left")
+        .join(own, on=["firm_id", "year"], how="left")
+        .join(base_own, on="firm_id", how="left")
+    )
+    own_prev = pl.when(pl.col("_year_prev") == pl.col("year") - 1).then(pl.col("_own_prev"))
+    n_now = pl.col("n") - pl.col("_own").fill_null(0)
+    n_prev = pl.col("_n_prev") - own_prev.fill_null(0)
+    share = (pl.col("_n_base").fill_null(0) - pl.col("_own_base").fill_null(0)) / total
+    growth = (n_now + 1).log() - (n_prev + 1).log()
+    return out.with_columns((share * growth).alias("iv_bartik")).drop(
+        "n", "_n_prev", "_n_base", "_own", "_own_prev", "_year_prev", "_own_base"
     )
 
 
 def ict_infrastructure(
     ports: pl.DataFrame, weights: pl.DataFrame, cities: pl.DataFrame
 ) -> pl.DataFrame:
-    """City × industry × year ICT infrastructure: province ports apportioned by IT weights.
+    """City × year ICT infrastructure: province internet ports apportioned to cities.
 
-    ict_cjt = ports_pt × w_cj / Σ_{c' ∈ p} w_c'j (Shen et al. 2023, as in the paper's Table 7).
+    The paper (Table 7, after Shen et al. 2023) uses city × 2-digit-industry IT investment
+    weights as exogenous weights to split each province's internet ports among its cities:
+    ict_ct = ports_pt × Σ_j w_cj / Σ_{c' ∈ p} Σ_j w_c'j.
     """
-    w = weights.join(cities.select("city_code", "province_code"), on="city_code", how="inner")
-    w = w.with_columns(
-        (pl.col("weight") / pl.col("weight").sum().over(["province_code", "ind2"])).alias("_w")
+    w = (
+        weights.join(cities.select("city_code", "province_code"), on="city_code", how="inner")
+        .group_by(["province_code", "city_code"])
+        .agg(pl.col("weight").sum())
+        .with_columns((pl.col("weight") / pl.col("weight").sum().over("province_code")).alias("_w"))
     )
     return w.join(ports, on="province_code", how="inner").select(
-        "city_code", "ind2", "year", (pl.col("ports") * pl.col("_w")).alias("ict")
+        "city_code", "year", (pl.col("ports") * pl.col("_w")).alias("ict")
     )
 
 
@@ -136,27 +156,41 @@ def winsorize(df: pl.DataFrame, cols: list[str], lower: float, upper: float) -> 
     return df.with_columns(exprs) if exprs else df
 
 
-def heterogeneity_dummies(df: pl.DataFrame) -> pl.DataFrame:
-    """sfhighict (ICT above the median), sfold (tenure above the members' median), sfhighscore
-    (rating above the members' mean); members without a rating get a null sfhighscore."""
-    ict_med = df["ict"].median()
-    members = df.filter(pl.col("ever_platform") == 1).unique("firm_id")
-    ten_med = members["member_years"].median()
-    score_mean = members["rating"].mean()
+def heterogeneity_dummies(df: pl.DataFrame, years: list[int]) -> pl.DataFrame:
+    """The dummies of Table 7.
+
+    sfhighict: the city's ICT infrastructure (averaged over the analysis years) above its
+    median over the sample's firm-years. sfold: membership tenure ("N YRS" at the scrape)
+    above the median of the firms treated in the sample (the platform's "first movers").
+    sfhighscore: rating above the mean rating of the treated firms with a rating; null for
+    treated firms without one (Table 7 column 3 uses only firms with a rating and the
+    never-treated firms).
+    """
+    city_ict = (
+        df.filter(pl.col("year").is_in(years))
+        .group_by("city_code")
+        .agg(pl.col("ict").mean().alias("_ict_city"))
+    )
+    df = df.join(city_ict, on="city_code", how="left")
+    ict_med = df["_ict_city"].median()
+    treated = df.filter(pl.col("platform") == 1).unique("firm_id")
+    ten_med = treated["member_years"].median()
+    score_mean = treated["rating"].mean()
+    ever = pl.col("firm_id").is_in(treated["firm_id"].implode())
     return df.with_columns(
-        (pl.col("ict") > ict_med).cast(pl.Int8).alias("sfhighict"),
-        pl.when(pl.col("ever_platform") == 1)
+        (pl.col("_ict_city") > ict_med).cast(pl.Int8).alias("sfhighict"),
+        pl.when(ever)
         .then((pl.col("member_years") > ten_med).cast(pl.Int8))
         .otherwise(0)
         .cast(pl.Int8)
         .alias("sfold"),
-        pl.when(pl.col("ever_platform") == 0)
+        pl.when(~ever)
         .then(0)
         .when(pl.col("rating").is_not_null())
         .then((pl.col("rating") > score_mean).cast(pl.Int8))
         .cast(pl.Int8)
         .alias("sfhighscore"),
-    )
+    ).drop("_ict_city")
 
 
 def _attrition_row(step: int, reason: str, rows: int) -> dict:
@@ -191,7 +225,7 @@ def build_sample(
     df = iv_distance(df, dist, it_revenue)
     df = iv_bartik(df, panel, cfg["bartik_base_year"], cfg["bartik_level"])
     ict = ict_infrastructure(ports, it_weights, cities)
-    df = df.join(ict, on=["city_code", "ind2", "year"], how="left")
+    df = df.join(ict, on=["city_code", "year"], how="left")
 
     rows = [_attrition_row(0, "read", df.height)]
     pop = cfg["population"]
@@ -216,7 +250,7 @@ def build_sample(
 
     lo, hi = cfg["winsorize"]
     df = winsorize(df, cfg["winsorize_vars"], lo, hi)
-    df = heterogeneity_dummies(df)
+    df = heterogeneity_dummies(df, years)
     attrition = pl.DataFrame(
         rows,
         schema={

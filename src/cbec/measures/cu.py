@@ -226,6 +226,24 @@ def _valid(fit: _Fit, theta_bounds: tuple[float, float], min_f: float) -> tuple[
     return True, "ok"
 
 
+def level_ln_a(
+    lnd: np.ndarray, theta: float, method: str, quantile: float, value: float
+) -> float:
+    """ln a of δ = a·u^θ, pinned by a normalization of the level of u = (δ/a)^(1/θ).
+
+    ``quantile``: the ``quantile`` of u equals ``value`` (e.g. the 99th percentile is full
+    utilization). Noise in book depreciation inflates the upper tail, so this scales u, and
+    every effect on it, down. ``mean``: the mean of u equals ``value`` (a published average
+    CU, e.g. the paper's 0.738); E[u] = E[exp((ln δ − ln a)/θ)] gives
+    ln a = θ·(ln mean(exp(ln δ/θ)) − ln value). The cap u ≤ 1 is applied afterwards.
+    """
+    if method == "quantile":
+        return float(np.quantile(lnd, quantile)) - theta * np.log(value)
+    m = float(np.max(lnd / theta))
+    log_mean = m + float(np.log(np.mean(np.exp(lnd / theta - m))))
+    return theta * (log_mean - np.log(value))
+
+
 def estimate_cu_yjz(
     df: pl.DataFrame,
     *,
@@ -245,6 +263,7 @@ def estimate_cu_yjz(
     theta_default: float = 2.0,
     method: str = "iv",
     min_first_stage_f: float = 10.0,
+    norm_method: str = "quantile",
 ) -> CUResult:
     """Capacity utilization u (utilized / installed capital) by the YJZ (2018) method.
 
@@ -253,9 +272,12 @@ def estimate_cu_yjz(
     Rows with a missing or non-positive δ get a null CU and are left out of estimation, as are
     rows with any non-finite input. With ``group`` the model is estimated per group (2-digit
     industry); a group whose estimate is invalid (φ ≤ 0, β_k ≤ 0, θ outside ``theta_bounds``,
-    weak first stage, no convergence, too few obs) falls back on the pooled θ, or on ``theta_default`` if the pooled
-    estimate is invalid too; ``by_group`` reports which. The level is normalized per group so
-    that the ``norm_quantile`` quantile of u equals ``norm_value``; u is then capped at 1.
+    weak first stage, no convergence, too few obs) falls back on the pooled θ, or on
+    ``theta_default`` if the pooled estimate is invalid too; ``by_group`` reports which.
+    The level a is not identified (it enters only the constant); it is pinned per group by
+    :func:`level_ln_a`: ``norm_method="quantile"`` sets the ``norm_quantile`` quantile of u to
+    ``norm_value``, ``norm_method="mean"`` sets the mean of u to ``norm_value``; u is then
+    capped at 1.
 
     ``method="iv"`` (default) estimates φ in a partially linear first stage with ln δ
     instrumented by ln δ_{t−1} (robust to noise in book depreciation) and (β_l, β_k) in the ACF
@@ -266,6 +288,8 @@ def estimate_cu_yjz(
     """
     if method not in ("iv", "acf"):
         raise ValueError(f"method must be 'iv' or 'acf', got {method!r}")
+    if norm_method not in ("quantile", "mean"):
+        raise ValueError(f"norm_method must be 'quantile' or 'mean', got {norm_method!r}")
     if not 0 < norm_quantile <= 1:
         raise ValueError("norm_quantile must be in (0, 1]")
     if not 0 < norm_value <= 1:
@@ -334,8 +358,7 @@ def estimate_cu_yjz(
         sel = in_g & np.isfinite(lnd)
         ln_a = float("nan")
         if sel.any():
-            q = float(np.quantile(lnd[sel], norm_quantile))
-            ln_a = q - theta * np.log(norm_value)
+            ln_a = level_ln_a(lnd[sel], theta, norm_method, norm_quantile, norm_value)
             cu[sel] = np.minimum(np.exp((lnd[sel] - ln_a) / theta), 1.0)
         rows.append(
             {

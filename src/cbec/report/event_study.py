@@ -14,14 +14,17 @@ adoption were within the panel (``"keep"`` keeps them as cohorts).
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from cbec.estimation import staggered as st
 
-__all__ = ["ESTIMATORS", "event_study_estimates", "prepare_cohort"]
+__all__ = ["ESTIMATORS", "event_study_estimates", "prepare_cohort", "run_table8"]
 
 # estimator key -> (header, function)
 ESTIMATORS: dict[str, tuple[str, Callable[..., st.EventStudyResult]]] = {
@@ -168,20 +171,77 @@ def event_study_estimates(
             "stats": {"n_clusters": s["n_clusters"]},
         }
     )
+    if not any("did not accept" in n for n in notes):
+        notes.append("every estimator accepted the paper's fixed effects (" + " + ".join(fe) + ")")
     notes.append(
         "rel_k: effect k years after joining (reference k = "
         f"{ref}; endpoints {window[0]} and {window[1]} pool earlier / later years); att: average "
         "post-joining effect weighted by treated firm-years (static TWFE: the single post dummy); "
         "pretrend_f / pretrend_p: joint F test that all leads are zero"
     )
-    return {
-        "table": name,
-        "title": spec.get(
-            "title", "Event study: effect of joining the platform by years since joining"
-        ),
-        "columns": columns,
-        "path": path,
-        "window": list(window),
-        "ref": ref,
-        "notes": notes,
+    return _finite(
+        {
+            "table": name,
+            "title": spec.get(
+                "title", "Event study: effect of joining the platform by years since joining"
+            ),
+            "columns": columns,
+            "path": path,
+            "window": list(window),
+            "ref": ref,
+            "notes": notes,
+        }
+    )
+
+
+def run_table8(
+    sample_path: str | Path,
+    outputs: Mapping[str, str],
+    spec: Mapping[str, Any],
+    style: Mapping[str, Any],
+    name: str = "table8",
+) -> dict[str, Any]:
+    """Estimate, write ``outputs['estimates']``, the tex/md/html table and the event-study
+    figure (``outputs['png']``, ``outputs['pdf']``)."""
+    from cbec.data.io import write_text_atomic
+    from cbec.report.figures import fig_event_study, save_figure
+    from cbec.tables.render import write_table
+
+    need = {
+        spec.get("depvar", "cu"),
+        spec.get("cohort", "join_year"),
+        spec.get("unit", "firm_id"),
+        spec.get("time", "year"),
+        spec.get("cluster", "firm_id"),
+        *(spec.get("controls") or []),
+        *(p.strip() for f in spec.get("fixed_effects", st.PAPER_FE) for p in f.split("^")),
     }
+    sample = pl.read_parquet(sample_path, columns=sorted(need))
+    est = _finite(event_study_estimates(sample, spec, name))
+    write_text_atomic(
+        json.dumps(est, indent=2, ensure_ascii=False, allow_nan=False), outputs["estimates"]
+    )
+    table_est = dict(est, notes="; ".join(est["notes"]))
+    write_table(
+        table_est,
+        {fmt: Path(outputs[fmt]) for fmt in ("tex", "md", "html")},
+        stat=style.get("stat", "t"),
+        lang=style.get("lang", "en"),
+        coef_order=[k for c in est["columns"] for k in c["coef"]],
+        stats_keys=["pretrend_f", "pretrend_p", "n_clusters"],
+    )
+    fig = fig_event_study(est["path"])
+    stem = Path(outputs["png"]).with_suffix("")
+    save_figure(fig, stem, ("png", "pdf"), dpi=int(spec.get("dpi", 120)))
+    return est
+
+
+def _finite(obj: Any) -> Any:
+    """Recursively replace NaN / inf by None (strict JSON)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Mapping):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj

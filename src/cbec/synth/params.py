@@ -112,7 +112,13 @@ DEFAULTS: dict[str, Any] = {
         "sd_materials": 0.05,  # LP proxy noise (small)
         "dep_a": 0.12,  # delta = a * u^theta
         "dep_theta": 2.0,
-        "sd_book_dep": 0.15,  # book depreciation = delta K exp(sd e)
+        "sd_book_dep": 0.15,  # book depreciation = delta x base x exp(sd e)
+        # base of book depreciation: "original" (straight-line accounting on the gross stock at
+        # original value, the base the pipeline divides by: dep_rate = 本年折旧 / 固定资产原价)
+        # or "stock" (the replacement value of the real stock, which falls with asset age
+        # relative to the original value: dep_rate then mixes u with asset age and the YJZ
+        # corr(cu, u) drops from ~0.9 to ~0.77)
+        "book_dep_base": "original",
         "fa_share_mean": 0.38,  # net fixed assets / total assets
         "leverage_mean": 0.56,
         "paidin_share_mean": 0.30,

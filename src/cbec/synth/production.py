@@ -210,12 +210,21 @@ def simulate_production(
         )
         inv[:, t] = ir * K
         dep_true[:, t] = delta[:, t] * K
-        dep_book[:, t] = (
-            dep_true[:, t] * p_k[t] * np.exp(e_dep[:, t] - 0.5 * pr["sd_book_dep"] ** 2)
-        )
         o0 = np.where(new, p_k[t] * K / (1 - r_acc), prev_orig)
         a0 = np.where(new, p_k[t] * K * r_acc / (1 - r_acc), prev_acc)
         orig[:, t] = o0 + p_k[t] * inv[:, t]
+        book_noise = np.exp(e_dep[:, t] - 0.5 * pr["sd_book_dep"] ** 2)
+        if pr["book_dep_base"] == "original":
+            # straight-line accounting: the year's rate (delta, in use) times the gross stock
+            # at original value, scaled by the year's mean ratio of the replacement value of
+            # the real stock to it (so book depreciation keeps its average level); a fully
+            # depreciated book stock (net at 5 % of original value) stops depreciating
+            alive_t = w.alive[:, t] & (orig[:, t] > 0)
+            kappa = float(np.mean(p_k[t] * K[alive_t] / orig[alive_t, t])) if alive_t.any() else 1
+            room = np.maximum(0.95 * orig[:, t] - a0, 0.0)
+            dep_book[:, t] = np.minimum(delta[:, t] * kappa * orig[:, t] * book_noise, room)
+        else:  # on the replacement value of the real stock
+            dep_book[:, t] = dep_true[:, t] * p_k[t] * book_noise
         accum[:, t] = a0 + dep_book[:, t]
         prev_orig, prev_acc = orig[:, t], accum[:, t]
         prev_k = np.log(np.maximum((1 - delta_k[:, t]) * K + inv[:, t], 1e-6))

@@ -74,16 +74,17 @@ class SampleCache:
         return s
 
 
-def absorbed(sample: FESample, names: list[str], tol: float = 1e-8) -> list[str]:
-    """Variables the fixed effects absorb (no variation left after demeaning)."""
+def absorbed(sample: FESample, names: list[str], rel_tol: float = 1e-5) -> list[str]:
+    """Variables the fixed effects absorb: after demeaning (to the sample's tolerance) their
+    standard deviation is below ``rel_tol`` times the raw one (e.g. a firm-level dummy under
+    firm fixed effects)."""
     if not names:
         return []
     d = sample.demeaned(names)
     out = []
     for i, n in enumerate(names):
-        raw = sample.column(n)
-        scale = max(float(abs(raw).max()), 1.0)
-        if float(abs(d[:, i]).max()) <= tol * scale:
+        raw_sd = float(sample.column(n).std())
+        if raw_sd == 0 or float(d[:, i].std()) <= rel_tol * raw_sd:
             out.append(n)
     return out
 
@@ -177,6 +178,10 @@ def regression_table(
             )
             continue
         regs = column_regressors(c, controls)
+        gone = absorbed(sample, [r for r in regs if r != c.get("treatment")])
+        if gone:
+            log.warning("%s (%d): absorbed by the fixed effects, dropped: %s", name, label_i, gone)
+            regs = [r for r in regs if r not in gone]
         res = feols(sample, c["depvar"], regs, vcov=vcov)
         d = res.to_dict(f"({label_i})")
         d["controls"] = bool(c.get("controls"))

@@ -28,7 +28,16 @@ def weighted_feols(
         cols.append(weights)
     data = df.select(cols).drop_nulls().to_pandas()
     fml = f"{depvar} ~ {' + '.join(regs)} | {_fe_formula(fe)}"
-    fit = pf.feols(fml, data=data, vcov={"CRV1": cluster}, weights=weights)
+    # matched samples are thin: the alternating projections need many more sweeps than the
+    # default 10,000 to converge with three sets of fixed effects
+    fit = pf.feols(
+        fml,
+        data=data,
+        vcov={"CRV1": cluster},
+        weights=weights,
+        fixef_maxiter=1_000_000,
+        fixef_tol=1e-6,
+    )
     tidy = fit.tidy()
     coef = {
         name: {

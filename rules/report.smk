@@ -1,0 +1,39 @@
+# The self-contained HTML report: every table and figure, attrition, match quality,
+# calibration (synthetic world), measures diagnostics and provenance (no timestamps).
+
+REPORT_TABLES = [*config["tables"]["specs"], "table8"]
+
+
+def report_input_files():
+    """(key, path) of every raw input in config.inputs, {year} expanded: hashed, never read."""
+    from cbec.report.provenance import input_files
+
+    return input_files(config["inputs"], YEARS)
+
+
+rule report:
+    input:
+        tables=[f"results/tables/{t}.{ext}" for t in REPORT_TABLES for ext in ("html", "md")],
+        figures=figure_files(),
+        attrition=["results/logs/attrition_asif.csv", "results/logs/attrition_sample.csv"],
+        match_reports=expand(
+            "results/links/{name}_report.json",
+            name=["panel_links", "customs_asif", *PLATFORMS],
+        ),
+        diagnostics="results/measures/diagnostics.csv",
+        calibration=["results/synthetic/calibration.md"] if SYNTHETIC else [],
+        raw=[p for _, p in report_input_files()],
+    output:
+        "results/report.html",
+    log:
+        "results/logs/report.log",
+    benchmark:
+        "results/benchmarks/report.tsv"
+    conda:
+        "../envs/cbec.yaml"
+    params:
+        input_files=report_input_files(),
+        repo=workflow.basedir,
+        title=config["extensions"]["report"]["title"],
+    script:
+        "../scripts/report.py"

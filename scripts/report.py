@@ -1,0 +1,24 @@
+"""Rule report: the self-contained results/report.html (tables, figures, logs, provenance)."""
+
+from cbec import runlog
+from cbec.report.report import run_report
+
+
+def main() -> None:
+    inp = snakemake.input
+    run_report(
+        tables=inp.tables,
+        figures=inp.figures,
+        attrition=inp.attrition,
+        match_reports=inp.match_reports,
+        diagnostics=inp.diagnostics,
+        calibration=inp.calibration[0] if inp.calibration else None,
+        config=snakemake.config,
+        input_files=snakemake.params.input_files,
+        output=snakemake.output[0],
+        repo=snakemake.params.repo,
+        title=snakemake.params.title,
+    )
+
+
+runlog.run(main, snakemake.log[0], "report")

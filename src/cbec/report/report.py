@@ -1,0 +1,464 @@
+"""The self-contained HTML report (``results/report.html``).
+
+One file, inline CSS, every image a base64 ``data:`` URI: it opens offline and makes no
+network request. It gathers every rendered table, every figure, the attrition logs, match
+quality (counts; precision / recall against the synthetic truth where the match reports hold
+them), the calibration against the paper's Table 1 (synthetic world only), a summary of the
+measures diagnostics and the provenance of the run. No timestamps: the same inputs give the
+same bytes. Only aggregates enter: tables, estimates and logs carry no identifiers, and raw
+inputs are hashed, never read.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+__all__ = [
+    "CSS",
+    "Figure",
+    "Table",
+    "attrition_wide",
+    "build_report",
+    "diagnostics_summary",
+    "frame_to_html",
+    "markdown_to_html",
+    "match_quality",
+    "png_data_uri",
+    "run_report",
+]
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+CSS = """
+body{font-family:-apple-system,'Segoe UI','DejaVu Sans',Arial,sans-serif;margin:0;color:#1a1a1a;
+background:#fafafa;line-height:1.45}
+main{max-width:1100px;margin:0 auto;padding:1.5em 2em 4em;background:#fff}
+h1{font-size:1.6em;border-bottom:2px solid #333;padding-bottom:.3em}
+h2{font-size:1.25em;margin-top:2.2em;border-bottom:1px solid #ccc;padding-bottom:.2em}
+h3{font-size:1.05em;margin-top:1.4em}
+nav ol{columns:2;font-size:.92em}
+table.data{border-collapse:collapse;font-size:.85em;margin:.6em 0}
+table.data th,table.data td{border:1px solid #ddd;padding:2px 8px;text-align:right}
+table.data th{background:#f0f0f0}
+table.data td.s,table.data th.s{text-align:left}
+figure{margin:1em 0;text-align:center}
+figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.88em;color:#444;max-width:60em;margin:.3em auto}
+.note{font-size:.85em;color:#555}
+.missing{color:#a00}
+code{font-size:.9em;background:#f3f3f3;padding:0 3px}
+""".strip()
+
+
+@dataclass(frozen=True)
+class Table:
+    """A rendered table: its name, and an HTML fragment (or markdown, converted)."""
+
+    name: str
+    html: str | None = None
+    markdown: str | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A PNG figure with a caption."""
+
+    name: str
+    png: bytes | None
+    caption: str = ""
+
+
+def png_data_uri(png: bytes) -> str:
+    """``data:image/png;base64,...``; raises ValueError if ``png`` is not a PNG."""
+    if not png.startswith(PNG_MAGIC):
+        raise ValueError("not a PNG image")
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _e(x: Any) -> str:
+    return html.escape("" if x is None else str(x), quote=True)
+
+
+PLAIN_INT_COLUMNS = frozenset({"year", "step", "ind2", "seed"})
+
+
+def _fmt(v: Any, plain: bool = False) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return str(v) if plain else f"{v:,}"
+    if isinstance(v, float):
+        if v != v:
+            return "—"
+        if v == int(v) and abs(v) < 1e15:
+            return f"{int(v):,}"
+        return f"{v:.6g}" if abs(v) < 1e5 else f"{v:,.0f}"
+    return str(v)
+
+
+def frame_to_html(df: pl.DataFrame, max_rows: int = 500) -> str:
+    """A polars frame as an escaped HTML table (numbers right-aligned)."""
+    if df.height == 0:
+        return '<p class="note">(empty)</p>'
+    num = {c for c, t in zip(df.columns, df.dtypes, strict=True) if t.is_numeric()}
+    head = "".join(f'<th class="{"" if c in num else "s"}">{_e(c)}</th>' for c in df.columns)
+    rows = []
+    for r in df.head(max_rows).iter_rows():
+        cells = "".join(
+            f'<td class="{"" if c in num else "s"}">{_e(_fmt(v, c in PLAIN_INT_COLUMNS))}</td>'
+            for c, v in zip(df.columns, r, strict=True)
+        )
+        rows.append(f"<tr>{cells}</tr>")
+    more = (
+        f'<p class="note">{df.height - max_rows:,} more rows not shown.</p>'
+        if df.height > max_rows
+        else ""
+    )
+    return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}'
+
+
+_MD_INLINE = [
+    (re.compile(r"\*\*(.+?)\*\*"), r"<strong>\1</strong>"),
+    (re.compile(r"(?<![\\*])\*(?!\s)(.+?)(?<![\\\s])\*"), r"<em>\1</em>"),
+    (re.compile(r"`([^`]+)`"), r"<code>\1</code>"),
+]
+
+
+def _md_inline(s: str) -> str:
+    s = _e(s)
+    for pat, rep in _MD_INLINE:
+        s = pat.sub(rep, s)
+    return s.replace("\\*", "*").replace("\\|", "|")
+
+
+def markdown_to_html(md: str) -> str:
+    """Minimal markdown: ``#`` headings, pipe tables, paragraphs, bold / italics / code.
+    Everything is escaped first (no raw HTML passes)."""
+    out: list[str] = []
+    lines = md.splitlines()
+    i = 0
+    para: list[str] = []
+
+    def flush() -> None:
+        if para:
+            out.append(f"<p>{_md_inline(' '.join(para))}</p>")
+            para.clear()
+
+    def cells(line: str) -> list[str]:
+        parts = re.split(r"(?<!\\)\|", line.strip())
+        return [p.strip() for p in parts[1:-1]] if len(parts) > 2 else [line.strip()]
+
+    while i < len(lines):
+        line = lines[i]
+        if line.strip().startswith("|"):
+            flush()
+            block = []
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                block.append(lines[i])
+                i += 1
+            rows = [cells(b) for b in block]
+            sep = [j for j, r in enumerate(rows) if all(re.fullmatch(r":?-{2,}:?", c) for c in r)]
+            head = rows[: sep[0]] if sep else []
+            body = rows[sep[0] + 1 :] if sep else rows
+            h = "".join(
+                "<tr>" + "".join(f'<th class="s">{_md_inline(c)}</th>' for c in r) + "</tr>"
+                for r in head
+            )
+            b = "".join(
+                "<tr>" + "".join(f'<td class="s">{_md_inline(c)}</td>' for c in r) + "</tr>"
+                for r in body
+            )
+            out.append(f'<table class="data"><thead>{h}</thead><tbody>{b}</tbody></table>')
+            continue
+        m = re.match(r"^(#{1,6})\s+(.*)$", line)
+        if m:
+            flush()
+            level = min(len(m.group(1)) + 2, 6)
+            out.append(f"<h{level}>{_md_inline(m.group(2))}</h{level}>")
+        elif not line.strip():
+            flush()
+        else:
+            para.append(line.strip())
+        i += 1
+    flush()
+    return "\n".join(out)
+
+
+def match_quality(reports: Mapping[str, Mapping[str, Any]]) -> pl.DataFrame:
+    """One row per link report: counts and, where present, precision / recall vs the truth."""
+    rows = []
+    for name in sorted(reports):
+        r = reports[name]
+        truth = r.get("truth") if isinstance(r.get("truth"), Mapping) else {}
+        methods = r.get("by_method") or r.get("links_by_method") or {}
+        rows.append(
+            {
+                "link": name,
+                "candidates": _first(r, "n_members", "n_parties", "firm_years"),
+                "matched": _first(r, "matched", "links"),
+                "match_rate": r.get("match_rate"),
+                "to_review": r.get("n_review"),
+                "by_method": "; ".join(f"{k}: {v:,}" for k, v in sorted(methods.items()))
+                if isinstance(methods, Mapping)
+                else None,
+                "precision": truth.get("precision"),
+                "recall": truth.get("recall"),
+            }
+        )
+    schema = {
+        "link": pl.String,
+        "candidates": pl.Int64,
+        "matched": pl.Int64,
+        "match_rate": pl.Float64,
+        "to_review": pl.Int64,
+        "by_method": pl.String,
+        "precision": pl.Float64,
+        "recall": pl.Float64,
+    }
+    df = pl.DataFrame(rows, schema=schema)
+    return df.select([c for c in df.columns if df[c].null_count() < df.height or c == "link"])
+
+
+def attrition_wide(df: pl.DataFrame) -> pl.DataFrame:
+    """An attrition log (stage, year, step, reason, rows) with one column per year (rows =
+    steps); logs without years or with other columns are returned unchanged."""
+    need = {"year", "step", "reason", "rows"}
+    if not need <= set(df.columns) or df["year"].null_count() == df.height:
+        return df
+    d = df.with_columns(pl.col("year").cast(pl.String))
+    years = sorted(d["year"].drop_nulls().unique().to_list())
+    idx = [c for c in ("stage", "step", "reason") if c in d.columns]
+    wide = d.pivot(on="year", index=idx, values="rows", aggregate_function="sum")
+    wide = wide.with_columns(pl.sum_horizontal(years).alias("all years"))
+    return wide.sort(idx[:-1]).select(*idx, *years, "all years")
+
+
+def _first(r: Mapping[str, Any], *keys: str) -> Any:
+    for k in keys:
+        if isinstance(r.get(k), int | float):
+            return int(r[k])
+    return None
+
+
+def diagnostics_summary(diag: pl.DataFrame) -> pl.DataFrame:
+    """Per measure: industries, converged, and how many fell back to each pool / failed."""
+    if diag.height == 0 or "measure" not in diag.columns:
+        return pl.DataFrame()
+    fb = pl.col("fallback").cast(pl.String).fill_null("none")
+    conv = pl.col("converged").cast(pl.String).str.to_lowercase().is_in(["true", "1"])
+    kinds = sorted(set(diag.select(fb.alias("f"))["f"].to_list()))
+    return (
+        diag.group_by("measure")
+        .agg(
+            pl.len().alias("industries"),
+            conv.sum().alias("converged"),
+            *[(fb == k).sum().alias(f"fallback: {k}") for k in kinds],
+        )
+        .sort("measure")
+    )
+
+
+def _provenance_html(p: Mapping[str, Any]) -> str:
+    git = p.get("git") or {}
+    commit = git.get("commit")
+    gtxt = (
+        f"<code>{_e(commit)}</code>"
+        + (" (working tree has uncommitted changes)" if git.get("dirty") else "")
+        if commit
+        else f'<span class="missing">not available ({_e(git.get("note") or "no git")})</span>'
+    )
+    rows = [
+        ("git commit", gtxt),
+        ("config sha256", f"<code>{_e(p.get('config_sha256'))}</code>"),
+        ("Python", _e(f"{p.get('implementation', '')} {p.get('python', '')}".strip())),
+    ]
+    out = (
+        '<table class="data">'
+        + "".join(f'<tr><th class="s">{_e(k)}</th><td class="s">{v}</td></tr>' for k, v in rows)
+        + "</table>"
+    )
+    pk = p.get("packages") or {}
+    out += "<h3>Package versions</h3>" + frame_to_html(
+        pl.DataFrame(
+            {"package": list(pk), "version": [v or "not installed" for v in pk.values()]},
+            schema={"package": pl.String, "version": pl.String},
+        )
+    )
+    ins = p.get("inputs") or []
+    out += "<h3>Input files (sha256)</h3>" + frame_to_html(
+        pl.DataFrame(
+            {
+                "input": [x["key"] for x in ins],
+                "path": [x["path"] for x in ins],
+                "bytes": [x.get("bytes") for x in ins],
+                "sha256": [x.get("sha256") or "missing" for x in ins],
+            },
+            schema={"input": pl.String, "path": pl.String, "bytes": pl.Int64, "sha256": pl.String},
+        )
+    )
+    return out
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")
+
+
+def build_report(
+    *,
+    title: str,
+    tables: Sequence[Table] = (),
+    figures: Sequence[Figure] = (),
+    attrition: Mapping[str, pl.DataFrame] | None = None,
+    match_reports: Mapping[str, Mapping[str, Any]] | None = None,
+    calibration_md: str | None = None,
+    diagnostics: pl.DataFrame | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    intro: str = "",
+) -> str:
+    """The complete report page (a string; the caller writes it as UTF-8)."""
+    sections: list[tuple[str, str]] = []
+    if tables:
+        parts = []
+        for t in tables:
+            body = t.html if t.html else markdown_to_html(t.markdown or "") if t.markdown else ""
+            body = body or f'<p class="missing">{_e(t.name)}: not available</p>'
+            parts.append(f'<section id="{_slug(t.name)}">{body}</section>')
+        sections.append(("Tables", "\n".join(parts)))
+    if figures:
+        parts = []
+        for f in figures:
+            if f.png:
+                img = f'<img src="{png_data_uri(f.png)}" alt="{_e(f.name)}">'
+            else:
+                img = f'<p class="missing">{_e(f.name)}: figure not available</p>'
+            parts.append(
+                f'<figure id="fig-{_slug(f.name)}">{img}<figcaption><strong>{_e(f.name)}</strong>. '
+                f"{_e(f.caption)}</figcaption></figure>"
+            )
+        sections.append(("Figures", "\n".join(parts)))
+    if attrition:
+        parts = [
+            f"<h3>{_e(name)}</h3>{frame_to_html(attrition_wide(df))}"
+            for name, df in sorted(attrition.items())
+        ]
+        sections.append(("Attrition", "\n".join(parts)))
+    if match_reports:
+        mq = match_quality(match_reports)
+        note = (
+            '<p class="note">Precision and recall are measured against the synthetic truth '
+            "(resources/truth); they are absent when the inputs are real files.</p>"
+        )
+        sections.append(("Match quality", frame_to_html(mq) + note))
+    if calibration_md:
+        sections.append(
+            ("Calibration against the paper's Table 1", markdown_to_html(calibration_md))
+        )
+    if diagnostics is not None:
+        sections.append(
+            (
+                "Measures diagnostics",
+                '<p class="note">Industries estimated per measure, converged estimates, and how '
+                "many industries fell back to a pooled estimate (group: same 1-digit group; all: "
+                "every industry) or failed.</p>" + frame_to_html(diagnostics_summary(diagnostics)),
+            )
+        )
+    if provenance:
+        sections.append(("Provenance", _provenance_html(provenance)))
+    toc = "".join(f'<li><a href="#{_slug(h)}">{_e(h)}</a></li>' for h, _ in sections)
+    body = "\n".join(f'<h2 id="{_slug(h)}">{_e(h)}</h2>\n{c}' for h, c in sections)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_e(title)}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n<main>\n"
+        f"<h1>{_e(title)}</h1>\n{intro}\n<nav><ol>{toc}</ol></nav>\n{body}\n</main>\n</body>\n</html>\n"
+    )
+
+
+# --------------------------------------------------------------------------- rule driver
+def _natural(s: str) -> list[Any]:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
+
+
+def run_report(
+    *,
+    tables: Sequence[str | Path],
+    figures: Sequence[str | Path],
+    attrition: Sequence[str | Path],
+    match_reports: Sequence[str | Path],
+    diagnostics: str | Path | None,
+    calibration: str | Path | None,
+    config: Mapping[str, Any],
+    input_files: Sequence[tuple[str, str]],
+    output: str | Path,
+    repo: str | Path | None = None,
+    captions: Mapping[str, str] | None = None,
+    title: str = "Cross-border e-commerce platforms and firm capacity utilization: run report",
+) -> str:
+    """Read the run's artifacts, build the report and write it (UTF-8, atomic)."""
+    import json
+
+    from cbec.data.io import write_text_atomic
+    from cbec.report.figures import FIGURES
+    from cbec.report.provenance import provenance
+
+    caps = dict(FIGURES, **(captions or {}))
+    tabs = []
+    for t in sorted({Path(x).with_suffix("") for x in tables}, key=lambda p: _natural(p.name)):
+        h, m = t.with_suffix(".html"), t.with_suffix(".md")
+        tabs.append(
+            Table(
+                t.name,
+                html=h.read_text(encoding="utf-8") if h.is_file() else None,
+                markdown=m.read_text(encoding="utf-8") if m.is_file() else None,
+            )
+        )
+    figs = []
+    for f in sorted({Path(x).with_suffix(".png") for x in figures}, key=lambda p: _natural(p.name)):
+        figs.append(Figure(f.stem, f.read_bytes() if f.is_file() else None, caps.get(f.stem, "")))
+    attr = {
+        Path(a).name: pl.read_csv(a, infer_schema_length=None) for a in sorted(map(str, attrition))
+    }
+    mrep = {
+        Path(r).name.removesuffix("_report.json"): json.loads(Path(r).read_text(encoding="utf-8"))
+        for r in sorted(map(str, match_reports))
+    }
+    diag = pl.read_csv(diagnostics, infer_schema_length=None) if diagnostics else None
+    calib = (
+        Path(calibration).read_text(encoding="utf-8")
+        if calibration and Path(calibration).is_file()
+        else None
+    )
+    intro = (
+        '<p class="note">Inputs: <code>'
+        + _e(config.get("inputs", {}).get("source"))
+        + "</code>; preset <code>"
+        + _e(config.get("preset"))
+        + "</code>; seed <code>"
+        + _e(config.get("seed"))
+        + "</code>. Every number below is read from the workflow's artifacts "
+        "(results/); nothing is re-estimated here.</p>"
+    )
+    page = build_report(
+        title=title,
+        tables=tabs,
+        figures=figs,
+        attrition=attr,
+        match_reports=mrep,
+        calibration_md=calib,
+        diagnostics=diag,
+        provenance=provenance(config, input_files, repo),
+        intro=intro,
+    )
+    write_text_atomic(page, output)
+    return page

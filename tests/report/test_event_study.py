@@ -1,0 +1,118 @@
+"""Table 8: event-study estimates on a simulated staggered panel with a planted effect."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from cbec.estimation.staggered import simulate_staggered
+from cbec.report import event_study as ES
+from cbec.tables.render import render_table
+
+SPEC = {"fixed_effects": ["firm_id", "ind2^year", "city^year"], "window": [-3, 3]}
+TAU = 0.06  # planted constant effect
+
+
+@pytest.fixture(scope="module")
+def panel() -> pl.DataFrame:
+    d = simulate_staggered(
+        n_firms=400,
+        effect_intercept=TAU,
+        effect_slope=0.0,
+        early_bonus=0.0,
+        adoption_years=range(2003, 2015),
+        seed=7,
+    )
+    # cohort 0 = never; one late cohort joining after the panel ends
+    late = (pl.col("firm_id") % 20 == 0) & (pl.col("cohort") == 0)
+    return d.with_columns(
+        pl.when(late)
+        .then(2019)
+        .when(pl.col("cohort") == 0)
+        .then(None)
+        .otherwise(pl.col("cohort"))
+        .alias("join_year")
+    )
+
+
+@pytest.fixture(scope="module")
+def est(panel) -> dict:
+    return ES.event_study_estimates(panel, SPEC)
+
+
+def test_prepare_cohort_codes_late_joiners_as_never(panel):
+    d = ES.prepare_cohort(panel, "join_year", "year", "never")
+    assert (
+        d.filter(pl.col("join_year") == 2019)["cohort_es"].null_count()
+        == d.filter(pl.col("join_year") == 2019).height
+        > 0
+    )
+    kept = ES.prepare_cohort(panel, "join_year", "year", "keep")
+    assert (kept.filter(pl.col("join_year") == 2019)["cohort_es"] == 2019).all()
+    with pytest.raises(ValueError):
+        ES.prepare_cohort(panel, late_cohorts="bad")
+    with pytest.raises(KeyError):
+        ES.prepare_cohort(panel.drop("join_year"))
+
+
+def test_columns_follow_the_estimates_contract(est):
+    labels = [c["estimator"] for c in est["columns"]]
+    assert labels == ["twfe", "sun_abraham", "did2s", "static_twfe"]
+    for c in est["columns"][:3]:
+        assert set(c["coef"]) == {"rel_-3", "rel_-2", "rel_0", "rel_1", "rel_2", "rel_3", "att"}
+        assert set(c["stats"]) >= {"pretrend_f", "pretrend_p"}
+        assert c["fixed_effects"] == SPEC["fixed_effects"]  # all accept the paper's FE here
+    assert set(est["columns"][3]["coef"]) == {"att"}
+    assert {r["estimator"] for r in est["path"]} == {"twfe", "sun_abraham", "did2s"}
+    assert any("coded as never treated" in n for n in est["notes"])
+    assert any("every estimator accepted the paper's fixed effects" in n for n in est["notes"])
+    json.dumps(est, allow_nan=False)  # strict JSON
+
+
+def test_planted_effect_inside_confidence_intervals(est):
+    # constant effect, parallel trends: every estimator's ATT (static TWFE included) covers
+    # TAU with its 99% CI (four checks) and lies within 0.02 of it; leads jointly insignificant
+    for c in est["columns"]:
+        a = c["coef"]["att"]
+        assert abs(a["b"] - TAU) < 2.58 * a["se"], (c["estimator"], a)  # 99%: four checks
+        assert abs(a["b"] - TAU) < 0.02, (c["estimator"], a)
+    for c in est["columns"][:3]:
+        assert c["stats"]["pretrend_p"] > 0.01, c["estimator"]
+
+
+def test_renders_with_write_table_style(est):
+    md = render_table(
+        dict(est, notes="; ".join(est["notes"])), "md", stats_keys=["pretrend_f", "pretrend_p"]
+    )
+    assert "rel_-2" in md and "att" in md and "pretrend_p" in md and "Sun-Abraham" in md
+
+
+def test_fallback_when_an_estimator_rejects_the_paper_fe(panel, monkeypatch):
+    def picky(df, fe, **kw):
+        if any("^" in f for f in fe):
+            raise ValueError("interacted fixed effects not supported")
+        return ES.st.dynamic_twfe(df, fe=fe, **kw)
+
+    monkeypatch.setitem(ES.ESTIMATORS, "twfe", ("Dynamic TWFE", picky))
+    est = ES.event_study_estimates(panel, dict(SPEC, estimators=["twfe"]))
+    assert est["columns"][0]["fixed_effects"] == ES.FALLBACK_FE
+    assert any("did not accept the paper's fixed effects" in n for n in est["notes"])
+    assert not any("every estimator accepted" in n for n in est["notes"])
+
+
+def test_run_table8_writes_all_outputs(panel, tmp_path):
+    p = tmp_path / "sample.parquet"
+    panel.write_parquet(p)
+    out = {k: str(tmp_path / f"t8.{k}") for k in ("tex", "md", "html")}
+    out |= {
+        "estimates": str(tmp_path / "t8.json"),
+        "png": str(tmp_path / "fig" / "event_study.png"),
+        "pdf": str(tmp_path / "fig" / "event_study.pdf"),
+    }
+    ES.run_table8(p, out, dict(SPEC, estimators=["twfe"]), {"stat": "t", "lang": "en"})
+    for k, v in out.items():
+        assert (tmp_path / v).stat().st_size > 100, k
+    est = json.loads((tmp_path / "t8.json").read_text())
+    assert est["table"] == "table8" and len(est["columns"]) == 2
