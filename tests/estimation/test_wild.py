@@ -90,3 +90,32 @@ def test_pvalue_and_ci_by_inversion(sample):
     width = hi - lo
     assert wcr.pvalue(lo + 0.01 * width) >= 0.05 > wcr.pvalue(lo - 0.01 * width)
     assert wcr.pvalue(hi - 0.01 * width) >= 0.05 > wcr.pvalue(hi + 0.01 * width)
+
+
+def test_fwl_equals_full_wcr_with_nested_fixed_effects():
+    """With only firm fixed effects (nested in firm clusters) the fast FWL bootstrap is exact."""
+    import numpy as np
+    import polars as pl
+
+    from cbec.estimation.fe import FESample
+    from cbec.estimation.wild import (
+        draw_weights,
+        wild_cluster_bootstrap,
+        wild_cluster_bootstrap_fwl,
+    )
+
+    rng = np.random.default_rng(3)
+    n_f, T = 300, 6
+    firm = np.repeat(np.arange(n_f), T)
+    a = rng.normal(size=n_f)[firm]
+    x = (rng.random(n_f * T) < 0.3).astype(float) + 0.3 * a
+    z = rng.normal(size=n_f * T)
+    y = 0.1 * x + 0.5 * z + a + rng.normal(size=n_f * T) + rng.normal(size=n_f)[firm]
+    df = pl.DataFrame({"firm_id": firm, "y": y, "x": x, "z": z})
+    s = FESample.from_frame(df, ["firm_id"], ["y", "x", "z"], cluster="firm_id")
+    W = draw_weights(int(s.cluster_codes("firm_id").max()) + 1, 199, "webb", rng)
+    full = wild_cluster_bootstrap(s, "y", ["x", "z"], "x", rng=rng, W=W, conf_int=False)
+    fast = wild_cluster_bootstrap_fwl(s, "y", ["x", "z"], "x", rng=rng, W=W, conf_int=False)
+    np.testing.assert_allclose(fast.t_boot, full.t_boot, rtol=1e-6, atol=1e-8)
+    assert fast.pvalue == full.pvalue
+    assert abs(fast.tstat - full.tstat) < 1e-6 * max(1.0, abs(full.tstat))

@@ -116,3 +116,9 @@ def test_run_table8_writes_all_outputs(panel, tmp_path):
         assert (tmp_path / v).stat().st_size > 100, k
     est = json.loads((tmp_path / "t8.json").read_text())
     assert est["table"] == "table8" and len(est["columns"]) == 2
+
+
+def test_canonical_note_sorts_mappings():
+    n = "reference period other than -1 (not observed): {2010: -3, 2009: -2, 2011: -4}"
+    assert ES._canonical_note(n).endswith("{2009: -2, 2010: -3, 2011: -4}")
+    assert ES._canonical_note("dropped [2001] {x}") == "dropped [2001] {x}"

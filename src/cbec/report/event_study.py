@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,17 @@ def _coef(b: float | None, se: float | None, dfd: int) -> dict[str, float | None
         return {"b": b, "se": se, "t": None, "p": None}
     t = b / se
     return {"b": b, "se": se, "t": t, "p": float(2 * stats.t.sf(abs(t), max(dfd, 1)))}
+
+
+def _canonical_note(note: str) -> str:
+    """Sort ``{2010: -3, 2009: -2}``-style mappings inside a note (their order comes from a
+    parallel group-by and would make the JSON differ between identical runs)."""
+
+    def sort_map(m: re.Match[str]) -> str:
+        pairs = re.findall(r"(-?\d+): (-?\d+)", m.group(0))
+        return "{" + ", ".join(f"{k}: {v}" for k, v in sorted(pairs, key=lambda p: int(p[0]))) + "}"
+
+    return re.sub(r"\{-?\d+: -?\d+(?:, -?\d+: -?\d+)*\}", sort_map, note)
 
 
 def _rel_name(b: int) -> str:
@@ -127,7 +139,7 @@ def event_study_estimates(
                 continue
             coef[_rel_name(row["rel_time"])] = _coef(row["estimate"], row["se"], dfd)
         coef["att"] = _coef(res.att["estimate"], res.att["se"], dfd)
-        notes += [f"{key}: {n}" for n in res.notes]
+        notes += [f"{key}: {_canonical_note(n)}" for n in res.notes]
         columns.append(
             {
                 "label": f"({i + 1})",

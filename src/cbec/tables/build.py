@@ -17,7 +17,7 @@ import polars as pl
 
 from cbec.estimation.fe import FESample, feols
 from cbec.estimation.iv import iv2sls
-from cbec.estimation.wild import wild_cluster_bootstrap
+from cbec.estimation.wild import wild_cluster_bootstrap, wild_cluster_bootstrap_fwl
 
 log = logging.getLogger("cbec.tables")
 
@@ -187,7 +187,12 @@ def regression_table(
         d["controls"] = bool(c.get("controls"))
         if c.get("wild_bootstrap"):
             wb_cfg = common["wild_bootstrap"]
-            wb = wild_cluster_bootstrap(
+            boot = (
+                wild_cluster_bootstrap
+                if wb_cfg["method"] == "exact"
+                else wild_cluster_bootstrap_fwl
+            )
+            wb = boot(
                 sample,
                 c["depvar"],
                 [r for r in regs if r in res.names],
@@ -197,7 +202,12 @@ def regression_table(
                 B=int(wb_cfg["reps"]),
                 weights=wb_cfg["weights"],
             )
-            d["stats"].update(wild_p=wb.pvalue, wild_ci=list(wb.conf_int or ()), wild_reps=wb.B)
+            d["stats"].update(
+                wild_p=wb.pvalue,
+                wild_ci=list(wb.conf_int or ()),
+                wild_reps=wb.B,
+                wild_method=f"WCR-{wb_cfg['method']}, {wb.weights} weights",
+            )
             log.info(
                 "%s (%d): wild cluster bootstrap p = %.4f, CI %s (B = %d, %s)",
                 name,
