@@ -12,6 +12,8 @@ include: "rules/data.smk"
 include: "rules/measures.smk"
 include: "rules/analysis.smk"
 include: "rules/tables.smk"
+include: "rules/extensions.smk"
+include: "rules/report.smk"
 
 
 rule all:

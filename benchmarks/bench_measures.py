@@ -234,7 +234,25 @@ def report(s: dict) -> str:
             f"{_f(r['share_wrong_skew'])}, corr with omega (within) "
             f"{_f(r['corr_omega']['within_industry'])}"
         )
+    lines.append("")
+    for name, ok in targets(s).items():
+        lines.append(f"target {name}: {'PASS' if ok else 'FAIL'}")
     return "\n".join(lines)
+
+
+def targets(s: dict) -> dict[str, bool]:
+    """The issue's recovery targets (correlations within industry: TFP levels carry the
+    industry's constant, which omega does not)."""
+    out = {"corr(cu, u) >= 0.8": s["cu"]["corr_u"]["within_industry"] >= 0.8}
+    for m in TFP_MEASURES:
+        out[f"corr({m}, omega) >= 0.8"] = s[m]["corr_omega"]["within_industry"] >= 0.8
+        for b in ("b_l", "b_k"):
+            out[f"{m} {b}: every industry within 0.03"] = s[m][f"{b}_share_within_0.03"] == 1.0
+    for m in ("cu_sfa_cd", "cu_sfa_tl"):
+        out[f"{m}: corr with u > 0 and platform effect > 0"] = bool(
+            s[m]["corr_u"]["within_industry"] > 0 and s[m]["platform_effect"] > 0
+        )
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="summary file to write")
     a = ap.parse_args(argv)
     s = summarize(a.results, a.resources)
+    s["targets"] = targets(s)
     print(report(s))
     out = a.json or a.results / "benchmarks" / "bench_measures.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,11 @@
 # Shared set-up: validate the configuration before any job, and helpers for paths.
 import sys
+from os import environ
 from pathlib import Path
+
+# pyfixest orders some internal sets by hash (interacted fixed effects, collinearity
+# checks); a fixed hash seed for every job makes reruns byte-identical.
+environ["PYTHONHASHSEED"] = "0"
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
@@ -42,10 +47,25 @@ def table_outputs(name):
     }
 
 
+def figure_files(names=None):
+    names = DIAGNOSTIC_FIGURES + ["event_study"] if names is None else names
+    return [f"results/figures/{n}.{ext}" for n in names for ext in ("png", "pdf")]
+
+
+def report_input_files():
+    """(key, path) of every raw input in config.inputs, {year} expanded: hashed, never read."""
+    from cbec.report.provenance import input_files
+
+    return input_files(config["inputs"], YEARS)
+
+
 def all_targets():
     targets = ["results/measures/diagnostics.csv"]
     for name in config["tables"]["specs"]:
         targets += [f"results/tables/{name}.{ext}" for ext in ("tex", "md", "html")]
     if SYNTHETIC:
         targets.append("results/synthetic/calibration.md")
+    targets += [f"results/tables/table8.{ext}" for ext in ("tex", "md", "html")]
+    targets += figure_files()
+    targets.append("results/report.html")
     return targets

@@ -13,11 +13,6 @@ PLATFORMS = ["alibaba", "mic"]
 DIAGNOSTIC_FIGURES = ["cu_distribution", "psm_balance", "match_scores", "first_stage"]
 
 
-def figure_files(names=None):
-    names = DIAGNOSTIC_FIGURES + ["event_study"] if names is None else names
-    return [f"results/figures/{n}.{ext}" for n in names for ext in ("png", "pdf")]
-
-
 rule table8:
     input:
         sample="results/analysis/sample.parquet",
@@ -58,7 +53,10 @@ rule figures:
         figures=DIAGNOSTIC_FIGURES,
         platforms=PLATFORMS,
         # written by match_platform as a side effect; confidential: only `score` is read
-        review={p: f"{config['matching']['review_dir']}/{p}_review.parquet" for p in PLATFORMS},
+        review={
+            p: f"{config['matching']['review_dir']}/{p}_review.parquet"
+            for p in PLATFORMS
+        },
         spec=EXT["figures"],
     script:
         "../scripts/figures.py"

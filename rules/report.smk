@@ -4,18 +4,18 @@
 REPORT_TABLES = [*config["tables"]["specs"], "table8"]
 
 
-def report_input_files():
-    """(key, path) of every raw input in config.inputs, {year} expanded: hashed, never read."""
-    from cbec.report.provenance import input_files
-
-    return input_files(config["inputs"], YEARS)
-
-
 rule report:
     input:
-        tables=[f"results/tables/{t}.{ext}" for t in REPORT_TABLES for ext in ("html", "md")],
+        tables=[
+            f"results/tables/{t}.{ext}"
+            for t in REPORT_TABLES
+            for ext in ("html", "md")
+        ],
         figures=figure_files(),
-        attrition=["results/logs/attrition_asif.csv", "results/logs/attrition_sample.csv"],
+        attrition=[
+            "results/logs/attrition_asif.csv",
+            "results/logs/attrition_sample.csv",
+        ],
         match_reports=expand(
             "results/links/{name}_report.json",
             name=["panel_links", "customs_asif", *PLATFORMS],

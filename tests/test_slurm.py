@@ -179,11 +179,14 @@ def _tail(text: str, n: int = 15) -> str:
 
 
 def test_tiny_dag_matches_local(slurm_cluster, tmp_path, monkeypatch):
-    # Both runs (and their SLURM jobs, which inherit the environment) import one snapshot of
-    # the library, so the comparison cannot be spoiled by edits to src/ during the test.
-    shutil.copytree(ROOT / "src", tmp_path / "src")
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "src"))
-    local = _copy(tmp_path / "local")
+    # One snapshot of the workflow and the library (src/ beside schemas/, as in the repo) for
+    # both runs and their SLURM jobs (which inherit PYTHONPATH), so that edits to the tree
+    # during the test cannot spoil the comparison.
+    snapshot = _copy(tmp_path / "snapshot")
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    shutil.copytree(ROOT / "src", snapshot / "src", ignore=ignore)
+    monkeypatch.setenv("PYTHONPATH", str(snapshot / "src"))
+    local = shutil.copytree(snapshot, tmp_path / "local")
     dry = run_snakemake(local, "--config", "preset=tiny", "--dry-run", check=False)
     if dry.returncode != 0:
         pytest.skip(
@@ -202,7 +205,7 @@ def test_tiny_dag_matches_local(slurm_cluster, tmp_path, monkeypatch):
     if not expected:
         pytest.skip("the local tiny run wrote no results to compare yet")
 
-    cluster = _copy(tmp_path / "slurm")
+    cluster = shutil.copytree(snapshot, tmp_path / "slurm")
     start = time.perf_counter()
     run_snakemake(cluster, "--config", "preset=tiny", *SLURM_ARGS)
     slurm_seconds = time.perf_counter() - start

@@ -141,3 +141,20 @@ def test_resume_after_kill(tiny_run, tmp_path):
     a, b = _outputs(tiny_run), _outputs(wd)
     differ = [k for k in a if a[k] != b.get(k)]
     assert not differ, differ
+
+
+def test_report_opens_offline(tiny_run, tmp_path):
+    """The workflow's report in headless Chromium: images decode, nothing is fetched."""
+    from report.test_browser import CHROMIUM, probe
+
+    if CHROMIUM is None:
+        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    page = (tiny_run / "results" / "report.html").read_text(encoding="utf-8")
+    out = probe(page, tmp_path)
+    assert out["broken"] == [] and out["resources"] == [] and out["n_images"] >= 5
+
+
+def test_figures_exist(tiny_run):
+    figs = sorted((tiny_run / "results" / "figures").glob("*"))
+    assert {p.suffix for p in figs} >= {".png", ".pdf"}
+    assert all(p.stat().st_size > 1000 for p in figs)

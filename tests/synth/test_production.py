@@ -55,6 +55,7 @@ def _truth_side(raw: Path, truth: Path) -> pl.DataFrame:
     asif = pl.concat(parts)
     fy = (
         pl.read_parquet(truth / "firm_year.parquet")
+        .with_columns(pl.col("u").log().mean().alias("mean_ln_u"))
         .sort("true_firm", "year")
         .with_columns(
             pl.col("year").cast(pl.Int64),
@@ -95,12 +96,13 @@ def worlds(tmp_path_factory) -> dict[float, tuple[pl.DataFrame, dict]]:
 
 
 def test_investment_is_a_function_of_the_output_index(worlds):
-    """ln(I/K) = ln 0.11 + 0.8 (omega - trend + beta_k ln u) - 0.05 (k - 9.22) + N(0, 0.04^2)."""
+    """ln(I/K) = ln 0.11 + 0.8 (omega - trend + beta_k (ln u - mean ln u)) - 0.05 (k - 9.22)
+    + N(0, 0.04^2), the mean over alive firm-years (the rows of the truth's firm_year)."""
     df, par = worlds[1.0]
     bk = par["elasticities"]["beta_k"]["13"]
     d = df.filter(pl.col("ln_inv").is_finite()).with_columns(
         (pl.col("omega") - 0.01 * (pl.col("year") - 2001)).alias("w"),
-        (bk * pl.col("u").log()).alias("bk_lnu"),
+        (bk * (pl.col("u").log() - pl.col("mean_ln_u"))).alias("bk_lnu"),
         (pl.col("ln_k_real") - 9.22).alias("kc"),
         (pl.col("ln_inv") - pl.col("ln_k_real")).alias("ir"),
     )

@@ -186,7 +186,11 @@ def simulate_production(
     # the persistent output shifter the firm knows when it invests: TFP plus capital services
     # lost to idle capacity (beta_k ln u); iota_u = 1 makes investment a function of the
     # single index omega + beta_k ln u that enters output (Olley-Pakes scalar unobservable)
-    inv_index = (omega - trend) + pr["iota_u"] * bk[:, None] * np.log(u)
+    # (ln u centred on its mean over alive firm-years: the average investment rate stays
+    # inv_rate, as without the utilization term)
+    ln_u = np.log(u)
+    ln_u_c = ln_u - (ln_u[w.alive].mean() if w.alive.any() else 0.0)
+    inv_index = (omega - trend) + pr["iota_u"] * bk[:, None] * ln_u_c
     dep_true = np.zeros((n, T))
     orig = np.zeros((n, T))
     accum = np.zeros((n, T))
@@ -217,10 +221,12 @@ def simulate_production(
         if pr["book_dep_base"] == "original":
             # straight-line accounting: the year's rate (delta, in use) times the gross stock
             # at original value, scaled by the year's mean ratio of the replacement value of
-            # the real stock to it (so book depreciation keeps its average level); a fully
+            # the real stock to it (geometric mean, so book depreciation keeps its typical
+            # level and net fixed assets their calibrated mean); a fully
             # depreciated book stock (net at 5 % of original value) stops depreciating
             alive_t = w.alive[:, t] & (orig[:, t] > 0)
-            kappa = float(np.mean(p_k[t] * K[alive_t] / orig[alive_t, t])) if alive_t.any() else 1
+            ratio = p_k[t] * K[alive_t] / orig[alive_t, t]
+            kappa = float(np.exp(np.mean(np.log(ratio)))) if alive_t.any() else 1.0
             room = np.maximum(0.95 * orig[:, t] - a0, 0.0)
             dep_book[:, t] = np.minimum(delta[:, t] * kappa * orig[:, t] * book_noise, room)
         else:  # on the replacement value of the real stock
