@@ -165,15 +165,6 @@ def _compared_files(results: Path) -> list[Path]:
     return sorted(p.relative_to(base) for p in files)
 
 
-def _copy(dest: Path) -> Path:
-    """The workflow copied by tests/helpers.py, plus envs/ (the rules' `conda:` files, which
-    Snakemake reads when it records a job's metadata) if the helper leaves it out."""
-    copy_workflow(dest)
-    if (ROOT / "envs").is_dir() and not (dest / "envs").exists():
-        shutil.copytree(ROOT / "envs", dest / "envs")
-    return dest
-
-
 def _tail(text: str, n: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-n:])
 
@@ -182,7 +173,7 @@ def test_tiny_dag_matches_local(slurm_cluster, tmp_path, monkeypatch):
     # One snapshot of the workflow and the library (src/ beside schemas/, as in the repo) for
     # both runs and their SLURM jobs (which inherit PYTHONPATH), so that edits to the tree
     # during the test cannot spoil the comparison.
-    snapshot = _copy(tmp_path / "snapshot")
+    snapshot = copy_workflow(tmp_path / "snapshot")
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
     shutil.copytree(ROOT / "src", snapshot / "src", ignore=ignore)
     monkeypatch.setenv("PYTHONPATH", str(snapshot / "src"))
