@@ -6,6 +6,15 @@
 configfile: "config.yaml"
 
 
+# steps that only gather or write small files run on the submitting machine, not as cluster jobs
+localrules:
+    all,
+    tfp,
+    cu,
+    measures_diagnostics,
+    calibration,
+
+
 include: "rules/common.smk"
 include: "rules/synth.smk"
 include: "rules/data.smk"
