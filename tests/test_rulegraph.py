@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+
+
+def _graph(dot: str) -> tuple[set[str], set[tuple[str, str]]]:
+    """Rule names and edges of a `snakemake --rulegraph` DOT text (node numbering and edge
+    order vary between runs)."""
+    labels = dict(re.findall(r"^\s*(\d+)\[label = \"([^\"]+)\"", dot, flags=re.M))
+    edges = {(labels[a], labels[b]) for a, b in re.findall(r"^\s*(\d+) -> (\d+)", dot, flags=re.M)}
+    return set(labels.values()), edges
 
 
 def test_rulegraph_is_current(root):
@@ -14,6 +23,8 @@ def test_rulegraph_is_current(root):
         text=True,
         check=True,
     )
-    stored = (root / "docs" / "rulegraph.dot").read_text()
-    assert proc.stdout == stored, "the rule graph changed: run `make rulegraph` and commit docs/"
+    current = _graph(proc.stdout)
+    stored = _graph((root / "docs" / "rulegraph.dot").read_text())
+    assert len(current[0]) > 20
+    assert current == stored, "the rule graph changed: run `make rulegraph` and commit docs/"
     assert (root / "docs" / "rulegraph.svg").stat().st_size > 0
