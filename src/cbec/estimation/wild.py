@@ -138,15 +138,17 @@ def wild_cluster_bootstrap(
     conf_int: bool = True,
     W: np.ndarray | None = None,
     chunk: int = 64,
+    redemean: bool = True,
 ) -> WildResult:
     """WCR bootstrap p-value for H0: ``param`` = ``h0`` in ``feols(sample, y, x)``, clustered by
     ``cluster``; optional (1 - ``alpha``) confidence interval by test inversion. ``W``
-    (clusters x B) overrides the drawn weights (used by the tests)."""
+    (clusters x B) overrides the drawn weights (used by the tests). ``redemean=False`` is
+    the fast variant (see :func:`wild_cluster_bootstrap_fwl`)."""
     j = list(x).index(param)
     G = int(sample.cluster_codes(cluster).max()) + 1
     if W is None:
         W = draw_weights(G, B, weights, rng)
-    wcr = _WCR(sample, y, list(x), j, cluster, W, chunk)
+    wcr = _WCR(sample, y, list(x), j, cluster, W, chunk, redemean=redemean)
     ci = None
     if conf_int:
         b, se = float(wcr.fit.params[j]), float(wcr.fit.se[j])
@@ -205,22 +207,18 @@ def wild_cluster_bootstrap_fwl(
     residuals are not re-projected on those fixed effects: the standard fast approximation,
     good when each non-nested cell holds many clusters.
     """
-    j = list(x).index(param)
-    G = int(sample.cluster_codes(cluster).max()) + 1
-    if W is None:
-        W = draw_weights(G, B, weights, rng)
-    wcr = _WCR(sample, y, list(x), j, cluster, W, chunk=64, redemean=False)
-    ci = None
-    if conf_int:
-        b, se = float(wcr.fit.params[j]), float(wcr.fit.se[j])
-        ci = (_invert(wcr, b, -se, alpha), _invert(wcr, b, se, alpha))
-    return WildResult(
-        param=param,
+    return wild_cluster_bootstrap(
+        sample,
+        y,
+        x,
+        param,
+        rng=rng,
         h0=h0,
-        tstat=wcr.t_original(h0),
-        pvalue=wcr.pvalue(h0),
-        t_boot=wcr.t_boot(h0),
-        conf_int=ci,
-        B=W.shape[1],
+        cluster=cluster,
+        B=B,
         weights=weights,
+        alpha=alpha,
+        conf_int=conf_int,
+        W=W,
+        redemean=False,
     )
