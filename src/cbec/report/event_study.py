@@ -15,8 +15,10 @@ adoption were within the panel (``"keep"`` keeps them as cohorts).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
+import time as time_mod
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,8 @@ ESTIMATORS: dict[str, tuple[str, Callable[..., st.EventStudyResult]]] = {
     "did2s": ("did2s (Gardner)", st.did2s),
 }
 FALLBACK_FE = ["firm_id", "year"]
+
+log = logging.getLogger("cbec.report.event_study")
 
 
 def prepare_cohort(
@@ -128,10 +132,22 @@ def event_study_estimates(
         notes.append(f"{n_late} firms joining after {int(d[time].max())} coded as never treated")
     for i, key in enumerate(spec.get("estimators", list(ESTIMATORS))):
         header, fn = ESTIMATORS[key]
+        t0 = time_mod.perf_counter()
+        log.info("%s: %s on %d firm-years ...", name, key, d.height)
         res, msgs = _run_one(key, fn, d, kw_es, fe)
         notes += msgs
         if res is None:
+            log.warning("%s: %s not estimated: %s", name, key, msgs)
             continue
+        log.info(
+            "%s: %s done in %.1f s: ATT %.4f (s.e. %.4f), pre-trend p %.3f",
+            name,
+            key,
+            time_mod.perf_counter() - t0,
+            res.att["estimate"],
+            res.att["se"],
+            res.pretrend["p_value"],
+        )
         dfd = max(res.n_clusters - 1, 1)
         coef = {}
         for row in res.path.iter_rows(named=True):
