@@ -92,7 +92,9 @@ def iv_bartik(
     counts = panel.group_by([level, "year"]).agg(pl.col("platform").sum().alias("n"))
     total = counts.filter(pl.col("year") == base_year)["n"].sum()
     if total == 0:
-        raise ValueError(f"no platform firm in the base year {base_year}: the Bartik share is undefined")
+        raise ValueError(
+            f"no platform firm in the base year {base_year}: the Bartik share is undefined"
+        )
     own = panel.select(
         "firm_id",
         "year",

@@ -92,7 +92,9 @@ def match_customs(
         report_steps[key] = {
             "matched": links.height,
             "ambiguous_dropped": int(amb["parties"].sum()) if amb.height else 0,
-            "by_year": {int(y): int(n) for y, n in links.group_by("year").len().sort("year").iter_rows()},
+            "by_year": {
+                int(y): int(n) for y, n in links.group_by("year").len().sort("year").iter_rows()
+            },
             "ambiguous_by_year": {int(y): int(n) for y, n in amb.sort("year").iter_rows()},
         }
         p = p.join(links.select("year", "party_code"), on=["year", "party_code"], how="anti")

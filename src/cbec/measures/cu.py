@@ -226,9 +226,7 @@ def _valid(fit: _Fit, theta_bounds: tuple[float, float], min_f: float) -> tuple[
     return True, "ok"
 
 
-def level_ln_a(
-    lnd: np.ndarray, theta: float, method: str, quantile: float, value: float
-) -> float:
+def level_ln_a(lnd: np.ndarray, theta: float, method: str, quantile: float, value: float) -> float:
     """ln a of δ = a·u^θ, pinned by a normalization of the level of u = (δ/a)^(1/θ).
 
     ``quantile``: the ``quantile`` of u equals ``value`` (e.g. the 99th percentile is full
