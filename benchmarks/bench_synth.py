@@ -5,7 +5,7 @@ generator's own. Usage:
 
     python benchmarks/bench_synth.py                 # paper
     python benchmarks/bench_synth.py paper full      # both (full: ~4 million firm-years)
-    python benchmarks/bench_synth.py tiny --keep /tmp/synth   # keep the output
+    python benchmarks/bench_synth.py tiny --keep OUT_DIR   # keep the output
 """
 
 from __future__ import annotations
