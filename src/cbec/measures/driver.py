@@ -307,7 +307,9 @@ def _yjz_normalize(
     out = np.full(dep.shape, np.nan)
     sel = np.isfinite(lnd)
     if sel.any():
-        ln_a = float(np.quantile(lnd[sel], norm_quantile)) - theta * np.log(norm_value)
+        from cbec.measures.cu import level_ln_a
+
+        ln_a = level_ln_a(lnd[sel], theta, "quantile", norm_quantile, norm_value)
         out[sel] = np.minimum(np.exp((lnd[sel] - ln_a) / theta), 1.0)
     return out
 

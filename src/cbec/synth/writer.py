@@ -269,7 +269,7 @@ def write_truth(
         [d.with_columns(year=pl.lit(y, pl.Int64)) for y, d in zip(YEARS, asif_truth, strict=True)]
     )
     fy = fy.join(at, on=["true_firm", "year"], how="left", maintain_order="left")
-    fy = fy.select(
+    first = [
         "true_firm",
         "year",
         "u",
@@ -280,19 +280,8 @@ def write_truth(
         "firm_code",
         "in_asif",
         "asif_row",
-        pl.exclude(
-            "true_firm",
-            "year",
-            "u",
-            "omega",
-            "platform",
-            "platform_mic",
-            "tau_cu",
-            "firm_code",
-            "in_asif",
-            "asif_row",
-        ),
-    )
+    ]
+    fy = fy.select(*first, pl.exclude(first))
     parties = pl.concat(customs_truth)
     members = pl.concat(member_truth)
     truth_dir.mkdir(parents=True, exist_ok=True)
