@@ -227,6 +227,7 @@ class FESample:
     n_input: int
     n_dropped_missing: int
     n_dropped_singletons: int
+    weights: np.ndarray | None = None
     tol: float = 1e-6
     maxiter: int = 10_000
     method: str = "auto"
@@ -248,12 +249,16 @@ class FESample:
         tol: float = 1e-6,
         maxiter: int = 10_000,
         method: str = "auto",
+        weights: str | None = None,
     ) -> FESample:
         """Select ``columns`` + fixed-effect and cluster columns, drop missing rows, encode the
-        fixed effects once, drop singletons (iteratively) and return the sample."""
+        fixed effects once, drop singletons (iteratively) and return the sample.
+
+        ``weights`` names a column of analytic weights (pyfixest's ``aweights``): every model
+        on the sample is then weighted least squares. Weights must be positive and finite."""
         clus = [] if cluster is None else ([cluster] if isinstance(cluster, str) else cluster)
         fe_cols = [p for f in fe for p in _fe_parts(f)]
-        need = list(dict.fromkeys([*columns, *fe_cols, *clus]))
+        need = list(dict.fromkeys([*columns, *fe_cols, *clus, *([weights] if weights else [])]))
         missing = [c for c in need if c not in df.columns]
         if missing:
             raise KeyError(f"columns not in frame: {missing}")
@@ -277,6 +282,11 @@ class FESample:
             codes, sizes = _redense(codes)
         else:
             sizes = np.zeros(0, np.int64)
+        w = None
+        if weights:
+            w = sub.get_column(weights).cast(pl.Float64).to_numpy()
+            if not (np.isfinite(w).all() and (w > 0).all()):
+                raise ValueError(f"weights column {weights!r} must be positive and finite")
         s = cls(
             data=sub,
             fe=list(fe),
@@ -285,6 +295,7 @@ class FESample:
             n_input=n_input,
             n_dropped_missing=n_missing,
             n_dropped_singletons=n_single,
+            weights=w,
             tol=tol,
             maxiter=maxiter,
             method=method,
@@ -302,9 +313,12 @@ class FESample:
         return self.data.get_column(name).cast(pl.Float64).to_numpy()
 
     def tss(self, name: str) -> float:
-        """Total sum of squares of a raw column around its mean (for the overall R2)."""
+        """Total sum of squares of a raw column around its mean (for the overall R2; weighted
+        around the weighted mean when the sample has weights, as pyfixest)."""
         v = self.column(name)
-        return float(((v - v.mean()) ** 2).sum())
+        if self.weights is None:
+            return float(((v - v.mean()) ** 2).sum())
+        return float((self.weights * (v - np.average(v, weights=self.weights)) ** 2).sum())
 
     def cluster_codes(self, name: str) -> np.ndarray:
         """Dense codes of a cluster variable (cached; reuses fixed-effect codes if identical)."""
@@ -318,16 +332,21 @@ class FESample:
     def demeaned(self, names: list[str]) -> np.ndarray:
         """Demeaned columns ``names`` as an ``(n, len(names))`` array; each column is demeaned at
         most once per sample (new columns are demeaned together in one call and kept as one
-        block; asking for exactly that block again returns it without copying)."""
+        block; asking for exactly that block again returns it without copying).
+
+        With weights, the columns are the WLS transform ``sqrt(w) * (x - weighted FE means)``,
+        so that every estimator on them (OLS, 2SLS, scores) is the weighted one."""
         new = [c for c in dict.fromkeys(names) if c not in self._cache]
         if new:
             raw = self.data.select([pl.col(c).cast(pl.Float64) for c in new]).to_numpy(order="c")
             if self.fe:
                 if self._codes_u64 is None:
                     self._codes_u64 = np.ascontiguousarray(self.codes, dtype=np.uint64)
-                dm = demean(raw, self._codes_u64, None, self.tol, self.maxiter, self.method)
+                dm = demean(raw, self._codes_u64, self.weights, self.tol, self.maxiter, self.method)
             else:
                 dm = raw
+            if self.weights is not None:
+                dm *= np.sqrt(self.weights)[:, None]
             self._blocks.append((new, dm))
             for j, c in enumerate(new):
                 self._cache[c] = (len(self._blocks) - 1, j)
@@ -559,7 +578,8 @@ def feols(
     names = list(x)
     D = sample.demeaned([y, *names])  # one demeaning call for all not-yet-cached columns
     if not sample.fe:
-        D = np.column_stack([D[:, :1], np.ones(sample.nobs), D[:, 1:]])
+        one = np.ones(sample.nobs) if sample.weights is None else np.sqrt(sample.weights)
+        D = np.column_stack([D[:, :1], one, D[:, 1:]])
         names = ["Intercept", *names]
     M = D.T @ D  # [y'y, y'X; X'y, X'X] in one pass
     dropped: list[str] = []

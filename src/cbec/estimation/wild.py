@@ -5,13 +5,14 @@ take the restricted residuals u~ (of the FE model), and for each draw b multiply
 cluster g by a weight w_gb (Rademacher +-1, or Webb's six-point distribution); re-estimate and
 compute the CRV1 t statistic t*_b = (beta*_jb - h0) / se*_jb. The symmetric p-value is
 mean(|t*_b| >= |t|). Confidence intervals invert the test (bisection on h0 for p(h0) = alpha),
-with the same weights for every h0, as boottest does.
+with the same weights for every h0, as boottest does; after one pass over the draws, each
+h0 costs O(B) (see :class:`_WCR`).
 
 Fixed effects that are not nested in the cluster (ind2^year, city^year) make the bootstrap
 residuals leave the demeaned space, so every draw needs M_D(u~ * w_b). Because u~(h0) =
 u~(0) - h0 * M_{X_-j} x_j is affine in h0, we demean the two n x B matrices u~(0) * w and
-(M_{X_-j} x_j) * w once (in chunks of draws) and reduce them to k x B and G x B summaries;
-every h0 is then evaluated with small matrix algebra. Memory ~ 2 * G * B * 8 bytes.
+(M_{X_-j} x_j) * w once (in chunks of draws) and reduce them to five B-vectors (the draw's
+coefficient and squared score norm are affine and quadratic in h0); every h0 is then O(B).
 The test checks t*_b and the p-value against a brute-force loop that re-estimates each
 bootstrap sample with ``pyfixest.feols``.
 """
@@ -52,7 +53,12 @@ class WildResult:
 
 
 class _WCR:
-    """Precomputed pieces so that p(h0) is cheap for any h0."""
+    """Precomputed pieces so that p(h0) costs O(B) for any h0.
+
+    Everything in a bootstrap draw is affine in h0: the draw's coefficient is
+    ``b0 + h0 * b1`` and its cluster score sums ``Q0 + h0 * Q1`` (G x B). So the squared
+    score norms reduce, once, to three B-vectors (``Q0'Q0``, ``Q0'Q1``, ``Q1'Q1``), as in
+    boottest; the G x B matrices are built in chunks of draws and never kept."""
 
     def __init__(
         self,
@@ -73,7 +79,6 @@ class _WCR:
         n, k = Xd.shape
         self.fit, self.j, self.ssc = fit, j, fit.ssc
         bread = np.linalg.inv(Xd.T @ Xd)
-        self.bread = bread
         cl = sample.cluster_codes(cluster)
         G = int(cl.max()) + 1
         S = sp.csr_matrix((np.ones(n), (cl, np.arange(n))), shape=(G, n))
@@ -84,40 +89,52 @@ class _WCR:
         r = Xd[:, j] - Xo @ Po[:, 1] if others else Xd[:, j].copy()
         h = Xd @ bread[:, j]
         A0 = Yd - u0
-        self.XA0, self.XA1 = Xd.T @ A0, Xd.T @ r
-        self.sA0, self.sA1 = S @ (h * A0), S @ (h * r)
-        self.SHX = np.asarray((S @ sp.csr_matrix(h[:, None] * Xd)).todense())
+        XA0, XA1 = Xd.T @ A0, Xd.T @ r
+        sA0, sA1 = S @ (h * A0), S @ (h * r)
+        SHX = np.asarray((S @ sp.csr_matrix(h[:, None] * Xd)).todense())
         Bn = W.shape[1]
+        self.b0, self.b1 = np.empty(Bn), np.empty(Bn)
+        self.q00, self.q01, self.q11 = np.empty(Bn), np.empty(Bn), np.empty(Bn)
         if not redemean:
             # V = base * w_g: every cross product is a cluster sum times the weights
-            for base, name in ((u0, "0"), (r, "1")):
-                C = np.asarray(S @ (Xd * base[:, None]))  # G x k
-                setattr(self, "XV" + name, C.T @ W)
-                setattr(self, "SV" + name, np.asarray(S @ (h * base))[:, None] * W)
-            return
-        self.XV0, self.XV1 = np.empty((k, Bn)), np.empty((k, Bn))
-        self.SV0, self.SV1 = np.empty((G, Bn)), np.empty((G, Bn))
-        from .fe import demean
+            C0, C1 = np.asarray(S @ (Xd * u0[:, None])), np.asarray(S @ (Xd * r[:, None]))
+            s0, s1 = np.asarray(S @ (h * u0)), np.asarray(S @ (h * r))
+        else:
+            from .fe import demean
 
-        codes = np.ascontiguousarray(sample.codes, dtype=np.uint64)
+            codes = np.ascontiguousarray(sample.codes, dtype=np.uint64)
         for s in range(0, Bn, chunk):
-            w = W[cl, s : s + chunk]
-            for base, XV, SV in ((u0, self.XV0, self.SV0), (r, self.XV1, self.SV1)):
-                V = base[:, None] * w
-                if sample.fe:
-                    V = demean(V, codes, None, sample.tol, sample.maxiter, sample.method)
-                XV[:, s : s + chunk] = Xd.T @ V
-                SV[:, s : s + chunk] = S @ (h[:, None] * V)
+            Wc = W[:, s : s + chunk]
+            if not redemean:
+                XV0, XV1 = C0.T @ Wc, C1.T @ Wc
+                SV0, SV1 = s0[:, None] * Wc, s1[:, None] * Wc
+            else:
+                w = Wc[cl]
+                pieces = []
+                for base in (u0, r):
+                    V = base[:, None] * w
+                    if sample.fe:
+                        V = demean(V, codes, None, sample.tol, sample.maxiter, sample.method)
+                    pieces += [Xd.T @ V, S @ (h[:, None] * V)]
+                XV0, SV0, XV1, SV1 = pieces
+            # beta*(h0) = bread @ (XA0 + XV0 + h0 * (XA1 - XV1)) = c0 + h0 * c1
+            c0 = bread @ (XA0[:, None] + XV0)
+            c1 = bread @ (XA1[:, None] - XV1)
+            Q0 = sA0[:, None] + SV0 - SHX @ c0
+            Q1 = sA1[:, None] - SV1 - SHX @ c1
+            sl = slice(s, s + Wc.shape[1])
+            self.b0[sl], self.b1[sl] = c0[j], c1[j]
+            self.q00[sl] = np.einsum("gb,gb->b", Q0, Q0)
+            self.q01[sl] = np.einsum("gb,gb->b", Q0, Q1)
+            self.q11[sl] = np.einsum("gb,gb->b", Q1, Q1)
 
     def t_original(self, h0: float) -> float:
         return float((self.fit.params[self.j] - h0) / self.fit.se[self.j])
 
     def t_boot(self, h0: float) -> np.ndarray:
-        xy = (self.XA0 + h0 * self.XA1)[:, None] + self.XV0 - h0 * self.XV1
-        beta = self.bread @ xy  # k x B
-        q = (self.sA0 + h0 * self.sA1)[:, None] + self.SV0 - h0 * self.SV1 - self.SHX @ beta
-        se = np.sqrt(self.ssc * (q**2).sum(axis=0))
-        return (beta[self.j] - h0) / se
+        ss = self.q00 + 2 * h0 * self.q01 + h0 * h0 * self.q11
+        se = np.sqrt(self.ssc * np.maximum(ss, 0.0))
+        return (self.b0 + h0 * self.b1 - h0) / se
 
     def pvalue(self, h0: float) -> float:
         return float(np.mean(np.abs(self.t_boot(h0)) >= abs(self.t_original(h0))))

@@ -49,19 +49,46 @@ def column_regressors(col: dict, controls: list[str]) -> list[str]:
 
 
 class SampleCache:
-    """FESamples keyed by (fixed effects, variables that must be non-missing)."""
+    """FESamples keyed by (fixed effects, variables that must be non-missing).
 
-    def __init__(self, df: pl.DataFrame, cluster: str) -> None:
+    Built from the table's plan (:func:`_plan`): keys whose rows coincide (same fixed effects,
+    same non-missing pattern over their variables, e.g. Table 6's TFP and new-product columns)
+    share one sample, so the fixed effects are encoded and each control demeaned once."""
+
+    def __init__(
+        self, df: pl.DataFrame, cluster: str, plan: dict[tuple, list[str]] | None = None
+    ) -> None:
         self.df = df
         self.cluster = cluster
         self._cache: dict[tuple, FESample] = {}
+        self._group: dict[tuple, tuple] = {}
+        self._columns: dict[tuple, set[str]] = {}
+        groups: dict[tuple, tuple] = {}
+        for key, cols in (plan or {}).items():
+            fe = list(key[0])
+            need = [c for c in dict.fromkeys([*cols, *_fe_columns(fe), cluster]) if c in df.columns]
+            ok = pl.all_horizontal(
+                [
+                    pl.col(c).is_not_null() & ~pl.col(c).is_nan()
+                    if df.schema[c].is_float()
+                    else pl.col(c).is_not_null()
+                    for c in need
+                ]
+            )
+            mask = df.select(ok).to_series().to_numpy()
+            sig = (key[0], np.packbits(mask).tobytes())
+            head = groups.setdefault(sig, key)
+            self._group[key] = head
+            self._columns.setdefault(head, set()).update(cols)
 
     def get(self, fe: list[str], required: list[str], columns: list[str]) -> FESample:
         key = (tuple(fe), tuple(sorted(set(required))))
+        key = self._group.get(key, key)
         s = self._cache.get(key)
         if s is None or not set(columns) <= set(s.data.columns):
-            cols = sorted(set(required) | set(columns) | (set(s.data.columns) if s else set()))
-            cols = [c for c in cols if c not in {p for f in fe for p in f.split("^")}]
+            cols = set(required) | set(columns) | self._columns.get(key, set())
+            cols = sorted(cols | (set(s.data.columns) if s else set()))
+            cols = [c for c in cols if c not in set(_fe_columns(fe))]
             s = FESample.from_frame(self.df, fe, columns=cols, cluster=self.cluster)
             log.info(
                 "sample fe=%s: %d rows (%d dropped missing, %d singletons)",
@@ -72,6 +99,10 @@ class SampleCache:
             )
             self._cache[key] = s
         return s
+
+
+def _fe_columns(fe: list[str]) -> list[str]:
+    return [p for f in fe for p in f.split("^")]
 
 
 def absorbed(sample: FESample, names: list[str], rel_tol: float = 1e-5) -> list[str]:
@@ -119,8 +150,8 @@ def regression_table(
     """
     cols, controls = _prepare(df, spec, common)
     df = add_interactions(df, cols)
-    cache = SampleCache(df, common["cluster"])
     plan = _plan(cols, controls, common)
+    cache = SampleCache(df, common["cluster"], plan)
     vcov = f"CRV1:{common['cluster']}"
     out_cols: list[dict] = []
     label_i = 1

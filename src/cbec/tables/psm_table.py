@@ -7,57 +7,29 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import pyfixest as pf
 
 from cbec.analysis.psm import add_psm_covariates, match
+from cbec.estimation.fe import FESample, feols
 from cbec.tables.build import column_regressors
 
 log = logging.getLogger("cbec.tables.psm")
 
 
-def _fe_formula(fe: list[str]) -> str:
-    return " + ".join(fe)
-
-
 def weighted_feols(
     df: pl.DataFrame, depvar: str, regs: list[str], fe: list[str], cluster: str, weights: str | None
 ) -> dict[str, Any]:
-    """pyfixest feols (optionally weighted) as one estimates-JSON column."""
-    cols = list(dict.fromkeys([depvar, *regs, *[p for f in fe for p in f.split("^")], cluster]))
+    """Fixed-effects OLS (weighted by ``weights`` if given) as one estimates-JSON column.
+
+    Uses the project's FE layer (:mod:`cbec.estimation.fe`): matched samples are thin, so the
+    alternating projections converge slowly; its ``auto`` demeaner switches to LSMR after 500
+    sweeps (pyfixest's MAP needed up to 10^6 sweeps here)."""
+    sample = FESample.from_frame(df, fe, [depvar, *regs], cluster=cluster, weights=weights)
+    res = feols(sample, depvar, regs, vcov=f"CRV1:{cluster}")
     if weights:
-        cols.append(weights)
-    data = df.select(cols).drop_nulls().to_pandas()
-    fml = f"{depvar} ~ {' + '.join(regs)} | {_fe_formula(fe)}"
-    # matched samples are thin: the alternating projections need many more sweeps than the
-    # default 10,000 to converge with three sets of fixed effects
-    fit = pf.feols(
-        fml,
-        data=data,
-        vcov={"CRV1": cluster},
-        weights=weights,
-        fixef_maxiter=1_000_000,
-        fixef_tol=1e-6,
-    )
-    tidy = fit.tidy()
-    coef = {
-        name: {
-            "b": float(r["Estimate"]),
-            "se": float(r["Std. Error"]),
-            "t": float(r["t value"]),
-            "p": float(r["Pr(>|t|)"]),
-        }
-        for name, r in tidy.iterrows()
-    }
-    return {
-        "depvar": depvar,
-        "estimator": "feols" + ("_weighted" if weights else ""),
-        "fixed_effects": list(fe),
-        "vcov": f"CRV1:{cluster}",
-        "coef": coef,
-        "nobs": int(fit._N),
-        "r2": float(fit._r2),
-        "stats": {},
-    }
+        res.estimator = "feols_weighted"
+    col = res.to_dict()
+    col.pop("label")
+    return col
 
 
 def psm_table(
@@ -94,6 +66,7 @@ def psm_table(
             label=f"({i})",
             controls=bool(c.get("controls")),
             stats={
+                **col["stats"],
                 "n_treated": res.n_treated,
                 "n_matched": res.n_matched,
                 "n_controls_used": res.n_controls_used,
