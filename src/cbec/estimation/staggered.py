@@ -5,9 +5,9 @@ with membership tenure, which is where a static two-way fixed-effects (TWFE) coe
 a badly weighted average (negative weights on long-treated cells used as controls). This module
 estimates the effect by years relative to joining with
 
-* :func:`dynamic_twfe`  -- binned dynamic TWFE, ``pf.feols`` with event-time dummies (ref. -1);
+* :func:`dynamic_twfe`  -- binned dynamic TWFE with event-time dummies (ref. -1);
 * :func:`sun_abraham`   -- Sun & Abraham (2021) interaction-weighted estimator: a fully saturated
-  cohort x event-time regression (``pf.feols``) aggregated with cohort-share weights;
+  cohort x event-time regression aggregated with cohort-share weights;
 * :func:`did2s`         -- Gardner (2021) two-stage DiD (first stage FE on untreated firm-years,
   second stage event-time dummies) with the Butts-Gardner GMM cluster-robust variance;
 * :func:`static_twfe`   -- the single-dummy TWFE benchmark.
@@ -20,8 +20,11 @@ one combined factor column before estimation, because pyfixest's ``did2s`` (whic
 ``pf.did2s`` accepts the paper's FE. pyfixest's own ``event_study(estimator="saturated")``
 (``SaturatedEventStudy``) hard-codes ``unit + time`` FE, ignores ``xfml`` and dates cohorts by the
 first *observed* treated year (wrong when 2008-2010 are missing), so :func:`sun_abraham` builds the
-saturated regression itself with ``pf.feols`` (accepting any FE); the tests check that it
-reproduces pyfixest's ``SaturatedEventStudy.aggregate()`` exactly where both apply.
+saturated regression itself (accepting any FE); the tests check that it reproduces pyfixest's
+``SaturatedEventStudy.aggregate()`` where both apply. The TWFE and Sun-Abraham regressions run on
+the project's FE layer (:mod:`cbec.estimation.fe`), not ``pf.feols``: with the paper's
+``city^year`` effects and firms that move between cities, pyfixest's MAP needs thousands of
+sweeps per column (85 s and 176 s on the paper preset); the FE layer switches to LSMR.
 ``pf.did2s`` builds dense dummy matrices for its variance (n x #FE levels: infeasible at the
 paper's 233,819 rows and ~60k firms), so ``did2s(engine="cbec")`` (default) computes the same
 GMM variance with sparse algebra; ``engine="pyfixest"`` calls ``pf.did2s`` itself (small data);
@@ -34,6 +37,7 @@ Never-treated firms (cohort null or <= 0) have no event-time dummies (coded as t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -44,6 +48,9 @@ import polars as pl
 import pyfixest as pf
 from scipy import sparse, stats
 from scipy.linalg import cho_factor, cho_solve
+
+from cbec.estimation.fe import FESample
+from cbec.estimation.fe import feols as fe_feols
 
 PAPER_FE: list[str] = ["firm_id", "ind2^year", "city^year"]
 DEFAULT_WINDOW: tuple[int, int] = (-5, 5)
@@ -237,8 +244,10 @@ def _prepare(
     window: tuple[int, int],
     controls: Sequence[str] | None,
     ref: int,
+    combine: bool = True,
 ) -> tuple[pl.DataFrame, list[str], list[str]]:
-    """Select, drop incomplete rows (noted), add event time and combined FE columns."""
+    """Select, drop incomplete rows (noted), add event time and (if ``combine``, for pyfixest)
+    combined FE columns."""
     controls = list(controls or [])
     cols = list(dict.fromkeys([unit, time, cohort, y, cluster, *controls, *_fe_sources(fe)]))
     missing = [c for c in cols if c not in df.columns]
@@ -252,7 +261,7 @@ def _prepare(
     if d.height < n0:
         notes.append(f"dropped {n0 - d.height} rows with missing {y}/controls/FE/cluster")
     d = event_time(d, unit, time, cohort, window, ref)
-    exprs, fe_cols = _combined_fe(fe)
+    exprs, fe_cols = _combined_fe(fe) if combine else ([], list(fe))
     if exprs:
         d = d.with_columns(exprs)
     return d, fe_cols, notes
@@ -354,15 +363,19 @@ def _bin_counts(d: pl.DataFrame) -> dict[int, int]:
 
 
 def _fit_feols(
-    pdf: pd.DataFrame, y: str, regressors: list[str], fe_cols: list[str], cluster: str
+    d: pl.DataFrame, y: str, regressors: list[str], fe: Sequence[str], cluster: str
 ) -> tuple[pd.Series, np.ndarray, list[str]]:
-    rhs = " + ".join(regressors) if regressors else "1"
-    fml = f"{y} ~ {rhs}"
-    if fe_cols:
-        fml += " | " + " + ".join(fe_cols)
-    fit = pf.feols(fml, data=pdf, vcov={"CRV1": cluster}, fixef_rm="none")
-    names = [str(c) for c in fit._coefnames]
-    return pd.Series(np.asarray(fit._beta_hat), index=names), np.asarray(fit._vcov), names
+    """OLS absorbing ``fe`` with CRV1 by ``cluster`` via the project's FE layer
+    (:mod:`cbec.estimation.fe`: integer-encoded ``a^b`` effects, MAP then LSMR when MAP is slow,
+    pyfixest's small-sample conventions); singletons are kept (pyfixest's ``fixef_rm="none"``).
+    Collinear regressors are dropped (not in the returned names)."""
+    sample = FESample.from_frame(
+        d, list(fe), [y, *regressors], cluster=cluster, drop_singleton_obs=False
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # collinear dummies: reported by callers
+        res = fe_feols(sample, y, list(regressors), vcov=f"CRV1:{cluster}")
+    return pd.Series(res.params, index=res.names), res.cov, list(res.names)
 
 
 def _keys(d: pl.DataFrame, unit: str, time: str) -> pl.DataFrame:
@@ -385,9 +398,9 @@ def static_twfe(
     """Static TWFE: ``y ~ 1[time >= cohort] + controls | fe``, CRV1 by ``cluster``.
 
     Returns estimate, se, ci_low, ci_high (t(G-1) critical value), nobs, n_clusters."""
-    d, fe_cols, _ = _prepare(df, y, unit, time, cohort, fe, cluster, (-2, 1), controls, -1)
-    pdf = d.with_columns(pl.col("treated").cast(pl.Float64).alias("post_treat")).to_pandas()
-    b, v, names = _fit_feols(pdf, y, ["post_treat", *(controls or [])], fe_cols, cluster)
+    d, _, _ = _prepare(df, y, unit, time, cohort, fe, cluster, (-2, 1), controls, -1, False)
+    d = d.with_columns(pl.col("treated").cast(pl.Float64).alias("post_treat"))
+    b, v, names = _fit_feols(d, y, ["post_treat", *(controls or [])], fe, cluster)
     g = int(d[cluster].n_unique())
     est, se = (
         float(b["post_treat"]),
@@ -418,9 +431,9 @@ def dynamic_twfe(
 ) -> EventStudyResult:
     """Dynamic TWFE: ``y ~ sum_b 1[rel_time = b] + controls | fe`` with binned endpoints, ref. -1.
 
-    One ``pf.feols`` fit; all FE (including ``a^b`` interactions) and CRV1 clustering accepted.
+    One fixed-effects OLS fit (:func:`_fit_feols`); all FE (including ``a^b``) and CRV1 accepted.
     Not robust to heterogeneous effects: long-treated firm-years serve as implicit controls."""
-    d, fe_cols, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref)
+    d, _, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref, False)
     n_bin = _bin_counts(d)
     bins = [b for b in _bins(window, ref) if n_bin.get(b, 0) > 0]
     d = d.with_columns(
@@ -432,7 +445,7 @@ def dynamic_twfe(
         ]
     )
     regs = [f"es_{_tag(b)}" for b in bins]
-    beta, vcov, names = _fit_feols(d.to_pandas(), y, [*regs, *(controls or [])], fe_cols, cluster)
+    beta, vcov, names = _fit_feols(d, y, [*regs, *(controls or [])], fe, cluster)
     keep = [i for i, b in enumerate(bins) if regs[i] in names]
     if len(keep) < len(bins):
         notes.append(
@@ -472,7 +485,7 @@ def sun_abraham(
 ) -> EventStudyResult:
     """Sun-Abraham interaction-weighted event study.
 
-    One ``pf.feols`` fit of ``y`` on a dummy for every observed (cohort, raw event time) cell of
+    One fixed-effects OLS fit (:func:`_fit_feols`) of ``y`` on a dummy for every observed (cohort, raw event time) cell of
     the treated cohorts except each cohort's reference period, plus controls, absorbing ``fe``
     (any FE, including ``a^b``; CRV1 by ``cluster``). Control group: never-treated firms (if
     there are none, the last-adopting cohort, with firm-years from its adoption on dropped).
@@ -482,7 +495,7 @@ def sun_abraham(
     the raw event time, then averaged into the window's bins with weights n(cohort, cell) /
     n(bin) (the IW cohort shares; far leads / lags pooled the same way); the ATT weights all
     post cells by their firm-years."""
-    d, fe_cols, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref)
+    d, _, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref, False)
     if not (~d["ever_treated"]).any():
         last = int(d.filter(pl.col("ever_treated"))[cohort].max())
         n0 = d.height
@@ -542,9 +555,7 @@ def sun_abraham(
             for g, r, nm in zip(cells[cohort], cells["rel_time_raw"], names_c, strict=True)
         ]
     )
-    beta, vcov, names = _fit_feols(
-        d.to_pandas(), y, [*names_c, *(controls or [])], fe_cols, cluster
-    )
+    beta, vcov, names = _fit_feols(d, y, [*names_c, *(controls or [])], fe, cluster)
     dropped = [nm for nm in names_c if nm not in names]
     if dropped:
         notes.append(f"collinear cohort x event-time cells dropped: {dropped}")
