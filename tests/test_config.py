@@ -39,6 +39,8 @@ def _mutate(cfg, path, value):
         (["inputs", "asif"], "data/asif.parquet", "inputs.asif", "does not match"),
         (["seed"], KeyError, "seed", "missing"),
         (["cleaning", "min_employes"], 8, "cleaning.min_employes", "unknown key"),
+        (["measures", "sfa_inputs"], ["ln_k", "ln_x"], "measures.sfa_inputs.1", "is not one of"),
+        (["measures", "sfa_output"], "sales", "measures.sfa_output", "is not one of"),
     ],
 )
 def test_bad_config_names_key(base_config, path, value, key, phrase):
