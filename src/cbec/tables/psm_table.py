@@ -21,7 +21,7 @@ def weighted_feols(
     """Fixed-effects OLS (weighted by ``weights`` if given) as one estimates-JSON column.
 
     Uses the project's FE layer (:mod:`cbec.estimation.fe`): matched samples are thin, so the
-    alternating projections converge slowly; its ``auto`` demeaner switches to LSMR after 500
+    alternating projections converge slowly; its ``auto`` demeaner switches to LSMR after 50
     sweeps (pyfixest's MAP needed up to 10^6 sweeps here)."""
     sample = FESample.from_frame(df, fe, [depvar, *regs], cluster=cluster, weights=weights)
     res = feols(sample, depvar, regs, vcov=f"CRV1:{cluster}")
