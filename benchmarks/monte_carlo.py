@@ -169,10 +169,19 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [s for s in range(a.first_seed, a.first_seed + a.seeds) if s not in have]
     print(f"{a.scenario}: {len(have)} seeds done, {len(seeds)} to run", flush=True)
     t0 = time.perf_counter()
+    failed: list[int] = []
     with ThreadPoolExecutor(max_workers=a.jobs) as pool:
         futs = {pool.submit(run_seed, s, a.scenario, a.scratch, a.cores): s for s in seeds}
         for i, fut in enumerate(as_completed(futs), start=1):
-            rows = fut.result()
+            try:
+                rows = fut.result()
+            except RuntimeError as err:  # a failed world is reported, never silently dropped
+                failed.append(futs[fut])
+                print(f"[{i}/{len(seeds)}] {err}", flush=True)
+                (a.out / f"monte_carlo_{a.scenario}_failed.txt").write_text(
+                    "".join(f"{s}\n" for s in sorted(failed)), encoding="utf-8"
+                )
+                continue
             new = pl.DataFrame(rows)
             done = new if done is None else pl.concat([done, new], how="vertical_relaxed")
             done.sort("seed", "estimator").write_csv(csv)
@@ -186,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     if done is None:
         return 1
     md = to_markdown(summarize(done), a.scenario)
+    if failed:
+        md += f"\nSeeds whose workflow failed (not in the table): {sorted(failed)}\n"
     (a.out / f"monte_carlo_{a.scenario}.md").write_text(md, encoding="utf-8")
     print(md)
     return 0

@@ -83,3 +83,25 @@ def test_wild_bootstrap_column(panel):
     assert a["wild_ci"] == b["wild_ci"] and a["wild_reps"] == 99  # seeded: reproducible
     lo, hi = a["wild_ci"]
     assert lo < 0.09 < hi and 0 <= a["wild_p"] <= 0.05
+
+
+def test_iv_columns_use_their_own_rows_and_a_missing_instrument_is_reported(panel):
+    n = panel.height
+    df = panel.with_columns(
+        z_gap=pl.when(pl.Series(np.arange(n) % 10 != 0)).then(pl.col("z2")),  # 10 % missing
+        z_none=pl.lit(None, dtype=pl.Float64),
+    )
+    common = {**COMMON, "controls": ["lnqygm"]}
+    spec = {
+        "columns": [
+            {"depvar": "y_iv", "endog": "d", "instruments": ["z1"], "controls": True},
+            {"depvar": "y_iv", "endog": "d", "instruments": ["z_gap"], "controls": True},
+            {"depvar": "y_iv", "endog": "d", "instruments": ["z_none"], "controls": True},
+        ]
+    }
+    cols = build.regression_table(df, spec, common, "t")["columns"]
+    assert [c["estimator"] for c in cols] == ["first_stage", "iv2sls"] * 3
+    # the first column is not cut down to the rows where the other columns' instruments exist
+    assert cols[1]["nobs"] > cols[3]["nobs"] > 0
+    assert cols[1]["coef"]["d"]["b"] == pytest.approx(0.3, abs=0.1)
+    assert cols[5]["coef"] == {} and "non-missing" in cols[5]["stats"]["not_estimated"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
 import polars as pl
+
+log = logging.getLogger("cbec.analysis.sample")
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -92,9 +95,14 @@ def iv_bartik(
     counts = panel.group_by([level, "year"]).agg(pl.col("platform").sum().alias("n"))
     total = counts.filter(pl.col("year") == base_year)["n"].sum()
     if total == 0:
-        raise ValueError(
-            f"no platform firm in the base year {base_year}: the Bartik share is undefined"
+        # a small panel (or a sub-sample) may have no member in the base year: the shares are
+        # undefined, the instrument is missing and the 2SLS column reports "not estimated"
+        log.warning(
+            "no platform firm in the Bartik base year %d: the shares are undefined, "
+            "iv_bartik is missing for every firm-year",
+            base_year,
         )
+        return df.with_columns(pl.lit(None, dtype=pl.Float64).alias("iv_bartik"))
     own = panel.select(
         "firm_id",
         "year",

@@ -2,9 +2,10 @@
 
 A table spec (``config.yaml: tables.<name>``) lists columns; each column names a dependent
 variable, the treatment, optional interactions, whether the paper's controls enter, and
-optionally its own fixed effects or a required non-missing variable. Columns that share fixed
-effects and rows share one :class:`~cbec.estimation.fe.FESample`: the interacted fixed
-effects are encoded once and each variable is demeaned once for all of them.
+optionally its own fixed effects or a required non-missing variable. A column's rows are those
+where every variable it uses is non-missing (as Stata and pyfixest, per model); columns with
+the same fixed effects and the same rows share one :class:`~cbec.estimation.fe.FESample`: the
+interacted fixed effects are encoded once and each variable is demeaned once for all of them.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def column_regressors(col: dict, controls: list[str]) -> list[str]:
 
 
 class SampleCache:
-    """FESamples keyed by (fixed effects, variables that must be non-missing).
+    """FESamples keyed by (fixed effects, the column's variables), see :func:`_column_key`.
 
     Built from the table's plan (:func:`_plan`): keys whose rows coincide (same fixed effects,
     same non-missing pattern over their variables, e.g. Table 6's TFP and new-product columns)
@@ -126,16 +127,21 @@ def _prepare(df: pl.DataFrame, spec: dict, common: dict) -> tuple[list[dict], li
     return cols, controls
 
 
+def _column_key(c: dict, controls: list[str], common: dict) -> tuple:
+    """(fixed effects, every variable of the column): a column's rows are those where all its
+    variables are non-missing (as Stata and pyfixest, per model)."""
+    fe = c.get("fixed_effects", common["fixed_effects"])
+    need = {c["depvar"], *c.get("require", []), *column_regressors(c, controls)}
+    need |= set(c.get("instruments", [])) | ({c["endog"]} if c.get("endog") else set())
+    return (tuple(fe), tuple(sorted(need)))
+
+
 def _plan(cols: list[dict], controls: list[str], common: dict) -> dict[tuple, list[str]]:
     """Every variable each sample needs, so each sample is built (and demeaned) once."""
     plan: dict[tuple, set[str]] = {}
     for c in cols:
-        fe = c.get("fixed_effects", common["fixed_effects"])
-        req = [c["depvar"], *c.get("require", [])]
-        key = (tuple(fe), tuple(sorted(set(req))))
-        need = set(req) | set(column_regressors(c, controls))
-        need |= set(c.get("instruments", [])) | ({c["endog"]} if c.get("endog") else set())
-        plan.setdefault(key, set()).update(need)
+        key = _column_key(c, controls, common)
+        plan.setdefault(key, set()).update(key[1])
     return {k: sorted(v) for k, v in plan.items()}
 
 
@@ -156,16 +162,21 @@ def regression_table(
     out_cols: list[dict] = []
     label_i = 1
     for c in cols:
-        fe = list(c.get("fixed_effects", common["fixed_effects"]))
-        req = [c["depvar"], *c.get("require", [])]
-        sample = cache.get(fe, req, plan[(tuple(fe), tuple(sorted(set(req))))])
+        key = _column_key(c, controls, common)
+        fe = list(key[0])
+        sample = cache.get(fe, list(key[1]), plan[key])
         if c.get("endog"):
-            exog = column_regressors({**c, "treatment": None}, controls)
-            gone = absorbed(sample, exog)
-            if gone:
-                log.warning("%s: absorbed by the fixed effects, dropped: %s", name, gone)
-                exog = [v for v in exog if v not in gone]
             try:
+                if sample.nobs == 0:
+                    raise ValueError(
+                        "no firm-year with all of the column's variables "
+                        f"({', '.join(key[1])}) non-missing"
+                    )
+                exog = column_regressors({**c, "treatment": None}, controls)
+                gone = absorbed(sample, exog)
+                if gone:
+                    log.warning("%s: absorbed by the fixed effects, dropped: %s", name, gone)
+                    exog = [v for v in exog if v not in gone]
                 res = iv2sls(sample, c["depvar"], c["endog"], c["instruments"], exog, vcov=vcov)
             except ValueError as err:
                 # e.g. an instrument without variation after the fixed effects (a tiny panel):

@@ -1,0 +1,43 @@
+"""The leave-one-out Bartik instrument of the analysis sample (cbec.analysis.sample.iv_bartik)."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import polars as pl
+import pytest
+
+from cbec.analysis.sample import iv_bartik
+
+
+def _panel(platform_2001: list[int]) -> pl.DataFrame:
+    # firms 1-3 in county A, firm 4 in county B; 2001 and 2002
+    return pl.DataFrame(
+        {
+            "firm_id": [1, 2, 3, 4] * 2,
+            "year": [2001] * 4 + [2002] * 4,
+            "region_code": ["A", "A", "A", "B"] * 2,
+            "platform": [*platform_2001, 1, 1, 0, 1],
+        }
+    )
+
+
+def test_leave_one_out_bartik_by_hand():
+    p = _panel([1, 0, 0, 0])
+    out = iv_bartik(p, p, 2001).sort("year", "firm_id")
+    got = out.filter(pl.col("year") == 2002)["iv_bartik"].to_list()
+    # firm 1: its own base-year membership is left out -> share 0
+    # firm 2: n_A,2002(-2) = 1, n_A,2001(-2) = 1 -> growth 0
+    # firm 3: n_A,2002(-3) = 2, n_A,2001(-3) = 1, share 1 -> ln(3) - ln(2)
+    # firm 4: county B has no base-year member -> share 0
+    assert got == pytest.approx([0.0, 0.0, math.log(1.5), 0.0])
+    assert out.filter(pl.col("year") == 2001)["iv_bartik"].null_count() == 4  # no t-1
+
+
+def test_no_member_in_the_base_year_gives_a_missing_instrument(caplog):
+    p = _panel([0, 0, 0, 0])
+    with caplog.at_level(logging.WARNING):
+        out = iv_bartik(p, p, 2001)
+    assert out["iv_bartik"].null_count() == out.height
+    assert "no platform firm in the Bartik base year 2001" in caplog.text
