@@ -222,7 +222,10 @@ def wild_cluster_bootstrap_fwl(
     each cluster, so ``M_D(u * w) = u * w``). With fixed effects not nested in the clusters
     (the paper's industry × year and city × year under firm clustering) the bootstrap
     residuals are not re-projected on those fixed effects: the standard fast approximation,
-    good when each non-nested cell holds many clusters.
+    good when each non-nested cell holds many clusters. Measured on the paper preset's Table 2
+    column (2) (221,846 firm-years, 999 Webb draws, same weights): 95 % CI
+    [0.08497, 0.09068] here against [0.08495, 0.09071] with re-demeaning; bootstrap t
+    statistics correlated 0.999999 (largest difference 0.044); 4.6 s against 286 s.
     """
     return wild_cluster_bootstrap(
         sample,
