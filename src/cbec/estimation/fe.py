@@ -30,7 +30,9 @@ memory; the remaining time is almost all the MAP demeaning itself.
 
 Sample convention: the sample is fixed when the :class:`FESample` is built (rows with a missing
 value in any listed column are dropped first, then singletons), so all models on it use the
-same rows, as in the paper's tables. ``pyfixest`` drops missing values per model instead.
+same rows. The table builder (:mod:`cbec.tables.build`) gives each column the rows where its
+own variables exist, as ``pyfixest`` does per model, and shares a sample between columns
+whose rows coincide.
 """
 
 from __future__ import annotations
