@@ -244,10 +244,8 @@ def _prepare(
     window: tuple[int, int],
     controls: Sequence[str] | None,
     ref: int,
-    combine: bool = True,
-) -> tuple[pl.DataFrame, list[str], list[str]]:
-    """Select, drop incomplete rows (noted), add event time and (if ``combine``, for pyfixest)
-    combined FE columns."""
+) -> tuple[pl.DataFrame, list[str]]:
+    """Select, drop incomplete rows (noted) and add event time."""
     controls = list(controls or [])
     cols = list(dict.fromkeys([unit, time, cohort, y, cluster, *controls, *_fe_sources(fe)]))
     missing = [c for c in cols if c not in df.columns]
@@ -260,11 +258,7 @@ def _prepare(
     notes = []
     if d.height < n0:
         notes.append(f"dropped {n0 - d.height} rows with missing {y}/controls/FE/cluster")
-    d = event_time(d, unit, time, cohort, window, ref)
-    exprs, fe_cols = _combined_fe(fe) if combine else ([], list(fe))
-    if exprs:
-        d = d.with_columns(exprs)
-    return d, fe_cols, notes
+    return event_time(d, unit, time, cohort, window, ref), notes
 
 
 def _tag(b: int) -> str:
@@ -398,7 +392,7 @@ def static_twfe(
     """Static TWFE: ``y ~ 1[time >= cohort] + controls | fe``, CRV1 by ``cluster``.
 
     Returns estimate, se, ci_low, ci_high (t(G-1) critical value), nobs, n_clusters."""
-    d, _, _ = _prepare(df, y, unit, time, cohort, fe, cluster, (-2, 1), controls, -1, False)
+    d, _ = _prepare(df, y, unit, time, cohort, fe, cluster, (-2, 1), controls, -1)
     d = d.with_columns(pl.col("treated").cast(pl.Float64).alias("post_treat"))
     b, v, names = _fit_feols(d, y, ["post_treat", *(controls or [])], fe, cluster)
     g = int(d[cluster].n_unique())
@@ -433,7 +427,7 @@ def dynamic_twfe(
 
     One fixed-effects OLS fit (:func:`_fit_feols`); all FE (including ``a^b``) and CRV1 accepted.
     Not robust to heterogeneous effects: long-treated firm-years serve as implicit controls."""
-    d, _, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref, False)
+    d, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref)
     n_bin = _bin_counts(d)
     bins = [b for b in _bins(window, ref) if n_bin.get(b, 0) > 0]
     d = d.with_columns(
@@ -485,8 +479,8 @@ def sun_abraham(
 ) -> EventStudyResult:
     """Sun-Abraham interaction-weighted event study.
 
-    One fixed-effects OLS fit (:func:`_fit_feols`) of ``y`` on a dummy for every observed (cohort, raw event time) cell of
-    the treated cohorts except each cohort's reference period, plus controls, absorbing ``fe``
+    One fixed-effects OLS fit (:func:`_fit_feols`) of ``y`` on a dummy for every observed
+    (cohort, raw event time) cell of the treated cohorts except each cohort's reference period, plus controls, absorbing ``fe``
     (any FE, including ``a^b``; CRV1 by ``cluster``). Control group: never-treated firms (if
     there are none, the last-adopting cohort, with firm-years from its adoption on dropped).
     The reference period of a cohort is ``ref`` (-1) if observed, else its latest observed
@@ -495,7 +489,7 @@ def sun_abraham(
     the raw event time, then averaged into the window's bins with weights n(cohort, cell) /
     n(bin) (the IW cohort shares; far leads / lags pooled the same way); the ATT weights all
     post cells by their firm-years."""
-    d, _, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref, False)
+    d, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref)
     if not (~d["ever_treated"]).any():
         last = int(d.filter(pl.col("ever_treated"))[cohort].max())
         n0 = d.height
@@ -680,7 +674,11 @@ def did2s(
     firm-years that are singletons in an FE are removed iteratively); ``"cbec"`` runs the
     stage-1 ``pf.feols`` (keeping singletons unless ``drop_singletons``) and computes the same
     variance with sparse matrices."""
-    d, fe_cols, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref)
+    d, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref)
+    # pyfixest's feols().fixef()/predict (stage 1) rejects `a^b`: one combined factor column each
+    exprs, fe_cols = _combined_fe(fe)
+    if exprs:
+        d = d.with_columns(exprs)
     if not fe_cols:
         raise ValueError("did2s needs fixed effects in the first stage")
     controls = list(controls or [])

@@ -50,23 +50,22 @@ def column_regressors(col: dict, controls: list[str]) -> list[str]:
 
 
 class SampleCache:
-    """FESamples keyed by (fixed effects, the column's variables), see :func:`_column_key`.
+    """One FESample per distinct set of rows among the columns of a table.
 
-    Built from the table's plan (:func:`_plan`): keys whose rows coincide (same fixed effects,
-    same non-missing pattern over their variables, e.g. Table 6's TFP and new-product columns)
-    share one sample, so the fixed effects are encoded and each control demeaned once."""
+    ``keys`` are the columns' :func:`_column_key` (fixed effects, variables). Keys whose rows
+    coincide (same fixed effects, same non-missing pattern over their variables, e.g. Table 6's
+    TFP and new-product columns) share one sample holding all their variables, so the fixed
+    effects are encoded and each control demeaned once."""
 
-    def __init__(
-        self, df: pl.DataFrame, cluster: str, plan: dict[tuple, list[str]] | None = None
-    ) -> None:
+    def __init__(self, df: pl.DataFrame, cluster: str, keys: list[tuple]) -> None:
         self.df = df
         self.cluster = cluster
         self._cache: dict[tuple, FESample] = {}
         self._group: dict[tuple, tuple] = {}
         self._columns: dict[tuple, set[str]] = {}
-        groups: dict[tuple, tuple] = {}
-        for key, cols in (plan or {}).items():
-            fe = list(key[0])
+        heads: dict[tuple, tuple] = {}
+        for key in dict.fromkeys(keys):
+            fe, cols = list(key[0]), key[1]
             need = [c for c in dict.fromkeys([*cols, *_fe_columns(fe), cluster]) if c in df.columns]
             ok = pl.all_horizontal(
                 [
@@ -77,19 +76,17 @@ class SampleCache:
                 ]
             )
             mask = df.select(ok).to_series().to_numpy()
-            sig = (key[0], np.packbits(mask).tobytes())
-            head = groups.setdefault(sig, key)
+            head = heads.setdefault((key[0], np.packbits(mask).tobytes()), key)
             self._group[key] = head
             self._columns.setdefault(head, set()).update(cols)
 
-    def get(self, fe: list[str], required: list[str], columns: list[str]) -> FESample:
-        key = (tuple(fe), tuple(sorted(set(required))))
-        key = self._group.get(key, key)
-        s = self._cache.get(key)
-        if s is None or not set(columns) <= set(s.data.columns):
-            cols = set(required) | set(columns) | self._columns.get(key, set())
-            cols = sorted(cols | (set(s.data.columns) if s else set()))
-            cols = [c for c in cols if c not in set(_fe_columns(fe))]
+    def get(self, key: tuple) -> FESample:
+        """The sample of the column with this key (built on first use)."""
+        head = self._group[key]
+        s = self._cache.get(head)
+        if s is None:
+            fe = list(head[0])
+            cols = sorted(self._columns[head] - set(_fe_columns(fe)))
             s = FESample.from_frame(self.df, fe, columns=cols, cluster=self.cluster)
             log.info(
                 "sample fe=%s: %d rows (%d dropped missing, %d singletons)",
@@ -98,7 +95,7 @@ class SampleCache:
                 s.n_dropped_missing,
                 s.n_dropped_singletons,
             )
-            self._cache[key] = s
+            self._cache[head] = s
         return s
 
 
@@ -136,15 +133,6 @@ def _column_key(c: dict, controls: list[str], common: dict) -> tuple:
     return (tuple(fe), tuple(sorted(need)))
 
 
-def _plan(cols: list[dict], controls: list[str], common: dict) -> dict[tuple, list[str]]:
-    """Every variable each sample needs, so each sample is built (and demeaned) once."""
-    plan: dict[tuple, set[str]] = {}
-    for c in cols:
-        key = _column_key(c, controls, common)
-        plan.setdefault(key, set()).update(key[1])
-    return {k: sorted(v) for k, v in plan.items()}
-
-
 def regression_table(
     df: pl.DataFrame, spec: dict, common: dict, name: str, seed: int = 0
 ) -> dict[str, Any]:
@@ -156,15 +144,14 @@ def regression_table(
     """
     cols, controls = _prepare(df, spec, common)
     df = add_interactions(df, cols)
-    plan = _plan(cols, controls, common)
-    cache = SampleCache(df, common["cluster"], plan)
+    keys = [_column_key(c, controls, common) for c in cols]
+    cache = SampleCache(df, common["cluster"], keys)
     vcov = f"CRV1:{common['cluster']}"
     out_cols: list[dict] = []
     label_i = 1
-    for c in cols:
-        key = _column_key(c, controls, common)
+    for c, key in zip(cols, keys, strict=True):
         fe = list(key[0])
-        sample = cache.get(fe, list(key[1]), plan[key])
+        sample = cache.get(key)
         if c.get("endog"):
             try:
                 if sample.nobs == 0:
