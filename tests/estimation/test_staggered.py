@@ -237,3 +237,25 @@ def test_sun_abraham_without_never_treated_uses_last_cohort():
     assert r.sample["year"].max() < sim["cohort"].max()
     post = _compare(sim, r).filter(pl.col("rel_time").is_between(0, 4))
     assert post["covered"].mean() >= 0.6
+
+
+def test_event_study_regression_keeps_singletons_as_pyfixest_none():
+    """The FE-layer fit behind TWFE / Sun-Abraham equals ``pf.feols(fixef_rm="none")``."""
+    from pyfixest.demeaners import MapDemeaner
+
+    sim = st.simulate_staggered(400, seed=3).with_columns(
+        pl.col("platform").cast(pl.Float64).alias("d")
+    )
+    fml = "cu ~ d | firm_id + ind2^year + city^year"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tight = MapDemeaner(fixef_tol=1e-12, fixef_maxiter=100_000)
+        keep = pf.feols(
+            fml, sim.to_pandas(), vcov={"CRV1": "firm_id"}, fixef_rm="none", demeaner=tight
+        )
+        drop = pf.feols(fml, sim.to_pandas(), vcov={"CRV1": "firm_id"}, demeaner=tight)
+    assert drop._N < keep._N == sim.height  # the panel has singletons
+    b, v, names = st._fit_feols(sim, "cu", ["d"], FE, "firm_id")
+    assert b["d"] == pytest.approx(keep.coef()["d"], rel=1e-6)
+    assert np.sqrt(v[0, 0]) == pytest.approx(keep.se()["d"], rel=1e-6)
+    assert np.sqrt(v[0, 0]) != pytest.approx(drop.se()["d"], rel=1e-6)
