@@ -208,7 +208,7 @@ def test_did2s_sparse_engine_matches_pyfixest_did2s():
 
 
 def test_tidy_output_and_table(world):
-    tab = st.event_study_table(list(world["res"].values()))
+    tab = pl.concat([r.tidy() for r in world["res"].values()], how="vertical_relaxed")
     assert set(tab["estimator"].unique()) == {"twfe", "sun_abraham", "did2s"}
     assert tab.height == 3 * 12
     assert {"estimator", "term", "rel_time", "estimate", "se", "ci_low", "ci_high", "n_obs"} <= set(
@@ -218,16 +218,6 @@ def test_tidy_output_and_table(world):
     assert att.height == 3 and att["rel_time"].null_count() == 3
     d = world["res"]["did2s"].to_dict()
     assert d["pretrend"]["df"] == 4 and d["att"]["n_treated"] > 0
-
-
-def test_plot_event_study(world):
-    fig = st.plot_event_study(st.event_study_table(list(world["res"].values())), title="CU")
-    assert len(fig.axes[0].containers) == 3  # one errorbar series per estimator
-    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
-        "twfe",
-        "sun_abraham",
-        "did2s",
-    ]
 
 
 def test_sun_abraham_without_never_treated_uses_last_cohort():

@@ -92,8 +92,8 @@ def table5() -> dict:
             "stats": {
                 "kp_lm": 24.390,
                 "kp_wald_f": 180.193,
-                "wcb_p": 0.012,
-                "wcb_ci": [0.011, 0.104],
+                "wild_p": 0.012,
+                "wild_ci": [0.011, 0.104],
             },
         },
     ]
@@ -504,7 +504,7 @@ def test_labels_complete():
     assert L.fe_label("ind2^year", "zh") == "行业时间固定效应"
     assert L.fe_label("city^year", "zh") == "地区时间固定效应"
     assert L.fe_label("city^year", "en") == "City×year FE"
-    assert L.stat_label("wcb_p") == "Wild-bootstrap p-value"
+    assert L.stat_label("wild_p") == "Wild-bootstrap p-value"
     assert L.split_fixed_effects("firm_id+year^ind2") == ["firm_id", "ind2^year"]
 
 

@@ -63,9 +63,7 @@ __all__ = [
     "EventStudyResult",
     "did2s",
     "dynamic_twfe",
-    "event_study_table",
     "event_time",
-    "plot_event_study",
     "simulate_staggered",
     "static_twfe",
     "sun_abraham",
@@ -174,40 +172,6 @@ class EventStudyResult:
             "pretrend": self.pretrend,
             "notes": self.notes,
         }
-
-
-def event_study_table(results: Sequence[EventStudyResult]) -> pl.DataFrame:
-    """Stack the tidy frames of several estimators (long format, for Table 8 / the figure)."""
-    return pl.concat([r.tidy() for r in results], how="vertical_relaxed")
-
-
-def plot_event_study(table: pl.DataFrame, title: str | None = None):
-    """Event-study figure from :func:`event_study_table`: estimate and 95% CI per event time,
-    one dodged series per estimator, zero line and adoption marker. Returns a matplotlib Figure
-    (the caller saves it)."""
-    from matplotlib.figure import Figure  # no pyplot: backend-agnostic, nothing global
-
-    path = table.filter(pl.col("rel_time").is_not_null())
-    ests = path["estimator"].unique(maintain_order=True).to_list()
-    fig = Figure(figsize=(7, 4))
-    ax = fig.add_subplot()
-    width = 0.25 if len(ests) > 1 else 0.0
-    for i, e in enumerate(ests):
-        p = path.filter(pl.col("estimator") == e).sort("rel_time")
-        x = p["rel_time"].to_numpy() + (i - (len(ests) - 1) / 2) * width / max(len(ests) - 1, 1)
-        est = p["estimate"].to_numpy(allow_copy=True).astype(float)
-        lo = est - p["ci_low"].fill_null(p["estimate"]).to_numpy().astype(float)
-        hi = p["ci_high"].fill_null(p["estimate"]).to_numpy().astype(float) - est
-        ax.errorbar(x, est, yerr=[lo, hi], fmt="o-", ms=4, capsize=2, label=e)
-    ax.axhline(0.0, color="black", lw=0.8)
-    ax.axvline(-0.5, color="grey", ls="--", lw=0.8)
-    ax.set_xlabel("years relative to joining the platform")
-    ax.set_ylabel("effect on capacity utilization")
-    if title:
-        ax.set_title(title)
-    ax.legend(frameon=False)
-    fig.tight_layout()
-    return fig
 
 
 # --------------------------------------------------------------------------- helpers

@@ -18,14 +18,12 @@ __all__ = [
     "STAT_LABELS",
     "TEXT",
     "TREATMENTS",
-    "STAT_ALIASES",
     "VARIABLES",
     "canonical_fe",
     "estimator_label",
     "fe_label",
     "fe_sort_key",
     "split_fixed_effects",
-    "stat_key",
     "stat_label",
     "text",
     "title_for",
@@ -110,22 +108,6 @@ STAT_LABELS: dict[str, dict[str, str]] = {
     "r2_within": {"en": "Within R²", "zh": "组内R²"},
     "n_clusters": {"en": "Clusters", "zh": "聚类数"},
     "depvar_mean": {"en": "Mean of dependent variable", "zh": "被解释变量均值"},
-}
-# Alternative spellings accepted in "stats" (mapped to the keys above).
-STAT_ALIASES: dict[str, str] = {
-    "fs_f": "first_stage_f",
-    "first_stage_F": "first_stage_f",
-    "kp_f": "kp_wald_f",
-    "kp_rk_lm": "kp_lm",
-    "kp_rk_wald_f": "kp_wald_f",
-    "wcb_p": "wild_p",
-    "wildboot_p": "wild_p",
-    "wild_bootstrap_p": "wild_p",
-    "wcb_ci": "wild_ci",
-    "wildboot_ci": "wild_ci",
-    "wild_bootstrap_ci": "wild_ci",
-    "mean_y": "depvar_mean",
-    "nclusters": "n_clusters",
 }
 
 ESTIMATORS: dict[str, dict[str, str]] = {
@@ -214,14 +196,8 @@ def split_fixed_effects(fe: list[str] | str | None) -> list[str]:
     return [canonical_fe(f) for f in fe]
 
 
-def stat_key(key: str) -> str:
-    """Canonical key of a "stats" entry (aliases such as ``wcb_p`` -> ``wild_p``)."""
-    return STAT_ALIASES.get(key, key)
-
-
 def stat_label(key: str, lang: Lang = "en") -> str:
     """Row label of a statistic; unknown keys are returned unchanged."""
-    key = stat_key(key)
     return STAT_LABELS[key][lang] if key in STAT_LABELS else key
 
 

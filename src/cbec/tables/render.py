@@ -37,14 +37,13 @@ from __future__ import annotations
 
 import html
 import math
-import os
-import tempfile
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from cbec.data.io import write_text_atomic
 from cbec.tables import labels as L
 
 __all__ = ["escape_tex", "render_table", "stars", "write_table"]
@@ -286,21 +285,21 @@ def _stats_rows_keys(
         for k in _flat_stats(col.get("stats")):
             present.setdefault(k, None)
     if stats_keys is not None:
-        return [L.stat_key(k) for k in stats_keys]
+        return list(stats_keys)
     return [k for k in L.STAT_LABELS if k in present]
 
 
 def _flat_stats(stats: Any) -> dict[str, Any]:
-    """Canonical-key stats; one level of nesting is flattened (``{"wild": {"p": ..}}``)."""
+    """Stats by key; one level of nesting is flattened (``{"wild": {"p": ..}}``)."""
     out: dict[str, Any] = {}
     if not isinstance(stats, Mapping):
         return out
     for k, v in stats.items():
         if isinstance(v, Mapping):
             for k2, v2 in v.items():
-                out[L.stat_key(f"{k}_{k2}")] = v2
+                out[f"{k}_{k2}"] = v2
         else:
-            out[L.stat_key(str(k))] = v
+            out[str(k)] = v
     return out
 
 
@@ -786,22 +785,6 @@ def render_table(
     return _render_html(grid, standalone)
 
 
-def _atomic_write(path: Path, content: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are ordinary readable files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_table(est: Mapping[str, Any], out_paths: Mapping[str, Path | str], **kw: Any) -> None:
     """Render ``est`` into every format in ``out_paths`` (``{"tex": path, "md": ..}``).
 
@@ -813,4 +796,4 @@ def write_table(est: Mapping[str, Any], out_paths: Mapping[str, Path | str], **k
         raise ValueError(f"unknown output format(s) {bad}; expected keys among {FORMATS}")
     rendered = {fmt: render_table(est, fmt, **kw) for fmt in out_paths}  # type: ignore[arg-type]
     for fmt, path in out_paths.items():
-        _atomic_write(Path(path), rendered[fmt])
+        write_text_atomic(rendered[fmt], path)
