@@ -316,19 +316,8 @@ def _stat_cell(key: str, value: Any, digits: int) -> Cell:
     return Cell(str(value))
 
 
-def _regression_grid(
-    est: Mapping[str, Any],
-    *,
-    stat: Literal["t", "se"],
-    lang: Lang,
-    digits: int,
-    stat_digits: int | None,
-    coef_order: Sequence[str] | None,
-    show_controls: bool,
-    var_names: Literal["code", "label"],
-    stats_keys: Sequence[str] | None,
-    auto_notes: bool,
-) -> Grid:
+def _checked_columns(est: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    """The ``columns`` of a regression table, checked to be a non-empty list of objects."""
     table = str(est.get("table", ""))
     columns = est.get("columns")
     if not isinstance(columns, Sequence) or isinstance(columns, str) or not columns:
@@ -338,11 +327,13 @@ def _regression_grid(
             raise ValueError(f"{table}: column {i + 1} is not an object")
         if not isinstance(col.get("coef", {}), Mapping):
             raise ValueError(f"{table}: column {i + 1}: 'coef' must be an object")
-    sd = stat_digits if stat_digits is not None else (2 if stat == "t" else digits)
-    missing_used = False
+    return columns
 
-    # ---- header
-    col_labels = [str(c.get("label") or f"({i + 1})") for i, c in enumerate(columns)]
+
+def _header_rows(
+    columns: Sequence[Mapping[str, Any]], col_labels: list[str], lang: Lang
+) -> list[list[Cell]]:
+    """Column labels; then, when any column has one, headers, dependent variables, estimators."""
     header: list[list[Cell]] = [[Cell(L.text("variable", lang))] + [Cell(x) for x in col_labels]]
     if any(c.get("header") for c in columns):
         header.append([Cell("")] + [Cell(_loc(c.get("header"), lang) or "") for c in columns])
@@ -359,103 +350,174 @@ def _regression_grid(
         header.append(
             [Cell(L.text("estimator", lang))] + [Cell(L.estimator_label(e, lang)) for e in ests]
         )
+    return header
 
-    # ---- coefficient rows
-    ctrl_info = [_column_controls(c) for c in columns]
-    control_names: set[str] = set().union(*(names for _, names in ctrl_info))
-    present_ctrl = [
-        bool(set((c.get("coef") or {}).keys()) & names)
-        for c, (_, names) in zip(columns, ctrl_info, strict=True)
+
+@dataclass
+class _Controls:
+    """How a table shows control variables."""
+
+    info: list[tuple[bool, set[str]]]  # per column: (has controls?, their names)
+    names: set[str]  # every column's control names
+    row: bool  # a "Controls: Yes/No" row
+    hidden: set[str]  # coefficient rows not shown
+
+
+def _controls(columns: Sequence[Mapping[str, Any]], show_controls: bool) -> _Controls:
+    """Controls row and hidden coefficients: hidden with ``show_controls``; a row also when a
+    column declares controls whose coefficients are absent."""
+    info = [_column_controls(c) for c in columns]
+    names: set[str] = set().union(*(n for _, n in info))
+    present = [
+        bool(set((c.get("coef") or {}).keys()) & n) for c, (_, n) in zip(columns, info, strict=True)
     ]
-    any_declared_hidden = any(
-        has and not shown for (has, _), shown in zip(ctrl_info, present_ctrl, strict=True)
+    declared_hidden = any(has and not shown for (has, _), shown in zip(info, present, strict=True))
+    return _Controls(
+        info=info,
+        names=names,
+        row=show_controls or declared_hidden,
+        hidden=names if show_controls else set(),
     )
-    controls_row = show_controls or any_declared_hidden
-    hidden = control_names if show_controls else set()
-    order = _coef_rows_order(columns, coef_order, hidden)
 
-    coef_rows: list[list[Cell]] = []
+
+def _coef_cells(
+    c: Mapping[str, Any] | None, stat: Literal["t", "se"], digits: int, sd: int
+) -> tuple[Cell, Cell, bool]:
+    """(coefficient cell, statistic cell, was the coefficient missing?) of one column."""
+    if c is None:
+        return Cell(""), Cell(""), False
+    b = c.get("b")
+    if _is_missing(b):
+        return Cell(MISSING), Cell(""), True
+    if stat == "t":
+        v = c.get("t")
+        se = c.get("se")
+        if _is_missing(v) and not _is_missing(se) and float(se) > 0:
+            v = float(b) / float(se)
+    else:
+        v = c.get("se")
+    scell = Cell(f"({_num(v, sd)})", num=True) if not _is_missing(v) else Cell("")
+    return Cell(_num(b, digits), stars(c.get("p")), num=True), scell, False
+
+
+def _coef_rows(
+    columns: Sequence[Mapping[str, Any]],
+    order: Sequence[str],
+    *,
+    stat: Literal["t", "se"],
+    lang: Lang,
+    digits: int,
+    sd: int,
+    var_names: Literal["code", "label"],
+) -> tuple[list[list[Cell]], bool]:
+    """Two rows per coefficient (estimate with stars, statistic); whether any was missing."""
+    rows: list[list[Cell]] = []
+    missing_used = False
     for name in order:
         brow = [Cell(L.var_label(name, lang, var_names))]
         srow = [Cell("")]
         for col in columns:
-            c = (col.get("coef") or {}).get(name)
-            if c is None:
-                brow.append(Cell(""))
-                srow.append(Cell(""))
-                continue
-            b = c.get("b")
-            if _is_missing(b):
-                missing_used = True
-                brow.append(Cell(MISSING))
-                srow.append(Cell(""))
-                continue
-            brow.append(Cell(_num(b, digits), stars(c.get("p")), num=True))
-            if stat == "t":
-                v = c.get("t")
-                se = c.get("se")
-                if _is_missing(v) and not _is_missing(se) and float(se) > 0:
-                    v = float(b) / float(se)
-            else:
-                v = c.get("se")
-            srow.append(Cell(f"({_num(v, sd)})", num=True) if not _is_missing(v) else Cell(""))
-        coef_rows.append(brow)
-        coef_rows.append(srow)
+            bcell, scell, missing = _coef_cells((col.get("coef") or {}).get(name), stat, digits, sd)
+            missing_used |= missing
+            brow.append(bcell)
+            srow.append(scell)
+        rows.append(brow)
+        rows.append(srow)
+    return rows, missing_used
 
-    # ---- controls and fixed effects
+
+def _spec_rows(
+    columns: Sequence[Mapping[str, Any]], controls: _Controls, lang: Lang
+) -> list[list[Cell]]:
+    """The Controls row (when shown) and one Yes/No row per fixed effect."""
     fe_lists = [L.split_fixed_effects(c.get("fixed_effects")) for c in columns]
     all_fe = sorted({f for fl in fe_lists for f in fl}, key=L.fe_sort_key)
     yes, no = L.text("yes", lang), L.text("no", lang)
-    spec_rows: list[list[Cell]] = []
-    if controls_row:
-        spec_rows.append(
-            [Cell(L.text("controls", lang))] + [Cell(yes if has else no) for has, _ in ctrl_info]
+    rows: list[list[Cell]] = []
+    if controls.row:
+        rows.append(
+            [Cell(L.text("controls", lang))]
+            + [Cell(yes if has else no) for has, _ in controls.info]
         )
     for fe in all_fe:
-        spec_rows.append(
+        rows.append(
             [Cell(L.fe_label(fe, lang))] + [Cell(yes if fe in fl else no) for fl in fe_lists]
         )
+    return rows
 
-    # ---- observations, R², statistics
-    fit_rows: list[list[Cell]] = []
+
+def _fit_rows(
+    columns: Sequence[Mapping[str, Any]],
+    stats_keys: Sequence[str] | None,
+    lang: Lang,
+    digits: int,
+) -> tuple[list[list[Cell]], bool]:
+    """Observations, R² and statistics rows; whether an observation count was missing."""
+    rows: list[list[Cell]] = []
+    missing_used = False
     nobs = [c.get("nobs") for c in columns]
     if any("nobs" in c for c in columns):
-        missing_used |= any(_is_missing(n) for n in nobs)
-        fit_rows.append([Cell(L.text("nobs", lang))] + [Cell(_int_sep(n), num=True) for n in nobs])
+        missing_used = any(_is_missing(n) for n in nobs)
+        rows.append([Cell(L.text("nobs", lang))] + [Cell(_int_sep(n), num=True) for n in nobs])
     r2 = [c.get("r2") for c in columns]
     if any(not _is_missing(x) for x in r2):
-        fit_rows.append(
+        rows.append(
             [Cell(L.text("r2", lang))]
             + [Cell(_num(x, 3), num=True) if not _is_missing(x) else Cell("") for x in r2]
         )
     flat = [_flat_stats(c.get("stats")) for c in columns]
     for key in _stats_rows_keys(columns, stats_keys):
-        fit_rows.append(
+        rows.append(
             [Cell(L.stat_label(key, lang))] + [_stat_cell(key, f.get(key), digits) for f in flat]
         )
+    return rows, missing_used
 
-    sections = [s for s in (coef_rows, spec_rows, fit_rows) if s]
 
-    # ---- notes
+def _controls_note(names: set[str], lang: Lang) -> str:
+    """Which controls the hidden coefficients belong to."""
+    shown = [n for n in L.CONTROLS if n in names] + sorted(names - set(L.CONTROLS))
+    if lang == "zh":
+        return f"控制变量包括{'、'.join(shown)},系数未报告。"
+    return f"Controls: {', '.join(shown)} (coefficients not reported)."
+
+
+def _regression_grid(
+    est: Mapping[str, Any],
+    *,
+    stat: Literal["t", "se"],
+    lang: Lang,
+    digits: int,
+    stat_digits: int | None,
+    coef_order: Sequence[str] | None,
+    show_controls: bool,
+    var_names: Literal["code", "label"],
+    stats_keys: Sequence[str] | None,
+    auto_notes: bool,
+) -> Grid:
+    """Header, coefficient, specification and fit sections and the notes of a regression table."""
+    columns = _checked_columns(est)
+    sd = stat_digits if stat_digits is not None else (2 if stat == "t" else digits)
+    col_labels = [str(c.get("label") or f"({i + 1})") for i, c in enumerate(columns)]
+    controls = _controls(columns, show_controls)
+    order = _coef_rows_order(columns, coef_order, controls.hidden)
+    coef_rows, missing_coef = _coef_rows(
+        columns, order, stat=stat, lang=lang, digits=digits, sd=sd, var_names=var_names
+    )
+    fit_rows, missing_nobs = _fit_rows(columns, stats_keys, lang, digits)
+    spec_rows = _spec_rows(columns, controls, lang)
     notes = _user_notes(est, lang)
     if auto_notes:
         notes.append(_regression_note(columns, col_labels, stat, lang))
-        if controls_row and show_controls:
-            shown = [n for n in L.CONTROLS if n in control_names] + sorted(
-                control_names - set(L.CONTROLS)
-            )
-            if lang == "zh":
-                notes.append(f"控制变量包括{'、'.join(shown)},系数未报告。")
-            else:
-                notes.append(f"Controls: {', '.join(shown)} (coefficients not reported).")
-        if missing_used:
+        if controls.row and show_controls:
+            notes.append(_controls_note(controls.names, lang))
+        if missing_coef or missing_nobs:
             notes.append(_missing_note(lang))
     return Grid(
-        table=table,
+        table=str(est.get("table", "")),
         title=_title(est, lang),
         lang=lang,
-        header=header,
-        sections=sections,
+        header=_header_rows(columns, col_labels, lang),
+        sections=[s for s in (coef_rows, spec_rows, fit_rows) if s],
         notes=notes,
     )
 
