@@ -26,6 +26,11 @@ YEARS = all_years(config)
 ANALYSIS_YEARS = analysis_years(config)
 SYNTHETIC = config["inputs"]["source"] == "synthetic"
 PY = str(Path(workflow.basedir) / "scripts")
+# the tables (config.yaml tables.specs) and how they are rendered
+TABLES = list(config["tables"]["specs"])
+TABLE_STYLE = {k: config["tables"][k] for k in ("stat", "lang")}
+PLATFORMS = ["alibaba", "mic"]
+DIAGNOSTIC_FIGURES = ["cu_distribution", "psm_balance", "match_scores", "first_stage"]
 
 
 def raw_path(kind, year=None):
@@ -66,7 +71,7 @@ def report_input_files():
 
 def all_targets():
     targets = ["results/measures/diagnostics.csv"]
-    for name in config["tables"]["specs"]:
+    for name in TABLES:
         targets += [f"results/tables/{name}.{ext}" for ext in ("tex", "md", "html")]
     if SYNTHETIC:
         targets.append("results/synthetic/calibration.md")

@@ -9,8 +9,6 @@ EVENT_STUDY_SPEC = {
     "controls": config["tables"]["controls"] if EXT["event_study"]["controls"] else [],
     "dpi": EXT["figures"]["dpi"],
 }
-PLATFORMS = ["alibaba", "mic"]
-DIAGNOSTIC_FIGURES = ["cu_distribution", "psm_balance", "match_scores", "first_stage"]
 
 
 rule table8:

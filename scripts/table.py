@@ -1,4 +1,4 @@
-"""Rule table2: estimate, write results/estimates/table2.json and render the table."""
+"""Rule table: estimate one table, write results/estimates/<table>.json and render it."""
 
 from cbec import runlog
 from cbec.tables.run import run_table
@@ -8,7 +8,7 @@ def main() -> None:
     run_table(
         snakemake.input.sample,
         dict(snakemake.output),
-        snakemake.params.name,
+        snakemake.wildcards.table,
         snakemake.params.spec,
         snakemake.params.common,
         snakemake.params.style,
@@ -16,4 +16,4 @@ def main() -> None:
     )
 
 
-runlog.run(main, snakemake.log[0], "table2")
+runlog.run(main, snakemake.log[0], snakemake.wildcards.table)
