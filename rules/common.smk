@@ -28,6 +28,12 @@ SYNTHETIC = config["inputs"]["source"] == "synthetic"
 PY = str(Path(workflow.basedir) / "scripts")
 # the tables (config.yaml tables.specs) and how they are rendered
 TABLES = list(config["tables"]["specs"])
+# figure name -> the event-study table it is drawn from (`figure:` of a table's spec)
+EVENT_STUDY_FIGURES = {
+    spec["figure"]: name
+    for name, spec in config["tables"]["specs"].items()
+    if spec["kind"] == "event_study" and "figure" in spec
+}
 TABLE_STYLE = {k: config["tables"][k] for k in ("stat", "lang")}
 PLATFORMS = ["alibaba", "mic"]
 DIAGNOSTIC_FIGURES = ["cu_distribution", "psm_balance", "match_scores", "first_stage"]
@@ -58,7 +64,7 @@ def table_outputs(name):
 
 
 def figure_files(names=None):
-    names = DIAGNOSTIC_FIGURES + ["event_study"] if names is None else names
+    names = DIAGNOSTIC_FIGURES + list(EVENT_STUDY_FIGURES) if names is None else names
     return [f"results/figures/{n}.{ext}" for n in names for ext in ("png", "pdf")]
 
 
@@ -75,7 +81,6 @@ def all_targets():
         targets += [f"results/tables/{name}.{ext}" for ext in ("tex", "md", "html")]
     if SYNTHETIC:
         targets.append("results/synthetic/calibration.md")
-    targets += [f"results/tables/table8.{ext}" for ext in ("tex", "md", "html")]
     targets += figure_files()
     targets.append("results/report.html")
     return targets

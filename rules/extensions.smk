@@ -1,35 +1,28 @@
-# Beyond the paper: the event-study Table 8 (heterogeneity-robust estimators for staggered
-# adoption) and diagnostic figures. Settings: config.yaml `extensions`.
+# Beyond the paper: figures. The event-study figure is drawn from the estimates of the
+# event-study table that declares it (tables.specs.<table>.figure); the diagnostic figures
+# from the sample, Table 4 and the match results. Settings: config.yaml `extensions`.
 
 EXT = config["extensions"]
-EVENT_STUDY_SPEC = {
-    **EXT["event_study"],
-    "fixed_effects": config["tables"]["fixed_effects"],
-    "cluster": config["tables"]["cluster"],
-    "controls": config["tables"]["controls"] if EXT["event_study"]["controls"] else [],
-    "dpi": EXT["figures"]["dpi"],
-}
 
 
-rule table8:
+rule event_study_figure:
     input:
-        sample="results/analysis/sample.parquet",
+        estimates=lambda w: f"results/estimates/{EVENT_STUDY_FIGURES[w.figure]}.json",
     output:
-        **table_outputs("table8"),
-        png="results/figures/event_study.png",
-        pdf="results/figures/event_study.pdf",
+        png="results/figures/{figure}.png",
+        pdf="results/figures/{figure}.pdf",
     log:
-        "results/logs/table8.log",
+        "results/logs/{figure}_figure.log",
     benchmark:
-        "results/benchmarks/table8.tsv"
+        "results/benchmarks/{figure}_figure.tsv"
+    wildcard_constraints:
+        figure="|".join(EVENT_STUDY_FIGURES),
     conda:
         "../envs/cbec.yaml"
     params:
-        name="table8",
-        spec=EVENT_STUDY_SPEC,
-        style=TABLE_STYLE,
+        dpi=EXT["figures"]["dpi"],
     script:
-        "../scripts/table8.py"
+        "../scripts/event_study_figure.py"
 
 
 rule figures:

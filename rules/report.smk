@@ -1,16 +1,10 @@
 # The self-contained HTML report: every table and figure, attrition, match quality,
 # calibration (synthetic world), measures diagnostics and provenance (no timestamps).
 
-REPORT_TABLES = [*config["tables"]["specs"], "table8"]
-
 
 rule report:
     input:
-        tables=[
-            f"results/tables/{t}.{ext}"
-            for t in REPORT_TABLES
-            for ext in ("html", "md")
-        ],
+        tables=[f"results/tables/{t}.{ext}" for t in TABLES for ext in ("html", "md")],
         figures=figure_files(),
         attrition=[
             "results/logs/attrition_asif.csv",

@@ -41,6 +41,19 @@ def _mutate(cfg, path, value):
         (["cleaning", "min_employes"], 8, "cleaning.min_employes", "unknown key"),
         (["measures", "sfa_inputs"], ["ln_k", "ln_x"], "measures.sfa_inputs.1", "is not one of"),
         (["measures", "sfa_output"], "sales", "measures.sfa_output", "is not one of"),
+        (
+            ["tables", "specs", "table8", "window"],
+            KeyError,
+            "tables.specs.table8.window",
+            "missing",
+        ),
+        (
+            ["tables", "specs", "table8", "kind"],
+            "events",
+            "tables.specs.table8.kind",
+            "is not one of",
+        ),
+        (["extensions", "event_study"], {}, "extensions.event_study", "unknown key"),
     ],
 )
 def test_bad_config_names_key(base_config, path, value, key, phrase):

@@ -19,8 +19,8 @@ import polars as pl
 import pytest
 
 from cbec.estimation import staggered as st
-from cbec.report.event_study import prepare_cohort
 from cbec.synth import generate
+from cbec.tables.event_study import prepare_cohort
 
 FE = ["true_firm", "ind2^year", "city_code^year"]
 ARGS = ("u", "true_firm", "year", "cohort_es")

@@ -1,1 +1,1 @@
-"""Beyond the paper: the event-study Table 8, diagnostic figures and the self-contained report."""
+"""Beyond the paper: diagnostic figures and the self-contained report."""

@@ -30,6 +30,7 @@ __all__ = [
     "fig_psm_balance",
     "figure_bytes",
     "placeholder",
+    "run_event_study_figure",
     "save_figure",
 ]
 
@@ -464,3 +465,15 @@ def run_figures(
             placeholder(fig.add_subplot(), f"{name} could not be drawn:\n{type(err).__name__}")
         written += save_figure(fig, Path(path).with_suffix(""), ("png", "pdf"), dpi=dpi)
     return written
+
+
+def run_event_study_figure(
+    estimates_path: str | Path, png_path: str | Path, dpi: int = 120
+) -> list[Path]:
+    """Draw the event-study figure from an event-study table's estimates JSON (its ``path``);
+    write ``png_path`` and the PDF alongside."""
+    import json
+
+    est = json.loads(Path(estimates_path).read_text(encoding="utf-8"))
+    fig = fig_event_study(est.get("path") or [])
+    return save_figure(fig, Path(png_path).with_suffix(""), ("png", "pdf"), dpi=dpi)

@@ -1,9 +1,10 @@
-"""Estimate one table from its spec, write its JSON and render it (called by the table rules)."""
+"""Estimate one table from its spec, write its JSON and render it (called by the table rule)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -11,6 +12,8 @@ from cbec.data.io import write_text_atomic
 from cbec.tables.build import regression_table
 from cbec.tables.descriptive import describe
 from cbec.tables.render import write_table
+
+KINDS = ("descriptive", "feols", "psm", "event_study")
 
 
 def estimate(sample: pl.DataFrame, name: str, spec: dict, common: dict, seed: int) -> dict:
@@ -26,7 +29,30 @@ def estimate(sample: pl.DataFrame, name: str, spec: dict, common: dict, seed: in
         from cbec.tables.psm_table import psm_table
 
         return psm_table(sample, spec, common, name, seed=seed)
-    raise ValueError(f"tables.specs.{name}.kind: unknown kind '{kind}'")
+    if kind == "event_study":
+        from cbec.tables.event_study import event_study_estimates, resolve_spec
+
+        return event_study_estimates(sample, resolve_spec(spec, common), name)
+    raise ValueError(f"tables.specs.{name}.kind: unknown kind '{kind}' (one of {KINDS})")
+
+
+def sample_columns(spec: dict, common: dict) -> list[str] | None:
+    """The analysis-sample columns a table reads (None: all of them)."""
+    if spec["kind"] == "event_study":
+        from cbec.tables.event_study import resolve_spec
+        from cbec.tables.event_study import sample_columns as event_study_columns
+
+        return event_study_columns(resolve_spec(spec, common))
+    return None
+
+
+def render_options(est: dict, spec: dict) -> tuple[dict, dict[str, Any]]:
+    """(estimates as rendered, keyword arguments of ``write_table``) of a table."""
+    if spec["kind"] == "event_study":
+        from cbec.tables.event_study import render_options as event_study_options
+
+        return event_study_options(est)
+    return est, {"show_controls": bool(spec.get("show_controls", False))}
 
 
 def run_table(
@@ -39,15 +65,17 @@ def run_table(
     seed: int,
 ) -> dict:
     """Estimate, write ``outputs['estimates']`` and the rendered tex/md/html."""
-    est = estimate(pl.read_parquet(sample_path), name, spec, common, seed)
+    sample = pl.read_parquet(sample_path, columns=sample_columns(spec, common))
+    est = estimate(sample, name, spec, common, seed)
     write_text_atomic(
         json.dumps(est, indent=2, ensure_ascii=False, sort_keys=False), outputs["estimates"]
     )
+    table_est, options = render_options(est, spec)
     write_table(
-        est,
+        table_est,
         {fmt: Path(outputs[fmt]) for fmt in ("tex", "md", "html")},
         stat=style["stat"],
         lang=style["lang"],
-        show_controls=bool(spec.get("show_controls", False)),
+        **options,
     )
     return est

@@ -1,4 +1,4 @@
-"""Table 8: event-study estimates on a simulated staggered panel with a planted effect."""
+"""Table 8 (kind event_study): estimates on a simulated staggered panel with a planted effect."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import polars as pl
 import pytest
 
 from cbec.estimation.staggered import simulate_staggered
-from cbec.report import event_study as ES
+from cbec.report.figures import run_event_study_figure
+from cbec.tables import event_study as ES
 from cbec.tables.render import render_table
+from cbec.tables.run import run_table
 
 SPEC = {"fixed_effects": ["firm_id", "ind2^year", "city^year"], "window": [-3, 3]}
 TAU = 0.06  # planted constant effect
@@ -102,20 +104,32 @@ def test_fallback_when_an_estimator_rejects_the_paper_fe(panel, monkeypatch):
     assert not any("every estimator accepted" in n for n in est["notes"])
 
 
-def test_run_table8_writes_all_outputs(panel, tmp_path):
+def test_run_table_dispatches_event_study(panel, tmp_path):
     p = tmp_path / "sample.parquet"
-    panel.write_parquet(p)
+    panel.with_columns(pl.lit(1.0).alias("unused")).write_parquet(p)
     out = {k: str(tmp_path / f"t8.{k}") for k in ("tex", "md", "html")}
-    out |= {
-        "estimates": str(tmp_path / "t8.json"),
-        "png": str(tmp_path / "fig" / "event_study.png"),
-        "pdf": str(tmp_path / "fig" / "event_study.pdf"),
-    }
-    ES.run_table8(p, out, dict(SPEC, estimators=["twfe"]), {"stat": "t", "lang": "en"})
+    out["estimates"] = str(tmp_path / "t8.json")
+    spec = {"kind": "event_study", "window": [-3, 3], "controls": False, "estimators": ["twfe"]}
+    common = {"fixed_effects": SPEC["fixed_effects"], "cluster": "firm_id", "controls": ["x"]}
+    assert "unused" not in ES.sample_columns(ES.resolve_spec(spec, common))
+    run_table(p, out, "table8", spec, common, {"stat": "t", "lang": "en"}, seed=1)
     for k, v in out.items():
         assert (tmp_path / v).stat().st_size > 100, k
     est = json.loads((tmp_path / "t8.json").read_text())
     assert est["table"] == "table8" and len(est["columns"]) == 2
+    assert est["columns"][0]["fixed_effects"] == SPEC["fixed_effects"]  # from the common settings
+    assert "pretrend_p" in (tmp_path / "t8.md").read_text()
+
+    figs = run_event_study_figure(tmp_path / "t8.json", tmp_path / "fig" / "event_study.png")
+    assert [f.name for f in figs] == ["event_study.png", "event_study.pdf"]
+    assert all(f.stat().st_size > 1000 for f in figs)
+
+
+def test_resolve_spec_takes_controls_from_the_common_settings():
+    common = {"fixed_effects": ["firm_id", "year"], "cluster": "city", "controls": ["a", "b"]}
+    with_controls = ES.resolve_spec({"controls": True}, common)
+    assert with_controls["controls"] == ["a", "b"] and with_controls["cluster"] == "city"
+    assert ES.resolve_spec({"controls": False}, common)["controls"] == []
 
 
 def test_canonical_note_sorts_mappings():
