@@ -25,6 +25,6 @@ def test_rulegraph_is_current(root):
     )
     current = _graph(proc.stdout)
     stored = _graph((root / "docs" / "rulegraph.dot").read_text())
-    assert len(current[0]) > 20
+    assert len(current[0]) > 15
     assert current == stored, "the rule graph changed: run `make rulegraph` and commit docs/"
     assert (root / "docs" / "rulegraph.svg").stat().st_size > 0
