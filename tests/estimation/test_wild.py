@@ -10,6 +10,7 @@ import pytest
 from estimation._estimation_sim import FE, X_VARS, simulate
 from pyfixest.demeaners import MapDemeaner
 
+from cbec.estimation import wild
 from cbec.estimation.fe import FESample
 from cbec.estimation.wild import _WCR, draw_weights, wild_cluster_bootstrap
 
@@ -20,6 +21,14 @@ XS = X_VARS[:4]
 @pytest.fixture(scope="module")
 def sample() -> FESample:
     df = simulate(n_firms=120, n_years=6, seed=21, n_ind=3, n_city=4, mover_share=0.0)
+    return FESample.from_frame(df, FE, ["cu", *XS], tol=1e-13)
+
+
+@pytest.fixture(scope="module")
+def movers() -> FESample:
+    """Firms that move between cities: city x year is not nested in firm clusters even
+    within firm, and small cells make re-demeaning the draws matter."""
+    df = simulate(n_firms=90, n_years=6, seed=5, n_ind=3, n_city=8, mover_share=0.4)
     return FESample.from_frame(df, FE, ["cu", *XS], tol=1e-13)
 
 
@@ -34,29 +43,53 @@ def _pf_fit(pdf, y, rhs):
         )
 
 
-@pytest.mark.parametrize("h0", [0.0, 0.05])
-def test_bootstrap_t_matches_brute_force(sample, h0):
-    B = 25
-    G = int(sample.cluster_codes("firm_id").max()) + 1
-    W = draw_weights(G, B, "webb", np.random.default_rng(3))
-    j = XS.index("platform")
-    wcr = _WCR(sample, "cu", XS, j, "firm_id", W, chunk=10)
-    ours = wcr.t_boot(h0)
+def _brute_force(sample: FESample, W: np.ndarray, h0: float) -> tuple[np.ndarray, float]:
+    """Bootstrap t statistics by re-estimating every bootstrap sample with pyfixest."""
     pdf = sample.data.to_pandas()
     pdf["ytil"] = pdf["cu"] - h0 * pdf["platform"]
     rfit = _pf_fit(pdf, "ytil", [c for c in XS if c != "platform"])
     ures = rfit.resid()
     cl = sample.cluster_codes("firm_id")
-    ref = np.empty(B)
-    for b in range(B):
+    ref = np.empty(W.shape[1])
+    for b in range(W.shape[1]):
         pdf["ystar"] = pdf["cu"] - ures + ures * W[cl, b]
         f = _pf_fit(pdf, "ystar", XS)
         ref[b] = (f.coef()["platform"] - h0) / f.se()["platform"]
-    np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-8)
     full = _pf_fit(pdf, "cu", XS)
-    t0 = (full.coef()["platform"] - h0) / full.se()["platform"]
+    return ref, (full.coef()["platform"] - h0) / full.se()["platform"]
+
+
+def _weights(sample: FESample, B: int, seed: int) -> np.ndarray:
+    G = int(sample.cluster_codes("firm_id").max()) + 1
+    return draw_weights(G, B, "webb", np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("h0", [0.0, 0.05])
+def test_bootstrap_t_matches_brute_force(sample, h0):
+    W = _weights(sample, 25, 3)
+    wcr = _WCR(sample, "cu", XS, XS.index("platform"), "firm_id", W, chunk=10)
+    assert wcr.method == "exact (projection)"
+    ref, t0 = _brute_force(sample, W, h0)
+    np.testing.assert_allclose(wcr.t_boot(h0), ref, rtol=1e-6, atol=1e-8)
     assert wcr.t_original(h0) == pytest.approx(t0, rel=1e-8)
     assert wcr.pvalue(h0) == pytest.approx(np.mean(np.abs(ref) >= abs(t0)))
+
+
+@pytest.mark.parametrize("route", ["projection", "demeaned draws"])
+def test_exact_with_movers_matches_brute_force(movers, route, monkeypatch):
+    """Both exact routes equal the brute-force loop with non-nested fixed effects; the fast
+    approximation (no re-demeaning) does not."""
+    if route == "demeaned draws":
+        monkeypatch.setattr(wild, "MAX_CELLS", 0)
+    W = _weights(movers, 30, 8)
+    j = XS.index("platform")
+    wcr = _WCR(movers, "cu", XS, j, "firm_id", W, chunk=7)
+    assert wcr.method == f"exact ({route})"
+    ref, _ = _brute_force(movers, W, 0.0)
+    np.testing.assert_allclose(wcr.t_boot(0.0), ref, rtol=1e-6, atol=1e-8)
+    fast = _WCR(movers, "cu", XS, j, "firm_id", W, chunk=7, redemean=False)
+    assert fast.method == "fast"
+    assert np.max(np.abs(fast.t_boot(0.0) - ref)) > 1e-3
 
 
 def test_pvalue_and_ci_by_inversion(sample):
