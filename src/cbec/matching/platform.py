@@ -164,31 +164,9 @@ def _block_candidates(
     return out
 
 
-def match_platform(
-    members: pl.DataFrame,
-    firms: pl.DataFrame,
-    *,
-    accept: float = 80.0,
-    review: float = 60.0,
-    high: float = 95.0,
-    skip_intermediaries_fuzzy: bool = True,
-    workers: int = 1,
-    max_cells: int = 20_000_000,
-) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
-    """Match members to firms; returns (links, review, report).
-
-    members: member_id, name_cn, legal_rep, phone, address, zip (name_en unused).
-    firms: firm_id, firm_name (str or list of historic names; ``firm_names`` also accepted),
-    legal_rep, phone, zip, city_code, province_code.
-    links: member_id, firm_id, method, score (100 for exact steps).
-    review: member_id, firm_id, score, phone_match, zip_match, rep_match, n_corroborating,
-    reason, name_member, name_firm.
-    ``workers`` is passed to rapidfuzz; ``max_cells`` bounds the score matrix held in
-    memory per chunk of members (results do not depend on it).
-    """
-    if not review <= accept <= high:
-        raise ValueError("need review <= accept <= high")
-    # ---------------- firm side
+def _firm_side(firms: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Firms with canonical city / province; their names (one row each, normalized); their
+    corroborating fields (p7, area, zipn, rep)."""
     name_col = "firm_name" if "firm_name" in firms.columns else "firm_names"
     f = firms.with_columns(
         pl.col("firm_id").cast(pl.String),
@@ -210,9 +188,12 @@ def match_platform(
         normalize_zip(f["zip"]).alias("zipn"),
         clean_text(f["legal_rep"]).alias("rep"),
     )
-    zip_map = _mode_map(fa.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4")), "z4", "city")
-    area_map = _mode_map(fa, "area", "city")
-    # ---------------- member side
+    return f, fn, fa
+
+
+def _member_keys(members: pl.DataFrame) -> pl.DataFrame:
+    """Members with normalized names, corroborating fields, intermediary flag and the city /
+    province of their address (null without an ``address`` column)."""
     m = members.with_columns(pl.col("member_id").cast(pl.String))
     nm = normalize_names(m["name_cn"])
     loc = address_city(m["address"]) if "address" in m.columns else None
@@ -233,12 +214,20 @@ def match_platform(
         how="horizontal",
     )
     if loc is not None:
-        m = pl.concat([m, loc.rename({"city": "city_addr", "prov": "prov_addr"})], how="horizontal")
-    else:
-        m = m.with_columns(
-            pl.lit(None, pl.String).alias("city_addr"), pl.lit(None, pl.String).alias("prov_addr")
+        return pl.concat(
+            [m, loc.rename({"city": "city_addr", "prov": "prov_addr"})], how="horizontal"
         )
-    m = (
+    return m.with_columns(
+        pl.lit(None, pl.String).alias("city_addr"), pl.lit(None, pl.String).alias("prov_addr")
+    )
+
+
+def _member_city(m: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
+    """A member's city: address, else place in the name, else zip prefix, else phone area
+    code (zip4 / area -> city learnt from the firms, most frequent city); ``city_source``."""
+    zip_map = _mode_map(fa.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4")), "z4", "city")
+    area_map = _mode_map(fa, "area", "city")
+    return (
         m.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4"))
         .join(zip_map.rename({"city": "city_zip"}), on="z4", how="left")
         .join(area_map.rename({"city": "city_area"}), on="area", how="left")
@@ -259,7 +248,13 @@ def match_platform(
             .alias("city_source"),
         )
     )
-    # ---------------- exact steps
+
+
+def _exact_links(
+    m: pl.DataFrame, fn: pl.DataFrame, fa: pl.DataFrame
+) -> tuple[list[pl.DataFrame], pl.DataFrame, pl.DataFrame]:
+    """The exact steps in order (name_exact, core_city, core_province, phone_legal_rep);
+    returns their links and the members and firm names still unmatched."""
     links: list[pl.DataFrame] = []
     mu, fu = m, fn
 
@@ -282,9 +277,22 @@ def match_platform(
     )
     ident_f = fa.join(fu.select("firm_id").unique(), on="firm_id", how="semi")
     take(_unique_join(ident_m, ident_f, ["city", "p7", "rep"]), "phone_legal_rep")
-    # ---------------- fuzzy within blocks
+    return links, mu, fu
+
+
+def _fuzzy_candidates(
+    mu: pl.DataFrame,
+    fu: pl.DataFrame,
+    *,
+    review: float,
+    skip_intermediaries: bool,
+    workers: int,
+    max_cells: int,
+) -> tuple[pl.DataFrame, int]:
+    """Best fuzzy candidate per member within (city, branch) blocks scoring at least
+    ``review`` (member_id, firm_id, score, _st: ok | ambiguous); the number of comparisons."""
     fz = mu.drop_nulls(["city", "name_core"])
-    if skip_intermediaries_fuzzy:
+    if skip_intermediaries:
         fz = fz.filter(~pl.col("inter"))
     fcand = fu.drop_nulls(["city", "name_core"]).sort("firm_id")
     comparisons = 0
@@ -307,16 +315,21 @@ def match_platform(
                 max_cells=max_cells,
             )
         )
-    cand = pl.DataFrame(
-        cand_rows,
-        schema={
-            "member_id": pl.String,
-            "firm_id": pl.String,
-            "score": pl.Float64,
-            "_st": pl.String,
-        },
-        orient="row",
-    )
+    schema = {"member_id": pl.String, "firm_id": pl.String, "score": pl.Float64, "_st": pl.String}
+    return pl.DataFrame(cand_rows, schema=schema, orient="row"), comparisons
+
+
+def _corroborate(
+    cand: pl.DataFrame,
+    m: pl.DataFrame,
+    fa: pl.DataFrame,
+    *,
+    accept: float,
+    review: float,
+    high: float,
+) -> pl.DataFrame:
+    """Candidates with the corroborating fields that agree (phone_match, zip_match,
+    rep_match, n_corroborating) and the acceptance decision ``_acc``."""
     mattr = m.select(
         "member_id",
         pl.col("p7").alias("m_p7"),
@@ -350,20 +363,15 @@ def match_platform(
         | ((pl.col("score") >= accept) & (pl.col("n_corroborating") >= 1))
         | ((pl.col("score") >= review) & (pl.col("n_corroborating") >= 2))
     )
-    corr = corr.with_columns(acc.alias("_acc"))
-    fuzzy_links = corr.filter("_acc").select("member_id", "firm_id")
-    take(fuzzy_links, "fuzzy")
-    if fuzzy_links.height:
-        links[-1] = (
-            links[-1]
-            .drop("score")
-            .join(corr.select("member_id", "firm_id", "score"), on=["member_id", "firm_id"])
-            .select(list(_LINK_SCHEMA))
-        )
+    return corr.with_columns(acc.alias("_acc"))
+
+
+def _review_frame(corr: pl.DataFrame, fn: pl.DataFrame, *, accept: float) -> pl.DataFrame:
+    """The candidates not accepted, with the reason and both names, for clerical review."""
     fnames = fn.group_by("firm_id", maintain_order=True).agg(
         pl.col("raw").first().alias("name_firm")
     )
-    review_df = (
+    return (
         corr.filter(~pl.col("_acc"))
         .with_columns(
             pl.when(pl.col("_st") != "ok")
@@ -388,6 +396,82 @@ def match_platform(
         )
         .sort("member_id", "firm_id")
     )
+
+
+def _match_report(
+    m: pl.DataFrame,
+    n_firms: int,
+    n_names: int,
+    links: pl.DataFrame,
+    n_review: int,
+    comparisons: int,
+    thresholds: dict[str, float],
+) -> dict:
+    """Counts of a platform matching: links by method, review, comparisons, city sources."""
+    cross = m.height * n_names
+    return {
+        "n_members": m.height,
+        "n_firms": n_firms,
+        "n_firm_names": n_names,
+        "matched": links.height,
+        "by_method": {
+            k: int(v) for k, v in links.group_by("method").len().sort("method").iter_rows()
+        },
+        "n_review": n_review,
+        "fuzzy_comparisons": int(comparisons),
+        "full_cross_product": int(cross),
+        "comparison_share": comparisons / cross if cross else 0.0,
+        "member_city_source": {
+            (k if k is not None else "none"): int(v)
+            for k, v in m.group_by("city_source").len().sort("city_source").iter_rows()
+        },
+        "members_branch": int(m["is_branch"].sum()),
+        "members_intermediary": int(m["inter"].sum()),
+        "thresholds": thresholds,
+    }
+
+
+def match_platform(
+    members: pl.DataFrame,
+    firms: pl.DataFrame,
+    *,
+    accept: float = 80.0,
+    review: float = 60.0,
+    high: float = 95.0,
+    skip_intermediaries_fuzzy: bool = True,
+    workers: int = 1,
+    max_cells: int = 20_000_000,
+) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """Match members to firms; returns (links, review, report).
+
+    members: member_id, name_cn, legal_rep, phone, address, zip (name_en unused).
+    firms: firm_id, firm_name (str or list of historic names; ``firm_names`` also accepted),
+    legal_rep, phone, zip, city_code, province_code.
+    links: member_id, firm_id, method, score (100 for exact steps).
+    review: member_id, firm_id, score, phone_match, zip_match, rep_match, n_corroborating,
+    reason, name_member, name_firm.
+    ``workers`` is passed to rapidfuzz; ``max_cells`` bounds the score matrix held in
+    memory per chunk of members (results do not depend on it).
+    """
+    if not review <= accept <= high:
+        raise ValueError("need review <= accept <= high")
+    f, fn, fa = _firm_side(firms)
+    m = _member_city(_member_keys(members), fa)
+    links, mu, fu = _exact_links(m, fn, fa)
+    cand, comparisons = _fuzzy_candidates(
+        mu,
+        fu,
+        review=review,
+        skip_intermediaries=skip_intermediaries_fuzzy,
+        workers=workers,
+        max_cells=max_cells,
+    )
+    corr = _corroborate(cand, m, fa, accept=accept, review=review, high=high)
+    fuzzy = corr.filter("_acc").select(
+        "member_id", "firm_id", pl.lit("fuzzy").alias("method"), "score"
+    )
+    if fuzzy.height:
+        links.append(fuzzy)
     out = (
         pl.concat([lk.select(list(_LINK_SCHEMA)).cast(_LINK_SCHEMA) for lk in links])
         if links
@@ -395,28 +479,9 @@ def match_platform(
     ).sort("member_id")
     id_dtypes = {"member_id": members.schema["member_id"], "firm_id": firms.schema["firm_id"]}
     out = out.cast(id_dtypes)
-    review_df = review_df.cast(id_dtypes)
-    n_names = fn.height
-    report = {
-        "n_members": m.height,
-        "n_firms": f.height,
-        "n_firm_names": n_names,
-        "matched": out.height,
-        "by_method": {
-            k: int(v) for k, v in out.group_by("method").len().sort("method").iter_rows()
-        },
-        "n_review": review_df.height,
-        "fuzzy_comparisons": int(comparisons),
-        "full_cross_product": int(m.height * n_names),
-        "comparison_share": comparisons / (m.height * n_names) if m.height * n_names else 0.0,
-        "member_city_source": {
-            (k if k is not None else "none"): int(v)
-            for k, v in m.group_by("city_source").len().sort("city_source").iter_rows()
-        },
-        "members_branch": int(m["is_branch"].sum()),
-        "members_intermediary": int(m["inter"].sum()),
-        "thresholds": {"accept": accept, "review": review, "high": high},
-    }
+    review_df = _review_frame(corr, fn, accept=accept).cast(id_dtypes)
+    thresholds = {"accept": accept, "review": review, "high": high}
+    report = _match_report(m, f.height, fn.height, out, review_df.height, comparisons, thresholds)
     return out, review_df, report
 
 
