@@ -36,8 +36,6 @@ rule link_panel:
         "results/benchmarks/link_panel.tsv"
     conda:
         "../envs/cbec.yaml"
-    params:
-        truth=truth_file("firm_year.parquet"),
     script:
         "../scripts/link_panel.py"
 
@@ -73,9 +71,6 @@ rule match_customs:
         "results/benchmarks/match_customs.tsv"
     conda:
         "../envs/cbec.yaml"
-    params:
-        truth=truth_file("customs_parties.parquet"),
-        truth_firms=truth_file("firm_year.parquet"),
     script:
         "../scripts/match_customs.py"
 
@@ -97,8 +92,6 @@ rule match_platform:
         "../envs/cbec.yaml"
     params:
         matching=config["matching"],
-        truth=truth_file("members.parquet"),
-        truth_firms=truth_file("firm_year.parquet"),
         encoding=config["inputs"]["csv_encoding"],
     script:
         "../scripts/match_platform.py"

@@ -2,14 +2,12 @@
 
 import json
 import logging
-from pathlib import Path
 
 import polars as pl
 
 from cbec import runlog
 from cbec.data.io import write_parquet_atomic, write_text_atomic
 from cbec.matching.link_panel import link_panel
-from cbec.validation import panel_link_quality, row_truth
 
 
 def main() -> None:
@@ -24,10 +22,6 @@ def main() -> None:
         "links": links.height,
         "links_by_method": dict(zip(by_method["method"], by_method["len"], strict=True)),
     }
-    truth = snakemake.params.truth
-    if truth and Path(truth).exists():
-        report["truth"] = panel_link_quality(row_truth(panel, truth))
-        log.info("against the truth: %s", report["truth"])
     log.info("%s", report)
     write_parquet_atomic(links, snakemake.output.links)
     write_text_atomic(json.dumps(report, indent=2), snakemake.output.report)

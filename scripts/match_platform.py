@@ -10,7 +10,6 @@ from cbec import runlog
 from cbec.data.io import read_raw, write_parquet_atomic, write_text_atomic
 from cbec.errors import InputError
 from cbec.matching.platform import match_platform, parse_member_years
-from cbec.validation import member_link_quality, row_truth
 
 
 def main() -> None:
@@ -26,7 +25,6 @@ def main() -> None:
     panel = pl.read_parquet(
         snakemake.input.panel,
         columns=[
-            "row_id",
             "year",
             "firm_id",
             "firm_name",
@@ -72,12 +70,6 @@ def main() -> None:
         info, on="member_id", how="left"
     )
     report["members"] = members.height
-    truth = snakemake.params.truth
-    if truth and Path(truth).exists():
-        report["truth"] = member_link_quality(
-            links, row_truth(panel, snakemake.params.truth_firms), truth, platform
-        )
-        log.info("against the truth: %s", report["truth"])
     review_dir = Path(cfg["review_dir"])
     review_dir.mkdir(parents=True, exist_ok=True)
     write_parquet_atomic(review, review_dir / f"{platform}_review.parquet")
