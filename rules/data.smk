@@ -1,6 +1,9 @@
 # Data construction (paper, section 4.4): ASIF cleaned and linked into a firm panel, merged
 # with customs by firm, then with the platform member lists.
 
+# borderline platform-match candidates for clerical review (names: confidential, git-ignored)
+REVIEW_FILE = f"{config['matching']['review_dir']}/{{platform}}_review.parquet"
+
 
 rule clean_asif:
     input:
@@ -82,6 +85,7 @@ rule match_platform:
     output:
         links="results/links/{platform}_panel.parquet",
         report="results/links/{platform}_report.json",
+        review=REVIEW_FILE,
     log:
         "results/logs/match_platform_{platform}.log",
     benchmark:

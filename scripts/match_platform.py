@@ -2,7 +2,6 @@
 
 import json
 import logging
-from pathlib import Path
 
 import polars as pl
 
@@ -14,7 +13,6 @@ from cbec.matching.platform import match_platform, parse_member_years
 
 def main() -> None:
     log = logging.getLogger("match_platform")
-    platform = snakemake.wildcards.platform
     cfg = snakemake.params.matching
     members = read_raw(
         snakemake.input.members,
@@ -70,10 +68,10 @@ def main() -> None:
         info, on="member_id", how="left"
     )
     report["members"] = members.height
-    review_dir = Path(cfg["review_dir"])
-    review_dir.mkdir(parents=True, exist_ok=True)
-    write_parquet_atomic(review, review_dir / f"{platform}_review.parquet")
-    log.info("%d candidates for clerical review written to %s", review.height, review_dir)
+    write_parquet_atomic(review, snakemake.output.review)
+    log.info(
+        "%d candidates for clerical review written to %s", review.height, snakemake.output.review
+    )
     write_parquet_atomic(links, snakemake.output.links)
     write_text_atomic(json.dumps(report, indent=2, default=str), snakemake.output.report)
 
