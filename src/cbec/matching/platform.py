@@ -35,6 +35,7 @@ from datetime import date, datetime
 import numpy as np
 import polars as pl
 
+from cbec.errors import InputError
 from cbec.matching.names import (
     MUNICIPALITIES,
     clean_text,
@@ -45,7 +46,16 @@ from cbec.matching.names import (
     phone_last7,
 )
 
-__all__ = ["match_platform", "parse_member_years", "address_city"]
+__all__ = [
+    "MEMBER_COLUMNS",
+    "PANEL_COLUMNS",
+    "address_city",
+    "link_members",
+    "match_platform",
+    "member_info",
+    "panel_firms",
+    "parse_member_years",
+]
 
 _LINK_SCHEMA = {
     "member_id": pl.String,
@@ -507,3 +517,82 @@ def parse_member_years(s: pl.Series, scrape_date: str | date) -> pl.Series:
     if bad.any():
         raise ValueError(f"unparseable member years value: {t.filter(bad)[0]!r}")
     return (scrape_year - n + 1).rename(s.name or "join_year")
+
+
+# ------------------------------------------------------------------- rule match_platform
+# the columns of the ASIF panel and of a member list the rule reads
+PANEL_COLUMNS = [
+    "year",
+    "firm_id",
+    "firm_name",
+    "legal_rep",
+    "phone",
+    "zip",
+    "city_code",
+    "province_code",
+]
+MEMBER_COLUMNS = ["member_id", "name_cn", "member_years", "scrape_date"]
+
+
+def panel_firms(panel: pl.DataFrame) -> pl.DataFrame:
+    """One row per ``firm_id`` of the linked ASIF panel, in firm order: every name it had
+    (list, in year order) and its latest non-null legal_rep, phone and zip, and its latest
+    city_code and province_code."""
+    return (
+        panel.sort(["firm_id", "year"])
+        .group_by("firm_id", maintain_order=True)
+        .agg(
+            pl.col("firm_name").unique(maintain_order=True),
+            pl.col("legal_rep").drop_nulls().last(),
+            pl.col("phone").drop_nulls().last(),
+            pl.col("zip").drop_nulls().last(),
+            pl.col("city_code").last(),
+            pl.col("province_code").last(),
+        )
+    )
+
+
+def member_info(members: pl.DataFrame, source: str = "members") -> pl.DataFrame:
+    """member_id, join_year, member_years (the N of "N YRS" at the scrape) and rating.
+
+    Raises :class:`~cbec.errors.InputError` naming ``source`` for an unparseable
+    ``member_years`` or a list without any Chinese name.
+    """
+    try:
+        join_year = parse_member_years(members["member_years"], members["scrape_date"][0])
+    except ValueError as err:
+        raise InputError(source, "member_years", str(err)) from err
+    if members["name_cn"].is_null().all():
+        raise InputError(source, "name_cn", "no member has a Chinese name")
+    return members.select(
+        "member_id",
+        join_year.alias("join_year"),
+        members["member_years"].str.extract(r"(\d+)").cast(pl.Int64).alias("member_years"),
+        "rating",
+    )
+
+
+def link_members(
+    members: pl.DataFrame,
+    panel: pl.DataFrame,
+    *,
+    accept: float,
+    review: float,
+    high: float,
+    source: str = "members",
+) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """Rule match_platform: a member list matched to the firms of the linked ASIF panel.
+
+    Returns the links (member_id, firm_id as Int64, method, score, join_year, member_years,
+    rating), the clerical-review candidates and the report (:func:`match_platform`, plus
+    ``members``: rows of the list).
+    """
+    info = member_info(members, source)
+    links, review_df, report = match_platform(
+        members, panel_firms(panel), accept=accept, review=review, high=high
+    )
+    links = links.with_columns(pl.col("firm_id").cast(pl.Int64)).join(
+        info, on="member_id", how="left"
+    )
+    report["members"] = members.height
+    return links, review_df, report
