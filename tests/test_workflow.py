@@ -115,6 +115,20 @@ def test_confidentiality(tiny_run):
     assert not leaks, leaks[:5]
 
 
+def test_identifiers_end_at_matching(tiny_run):
+    """The panel and the analysis sample carry firm_id, never a name, code, phone or zip."""
+    ids = _identifiers(tiny_run)
+    for rel in ("results/panel/panel.parquet", "results/analysis/sample.parquet"):
+        df = pl.read_parquet(tiny_run / rel)
+        assert "firm_id" in df.columns
+        assert not set(df.columns) & {"firm_code", "firm_name", "legal_rep", "phone", "zip"}, rel
+        strings = set()
+        for c in df.columns:
+            if df[c].dtype == pl.String:
+                strings |= set(df[c].drop_nulls().unique().to_list())
+        assert not strings & ids, (rel, sorted(strings & ids)[:5])
+
+
 def test_deterministic_rerun(tiny_run, tmp_path):
     wd = copy_workflow(tmp_path / "tiny_b")
     run_snakemake(wd, *TINY)
