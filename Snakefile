@@ -18,6 +18,13 @@ localrules:
 include: "rules/common.smk"
 include: "rules/synth.smk"
 include: "rules/data.smk"
+
+
+if SYNTHETIC:
+
+    include: "rules/validation.smk"
+
+
 include: "rules/measures.smk"
 include: "rules/analysis.smk"
 include: "rules/tables.smk"

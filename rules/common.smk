@@ -49,11 +49,6 @@ def raw_years(kind):
     return [raw_path(kind, y) for y in YEARS]
 
 
-def truth_file(name):
-    """The synthetic truth, used only to print match quality in reports (never in tables)."""
-    return f"resources/truth/{name}" if SYNTHETIC else ""
-
-
 def table_outputs(name):
     return {
         "estimates": f"results/estimates/{name}.json",

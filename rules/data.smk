@@ -1,6 +1,9 @@
 # Data construction (paper, section 4.4): ASIF cleaned and linked into a firm panel, merged
 # with customs by firm, then with the platform member lists.
 
+# borderline platform-match candidates for clerical review (names: confidential, git-ignored)
+REVIEW_FILE = f"{config['matching']['review_dir']}/{{platform}}_review.parquet"
+
 
 rule clean_asif:
     input:
@@ -36,8 +39,6 @@ rule link_panel:
         "results/benchmarks/link_panel.tsv"
     conda:
         "../envs/cbec.yaml"
-    params:
-        truth=truth_file("firm_year.parquet"),
     script:
         "../scripts/link_panel.py"
 
@@ -73,9 +74,6 @@ rule match_customs:
         "results/benchmarks/match_customs.tsv"
     conda:
         "../envs/cbec.yaml"
-    params:
-        truth=truth_file("customs_parties.parquet"),
-        truth_firms=truth_file("firm_year.parquet"),
     script:
         "../scripts/match_customs.py"
 
@@ -87,6 +85,7 @@ rule match_platform:
     output:
         links="results/links/{platform}_panel.parquet",
         report="results/links/{platform}_report.json",
+        review=REVIEW_FILE,
     log:
         "results/logs/match_platform_{platform}.log",
     benchmark:
@@ -97,8 +96,6 @@ rule match_platform:
         "../envs/cbec.yaml"
     params:
         matching=config["matching"],
-        truth=truth_file("members.parquet"),
-        truth_firms=truth_file("firm_year.parquet"),
         encoding=config["inputs"]["csv_encoding"],
     script:
         "../scripts/match_platform.py"

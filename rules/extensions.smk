@@ -31,6 +31,8 @@ rule figures:
         table4="results/estimates/table4.json",
         links=expand("results/links/{p}_panel.parquet", p=PLATFORMS),
         link_reports=expand("results/links/{p}_report.json", p=PLATFORMS),
+        # confidential (names): only the `score` column is read
+        review=expand(REVIEW_FILE, platform=PLATFORMS),
     output:
         **{n: f"results/figures/{n}.png" for n in DIAGNOSTIC_FIGURES},
         pdf=[f"results/figures/{n}.pdf" for n in DIAGNOSTIC_FIGURES],
@@ -43,11 +45,6 @@ rule figures:
     params:
         figures=DIAGNOSTIC_FIGURES,
         platforms=PLATFORMS,
-        # written by match_platform as a side effect; confidential: only `score` is read
-        review={
-            p: f"{config['matching']['review_dir']}/{p}_review.parquet"
-            for p in PLATFORMS
-        },
         spec=EXT["figures"],
     script:
         "../scripts/figures.py"

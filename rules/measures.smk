@@ -40,7 +40,6 @@ rule tfp:
     conda:
         "../envs/cbec.yaml"
     params:
-        kind="measures",
         columns=["tfp_op", "tfp_lp"],
     script:
         "../scripts/gather_measures.py"
@@ -58,7 +57,6 @@ rule cu:
     conda:
         "../envs/cbec.yaml"
     params:
-        kind="measures",
         columns=["cu", "cu_sfa_cd", "cu_sfa_tl"],
     script:
         "../scripts/gather_measures.py"
@@ -78,8 +76,5 @@ rule measures_diagnostics:
         "results/benchmarks/measures_diagnostics.tsv"
     conda:
         "../envs/cbec.yaml"
-    params:
-        kind="diagnostics",
-        columns=[],
     script:
-        "../scripts/gather_measures.py"
+        "../scripts/gather_diagnostics.py"

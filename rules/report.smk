@@ -14,6 +14,11 @@ rule report:
             "results/links/{name}_report.json",
             name=["panel_links", "customs_asif", *PLATFORMS],
         ),
+        # precision and recall against the truth (rules/validation.smk), synthetic world only
+        validation=expand(
+            "results/validation/{name}_quality.json",
+            name=["panel_links", "customs_asif", *PLATFORMS] if SYNTHETIC else [],
+        ),
         diagnostics="results/measures/diagnostics.csv",
         calibration=["results/synthetic/calibration.md"] if SYNTHETIC else [],
         raw=[p for _, p in report_input_files()],

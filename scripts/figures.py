@@ -10,7 +10,7 @@ def main() -> None:
         snakemake.input.table4,
         dict(zip(snakemake.params.platforms, snakemake.input.links, strict=True)),
         dict(zip(snakemake.params.platforms, snakemake.input.link_reports, strict=True)),
-        snakemake.params.review,
+        dict(zip(snakemake.params.platforms, snakemake.input.review, strict=True)),
         {name: snakemake.output[name] for name in snakemake.params.figures},
         instruments=snakemake.params.spec["instruments"],
         bins=snakemake.params.spec["bins"],

@@ -2,86 +2,34 @@
 
 import json
 import logging
-from pathlib import Path
 
 import polars as pl
 
 from cbec import runlog
 from cbec.data.io import read_raw, write_parquet_atomic, write_text_atomic
-from cbec.errors import InputError
-from cbec.matching.platform import match_platform, parse_member_years
-from cbec.validation import member_link_quality, row_truth
+from cbec.matching.platform import MEMBER_COLUMNS, PANEL_COLUMNS, link_members
 
 
 def main() -> None:
-    log = logging.getLogger("match_platform")
-    platform = snakemake.wildcards.platform
     cfg = snakemake.params.matching
     members = read_raw(
         snakemake.input.members,
         "members",
-        required=["member_id", "name_cn", "member_years", "scrape_date"],
+        required=MEMBER_COLUMNS,
         encoding=snakemake.params.encoding,
     )
-    panel = pl.read_parquet(
-        snakemake.input.panel,
-        columns=[
-            "row_id",
-            "year",
-            "firm_id",
-            "firm_name",
-            "legal_rep",
-            "phone",
-            "zip",
-            "city_code",
-            "province_code",
-        ],
-    )
-    firms = (
-        panel.sort(["firm_id", "year"])
-        .group_by("firm_id", maintain_order=True)
-        .agg(
-            pl.col("firm_name").unique(maintain_order=True),
-            pl.col("legal_rep").drop_nulls().last(),
-            pl.col("phone").drop_nulls().last(),
-            pl.col("zip").drop_nulls().last(),
-            pl.col("city_code").last(),
-            pl.col("province_code").last(),
-        )
-    )
-    links, review, report = match_platform(
+    links, review, report = link_members(
         members,
-        firms,
+        pl.read_parquet(snakemake.input.panel, columns=PANEL_COLUMNS),
         accept=cfg["accept_score"],
         review=cfg["review_score"],
         high=cfg["accept_without_corroboration"],
+        source=snakemake.input.members,
     )
-    try:
-        join_year = parse_member_years(members["member_years"], members["scrape_date"][0])
-    except ValueError as err:
-        raise InputError(snakemake.input.members, "member_years", str(err)) from err
-    if members["name_cn"].is_null().all():
-        raise InputError(snakemake.input.members, "name_cn", "no member has a Chinese name")
-    info = members.select(
-        "member_id",
-        join_year.alias("join_year"),
-        members["member_years"].str.extract(r"(\d+)").cast(pl.Int64).alias("member_years"),
-        "rating",
+    logging.getLogger("match_platform").info(
+        "%d candidates for clerical review written to %s", review.height, snakemake.output.review
     )
-    links = links.with_columns(pl.col("firm_id").cast(pl.Int64)).join(
-        info, on="member_id", how="left"
-    )
-    report["members"] = members.height
-    truth = snakemake.params.truth
-    if truth and Path(truth).exists():
-        report["truth"] = member_link_quality(
-            links, row_truth(panel, snakemake.params.truth_firms), truth, platform
-        )
-        log.info("against the truth: %s", report["truth"])
-    review_dir = Path(cfg["review_dir"])
-    review_dir.mkdir(parents=True, exist_ok=True)
-    write_parquet_atomic(review, review_dir / f"{platform}_review.parquet")
-    log.info("%d candidates for clerical review written to %s", review.height, review_dir)
+    write_parquet_atomic(review, snakemake.output.review)
     write_parquet_atomic(links, snakemake.output.links)
     write_text_atomic(json.dumps(report, indent=2, default=str), snakemake.output.report)
 

@@ -11,6 +11,7 @@ def main() -> None:
         figures=inp.figures,
         attrition=inp.attrition,
         match_reports=inp.match_reports,
+        validation=inp.validation,
         diagnostics=inp.diagnostics,
         calibration=inp.calibration[0] if inp.calibration else None,
         config=snakemake.config,

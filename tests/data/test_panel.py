@@ -7,7 +7,7 @@ import math
 import polars as pl
 import pytest
 
-from cbec.data.panel import perpetual_inventory
+from cbec.data.panel import IDENTIFIERS, assemble_panel, perpetual_inventory
 
 
 def test_perpetual_inventory_with_gap_and_deflator():
@@ -37,3 +37,78 @@ def test_perpetual_inventory_with_gap_and_deflator():
     inv = out["real_investment"].to_list()
     assert inv[0] is None and inv[1] == pytest.approx(50) and inv[2] is None
     assert not any(math.isnan(x) for x in k)
+
+
+def test_assemble_panel_drops_the_identifiers():
+    """After matching the firm is its firm_id: no name, code, legal rep, phone or zip."""
+    names = ["宁波华东电子有限公司", "宁波振新五金厂"]
+    phones = ["0574-87654321", "057487654322"]
+    panel = pl.DataFrame(
+        {
+            "firm_id": [1, 1, 2],
+            "year": [2001, 2002, 2001],
+            "firm_code": ["12345678X", "12345678X", "87654321Y"],
+            "firm_name": [names[0], names[0], names[1]],
+            "legal_rep": ["张伟", "张伟", "李强"],
+            "phone": [phones[0], phones[0], phones[1]],
+            "zip": ["315800", "315800", "315000"],
+            "ind2": ["39", "39", "34"],
+            "city_code": ["3302"] * 3,
+            "region_code": ["330206"] * 3,
+            "main_product": ["电机", "电机", "五金"],
+            "gross_output": [100.0, 120.0, 80.0],
+            "value_added": [30.0, 35.0, None],
+            "intermediate": [70.0, 85.0, 60.0],
+            "fixed_assets_orig": [50.0, 60.0, 40.0],
+            "fixed_assets_net": [40.0, 45.0, 30.0],
+            "total_assets": [90.0, 100.0, 70.0],
+            "found_year": [1995, 1995, 2000],
+            "paidin_capital": [20.0, 20.0, 10.0],
+            "cap_state": [0.0, 0.0, 6.0],
+            "cap_hmt": [None, None, None],
+            "cap_foreign": [10.0, 10.0, 0.0],
+            "employees": [50.0, 55.0, 30.0],
+            "interest": [1.0, 1.0, 0.5],
+            "new_product": [0.0, 10.0, 0.0],
+            "depreciation": [4.0, 5.0, 3.0],
+        }
+    )
+    deflators = pl.DataFrame(
+        {
+            "ind2": ["39", "39", "34", "34", "K", "K"],
+            "year": [2001, 2002, 2001, 2002, 2001, 2002],
+            "output_deflator": [1.0, 1.1, 1.0, 1.05, 1.0, 1.02],
+            "input_deflator": [1.0, 1.08, 1.0, 1.04, 1.0, 1.02],
+        }
+    )
+    exports = pl.DataFrame(
+        {"firm_id": [1], "year": [2002], "export_value": [5.0], "n_markets": [2], "n_products": [3]}
+    )
+    members = pl.DataFrame(
+        {
+            "member_id": ["M1"],
+            "firm_id": [1],
+            "join_year": [2002],
+            "member_years": [23],
+            "rating": [4.5],
+        }
+    )
+    out = assemble_panel(
+        panel,
+        exports,
+        members,
+        members.clear(),
+        deflators,
+        pim_delta=0.09,
+        foreign_includes_hmt=True,
+    )
+    assert out.height == panel.height
+    assert not set(out.columns) & {"firm_code", "firm_name", "legal_rep", "phone", "zip"}
+    assert not set(out.columns) & set(IDENTIFIERS)
+    strings = {v for c in out.columns if out[c].dtype == pl.String for v in out[c].to_list()}
+    assert not strings & {*names, *phones, "张伟", "李强", "12345678X", "315800"}
+    # what the analysis needs is still there
+    assert {"firm_id", "year", "ind2", "city_code", "region_code", "platform", "ln_va"} <= set(
+        out.columns
+    )
+    assert out["platform"].to_list() == [0, 1, 0]

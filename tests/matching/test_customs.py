@@ -6,7 +6,7 @@ import numpy as np
 import opencc
 import polars as pl
 
-from cbec.matching.customs import match_customs
+from cbec.matching.customs import link_customs, match_customs
 
 POOL = list("鑫诚瑞祥宏达恒盛利丰源汇隆兴旺佳美华宇新光明德安康伟业鸿志强振飞腾凯越")
 CITIES = [
@@ -162,3 +162,17 @@ def test_same_year_only_and_exclusion_option():
     links2, rep2 = match_customs(parties, firms, exclude_intermediaries=True)
     assert links2.height == 0
     assert rep["matched_intermediaries"] == 1
+
+
+def test_link_customs_reads_only_the_matching_columns():
+    parties, firms, _ = _simulate()
+    panel = firms.with_columns(
+        pl.col("firm_id").cast(pl.Int32),
+        pl.int_range(pl.len()).alias("row_id"),
+        pl.lit("某某").alias("legal_rep"),
+    )
+    links, report = link_customs(parties, panel)
+    ref_links, ref_report = match_customs(parties, firms)
+    assert links.schema["firm_id"] == pl.Int64
+    assert links.equals(ref_links.with_columns(pl.col("firm_id").cast(pl.Int64)))
+    assert report == ref_report and "truth" not in report

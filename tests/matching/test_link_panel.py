@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import json
+from collections import Counter
 
 import numpy as np
 import polars as pl
 import pytest
 
-from cbec.matching.link_panel import link_panel
+from cbec.matching.link_panel import link_asif_panel, link_panel
 from cbec.matching.names import normalize_names
 
 COLS = [
@@ -303,3 +305,18 @@ def test_deterministic_partition_under_shuffle():
     p3, _ = link_panel(df)
     assert p3["firm_id"].to_list() == p1["firm_id"].to_list()
     assert _partition([1, 1, 2], [5, 5, 6]) == (1.0, 1.0)
+
+
+def test_link_asif_panel_report():
+    df = _constructed()
+    panel, links, report = link_asif_panel(df)
+    ref_panel, ref_links = link_panel(df)
+    assert panel.schema["firm_id"] == pl.Int64 and links.equals(ref_links)
+    assert panel["firm_id"].to_list() == ref_panel["firm_id"].to_list()
+    assert report == {
+        "firm_years": df.height,
+        "firms": df["true"].n_unique(),
+        "links": links.height,
+        "links_by_method": dict(sorted(Counter(links["method"].to_list()).items())),
+    }
+    assert json.loads(json.dumps(report)) == report

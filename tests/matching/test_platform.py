@@ -9,7 +9,14 @@ import opencc
 import polars as pl
 import pytest
 
-from cbec.matching.platform import match_platform, parse_member_years
+from cbec.errors import InputError
+from cbec.matching.platform import (
+    link_members,
+    match_platform,
+    member_info,
+    panel_firms,
+    parse_member_years,
+)
 
 POOL = list("鑫诚瑞祥宏达恒盛利丰源汇隆兴旺佳美华宇新光明德安康伟业鸿志强振飞腾凯越")
 INDS = ["电子", "机械", "纺织", "五金", "塑料", "灯具"]
@@ -291,3 +298,94 @@ def test_city_fallbacks_zip_and_phone_area():
     assert got == {"m1": "nb1", "m2": "sz1"}  # m3 has no location: never matched
     assert set(links["method"]) == {"core_city"}
     assert report["member_city_source"] == {"none": 1, "phone": 1, "zip": 1}
+
+
+def _linked_panel() -> pl.DataFrame:
+    """Two firms of the linked ASIF panel over three years: firm 7 renamed in 2003 (phone
+    missing that year), firm 9 moved city in 2002."""
+    return pl.DataFrame(
+        {
+            "year": [2003, 2001, 2002, 2001, 2002, 2003],
+            "row_id": [1, 2, 3, 4, 5, 6],
+            "firm_id": [7, 7, 7, 9, 9, 9],
+            "firm_name": [
+                "宁波华东电子有限公司",
+                "宁波振新五金厂",
+                "宁波振新五金厂",
+                "杭州宏达塑料有限公司",
+                "杭州宏达塑料有限公司",
+                "杭州宏达塑料有限公司",
+            ],
+            "legal_rep": ["张伟", "张伟", "张伟", "李强", None, None],
+            "phone": [None, "0574-87654321", "0574-87654322", "0571-81234567", None, None],
+            "zip": ["315800", "315800", "315800", "310000", "310000", "310000"],
+            "city_code": ["3302", "3302", "3302", "3301", "3302", "3302"],
+            "province_code": ["33"] * 6,
+        }
+    )
+
+
+def test_panel_firms_one_row_per_firm():
+    firms = panel_firms(_linked_panel())
+    assert firms.columns == [
+        "firm_id",
+        "firm_name",
+        "legal_rep",
+        "phone",
+        "zip",
+        "city_code",
+        "province_code",
+    ]
+    f7, f9 = firms.rows(named=True)
+    # every name in year order, once; the latest non-null contact fields; the latest city
+    assert f7["firm_name"] == ["宁波振新五金厂", "宁波华东电子有限公司"]
+    assert (f7["phone"], f7["legal_rep"]) == ("0574-87654322", "张伟")
+    assert f9["firm_name"] == ["杭州宏达塑料有限公司"]
+    assert (f9["phone"], f9["legal_rep"], f9["city_code"]) == ("0571-81234567", "李强", "3302")
+
+
+def _members() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "member_id": ["a", "b", "c"],
+            "name_cn": ["宁波振新五金厂", "杭州宏达塑料有限公司", "深圳凯越灯具有限公司"],
+            "name_en": [None, None, None],
+            "legal_rep": [None, None, None],
+            "phone": [None, None, None],
+            "address": ["浙江省宁波市北仑区明州路1号", None, "广东省深圳市南山区1号"],
+            "zip": [None, None, None],
+            "member_years": ["3 YRS", "12 YRS", None],
+            "scrape_date": ["2024-06-30"] * 3,
+            "rating": [4.5, None, 3.0],
+        }
+    )
+
+
+def test_member_info_and_its_input_errors():
+    info = member_info(_members(), "alibaba.parquet")
+    assert info.columns == ["member_id", "join_year", "member_years", "rating"]
+    assert info["join_year"].to_list() == [2022, 2013, None]
+    assert info["member_years"].to_list() == [3, 12, None]
+    bad = _members().with_columns(pl.lit("about ten years").alias("member_years"))
+    with pytest.raises(InputError, match="alibaba.parquet, column 'member_years'"):
+        member_info(bad, "alibaba.parquet")
+    nameless = _members().with_columns(pl.lit(None, pl.String).alias("name_cn"))
+    with pytest.raises(InputError, match="mic.parquet, column 'name_cn'"):
+        member_info(nameless, "mic.parquet")
+
+
+def test_link_members_joins_member_info_to_the_links():
+    members, panel = _members(), _linked_panel()
+    links, review, report = link_members(members, panel, accept=80, review=70, high=97)
+    ref, ref_review, ref_report = match_platform(
+        members, panel_firms(panel), accept=80, review=70, high=97
+    )
+    assert links.select(ref.columns).equals(ref) and review.equals(ref_review)
+    assert links.schema["firm_id"] == pl.Int64
+    # a carries firm 7's old name, b firm 9's name; c matches no firm
+    got = {r["member_id"]: r for r in links.iter_rows(named=True)}
+    assert {k: r["firm_id"] for k, r in got.items()} == {"a": 7, "b": 9}
+    assert (got["a"]["join_year"], got["a"]["member_years"], got["a"]["rating"]) == (2022, 3, 4.5)
+    assert (got["b"]["join_year"], got["b"]["member_years"], got["b"]["rating"]) == (2013, 12, None)
+    assert report == {**ref_report, "members": 3}
+    assert "truth" not in report

@@ -34,10 +34,11 @@ MATCH = {
         "matched": 416,
         "n_review": 1,
         "by_method": {"name_exact": 410, "fuzzy": 6},
-        "truth": {"precision": 1.0, "recall": 0.967442},
     },
     "customs_asif": {"n_parties": 8910, "matched": 6684, "match_rate": 0.75},
 }
+# match quality against the synthetic truth (the validation rules), per link
+VALIDATION = {"alibaba": {"links": 416, "correct": 416, "precision": 1.0, "recall": 0.967442}}
 DIAG = pl.DataFrame(
     {
         "ind2": ["13", "14", "13", "14", "15"],
@@ -77,6 +78,7 @@ def build(**kw) -> str:
             "attrition_sample.csv": pl.DataFrame({"reason": ["read", "kept"], "rows": [10, 7]})
         },
         match_reports=MATCH,
+        validation=VALIDATION,
         calibration_md=CALIB,
         diagnostics=DIAG,
         provenance=PROV,
@@ -125,7 +127,8 @@ def test_report_is_deterministic_and_has_no_timestamps():
 
 
 def test_match_quality_and_diagnostics_numbers():
-    mq = R.match_quality(MATCH)
+    assert "precision" not in R.match_quality(MATCH).columns  # real inputs: no truth
+    mq = R.match_quality(MATCH, VALIDATION)
     ali = mq.filter(pl.col("link") == "alibaba").row(0, named=True)
     assert (ali["candidates"], ali["matched"], ali["recall"]) == (599, 416, 0.967442)
     assert ali["by_method"] == "fuzzy: 6; name_exact: 410"
@@ -172,7 +175,9 @@ def test_run_report_from_files(tmp_path):
     att = tmp_path / "attrition_asif.csv"
     att.write_text('stage,year,step,reason,rows\nclean,2001,0,read,10\nclean,2001,1,"a, b",2\n')
     rep = tmp_path / "alibaba_report.json"
-    rep.write_text('{"n_members": 5, "matched": 4, "truth": {"precision": 0.75, "recall": 1.0}}')
+    rep.write_text('{"n_members": 5, "matched": 4}')
+    quality = tmp_path / "alibaba_quality.json"
+    quality.write_text('{"links": 4, "correct": 3, "precision": 0.75, "recall": 1.0}')
     diag = tmp_path / "diagnostics.csv"
     DIAG.write_csv(diag)
     raw = tmp_path / "asif_2001.csv"
@@ -188,6 +193,7 @@ def test_run_report_from_files(tmp_path):
         figures=[p for p in figs if p.suffix == ".pdf"],  # PNG found next to the PDF
         attrition=[att],
         match_reports=[rep],
+        validation=[quality],
         diagnostics=diag,
         calibration=None,
         config=cfg,

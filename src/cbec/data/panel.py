@@ -13,6 +13,11 @@ import polars as pl
 
 from cbec.errors import InputError
 
+# A firm's direct identifiers (ASIF legal-person code, name, legal representative, phone,
+# zip): the linking and matching rules need them, nothing after them. The panel drops them,
+# so the measures, the analysis sample, tables and figures carry only ``firm_id``.
+IDENTIFIERS = ["firm_code", "firm_name", "legal_rep", "phone", "zip"]
+
 
 def deflate(
     panel: pl.DataFrame, deflators: pl.DataFrame, source: str = "deflators"
@@ -166,8 +171,12 @@ def assemble_panel(
     pim_delta: float,
     foreign_includes_hmt: bool,
 ) -> pl.DataFrame:
-    """The firm-year panel with real values, controls, exports and treatment."""
-    df = deflate(panel, deflators)
+    """The firm-year panel with real values, controls, exports and treatment.
+
+    ``panel`` is the linked ASIF panel; its :data:`IDENTIFIERS` are dropped (the firm is
+    ``firm_id`` from here on).
+    """
+    df = deflate(panel.drop(IDENTIFIERS, strict=False), deflators)
     df = perpetual_inventory(df, pim_delta)
     df = controls(df, foreign_includes_hmt)
     df = df.join(exports, on=["firm_id", "year"], how="left")

@@ -20,7 +20,7 @@ from cbec.matching.names import (
     phone_last7,
 )
 
-__all__ = ["match_customs"]
+__all__ = ["PANEL_COLUMNS", "link_customs", "match_customs"]
 
 
 def _keys(df: pl.DataFrame, name_col: str) -> pl.DataFrame:
@@ -137,3 +137,14 @@ def match_customs(
         "matched_intermediaries": int(inter),
     }
     return links, report
+
+
+# the columns of the linked ASIF panel rule match_customs reads
+PANEL_COLUMNS = ["year", "firm_id", "firm_name", "zip", "phone"]
+
+
+def link_customs(parties: pl.DataFrame, panel: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+    """Rule match_customs: customs party-years (``aggregate_customs``) matched to the linked
+    ASIF panel; :func:`match_customs` with ``firm_id`` as Int64 in the links."""
+    links, report = match_customs(parties, panel.select(PANEL_COLUMNS))
+    return links.with_columns(pl.col("firm_id").cast(pl.Int64)), report

@@ -29,7 +29,7 @@ import polars as pl
 
 from cbec.matching.names import clean_text, normalize_names, normalize_phone
 
-__all__ = ["METHODS", "link_panel", "link_keys"]
+__all__ = ["METHODS", "link_asif_panel", "link_keys", "link_panel", "link_report"]
 
 METHODS: list[str] = [
     "firm_code",
@@ -200,3 +200,23 @@ def link_panel(
         .to_series()
     )
     return df.with_columns(ids.alias("firm_id")), lk
+
+
+def link_report(panel: pl.DataFrame, links: pl.DataFrame) -> dict:
+    """Counts of a linked panel: firm-years, firms (distinct ``firm_id``), links, links by
+    method."""
+    by_method = links.group_by("method").len().sort("method")
+    return {
+        "firm_years": panel.height,
+        "firms": panel["firm_id"].n_unique(),
+        "links": links.height,
+        "links_by_method": dict(zip(by_method["method"], by_method["len"], strict=True)),
+    }
+
+
+def link_asif_panel(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """Rule link_panel: the cleaned ASIF firm-years with an Int64 ``firm_id``
+    (:func:`link_panel` with its defaults), the links and their :func:`link_report`."""
+    panel, links = link_panel(df)
+    panel = panel.with_columns(pl.col("firm_id").cast(pl.Int64))
+    return panel, links, link_report(panel, links)

@@ -35,6 +35,7 @@ from datetime import date, datetime
 import numpy as np
 import polars as pl
 
+from cbec.errors import InputError
 from cbec.matching.names import (
     MUNICIPALITIES,
     clean_text,
@@ -45,7 +46,16 @@ from cbec.matching.names import (
     phone_last7,
 )
 
-__all__ = ["match_platform", "parse_member_years", "address_city"]
+__all__ = [
+    "MEMBER_COLUMNS",
+    "PANEL_COLUMNS",
+    "address_city",
+    "link_members",
+    "match_platform",
+    "member_info",
+    "panel_firms",
+    "parse_member_years",
+]
 
 _LINK_SCHEMA = {
     "member_id": pl.String,
@@ -164,31 +174,9 @@ def _block_candidates(
     return out
 
 
-def match_platform(
-    members: pl.DataFrame,
-    firms: pl.DataFrame,
-    *,
-    accept: float = 80.0,
-    review: float = 60.0,
-    high: float = 95.0,
-    skip_intermediaries_fuzzy: bool = True,
-    workers: int = 1,
-    max_cells: int = 20_000_000,
-) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
-    """Match members to firms; returns (links, review, report).
-
-    members: member_id, name_cn, legal_rep, phone, address, zip (name_en unused).
-    firms: firm_id, firm_name (str or list of historic names; ``firm_names`` also accepted),
-    legal_rep, phone, zip, city_code, province_code.
-    links: member_id, firm_id, method, score (100 for exact steps).
-    review: member_id, firm_id, score, phone_match, zip_match, rep_match, n_corroborating,
-    reason, name_member, name_firm.
-    ``workers`` is passed to rapidfuzz; ``max_cells`` bounds the score matrix held in
-    memory per chunk of members (results do not depend on it).
-    """
-    if not review <= accept <= high:
-        raise ValueError("need review <= accept <= high")
-    # ---------------- firm side
+def _firm_side(firms: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Firms with canonical city / province; their names (one row each, normalized); their
+    corroborating fields (p7, area, zipn, rep)."""
     name_col = "firm_name" if "firm_name" in firms.columns else "firm_names"
     f = firms.with_columns(
         pl.col("firm_id").cast(pl.String),
@@ -210,9 +198,12 @@ def match_platform(
         normalize_zip(f["zip"]).alias("zipn"),
         clean_text(f["legal_rep"]).alias("rep"),
     )
-    zip_map = _mode_map(fa.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4")), "z4", "city")
-    area_map = _mode_map(fa, "area", "city")
-    # ---------------- member side
+    return f, fn, fa
+
+
+def _member_keys(members: pl.DataFrame) -> pl.DataFrame:
+    """Members with normalized names, corroborating fields, intermediary flag and the city /
+    province of their address (null without an ``address`` column)."""
     m = members.with_columns(pl.col("member_id").cast(pl.String))
     nm = normalize_names(m["name_cn"])
     loc = address_city(m["address"]) if "address" in m.columns else None
@@ -233,12 +224,20 @@ def match_platform(
         how="horizontal",
     )
     if loc is not None:
-        m = pl.concat([m, loc.rename({"city": "city_addr", "prov": "prov_addr"})], how="horizontal")
-    else:
-        m = m.with_columns(
-            pl.lit(None, pl.String).alias("city_addr"), pl.lit(None, pl.String).alias("prov_addr")
+        return pl.concat(
+            [m, loc.rename({"city": "city_addr", "prov": "prov_addr"})], how="horizontal"
         )
-    m = (
+    return m.with_columns(
+        pl.lit(None, pl.String).alias("city_addr"), pl.lit(None, pl.String).alias("prov_addr")
+    )
+
+
+def _member_city(m: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
+    """A member's city: address, else place in the name, else zip prefix, else phone area
+    code (zip4 / area -> city learnt from the firms, most frequent city); ``city_source``."""
+    zip_map = _mode_map(fa.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4")), "z4", "city")
+    area_map = _mode_map(fa, "area", "city")
+    return (
         m.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4"))
         .join(zip_map.rename({"city": "city_zip"}), on="z4", how="left")
         .join(area_map.rename({"city": "city_area"}), on="area", how="left")
@@ -259,7 +258,13 @@ def match_platform(
             .alias("city_source"),
         )
     )
-    # ---------------- exact steps
+
+
+def _exact_links(
+    m: pl.DataFrame, fn: pl.DataFrame, fa: pl.DataFrame
+) -> tuple[list[pl.DataFrame], pl.DataFrame, pl.DataFrame]:
+    """The exact steps in order (name_exact, core_city, core_province, phone_legal_rep);
+    returns their links and the members and firm names still unmatched."""
     links: list[pl.DataFrame] = []
     mu, fu = m, fn
 
@@ -282,9 +287,22 @@ def match_platform(
     )
     ident_f = fa.join(fu.select("firm_id").unique(), on="firm_id", how="semi")
     take(_unique_join(ident_m, ident_f, ["city", "p7", "rep"]), "phone_legal_rep")
-    # ---------------- fuzzy within blocks
+    return links, mu, fu
+
+
+def _fuzzy_candidates(
+    mu: pl.DataFrame,
+    fu: pl.DataFrame,
+    *,
+    review: float,
+    skip_intermediaries: bool,
+    workers: int,
+    max_cells: int,
+) -> tuple[pl.DataFrame, int]:
+    """Best fuzzy candidate per member within (city, branch) blocks scoring at least
+    ``review`` (member_id, firm_id, score, _st: ok | ambiguous); the number of comparisons."""
     fz = mu.drop_nulls(["city", "name_core"])
-    if skip_intermediaries_fuzzy:
+    if skip_intermediaries:
         fz = fz.filter(~pl.col("inter"))
     fcand = fu.drop_nulls(["city", "name_core"]).sort("firm_id")
     comparisons = 0
@@ -307,16 +325,21 @@ def match_platform(
                 max_cells=max_cells,
             )
         )
-    cand = pl.DataFrame(
-        cand_rows,
-        schema={
-            "member_id": pl.String,
-            "firm_id": pl.String,
-            "score": pl.Float64,
-            "_st": pl.String,
-        },
-        orient="row",
-    )
+    schema = {"member_id": pl.String, "firm_id": pl.String, "score": pl.Float64, "_st": pl.String}
+    return pl.DataFrame(cand_rows, schema=schema, orient="row"), comparisons
+
+
+def _corroborate(
+    cand: pl.DataFrame,
+    m: pl.DataFrame,
+    fa: pl.DataFrame,
+    *,
+    accept: float,
+    review: float,
+    high: float,
+) -> pl.DataFrame:
+    """Candidates with the corroborating fields that agree (phone_match, zip_match,
+    rep_match, n_corroborating) and the acceptance decision ``_acc``."""
     mattr = m.select(
         "member_id",
         pl.col("p7").alias("m_p7"),
@@ -350,20 +373,15 @@ def match_platform(
         | ((pl.col("score") >= accept) & (pl.col("n_corroborating") >= 1))
         | ((pl.col("score") >= review) & (pl.col("n_corroborating") >= 2))
     )
-    corr = corr.with_columns(acc.alias("_acc"))
-    fuzzy_links = corr.filter("_acc").select("member_id", "firm_id")
-    take(fuzzy_links, "fuzzy")
-    if fuzzy_links.height:
-        links[-1] = (
-            links[-1]
-            .drop("score")
-            .join(corr.select("member_id", "firm_id", "score"), on=["member_id", "firm_id"])
-            .select(list(_LINK_SCHEMA))
-        )
+    return corr.with_columns(acc.alias("_acc"))
+
+
+def _review_frame(corr: pl.DataFrame, fn: pl.DataFrame, *, accept: float) -> pl.DataFrame:
+    """The candidates not accepted, with the reason and both names, for clerical review."""
     fnames = fn.group_by("firm_id", maintain_order=True).agg(
         pl.col("raw").first().alias("name_firm")
     )
-    review_df = (
+    return (
         corr.filter(~pl.col("_acc"))
         .with_columns(
             pl.when(pl.col("_st") != "ok")
@@ -388,6 +406,82 @@ def match_platform(
         )
         .sort("member_id", "firm_id")
     )
+
+
+def _match_report(
+    m: pl.DataFrame,
+    n_firms: int,
+    n_names: int,
+    links: pl.DataFrame,
+    n_review: int,
+    comparisons: int,
+    thresholds: dict[str, float],
+) -> dict:
+    """Counts of a platform matching: links by method, review, comparisons, city sources."""
+    cross = m.height * n_names
+    return {
+        "n_members": m.height,
+        "n_firms": n_firms,
+        "n_firm_names": n_names,
+        "matched": links.height,
+        "by_method": {
+            k: int(v) for k, v in links.group_by("method").len().sort("method").iter_rows()
+        },
+        "n_review": n_review,
+        "fuzzy_comparisons": int(comparisons),
+        "full_cross_product": int(cross),
+        "comparison_share": comparisons / cross if cross else 0.0,
+        "member_city_source": {
+            (k if k is not None else "none"): int(v)
+            for k, v in m.group_by("city_source").len().sort("city_source").iter_rows()
+        },
+        "members_branch": int(m["is_branch"].sum()),
+        "members_intermediary": int(m["inter"].sum()),
+        "thresholds": thresholds,
+    }
+
+
+def match_platform(
+    members: pl.DataFrame,
+    firms: pl.DataFrame,
+    *,
+    accept: float = 80.0,
+    review: float = 60.0,
+    high: float = 95.0,
+    skip_intermediaries_fuzzy: bool = True,
+    workers: int = 1,
+    max_cells: int = 20_000_000,
+) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """Match members to firms; returns (links, review, report).
+
+    members: member_id, name_cn, legal_rep, phone, address, zip (name_en unused).
+    firms: firm_id, firm_name (str or list of historic names; ``firm_names`` also accepted),
+    legal_rep, phone, zip, city_code, province_code.
+    links: member_id, firm_id, method, score (100 for exact steps).
+    review: member_id, firm_id, score, phone_match, zip_match, rep_match, n_corroborating,
+    reason, name_member, name_firm.
+    ``workers`` is passed to rapidfuzz; ``max_cells`` bounds the score matrix held in
+    memory per chunk of members (results do not depend on it).
+    """
+    if not review <= accept <= high:
+        raise ValueError("need review <= accept <= high")
+    f, fn, fa = _firm_side(firms)
+    m = _member_city(_member_keys(members), fa)
+    links, mu, fu = _exact_links(m, fn, fa)
+    cand, comparisons = _fuzzy_candidates(
+        mu,
+        fu,
+        review=review,
+        skip_intermediaries=skip_intermediaries_fuzzy,
+        workers=workers,
+        max_cells=max_cells,
+    )
+    corr = _corroborate(cand, m, fa, accept=accept, review=review, high=high)
+    fuzzy = corr.filter("_acc").select(
+        "member_id", "firm_id", pl.lit("fuzzy").alias("method"), "score"
+    )
+    if fuzzy.height:
+        links.append(fuzzy)
     out = (
         pl.concat([lk.select(list(_LINK_SCHEMA)).cast(_LINK_SCHEMA) for lk in links])
         if links
@@ -395,28 +489,9 @@ def match_platform(
     ).sort("member_id")
     id_dtypes = {"member_id": members.schema["member_id"], "firm_id": firms.schema["firm_id"]}
     out = out.cast(id_dtypes)
-    review_df = review_df.cast(id_dtypes)
-    n_names = fn.height
-    report = {
-        "n_members": m.height,
-        "n_firms": f.height,
-        "n_firm_names": n_names,
-        "matched": out.height,
-        "by_method": {
-            k: int(v) for k, v in out.group_by("method").len().sort("method").iter_rows()
-        },
-        "n_review": review_df.height,
-        "fuzzy_comparisons": int(comparisons),
-        "full_cross_product": int(m.height * n_names),
-        "comparison_share": comparisons / (m.height * n_names) if m.height * n_names else 0.0,
-        "member_city_source": {
-            (k if k is not None else "none"): int(v)
-            for k, v in m.group_by("city_source").len().sort("city_source").iter_rows()
-        },
-        "members_branch": int(m["is_branch"].sum()),
-        "members_intermediary": int(m["inter"].sum()),
-        "thresholds": {"accept": accept, "review": review, "high": high},
-    }
+    review_df = _review_frame(corr, fn, accept=accept).cast(id_dtypes)
+    thresholds = {"accept": accept, "review": review, "high": high}
+    report = _match_report(m, f.height, fn.height, out, review_df.height, comparisons, thresholds)
     return out, review_df, report
 
 
@@ -442,3 +517,82 @@ def parse_member_years(s: pl.Series, scrape_date: str | date) -> pl.Series:
     if bad.any():
         raise ValueError(f"unparseable member years value: {t.filter(bad)[0]!r}")
     return (scrape_year - n + 1).rename(s.name or "join_year")
+
+
+# ------------------------------------------------------------------- rule match_platform
+# the columns of the ASIF panel and of a member list the rule reads
+PANEL_COLUMNS = [
+    "year",
+    "firm_id",
+    "firm_name",
+    "legal_rep",
+    "phone",
+    "zip",
+    "city_code",
+    "province_code",
+]
+MEMBER_COLUMNS = ["member_id", "name_cn", "member_years", "scrape_date"]
+
+
+def panel_firms(panel: pl.DataFrame) -> pl.DataFrame:
+    """One row per ``firm_id`` of the linked ASIF panel, in firm order: every name it had
+    (list, in year order) and its latest non-null legal_rep, phone and zip, and its latest
+    city_code and province_code."""
+    return (
+        panel.sort(["firm_id", "year"])
+        .group_by("firm_id", maintain_order=True)
+        .agg(
+            pl.col("firm_name").unique(maintain_order=True),
+            pl.col("legal_rep").drop_nulls().last(),
+            pl.col("phone").drop_nulls().last(),
+            pl.col("zip").drop_nulls().last(),
+            pl.col("city_code").last(),
+            pl.col("province_code").last(),
+        )
+    )
+
+
+def member_info(members: pl.DataFrame, source: str = "members") -> pl.DataFrame:
+    """member_id, join_year, member_years (the N of "N YRS" at the scrape) and rating.
+
+    Raises :class:`~cbec.errors.InputError` naming ``source`` for an unparseable
+    ``member_years`` or a list without any Chinese name.
+    """
+    try:
+        join_year = parse_member_years(members["member_years"], members["scrape_date"][0])
+    except ValueError as err:
+        raise InputError(source, "member_years", str(err)) from err
+    if members["name_cn"].is_null().all():
+        raise InputError(source, "name_cn", "no member has a Chinese name")
+    return members.select(
+        "member_id",
+        join_year.alias("join_year"),
+        members["member_years"].str.extract(r"(\d+)").cast(pl.Int64).alias("member_years"),
+        "rating",
+    )
+
+
+def link_members(
+    members: pl.DataFrame,
+    panel: pl.DataFrame,
+    *,
+    accept: float,
+    review: float,
+    high: float,
+    source: str = "members",
+) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """Rule match_platform: a member list matched to the firms of the linked ASIF panel.
+
+    Returns the links (member_id, firm_id as Int64, method, score, join_year, member_years,
+    rating), the clerical-review candidates and the report (:func:`match_platform`, plus
+    ``members``: rows of the list).
+    """
+    info = member_info(members, source)
+    links, review_df, report = match_platform(
+        members, panel_firms(panel), accept=accept, review=review, high=high
+    )
+    links = links.with_columns(pl.col("firm_id").cast(pl.Int64)).join(
+        info, on="member_id", how="left"
+    )
+    report["members"] = members.height
+    return links, review_df, report

@@ -2,8 +2,8 @@
 
 One file, inline CSS, every image a base64 ``data:`` URI: it opens offline and makes no
 network request. It gathers every rendered table, every figure, the attrition logs, match
-quality (counts; precision / recall against the synthetic truth where the match reports hold
-them), the calibration against the paper's Table 1 (synthetic world only), a summary of the
+quality (counts from the match reports; precision / recall against the synthetic truth from
+the validation rules, synthetic world only), the calibration against the paper's Table 1 (synthetic world only), a summary of the
 measures diagnostics and the provenance of the run. No timestamps: the same inputs give the
 same bytes. Only aggregates enter: tables, estimates and logs carry no identifiers, and raw
 inputs are hashed, never read.
@@ -194,12 +194,16 @@ def markdown_to_html(md: str) -> str:
     return "\n".join(out)
 
 
-def match_quality(reports: Mapping[str, Mapping[str, Any]]) -> pl.DataFrame:
-    """One row per link report: counts and, where present, precision / recall vs the truth."""
+def match_quality(
+    reports: Mapping[str, Mapping[str, Any]],
+    validation: Mapping[str, Mapping[str, Any]] | None = None,
+) -> pl.DataFrame:
+    """One row per link report: counts and, where ``validation`` (link name -> quality
+    against the synthetic truth) has them, precision and recall."""
     rows = []
     for name in sorted(reports):
         r = reports[name]
-        truth = r.get("truth") if isinstance(r.get("truth"), Mapping) else {}
+        truth = (validation or {}).get(name) or {}
         methods = r.get("by_method") or r.get("links_by_method") or {}
         rows.append(
             {
@@ -320,12 +324,17 @@ def build_report(
     figures: Sequence[Figure] = (),
     attrition: Mapping[str, pl.DataFrame] | None = None,
     match_reports: Mapping[str, Mapping[str, Any]] | None = None,
+    validation: Mapping[str, Mapping[str, Any]] | None = None,
     calibration_md: str | None = None,
     diagnostics: pl.DataFrame | None = None,
     provenance: Mapping[str, Any] | None = None,
     intro: str = "",
 ) -> str:
-    """The complete report page (a string; the caller writes it as UTF-8)."""
+    """The complete report page (a string; the caller writes it as UTF-8).
+
+    ``match_reports`` and ``validation`` (the match quality against the synthetic truth) are
+    keyed by link name (panel_links, customs_asif, alibaba, mic).
+    """
     sections: list[tuple[str, str]] = []
     if tables:
         parts = []
@@ -353,7 +362,7 @@ def build_report(
         ]
         sections.append(("Attrition", "\n".join(parts)))
     if match_reports:
-        mq = match_quality(match_reports)
+        mq = match_quality(match_reports, validation)
         note = (
             '<p class="note">Precision and recall are measured against the synthetic truth '
             "(resources/truth); they are absent when the inputs are real files.</p>"
@@ -404,8 +413,13 @@ def run_report(
     repo: str | Path | None = None,
     captions: Mapping[str, str] | None = None,
     title: str = "Cross-border e-commerce platforms and firm capacity utilization: run report",
+    validation: Sequence[str | Path] = (),
 ) -> str:
-    """Read the run's artifacts, build the report and write it (UTF-8, atomic)."""
+    """Read the run's artifacts, build the report and write it (UTF-8, atomic).
+
+    ``match_reports``: ``<link>_report.json`` files of the matching rules; ``validation``:
+    ``<link>_quality.json`` files of the validation rules (synthetic world only).
+    """
     import json
 
     from cbec.data.io import write_text_atomic
@@ -433,6 +447,10 @@ def run_report(
         Path(r).name.removesuffix("_report.json"): json.loads(Path(r).read_text(encoding="utf-8"))
         for r in sorted(map(str, match_reports))
     }
+    quality = {
+        Path(r).name.removesuffix("_quality.json"): json.loads(Path(r).read_text(encoding="utf-8"))
+        for r in sorted(map(str, validation))
+    }
     diag = pl.read_csv(diagnostics, infer_schema_length=None) if diagnostics else None
     calib = (
         Path(calibration).read_text(encoding="utf-8")
@@ -455,6 +473,7 @@ def run_report(
         figures=figs,
         attrition=attr,
         match_reports=mrep,
+        validation=quality,
         calibration_md=calib,
         diagnostics=diag,
         provenance=provenance(config, input_files, repo),

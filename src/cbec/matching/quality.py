@@ -1,15 +1,25 @@
-"""Quality of links against the synthetic truth (only for reports; never feeds a table).
+"""Quality of links against the synthetic truth (validation rules only; never feeds a table).
 
 The truth maps every raw ASIF row to its true firm (``firm_year.parquet``: year, asif_row,
 true_firm), every customs party-year and every member to its true firm (or null for
-intermediaries and non-manufacturers).
+intermediaries and non-manufacturers). The functions take the truth as frames; the
+validation rules (``rules/validation.smk``) read it, the matching rules never do.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
+
+__all__ = [
+    "ROW_TRUTH_COLUMNS",
+    "customs_link_quality",
+    "member_link_quality",
+    "panel_link_quality",
+    "row_truth",
+]
+
+# the columns of the truth's firm_year.parquet that row_truth reads
+ROW_TRUTH_COLUMNS = ["year", "asif_row", "true_firm"]
 
 
 def _pr(correct: int, made: int, possible: int) -> dict:
@@ -22,10 +32,13 @@ def _pr(correct: int, made: int, possible: int) -> dict:
     }
 
 
-def row_truth(panel: pl.DataFrame, truth_path: str | Path) -> pl.DataFrame:
-    """Panel rows (row_id = year * 1e7 + raw row position) with their true firm."""
-    truth = pl.read_parquet(truth_path, columns=["year", "asif_row", "true_firm"])
-    truth = truth.select(
+def row_truth(panel: pl.DataFrame, firm_year: pl.DataFrame) -> pl.DataFrame:
+    """Panel rows (row_id = year * 1e7 + raw row position) with their true firm.
+
+    ``panel``: row_id, year, firm_id; ``firm_year``: the truth's year, asif_row, true_firm.
+    Returns row_id, year, firm_id, true_firm (null for a row the truth does not know).
+    """
+    truth = firm_year.select(
         (pl.col("year").cast(pl.Int64) * 10_000_000 + pl.col("asif_row").cast(pl.Int64)).alias(
             "row_id"
         ),
@@ -70,11 +83,14 @@ def panel_link_quality(rows: pl.DataFrame) -> dict:
     return out
 
 
-def customs_link_quality(
-    links: pl.DataFrame, rows: pl.DataFrame, truth_parties: str | Path
-) -> dict:
-    """Customs party-year → firm links against the truth (parties' true firms)."""
-    tp = pl.read_parquet(truth_parties).select(
+def customs_link_quality(links: pl.DataFrame, rows: pl.DataFrame, parties: pl.DataFrame) -> dict:
+    """Customs party-year → firm links against the truth.
+
+    ``links``: year, party_code, firm_id; ``rows``: :func:`row_truth`; ``parties``: the
+    truth's year, party_code, true_firm. Recall is over the party-years whose true firm is
+    in the panel that year.
+    """
+    tp = parties.select(
         pl.col("year").cast(pl.Int64),
         pl.col("party_code").cast(pl.String),
         pl.col("true_firm").cast(pl.Int64).alias("tf_party"),
@@ -93,15 +109,17 @@ def customs_link_quality(
 
 
 def member_link_quality(
-    links: pl.DataFrame, rows: pl.DataFrame, truth_members: str | Path, list_name: str
+    links: pl.DataFrame, rows: pl.DataFrame, members: pl.DataFrame, list_name: str
 ) -> dict:
-    """Member → firm links against the truth; recall over members whose firm is in the panel."""
-    tm = (
-        pl.read_parquet(truth_members)
-        .filter(pl.col("list") == list_name)
-        .select(pl.col("member_id").cast(pl.String), pl.col("true_firm").cast(pl.Int64))
+    """Member → firm links against the truth; recall over members whose firm is in the panel.
+
+    ``links``: member_id, firm_id; ``rows``: :func:`row_truth`; ``members``: the truth's
+    list, member_id, true_firm (rows of ``list_name`` are used). A firm_id's true firm is
+    the most frequent true firm among its rows.
+    """
+    tm = members.filter(pl.col("list") == list_name).select(
+        pl.col("member_id").cast(pl.String), pl.col("true_firm").cast(pl.Int64)
     )
-    # a firm_id's true firm: the most frequent true firm among its rows
     firm_tf = (
         rows.drop_nulls("true_firm")
         .group_by(["firm_id", "true_firm"])
