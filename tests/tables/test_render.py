@@ -527,3 +527,23 @@ def test_localized_title_notes_and_column_headers(table2):
     assert _md_row(zh, "") == ["中国制造网", "SFA"]
     # an English plain-string title falls back to the paper's Chinese title in zh
     assert render_table(table2, "md", lang="zh").startswith("**表2 基准回归结果**")
+
+
+@pytest.mark.parametrize("method", ["exact (projection)", "fast"])
+def test_wild_bootstrap_method_in_notes(table2, method):
+    """The note says how the wild bootstrap treated the fixed effects, in both languages."""
+    est = copy.deepcopy(table2)
+    est["columns"][1]["stats"] = {
+        "wild_p": 0.001,
+        "wild_ci": [0.06, 0.12],
+        "wild_reps": 999,
+        "wild_method": method,
+        "wild_weights": "webb",
+    }
+    en = render_table(est, "md", lang="en")
+    assert "Column (2): restricted wild cluster bootstrap (999 draws, Webb weights" in en
+    assert ("projected on all fixed effects again" in en) == (method != "fast")
+    assert ("an approximation" in en) == (method == "fast")
+    zh = render_table(est, "md", lang="zh")
+    assert "第(2)列的wild bootstrap" in zh and ("近似" in zh) == (method == "fast")
+    assert "wild cluster bootstrap" not in render_table(table2, "md", lang="en")

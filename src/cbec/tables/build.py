@@ -235,7 +235,8 @@ def regression_table(
                 wild_p=wb.pvalue,
                 wild_ci=list(wb.conf_int or ()),
                 wild_reps=wb.B,
-                wild_method=f"WCR {wb.method}, {wb.weights} weights",
+                wild_method=wb.method,
+                wild_weights=wb.weights,
             )
             log.info(
                 "%s (%d): wild cluster bootstrap p = %.4f, CI %s (B = %d, %s)",

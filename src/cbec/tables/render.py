@@ -512,6 +512,7 @@ def _regression_grid(
             notes.append(_controls_note(controls.names, lang))
         if missing_coef or missing_nobs:
             notes.append(_missing_note(lang))
+        notes += _bootstrap_notes(columns, col_labels, lang)
     return Grid(
         table=str(est.get("table", "")),
         title=_title(est, lang),
@@ -554,6 +555,42 @@ def _regression_note(
         if vc:
             s += f", {vc}" if len(distinct) <= 1 else f" ({vc})"
     return s + ". *** p<0.01, ** p<0.05, * p<0.1."
+
+
+def _bootstrap_notes(
+    columns: Sequence[Mapping[str, Any]], col_labels: list[str], lang: Lang
+) -> list[str]:
+    """One sentence per column with a wild cluster bootstrap: draws, weights, and whether the
+    bootstrap residuals were projected on the fixed effects again."""
+    out = []
+    for c, lab in zip(columns, col_labels, strict=True):
+        st = _flat_stats(c.get("stats"))
+        if "wild_method" not in st:
+            continue
+        exact = str(st["wild_method"]).startswith("exact")
+        reps, weights = st.get("wild_reps"), str(st.get("wild_weights", "")).capitalize()
+        if lang == "zh":
+            how = (
+                "自助残差重新剔除全部固定效应"
+                if exact
+                else "自助残差未重新剔除非嵌套固定效应(近似)"
+            )
+            out.append(
+                f"第{lab}列的wild bootstrap为约束野聚类自助法({reps}次{weights}权重抽样,{how}),"
+                "置信区间由检验反演得到。"
+            )
+        else:
+            how = (
+                "bootstrap residuals projected on all fixed effects again"
+                if exact
+                else "bootstrap residuals not re-projected on the non-nested fixed effects, "
+                "an approximation"
+            )
+            out.append(
+                f"Column {lab}: restricted wild cluster bootstrap ({reps} draws, {weights} "
+                f"weights; {how}); confidence interval by test inversion."
+            )
+    return out
 
 
 def _missing_note(lang: Lang) -> str:
