@@ -141,14 +141,23 @@ def ict_infrastructure(
     weights as exogenous weights to split each province's internet ports among its cities:
     ict_ct = ports_pt × Σ_j w_cj / Σ_{c' ∈ p} Σ_j w_c'j.
     """
+    # sums over sorted values: polars' parallel group sums add in a varying order, which
+    # changed `ict` in the 13th digit between identical runs
     w = (
         weights.join(cities.select("city_code", "province_code"), on="city_code", how="inner")
         .group_by(["province_code", "city_code"])
-        .agg(pl.col("weight").sum())
-        .with_columns((pl.col("weight") / pl.col("weight").sum().over("province_code")).alias("_w"))
+        .agg(pl.col("weight").sort().sum())
     )
-    return w.join(ports, on="province_code", how="inner").select(
-        "city_code", "year", (pl.col("ports") * pl.col("_w")).alias("ict")
+    total = w.group_by("province_code").agg(pl.col("weight").sort().sum().alias("_total"))
+    return (
+        w.join(total, on="province_code")
+        .join(ports, on="province_code", how="inner")
+        .select(
+            "city_code",
+            "year",
+            (pl.col("ports") * (pl.col("weight") / pl.col("_total"))).alias("ict"),
+        )
+        .sort(["city_code", "year"])
     )
 
 
