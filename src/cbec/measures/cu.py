@@ -341,15 +341,9 @@ def estimate_cu_yjz(
         in_g = (data.garr == g) & ~data.gnull
         fit = pooled if group is None else fit_rows(in_g & data.est_ok)
         ok, msg = _valid(fit, theta_bounds, min_first_stage_f)
-        if ok:
-            theta, fallback = fit.theta, False
-        elif pooled_ok and group is not None:
-            theta, fallback = pooled.theta, True
-            msg = f"{msg}; pooled theta used"
-        else:
-            theta, fallback = theta_default, True
-            extra = "" if group is None else f" (pooled: {pooled_msg})"
-            msg = f"{msg}{extra}; default theta used"
+        theta, fallback, msg = _choose_theta(
+            fit, ok, msg, pooled, pooled_ok, pooled_msg, group is not None, theta_default
+        )
         sel = in_g & np.isfinite(data.lnd)
         ln_a = float("nan")
         if sel.any():
@@ -486,6 +480,26 @@ class _Data:
             markov_degree,
             method,
         )
+
+
+def _choose_theta(
+    fit: _Fit,
+    ok: bool,
+    msg: str,
+    pooled: _Fit,
+    pooled_ok: bool,
+    pooled_msg: str,
+    grouped: bool,
+    theta_default: float,
+) -> tuple[float, bool, str]:
+    """θ of a group: its own if valid, else the pooled θ (per-group estimation with a valid
+    pooled fit), else ``theta_default``. Returns (θ, fallback used, message)."""
+    if ok:
+        return fit.theta, False, msg
+    if pooled_ok and grouped:
+        return pooled.theta, True, f"{msg}; pooled theta used"
+    extra = f" (pooled: {pooled_msg})" if grouped else ""
+    return theta_default, True, f"{msg}{extra}; default theta used"
 
 
 def _group_row(
