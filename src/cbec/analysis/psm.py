@@ -488,10 +488,7 @@ def match(
     )
     pt, pc, lost = _scored_pool(panel, ref, covariates, score_by, unit, time, ridge)
     unmatched_parts += lost
-    lt, lc = pt[LOGIT_COL].to_numpy(), pc[LOGIT_COL].to_numpy()
-    sd_logit = (
-        float(np.sqrt((lt.var(ddof=1) + lc.var(ddof=1)) / 2)) if lt.size > 1 else float("nan")
-    )
+    sd_logit = _pooled_sd(pt[LOGIT_COL].to_numpy(), pc[LOGIT_COL].to_numpy())
     width = np.inf if caliper is None else caliper * sd_logit
     pc = _with_tie_keys(pc, unit, rng)
 
@@ -505,12 +502,7 @@ def match(
     pairs = pairs.with_columns((1.0 / pl.len().over("treated")).alias("_w"))
     sample, n_controls_used = _matched_sample(df, pairs, unit, time)
 
-    # balance on the reference rows
-    bal_cols = [*covariates, LOGIT_COL]
-    after_t = pt.join(pairs.select(pl.col("treated").unique().alias(unit)), on=unit, how="semi")
-    after_c = pc[pairs["_ci"].to_numpy()].with_columns(pairs["_w"].alias("_w"))
-    balance = balance_table(pt, pc, after_t, after_c, bal_cols, weight_c="_w")
-
+    balance = _reference_balance(pt, pc, pairs, [*covariates, LOGIT_COL], unit)
     counts = unmatched.group_by("reason").len().sort("reason")
     diagnostics = {
         "n_control_units": int(groups.filter(pl.col("_group") == 0).height),
@@ -541,6 +533,21 @@ def match(
         n_controls_used=n_controls_used,
         diagnostics=diagnostics,
     )
+
+
+def _pooled_sd(lt: np.ndarray, lc: np.ndarray) -> float:
+    """Pooled s.d. of the logit score, sqrt((var_T + var_C) / 2) (the caliper's unit)."""
+    return float(np.sqrt((lt.var(ddof=1) + lc.var(ddof=1)) / 2)) if lt.size > 1 else float("nan")
+
+
+def _reference_balance(
+    pt: pl.DataFrame, pc: pl.DataFrame, pairs: pl.DataFrame, cols: list[str], unit: str
+) -> pl.DataFrame:
+    """Balance on the reference rows: all treated and pool controls before matching; the
+    matched treated and their matched controls (weight ``_w``) after."""
+    after_t = pt.join(pairs.select(pl.col("treated").unique().alias(unit)), on=unit, how="semi")
+    after_c = pc[pairs["_ci"].to_numpy()].with_columns(pairs["_w"].alias("_w"))
+    return balance_table(pt, pc, after_t, after_c, cols, weight_c="_w")
 
 
 def _stack_unmatched(parts: list[pl.DataFrame], unit: str, dtype: pl.DataType) -> pl.DataFrame:
