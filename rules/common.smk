@@ -14,7 +14,12 @@ environ["RAYON_NUM_THREADS"] = "1"
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from cbec.config import all_years, analysis_years, apply_defaults, validate_config  # noqa: E402
+from cbec.config import (
+    all_years,
+    analysis_years,
+    apply_defaults,
+    validate_config,
+)  # noqa: E402
 from cbec.errors import ConfigError  # noqa: E402
 
 try:
