@@ -208,9 +208,9 @@ def customs_year(
     t = year - YEARS[0]
     manu, inter = _active_parties(w, parties, year, names_by_version)
     vol = _party_volumes(w, p, rng, manu, inter, t)
-    party, rp, j = vol["party"], vol["rp"], vol["j"]
-    dest_idx, hs_int = _markets_products(w, parties, party, rp, j, vol)
-    tx = _transactions(rng, vol["X"], vol["own"], rp, dest_idx, hs_int)
+    party = vol["party"]
+    dest_idx, hs_int = _markets_products(w, parties, vol)
+    tx = _transactions(rng, vol["X"], vol["own"], vol["rp"], dest_idx, hs_int)
     tx = _with_imports(p, rng, tx)
     pcode_s = pl.concat([manu["party_code"], inter["party_code"]])
     code_rank = np.empty(party.size, dtype=np.int64)
@@ -314,15 +314,11 @@ def _party_volumes(
 
 
 def _markets_products(
-    w: World,
-    parties: pl.DataFrame,
-    party: np.ndarray,
-    rp: np.ndarray,
-    j: np.ndarray,
-    vol: dict[str, np.ndarray],
+    w: World, parties: pl.DataFrame, vol: dict[str, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Destination and HS8 code of each row: a party-specific ordering of countries and a
     party-specific HS chapter (both stable over years, drawn once per world)."""
+    party, rp, j = vol["party"], vol["rp"], vol["j"]
     nm_, npr, ind = vol["nm"], vol["npr"], vol["ind"]
     if "customs_order" not in w.extra:
         prng = np.random.default_rng(np.random.SeedSequence([int(w.extra["seed"]), 7]))
