@@ -14,13 +14,19 @@ environ["RAYON_NUM_THREADS"] = "1"
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from cbec.config import all_years, analysis_years, validate_config  # noqa: E402
+from cbec.config import (
+    all_years,
+    analysis_years,
+    apply_defaults,
+    validate_config,
+)  # noqa: E402
 from cbec.errors import ConfigError  # noqa: E402
 
 try:
     validate_config(config)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
+apply_defaults(config)
 
 YEARS = all_years(config)
 ANALYSIS_YEARS = analysis_years(config)

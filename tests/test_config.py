@@ -5,10 +5,13 @@ from __future__ import annotations
 import copy
 
 import pytest
+import yaml
 from helpers import copy_workflow, run_snakemake
 
-from cbec.config import analysis_years, validate_config
+from cbec.config import SCHEMA_DIR, analysis_years, apply_defaults, validate_config
 from cbec.errors import ConfigError
+from cbec.industries import CIC_MANUFACTURING
+from cbec.synth.params import INDUSTRIES, PRESETS, resolve_params
 
 
 def test_default_config_is_valid(base_config):
@@ -54,6 +57,19 @@ def _mutate(cfg, path, value):
             "is not one of",
         ),
         (["extensions", "event_study"], {}, "extensions.event_study", "unknown key"),
+        (["measures", "industries"], ["13", "3"], "measures.industries.1", "does not match"),
+        (
+            ["synthetic", "presets"],
+            {"huge": {"n_firms_2001": 9}},
+            "synthetic.presets",
+            "not one of",
+        ),
+        (
+            ["synthetic", "presets"],
+            {"tiny": {"n_firms_2001": 5}},
+            "synthetic.presets.tiny.n_firms_2001",
+            "minimum",
+        ),
     ],
 )
 def test_bad_config_names_key(base_config, path, value, key, phrase):
@@ -79,3 +95,37 @@ def test_snakemake_stops_before_any_job(tmp_path, base_config):
     out = proc.stdout + proc.stderr
     assert "key 'preset'" in out
     assert not (wd / "resources").exists() and not (wd / "results").exists()
+
+
+def test_config_repeats_no_default(base_config):
+    """The preset sizes live in src/cbec/synth/params.py and the industry list in
+    src/cbec/industries.py; config.yaml may override them but does not copy them."""
+    for name, spec in base_config["synthetic"].get("presets", {}).items():
+        assert spec != PRESETS[name], f"synthetic.presets.{name} repeats params.py"
+    assert base_config["measures"].get("industries") != list(CIC_MANUFACTURING)
+
+
+def test_preset_names_are_params_presets():
+    schema = yaml.safe_load((SCHEMA_DIR / "config.schema.yaml").read_text(encoding="utf-8"))
+    assert schema["properties"]["preset"]["enum"] == list(PRESETS)
+
+
+def test_preset_size_override(base_config):
+    cfg = copy.deepcopy(base_config)
+    cfg["synthetic"]["presets"] = {"tiny": {"n_firms_2001": 2000}}
+    validate_config(cfg)
+    assert resolve_params(cfg["synthetic"], "tiny")["n_firms_2001"] == 2000
+    paper = PRESETS["paper"]["n_firms_2001"]
+    assert resolve_params(base_config["synthetic"], "paper")["n_firms_2001"] == paper
+
+
+def test_default_industries_are_the_synthetic_worlds(base_config):
+    cfg = apply_defaults(validate_config(copy.deepcopy(base_config)))
+    assert cfg["measures"]["industries"] == INDUSTRIES == list(CIC_MANUFACTURING)
+    assert len(INDUSTRIES) == 30 and "38" not in INDUSTRIES
+
+
+def test_researcher_industries_are_kept(base_config):
+    cfg = copy.deepcopy(base_config)
+    cfg["measures"]["industries"] = ["06", "13", "44"]
+    assert apply_defaults(validate_config(cfg))["measures"]["industries"] == ["06", "13", "44"]

@@ -1,6 +1,6 @@
 """The workflow on a real SLURM cluster (``--executor slurm --profile profiles/slurm``).
 
-CI starts a single-node cluster on localhost with ``ci/slurm/setup.sh`` (Debian's slurm-wlm
+CI starts a single-node cluster on localhost with ``.ci/slurm/setup.sh`` (Debian's slurm-wlm
 and munge, no accounting database). Where ``sbatch`` is absent or no node is idle, every test
 here is skipped with the reason. See docs/cluster.md.
 """
@@ -37,7 +37,7 @@ COMPARED_SUFFIXES = {".parquet", ".csv", ".json"}
 
 def slurm_unavailable_reason() -> str | None:
     """Why SLURM jobs cannot run here, or None if sbatch exists and a node is idle."""
-    hint = "as root, `bash ci/slurm/setup.sh` starts a single-node cluster on localhost"
+    hint = "as root, `bash .ci/slurm/setup.sh` starts a single-node cluster on localhost"
     if shutil.which("sbatch") is None or shutil.which("sinfo") is None:
         return f"sbatch not on PATH: no SLURM cluster here ({hint})"
     try:

@@ -15,6 +15,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from cbec.errors import ConfigError
+from cbec.industries import CIC_MANUFACTURING
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -70,6 +71,16 @@ def validate_config(
         raise ConfigError(
             f"{source}: key 'years.first': {years['first']} is after years.last {years['last']}"
         )
+    return config
+
+
+def apply_defaults(config: dict) -> dict:
+    """Fill the optional keys left out of a validated config, in place; return it.
+
+    ``measures.industries`` defaults to the 2-digit CIC manufacturing industries
+    (:data:`cbec.industries.CIC_MANUFACTURING`, as in ASIF and the synthetic world).
+    """
+    config["measures"].setdefault("industries", list(CIC_MANUFACTURING))
     return config
 
 

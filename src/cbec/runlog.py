@@ -22,13 +22,13 @@ def setup(log_path: str | Path | None, name: str = "cbec") -> logging.Logger:
 
 
 def run(main: Callable[[], object], log_path: str | Path | None, name: str) -> None:
-    """Run a rule's ``main`` with logging; log the traceback and exit non-zero on failure."""
+    """Run a rule's ``main`` with logging; on failure log the error with its traceback at
+    ERROR level (in the rule log and on stderr) and exit non-zero."""
     log = setup(log_path, name)
     t0 = time.perf_counter()
     try:
         main()
     except Exception as err:  # noqa: BLE001 - report every failure in the rule log
-        log.error("%s: %s", type(err).__name__, err)
-        log.debug("traceback", exc_info=True)
+        log.error("%s: %s", type(err).__name__, err, exc_info=True)
         raise SystemExit(1) from err
     log.info("done in %.1f s", time.perf_counter() - t0)

@@ -1,6 +1,9 @@
-"""Small simulated firm-year panels for the estimation tests (planted effects, singletons)."""
+"""Small simulated firm-year panels for the estimation tests (planted effects, singletons)
+and a staggered-adoption panel for the event-study estimators."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
@@ -17,6 +20,8 @@ BETA = {
     "fc": -0.1,
 }
 IV_BETA = 0.3
+# the analysis years (2008-2010 are absent: no depreciation in ASIF)
+ANALYSIS_YEARS: list[int] = [*range(2001, 2008), *range(2011, 2016)]
 
 
 def simulate(
@@ -84,5 +89,90 @@ def simulate(
             "d": d,
             "d2": d2,
             "y_iv": y_iv,
+        }
+    )
+
+
+def simulate_staggered(
+    n_firms: int = 1500,
+    years: Sequence[int] = ANALYSIS_YEARS,
+    effect_intercept: float = 0.03,
+    effect_slope: float = 0.02,
+    early_bonus: float = 0.03,
+    early_last: int = 2004,
+    adoption_years: Sequence[int] = tuple(range(2001, 2016)),
+    never_share: float = 0.35,
+    balanced: bool = False,
+    sigma: float = 0.05,
+    pretrend_slope: float = 0.0,
+    n_ind: int = 6,
+    n_city: int = 8,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """Synthetic staggered-adoption firm panel with a planted effect growing with tenure.
+
+    Firm i (industry ``ind2`` of ``n_ind``, ``city`` of ``n_city``) joins in ``cohort``
+    (0 = never, share ``never_share``; otherwise uniform on ``adoption_years``, which may include
+    years absent from ``years``). Firms that join earlier have higher CU levels (selection on
+    levels only, so parallel trends hold). True effect for t >= cohort:
+    ``tau = effect_intercept + effect_slope * (t - cohort) + early_bonus * [cohort <= early_last]``.
+    ``cu = 0.7 + a_i + year trend + ind2 x year + city x year shocks + 0.02 * lnqygm + tau
+    + pretrend_slope * (t - cohort) * [t < cohort] + N(0, sigma)`` (the last but one term is a
+    planted pre-trend violation, off by default; ``lnqygm`` ~ N(0, 1) + 0.5 a_i is a control).
+    Unless ``balanced``, firms enter/exit (contiguous spans) and 5% of firm-years are missing.
+    Columns: firm_id, year, ind2, city, cohort, platform, tau, lnqygm, cu.
+    """
+    rng = np.random.default_rng(seed)
+    years = np.asarray(sorted(years))
+    T = len(years)
+    adopt = np.asarray(adoption_years)
+    never = rng.random(n_firms) < never_share
+    cohort = np.where(never, 0, rng.choice(adopt, n_firms))
+    ind = rng.integers(0, n_ind, n_firms)
+    city = rng.integers(0, n_city, n_firms)
+    early = (cohort > 0) & (cohort <= np.median(adopt))
+    alpha = rng.normal(0.0, 0.06, n_firms) + 0.03 * early
+    lam = 0.004 * (years - years[0]) + rng.normal(0.0, 0.01, T)
+    eta = rng.normal(0.0, 0.02, (n_ind, T))
+    mu = rng.normal(0.0, 0.02, (n_city, T))
+    fi = np.repeat(np.arange(n_firms), T)
+    ti = np.tile(np.arange(T), n_firms)
+    yr = years[ti]
+    g = cohort[fi]
+    post = (g > 0) & (yr >= g)
+    tau = np.where(
+        post,
+        effect_intercept + effect_slope * (yr - g) + early_bonus * ((g > 0) & (g <= early_last)),
+        0.0,
+    )
+    pre = (g > 0) & (yr < g)
+    size = rng.normal(0.0, 1.0, fi.shape[0]) + 0.5 * alpha[fi]
+    cu = (
+        0.7
+        + 0.02 * size
+        + pretrend_slope * np.where(pre, yr - g, 0)
+        + alpha[fi]
+        + lam[ti]
+        + eta[ind[fi], ti]
+        + mu[city[fi], ti]
+        + tau
+        + rng.normal(0.0, sigma, fi.shape[0])
+    )
+    keep = np.ones(fi.shape[0], dtype=bool)
+    if not balanced:
+        entry = rng.integers(0, T // 2, n_firms)
+        exitt = rng.integers(T // 2, T, n_firms)
+        keep = (ti >= entry[fi]) & (ti <= exitt[fi]) & (rng.random(fi.shape[0]) > 0.05)
+    return pl.DataFrame(
+        {
+            "firm_id": fi[keep].astype(np.int64),
+            "year": yr[keep].astype(np.int64),
+            "ind2": (13 + ind[fi][keep]).astype(np.int64),
+            "city": (3301 + city[fi][keep]).astype(np.int64),
+            "cohort": g[keep].astype(np.int64),
+            "platform": post[keep].astype(np.int8),
+            "tau": tau[keep],
+            "lnqygm": size[keep],
+            "cu": cu[keep],
         }
     )

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 import pyfixest as pf
 import pytest
+from estimation._estimation_sim import simulate_staggered
 
 from cbec.estimation import staggered as st
 
@@ -51,7 +52,7 @@ def _compare(sim: pl.DataFrame, res: st.EventStudyResult) -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def world() -> dict:
-    sim = st.simulate_staggered(1500, seed=SEED)
+    sim = simulate_staggered(1500, seed=SEED)
     res = {
         f.__name__: f(sim, *ARGS, fe=FE, cluster="firm_id")
         for f in (st.dynamic_twfe, st.sun_abraham, st.did2s)
@@ -90,8 +91,8 @@ def test_event_time_bins_gaps_and_never_treated():
 
 
 def test_simulator_is_deterministic_and_has_gaps():
-    a = st.simulate_staggered(200, seed=7)
-    assert a.equals(st.simulate_staggered(200, seed=7))
+    a = simulate_staggered(200, seed=7)
+    assert a.equals(simulate_staggered(200, seed=7))
     assert not a["year"].is_in([2008, 2009, 2010]).any()
     assert (a["cohort"] == 0).any() and a["cohort"].is_in([2008, 2009, 2010]).any()
     t = a.filter(pl.col("platform") == 1)
@@ -143,7 +144,7 @@ def test_coverage_over_seeds():
     covered, total, static_miss = 0, 0, 0
     seeds = [1, 2, 3]
     for seed in seeds:
-        sim = st.simulate_staggered(800, seed=seed)
+        sim = simulate_staggered(800, seed=seed)
         for f in (st.sun_abraham, st.did2s):
             post = _compare(sim, f(sim, *ARGS, fe=FE)).filter(pl.col("rel_time") >= 0)
             covered += int(post["covered"].sum())
@@ -157,7 +158,7 @@ def test_coverage_over_seeds():
 
 
 def test_pretrend_test_detects_planted_violation():
-    sim = st.simulate_staggered(900, seed=5, pretrend_slope=0.01)
+    sim = simulate_staggered(900, seed=5, pretrend_slope=0.01)
     for f in (st.sun_abraham, st.did2s):
         assert f(sim, *ARGS, fe=FE).pretrend["p_value"] < 1e-4
 
@@ -168,7 +169,7 @@ def test_pretrend_test_detects_planted_violation():
 def test_sun_abraham_matches_pyfixest_saturated():
     """Where pyfixest's SaturatedEventStudy applies (unit + year FE, no gaps, no always-treated),
     our saturated IW estimator reproduces its aggregate() estimates and CRV1 standard errors."""
-    sim = st.simulate_staggered(
+    sim = simulate_staggered(
         400, years=range(2001, 2016), adoption_years=range(2003, 2014), balanced=True, seed=11
     )
     ours = st.sun_abraham(sim, *ARGS, fe=["firm_id", "year"], cluster="firm_id").path
@@ -190,7 +191,7 @@ def test_sun_abraham_matches_pyfixest_saturated():
 
 
 def test_did2s_sparse_engine_matches_pyfixest_did2s():
-    sim = st.simulate_staggered(300, seed=12)
+    sim = simulate_staggered(300, seed=12)
     kw = dict(fe=FE, cluster="firm_id", controls=["lnqygm"], drop_singletons=True)
     a = st.did2s(sim, *ARGS, engine="cbec", **kw)
     b = st.did2s(sim, *ARGS, engine="pyfixest", **kw)
@@ -221,7 +222,7 @@ def test_tidy_output_and_table(world):
 
 
 def test_sun_abraham_without_never_treated_uses_last_cohort():
-    sim = st.simulate_staggered(600, never_share=0.0, seed=13)
+    sim = simulate_staggered(600, never_share=0.0, seed=13)
     r = st.sun_abraham(sim, *ARGS, fe=["firm_id", "year"])
     assert any("used as control" in n for n in r.notes)
     assert r.sample["year"].max() < sim["cohort"].max()
@@ -233,7 +234,7 @@ def test_event_study_regression_keeps_singletons_as_pyfixest_none():
     """The FE-layer fit behind TWFE / Sun-Abraham equals ``pf.feols(fixef_rm="none")``."""
     from pyfixest.demeaners import MapDemeaner
 
-    sim = st.simulate_staggered(400, seed=3).with_columns(
+    sim = simulate_staggered(400, seed=3).with_columns(
         pl.col("platform").cast(pl.Float64).alias("d")
     )
     fml = "cu ~ d | firm_id + ind2^year + city^year"

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 import cbec.synth as synth
+import cbec.synth.generator as generator
 from cbec.synth import generate
 from cbec.synth.customs import headers as customs_headers
 from cbec.synth.writer import DEPRECIATION_BLANK, asif_headers
@@ -78,7 +79,7 @@ def test_atomic_on_failure(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(synth, "write_truth", boom)
+    monkeypatch.setattr(generator, "write_truth", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         generate({}, "tiny", 1, tmp_path / "raw", tmp_path / "truth")
     assert not (tmp_path / "raw").exists() and not (tmp_path / "truth").exists()

@@ -6,8 +6,8 @@ import json
 
 import polars as pl
 import pytest
+from estimation._estimation_sim import simulate_staggered
 
-from cbec.estimation.staggered import simulate_staggered
 from cbec.report.figures import run_event_study_figure
 from cbec.tables import event_study as ES
 from cbec.tables.render import render_table

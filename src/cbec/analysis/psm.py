@@ -477,6 +477,97 @@ def match(
     exact = list(exact or [])
     levels = [exact, *[list(f) for f in (fallback or [])]]
     score_by = [time] if score_by is None else list(score_by)
+    _check_frame(df, unit, time, treat, covariates, levels, score_by, adopt_year)
+    rng = np.random.default_rng(seed)
+
+    groups = _classify(df, treat, unit, time, adopt_year)
+    n_excluded = int(groups["_group"].null_count())
+    panel = df.join(groups, on=unit, how="left")
+    ref, treated_units, unmatched_parts, n_ref_first = _reference_rows(
+        panel, unit, time, ref_fallback
+    )
+    pt, pc, lost = _scored_pool(panel, ref, covariates, score_by, unit, time, ridge)
+    unmatched_parts += lost
+    sd_logit = _pooled_sd(pt[LOGIT_COL].to_numpy(), pc[LOGIT_COL].to_numpy())
+    width = np.inf if caliper is None else caliper * sd_logit
+    pc = _with_tie_keys(pc, unit, rng)
+
+    pairs, remaining, reason, n_empty_cells = _match_levels(pt, pc, levels, unit, time, k, width)
+    unmatched_parts.append(
+        pl.DataFrame(
+            {unit: pt[unit].filter(pl.Series(remaining)), "reason": reason[remaining].astype(str)}
+        )
+    )
+    unmatched = _stack_unmatched(unmatched_parts, unit, pt.schema[unit])
+    pairs = pairs.with_columns((1.0 / pl.len().over("treated")).alias("_w"))
+    sample, n_controls_used = _matched_sample(df, pairs, unit, time)
+
+    balance = _reference_balance(pt, pc, pairs, [*covariates, LOGIT_COL], unit)
+    counts = unmatched.group_by("reason").len().sort("reason")
+    diagnostics = {
+        "n_control_units": int(groups.filter(pl.col("_group") == 0).height),
+        "n_pool_control_rows": pc.height,
+        "excluded_joined_unobserved": n_excluded,
+        "ref_first_observed": n_ref_first,
+        "treated_cells_without_controls": n_empty_cells,
+        "sd_logit": sd_logit,
+        "caliper_width": None if caliper is None else width,
+        "matches_per_treated": pairs.group_by("treated")
+        .len()["len"]
+        .value_counts()
+        .sort("len")
+        .rows(),
+        "k": k,
+        "exact": exact,
+        "fallback": levels[1:],
+        "seed": seed,
+    }
+    return MatchResult(
+        pairs=pairs.drop("_ci", "_w"),
+        sample=sample,
+        balance=balance,
+        unmatched=unmatched,
+        n_treated=int(treated_units.height),
+        n_matched=int(pairs["treated"].n_unique()),
+        n_unmatched=dict(zip(counts["reason"].to_list(), counts["len"].to_list(), strict=True)),
+        n_controls_used=n_controls_used,
+        diagnostics=diagnostics,
+    )
+
+
+def _pooled_sd(lt: np.ndarray, lc: np.ndarray) -> float:
+    """Pooled s.d. of the logit score, sqrt((var_T + var_C) / 2) (the caliper's unit)."""
+    return float(np.sqrt((lt.var(ddof=1) + lc.var(ddof=1)) / 2)) if lt.size > 1 else float("nan")
+
+
+def _reference_balance(
+    pt: pl.DataFrame, pc: pl.DataFrame, pairs: pl.DataFrame, cols: list[str], unit: str
+) -> pl.DataFrame:
+    """Balance on the reference rows: all treated and pool controls before matching; the
+    matched treated and their matched controls (weight ``_w``) after."""
+    after_t = pt.join(pairs.select(pl.col("treated").unique().alias(unit)), on=unit, how="semi")
+    after_c = pc[pairs["_ci"].to_numpy()].with_columns(pairs["_w"].alias("_w"))
+    return balance_table(pt, pc, after_t, after_c, cols, weight_c="_w")
+
+
+def _stack_unmatched(parts: list[pl.DataFrame], unit: str, dtype: pl.DataType) -> pl.DataFrame:
+    """One frame of the unmatched treated units and their reasons, sorted by unit."""
+    return pl.concat(
+        [u.select(pl.col(unit).cast(dtype), pl.col("reason").cast(pl.String)) for u in parts]
+    ).sort(unit)
+
+
+def _check_frame(
+    df: pl.DataFrame,
+    unit: str,
+    time: str,
+    treat: str,
+    covariates: list[str],
+    levels: list[list[str]],
+    score_by: list[str],
+    adopt_year: str | None,
+) -> None:
+    """Raise ValueError when a needed column is missing or (unit, time) is not unique."""
     need = [unit, time, treat, *covariates, *{c for lv in levels for c in lv}, *score_by]
     if adopt_year is not None:
         need.append(adopt_year)
@@ -485,13 +576,14 @@ def match(
         raise ValueError(f"match: columns not in the frame: {missing}")
     if df.select(pl.struct(unit, time).is_duplicated().any()).item():
         raise ValueError(f"match: duplicated ({unit}, {time}) rows")
-    rng = np.random.default_rng(seed)
 
-    groups = _classify(df, treat, unit, time, adopt_year)
-    n_excluded = int(groups["_group"].null_count())
-    panel = df.join(groups, on=unit, how="left")
 
-    # reference rows of the treated
+def _reference_rows(
+    panel: pl.DataFrame, unit: str, time: str, ref_fallback: bool
+) -> tuple[pl.DataFrame, pl.DataFrame, list[pl.DataFrame], int]:
+    """Reference row of each treated unit: its last year before adoption, else (with
+    ``ref_fallback``) its first observed year. Returns the rows, the treated units, the
+    unmatched so far (no pre-adoption year) and the number of first-year references."""
     tr = panel.filter(pl.col("_group") == 1)
     pre = (
         tr.filter(pl.col(time) < pl.col("_adopt"))
@@ -501,20 +593,31 @@ def match(
     )
     treated_units = tr.select(unit).unique().sort(unit)
     no_pre = treated_units.join(pre.select(unit), on=unit, how="anti")
-    if ref_fallback:
-        first = (
-            tr.join(no_pre, on=unit, how="semi")
-            .sort([unit, time])
-            .group_by(unit, maintain_order=True)
-            .first()
-        )
-        ref = pl.concat([pre, first.select(pre.columns)])
-        unmatched_parts = []
-    else:
-        ref = pre
-        unmatched_parts = [no_pre.with_columns(pl.lit("no_pre_adoption_year").alias("reason"))]
-    n_ref_first = no_pre.height if ref_fallback else 0
+    if not ref_fallback:
+        unmatched = [no_pre.with_columns(pl.lit("no_pre_adoption_year").alias("reason"))]
+        return pre, treated_units, unmatched, 0
+    first = (
+        tr.join(no_pre, on=unit, how="semi")
+        .sort([unit, time])
+        .group_by(unit, maintain_order=True)
+        .first()
+    )
+    ref = pl.concat([pre, first.select(pre.columns)])
+    return ref, treated_units, [], no_pre.height
 
+
+def _scored_pool(
+    panel: pl.DataFrame,
+    ref: pl.DataFrame,
+    covariates: list[str],
+    score_by: list[str],
+    unit: str,
+    time: str,
+    ridge: float,
+) -> tuple[pl.DataFrame, pl.DataFrame, list[pl.DataFrame]]:
+    """The matching pool with its logit score: treated reference rows (sorted by unit) and
+    control firm-years of the same years; and the treated left out (missing covariates,
+    no control in their year)."""
     ref_years = ref.select(time).unique()
     ctrl = panel.filter(pl.col("_group") == 0).join(ref_years, on=time, how="semi")
     pool = pl.concat(
@@ -526,17 +629,16 @@ def match(
     ).sort([unit, time])  # fixed row order: the fit does not depend on the input's order
     ok = _finite_mask(pool, [*covariates, *score_by])
     miss = pool.filter(pl.Series(~ok) & (pl.col("_t") == 1)).select(unit)
-    unmatched_parts.append(miss.with_columns(pl.lit("missing_covariates").alias("reason")))
     pool = pool.filter(pl.Series(ok))
     # years whose remaining pool is all treated or all control cannot enter the logit
     pool = pool.filter(pl.col("_t").n_unique().over(time) == 2) if time in score_by else pool
     lost = ref.join(pool.filter(pl.col("_t") == 1).select(unit), on=unit, how="anti").join(
         miss, on=unit, how="anti"
     )
-    unmatched_parts.append(
-        lost.select(unit).with_columns(pl.lit("no_control_in_cell").alias("reason"))
-    )
-
+    left_out = [
+        miss.with_columns(pl.lit("missing_covariates").alias("reason")),
+        lost.select(unit).with_columns(pl.lit("no_control_in_cell").alias("reason")),
+    ]
     pool = pool.with_columns(
         propensity_score(pool, "_t", covariates, by=score_by, ridge=ridge, logit=True).alias(
             LOGIT_COL
@@ -544,20 +646,34 @@ def match(
     )
     pt = pool.filter(pl.col("_t") == 1).sort(unit)
     pc = pool.filter(pl.col("_t") == 0)
-    lt, lc = pt[LOGIT_COL].to_numpy(), pc[LOGIT_COL].to_numpy()
-    sd_logit = (
-        float(np.sqrt((lt.var(ddof=1) + lc.var(ddof=1)) / 2)) if lt.size > 1 else float("nan")
-    )
-    width = np.inf if caliper is None else caliper * sd_logit
+    return pt, pc, left_out
 
-    # per-control tie key from the seed, attached to the unit (independent of row order)
+
+def _with_tie_keys(pc: pl.DataFrame, unit: str, rng: np.random.Generator) -> pl.DataFrame:
+    """Per-control tie key ``_tie`` from the seed, attached to the unit (independent of the
+    row order)."""
     c_units = pc.select(unit).unique().sort(unit)
     c_units = c_units.with_columns(
         pl.Series("_tie", rng.permutation(c_units.height).astype(np.int64))
     )
-    pc = pc.join(c_units, on=unit, how="left", maintain_order="left")
-    lc, c_tie = pc[LOGIT_COL].to_numpy(), pc["_tie"].to_numpy()
+    return pc.join(c_units, on=unit, how="left", maintain_order="left")
 
+
+def _match_levels(
+    pt: pl.DataFrame,
+    pc: pl.DataFrame,
+    levels: list[list[str]],
+    unit: str,
+    time: str,
+    k: int,
+    width: float,
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, dict[int, int]]:
+    """Match within (year, exact) cells, then the fallback levels for the still unmatched.
+
+    Returns the pairs (with ``_ci``, the control's row in ``pc``), the mask of treated rows
+    still unmatched, their reasons and the number of treated cells without controls per
+    level."""
+    lt, lc, c_tie = pt[LOGIT_COL].to_numpy(), pc[LOGIT_COL].to_numpy(), pc["_tie"].to_numpy()
     pair_parts: list[pl.DataFrame] = []
     remaining = np.ones(pt.height, dtype=bool)
     reason = np.full(pt.height, "", dtype=object)
@@ -606,20 +722,14 @@ def match(
         if not remaining.any():
             break
     pairs = pl.concat(pair_parts).sort(["treated", "rank"])
-    unmatched_parts.append(
-        pl.DataFrame(
-            {unit: pt[unit].filter(pl.Series(remaining)), "reason": reason[remaining].astype(str)}
-        )
-    )
-    unmatched = pl.concat(
-        [
-            u.select(pl.col(unit).cast(pt.schema[unit]), pl.col("reason").cast(pl.String))
-            for u in unmatched_parts
-        ]
-    ).sort(unit)
+    return pairs, remaining, reason, n_empty_cells
 
-    # weights and matched sample
-    pairs = pairs.with_columns((1.0 / pl.len().over("treated")).alias("_w"))
+
+def _matched_sample(
+    df: pl.DataFrame, pairs: pl.DataFrame, unit: str, time: str
+) -> tuple[pl.DataFrame, int]:
+    """All firm-years of the matched treated and the used controls, with ``psm_group``,
+    ``psm_uses`` and ``psm_weight``; and the number of controls used."""
     cw = pairs.group_by("control").agg(
         pl.len().cast(pl.Int64).alias("psm_uses"), pl.col("_w").sum().alias("psm_weight")
     )
@@ -632,42 +742,4 @@ def match(
         unit, pl.lit(0, dtype=pl.Int8).alias("psm_group"), "psm_uses", "psm_weight"
     )
     sample = df.join(pl.concat([tw, cw]), on=unit, how="inner").sort([unit, time])
-
-    # balance on the reference rows
-    bal_cols = [*covariates, LOGIT_COL]
-    after_t = pt.join(pairs.select(pl.col("treated").unique().alias(unit)), on=unit, how="semi")
-    after_c = pc[pairs["_ci"].to_numpy()].with_columns(pairs["_w"].alias("_w"))
-    balance = balance_table(pt, pc, after_t, after_c, bal_cols, weight_c="_w")
-
-    counts = unmatched.group_by("reason").len().sort("reason")
-    n_unmatched = dict(zip(counts["reason"].to_list(), counts["len"].to_list(), strict=True))
-    n_matched = int(pairs["treated"].n_unique())
-    diagnostics = {
-        "n_control_units": int(groups.filter(pl.col("_group") == 0).height),
-        "n_pool_control_rows": pc.height,
-        "excluded_joined_unobserved": n_excluded,
-        "ref_first_observed": n_ref_first,
-        "treated_cells_without_controls": n_empty_cells,
-        "sd_logit": sd_logit,
-        "caliper_width": None if caliper is None else width,
-        "matches_per_treated": pairs.group_by("treated")
-        .len()["len"]
-        .value_counts()
-        .sort("len")
-        .rows(),
-        "k": k,
-        "exact": exact,
-        "fallback": levels[1:],
-        "seed": seed,
-    }
-    return MatchResult(
-        pairs=pairs.drop("_ci", "_w"),
-        sample=sample,
-        balance=balance,
-        unmatched=unmatched,
-        n_treated=int(treated_units.height),
-        n_matched=n_matched,
-        n_unmatched=n_unmatched,
-        n_controls_used=int(cw.height),
-        diagnostics=diagnostics,
-    )
+    return sample, int(cw.height)

@@ -58,35 +58,14 @@ def iv2sls(
     ``result.first_stage`` is the first-stage OLS (``endog`` on instruments + exog; with several
     endogenous regressors, of the first one) and ``result.first_stage.to_dict(label)`` gives its
     table column; the rk statistics always use all endogenous regressors."""
-    from pyfixest.core.collinear import find_collinear_variables
-
     endo = [endog] if isinstance(endog, str) else list(endog)
-    exog = list(exog or [])
     inst = list(instruments)
     if len(inst) < len(endo):
         raise ValueError("fewer instruments than endogenous regressors")
-    cols = [y, *endo, *exog, *inst]
-    D = sample.demeaned(cols)
+    D, exog, dropped = _demeaned_design(sample, y, endo, list(exog or []), inst)
     Zin = D[:, 1 + len(endo) + len(exog) :]
     Xex = D[:, 1 + len(endo) : 1 + len(endo) + len(exog)]
     Z = np.column_stack([Zin, Xex])
-    excl, n_excl, _ = find_collinear_variables(np.ascontiguousarray(Z.T @ Z), 1e-9)
-    excl = np.asarray(excl).ravel().astype(bool)
-    if excl[: len(inst)].any():
-        raise ValueError(
-            "instruments are collinear with the fixed effects or each other: "
-            f"{[c for c, e in zip(inst, excl, strict=False) if e]}"
-        )
-    dropped = [c for c, e in zip(exog, excl[len(inst) :], strict=True) if e]
-    if dropped:
-        # exogenous controls absorbed by the fixed effects: dropped, as feols does
-        warnings.warn(f"collinear variables dropped: {dropped}", UserWarning, stacklevel=2)
-        exog = [c for c in exog if c not in dropped]
-        cols = [y, *endo, *exog, *inst]
-        D = sample.demeaned(cols)
-        Zin = D[:, 1 + len(endo) + len(exog) :]
-        Xex = D[:, 1 + len(endo) : 1 + len(endo) + len(exog)]
-        Z = np.column_stack([Zin, Xex])
     if np.linalg.matrix_rank(Z) < Z.shape[1]:
         raise ValueError("instruments/exogenous regressors are collinear")
     yd = D[:, 0]
@@ -116,18 +95,8 @@ def iv2sls(
     r2w = 1 - ssu / float(yd @ yd) if sample.fe else float("nan")
 
     # first stage(s) and diagnostics
-    first = feols(sample, endo[0], [*inst, *exog], vcov=vcov)
-    first.estimator = "iv2sls_first_stage"
-    idx = [first.names.index(c) for c in inst]
-    b_i = first.params[idx]
-    V_ii = first.cov[np.ix_(idx, idx)]
-    f1 = float(b_i @ np.linalg.solve(V_ii, b_i) / len(inst))
-    f1_p = float(stats.f.sf(f1, len(inst), first.df_t))
-    Ytil = _resid_on(X[:, : len(endo)], Xex)
-    Ztil = _resid_on(Zin, Xex)
     clusters = sample.cluster_codes(cvar) if kind == "CRV1" and cvar else None
-    kp = kp_stats(Ytil, Ztil, clusters, df_k=first.df_k)
-    st = {"first_stage_f": f1, "first_stage_f_p": f1_p, **kp}
+    first, st = _first_stage(sample, endo, inst, exog, vcov, X[:, : len(endo)], Zin, Xex, clusters)
     return IVResult(
         names=names,
         params=beta,
@@ -148,3 +117,57 @@ def iv2sls(
         dropped_collinear=dropped,
         first_stage=first,
     )
+
+
+def _demeaned_design(
+    sample: FESample, y: str, endo: list[str], exog: list[str], inst: list[str]
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Demeaned columns ``y, endo, exog, inst``; exogenous controls collinear with the fixed
+    effects or the instruments are dropped with a warning, as feols does. Returns the matrix,
+    the kept exog and the dropped ones; ValueError when instruments are collinear."""
+    from pyfixest.core.collinear import find_collinear_variables
+
+    D = sample.demeaned([y, *endo, *exog, *inst])
+    Zin = D[:, 1 + len(endo) + len(exog) :]
+    Xex = D[:, 1 + len(endo) : 1 + len(endo) + len(exog)]
+    Z = np.column_stack([Zin, Xex])
+    excl, n_excl, _ = find_collinear_variables(np.ascontiguousarray(Z.T @ Z), 1e-9)
+    excl = np.asarray(excl).ravel().astype(bool)
+    if excl[: len(inst)].any():
+        raise ValueError(
+            "instruments are collinear with the fixed effects or each other: "
+            f"{[c for c, e in zip(inst, excl, strict=False) if e]}"
+        )
+    dropped = [c for c, e in zip(exog, excl[len(inst) :], strict=True) if e]
+    if dropped:
+        # exogenous controls absorbed by the fixed effects: dropped, as feols does
+        warnings.warn(f"collinear variables dropped: {dropped}", UserWarning, stacklevel=3)
+        exog = [c for c in exog if c not in dropped]
+        D = sample.demeaned([y, *endo, *exog, *inst])
+    return D, exog, dropped
+
+
+def _first_stage(
+    sample: FESample,
+    endo: list[str],
+    inst: list[str],
+    exog: list[str],
+    vcov: str | dict[str, str],
+    Y: np.ndarray,
+    Zin: np.ndarray,
+    Xex: np.ndarray,
+    clusters: np.ndarray | None,
+) -> tuple[RegResult, dict[str, float]]:
+    """First-stage OLS of the first endogenous regressor, its F on the excluded instruments
+    and the Kleibergen-Paap statistics of all endogenous regressors (``Y``, demeaned)."""
+    first = feols(sample, endo[0], [*inst, *exog], vcov=vcov)
+    first.estimator = "iv2sls_first_stage"
+    idx = [first.names.index(c) for c in inst]
+    b_i = first.params[idx]
+    V_ii = first.cov[np.ix_(idx, idx)]
+    f1 = float(b_i @ np.linalg.solve(V_ii, b_i) / len(inst))
+    f1_p = float(stats.f.sf(f1, len(inst), first.df_t))
+    Ytil = _resid_on(Y, Xex)
+    Ztil = _resid_on(Zin, Xex)
+    kp = kp_stats(Ytil, Ztil, clusters, df_k=first.df_k)
+    return first, {"first_stage_f": f1, "first_stage_f_p": f1_p, **kp}

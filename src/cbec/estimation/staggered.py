@@ -54,17 +54,14 @@ from cbec.estimation.fe import feols as fe_feols
 
 PAPER_FE: list[str] = ["firm_id", "ind2^year", "city^year"]
 DEFAULT_WINDOW: tuple[int, int] = (-5, 5)
-ANALYSIS_YEARS: list[int] = [*range(2001, 2008), *range(2011, 2016)]
 
 __all__ = [
-    "ANALYSIS_YEARS",
     "DEFAULT_WINDOW",
     "PAPER_FE",
     "EventStudyResult",
     "did2s",
     "dynamic_twfe",
     "event_time",
-    "simulate_staggered",
     "static_twfe",
     "sun_abraham",
 ]
@@ -454,55 +451,9 @@ def sun_abraham(
     n(bin) (the IW cohort shares; far leads / lags pooled the same way); the ATT weights all
     post cells by their firm-years."""
     d, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref)
-    if not (~d["ever_treated"]).any():
-        last = int(d.filter(pl.col("ever_treated"))[cohort].max())
-        n0 = d.height
-        d = d.filter(pl.col(time) < last).with_columns(
-            (pl.col("ever_treated") & (pl.col(cohort) != last)).alias("ever_treated")
-        )
-        notes.append(
-            f"no never-treated units: cohort {last} used as control ({n0 - d.height} rows dropped)"
-        )
-    tr = d.filter(pl.col("ever_treated"))
-    leads = (
-        tr.filter(pl.col("rel_time_raw") < 0)
-        .group_by(pl.col(cohort).cast(pl.Int64))
-        .agg(
-            pl.col("rel_time_raw").max().alias("latest"),
-            (pl.col("rel_time_raw") == ref).any().alias("has_ref"),
-        )
-    )
-    # a cohort's reference: ref if observed, else its latest observed lead
-    ref_g = {
-        int(g): ref if has else int(latest)
-        for g, latest, has in zip(leads[cohort], leads["latest"], leads["has_ref"], strict=True)
-    }
-    cohorts_all = sorted(int(g) for g in tr[cohort].unique().to_list())
-    no_pre = [g for g in cohorts_all if g not in ref_g]
-    if no_pre:
-        n0 = d.height
-        d = d.filter(~pl.col(cohort).is_in(no_pre) | ~pl.col("ever_treated"))
-        notes.append(
-            f"cohorts without an observed pre-period dropped: {no_pre} ({n0 - d.height} rows)"
-        )
-    nondefault = {g: r for g, r in ref_g.items() if r != ref}
-    if nondefault:
-        notes.append(f"reference period other than {ref} (not observed): {nondefault}")
-    cells = (
-        d.filter(pl.col("ever_treated"))
-        .group_by(cohort, "rel_time_raw")
-        .agg(pl.len().alias("n"), pl.col("rel_time").first().alias("bin"))
-        .with_columns(pl.col(cohort).cast(pl.Int64))
-        .filter(pl.col("rel_time_raw") != pl.col(cohort).replace_strict(ref_g, default=None))
-        .sort(cohort, "rel_time_raw")
-    )
-    cells = cells.with_columns(
-        pl.format(
-            "sa_g{}_{}",
-            pl.col(cohort),
-            pl.col("rel_time_raw").map_elements(_tag, return_dtype=pl.String),
-        ).alias("name")
-    )
+    d = _sa_control_group(d, time, cohort, notes)
+    d, ref_g = _sa_reference_periods(d, cohort, ref, notes)
+    cells = _sa_cells(d, cohort, ref_g)
     names_c = cells["name"].to_list()
     gcol = pl.col(cohort).cast(pl.Int64)
     d = d.with_columns(
@@ -520,12 +471,7 @@ def sun_abraham(
     cells = cells.filter(pl.col("name").is_in(names))
     n_bin = _bin_counts(d)
     bins = [b for b in _bins(window, ref) if (cells["bin"] == b).any()]
-    R = np.zeros((len(bins), len(names)))
-    for i, b in enumerate(bins):
-        cb = cells.filter(pl.col("bin") == b)
-        w = cb["n"].to_numpy().astype(float)
-        for nm, wi in zip(cb["name"], w / w.sum(), strict=True):
-            R[i, names.index(nm)] = wi
+    R = _sa_weights(cells, bins, names)
     n_bin_est = {b: int(cells.filter(pl.col("bin") == b)["n"].sum()) for b in bins}
     n_bin = {b: n_bin_est.get(b, 0) if b != ref else n_bin.get(b, 0) for b in n_bin}
     g = int(d[cluster].n_unique())
@@ -543,6 +489,85 @@ def sun_abraham(
         _keys(d, unit, time),
         notes,
     )
+
+
+def _sa_control_group(d: pl.DataFrame, time: str, cohort: str, notes: list[str]) -> pl.DataFrame:
+    """Without never-treated units, the last-adopting cohort becomes the control group (its
+    firm-years from adoption on dropped)."""
+    if (~d["ever_treated"]).any():
+        return d
+    last = int(d.filter(pl.col("ever_treated"))[cohort].max())
+    n0 = d.height
+    d = d.filter(pl.col(time) < last).with_columns(
+        (pl.col("ever_treated") & (pl.col(cohort) != last)).alias("ever_treated")
+    )
+    notes.append(
+        f"no never-treated units: cohort {last} used as control ({n0 - d.height} rows dropped)"
+    )
+    return d
+
+
+def _sa_reference_periods(
+    d: pl.DataFrame, cohort: str, ref: int, notes: list[str]
+) -> tuple[pl.DataFrame, dict[int, int]]:
+    """Reference period per cohort: ``ref`` if observed, else its latest observed lead;
+    cohorts without an observed lead are dropped (noted)."""
+    tr = d.filter(pl.col("ever_treated"))
+    leads = (
+        tr.filter(pl.col("rel_time_raw") < 0)
+        .group_by(pl.col(cohort).cast(pl.Int64))
+        .agg(
+            pl.col("rel_time_raw").max().alias("latest"),
+            (pl.col("rel_time_raw") == ref).any().alias("has_ref"),
+        )
+    )
+    ref_g = {
+        int(g): ref if has else int(latest)
+        for g, latest, has in zip(leads[cohort], leads["latest"], leads["has_ref"], strict=True)
+    }
+    cohorts_all = sorted(int(g) for g in tr[cohort].unique().to_list())
+    no_pre = [g for g in cohorts_all if g not in ref_g]
+    if no_pre:
+        n0 = d.height
+        d = d.filter(~pl.col(cohort).is_in(no_pre) | ~pl.col("ever_treated"))
+        notes.append(
+            f"cohorts without an observed pre-period dropped: {no_pre} ({n0 - d.height} rows)"
+        )
+    nondefault = {g: r for g, r in ref_g.items() if r != ref}
+    if nondefault:
+        notes.append(f"reference period other than {ref} (not observed): {nondefault}")
+    return d, ref_g
+
+
+def _sa_cells(d: pl.DataFrame, cohort: str, ref_g: dict[int, int]) -> pl.DataFrame:
+    """Observed (cohort, raw event time) cells of the treated except each cohort's reference:
+    firm-years ``n``, window bin and dummy ``name``."""
+    cells = (
+        d.filter(pl.col("ever_treated"))
+        .group_by(cohort, "rel_time_raw")
+        .agg(pl.len().alias("n"), pl.col("rel_time").first().alias("bin"))
+        .with_columns(pl.col(cohort).cast(pl.Int64))
+        .filter(pl.col("rel_time_raw") != pl.col(cohort).replace_strict(ref_g, default=None))
+        .sort(cohort, "rel_time_raw")
+    )
+    return cells.with_columns(
+        pl.format(
+            "sa_g{}_{}",
+            pl.col(cohort),
+            pl.col("rel_time_raw").map_elements(_tag, return_dtype=pl.String),
+        ).alias("name")
+    )
+
+
+def _sa_weights(cells: pl.DataFrame, bins: list[int], names: list[str]) -> np.ndarray:
+    """Aggregation matrix (bins x coefficients): cohort shares n(cohort, cell) / n(bin)."""
+    R = np.zeros((len(bins), len(names)))
+    for i, b in enumerate(bins):
+        cb = cells.filter(pl.col("bin") == b)
+        w = cb["n"].to_numpy().astype(float)
+        for nm, wi in zip(cb["name"], w / w.sum(), strict=True):
+            R[i, names.index(nm)] = wi
+    return R
 
 
 def _one_hot(codes: np.ndarray, n_levels: int) -> sparse.csr_matrix:
@@ -647,25 +672,8 @@ def did2s(
         raise ValueError("did2s needs fixed effects in the first stage")
     controls = list(controls or [])
     if drop_singletons or engine == "pyfixest":
-        n0 = d.height
-        while True:
-            single = pl.lit(False)
-            for c in fe_cols:
-                single = single | (pl.len().over(c, "treated") == 1)
-            nxt = d.filter(~(single & ~pl.col("treated")))
-            if nxt.height == d.height:
-                break
-            d = nxt
-        if d.height < n0:
-            notes.append(f"dropped {n0 - d.height} untreated singleton firm-years")
-    unt = d.filter(~pl.col("treated"))
-    n0 = d.height
-    for c in fe_cols:
-        d = d.filter(pl.col(c).is_in(unt[c].unique().implode()))
-    if d.height < n0:
-        notes.append(
-            f"dropped {n0 - d.height} treated firm-years with FE levels not seen untreated"
-        )
+        d = _drop_untreated_singletons(d, fe_cols, notes)
+    d = _drop_unimputable(d, fe_cols, notes)
     n_bin = _bin_counts(d)
     bins = [b for b in _bins(window, ref) if n_bin.get(b, 0) > 0]
     regs = [f"es_{_tag(b)}" for b in bins]
@@ -678,37 +686,9 @@ def did2s(
     pdf = d.to_pandas()
     g = int(d[cluster].n_unique())
     if engine == "pyfixest":
-        fit = pf.did2s(
-            pdf,
-            yname=y,
-            first_stage=f"~ {' + '.join(controls) if controls else '0'} | {' + '.join(fe_cols)}",
-            second_stage="~ " + " + ".join(regs),
-            treatment="treated",
-            cluster=cluster,
-        )
-        names = [str(c) for c in fit._coefnames]
-        idx = [names.index(r) for r in regs]
-        beta, vcov = np.asarray(fit._beta_hat)[idx], np.asarray(fit._vcov)[np.ix_(idx, idx)]
+        beta, vcov = _did2s_pyfixest(pdf, y, controls, fe_cols, regs, cluster)
     elif engine == "cbec":
-        untreated = ~pdf["treated"].to_numpy(bool)
-        fml = f"{y} ~ {' + '.join(controls) if controls else '0'} | {' + '.join(fe_cols)}"
-        fit1 = pf.feols(fml, data=pdf[untreated], vcov="iid", fixef_rm="none")
-        yhat = np.asarray(fit1.predict(newdata=pdf), dtype=float)
-        if np.isnan(yhat).any():
-            raise RuntimeError("first-stage prediction failed for some firm-years")
-        u1 = pdf[y].to_numpy(float) - yhat
-        X2 = pdf[regs].to_numpy(float)
-        beta = np.linalg.solve(X2.T @ X2, X2.T @ u1)
-        u2 = u1 - X2 @ beta
-        onehots = []
-        for c in fe_cols:
-            codes, uniq = pd.factorize(pdf[c])
-            onehots.append(_one_hot(codes, len(uniq)))
-        onehots.sort(key=lambda m: -m.shape[1])  # largest FE first: its Gram block is diagonal
-        blocks = onehots + ([sparse.csr_matrix(pdf[controls].to_numpy(float))] if controls else [])
-        X1 = sparse.hstack(blocks, format="csr")
-        p1 = onehots[0].shape[1]
-        vcov = _did2s_vcov_sparse(X1, p1, untreated, X2, u1, u2, pdf[cluster].to_numpy())
+        beta, vcov = _did2s_cbec(pdf, y, controls, fe_cols, regs, cluster)
     else:
         raise ValueError(f"unknown engine {engine!r}")
     path, att, pre = _summarise("did2s", bins, beta, vcov, n_bin, g, window, ref)
@@ -726,89 +706,86 @@ def did2s(
     )
 
 
-# --------------------------------------------------------------------------- simulator
-
-
-def simulate_staggered(
-    n_firms: int = 1500,
-    years: Sequence[int] = ANALYSIS_YEARS,
-    effect_intercept: float = 0.03,
-    effect_slope: float = 0.02,
-    early_bonus: float = 0.03,
-    early_last: int = 2004,
-    adoption_years: Sequence[int] = tuple(range(2001, 2016)),
-    never_share: float = 0.35,
-    balanced: bool = False,
-    sigma: float = 0.05,
-    pretrend_slope: float = 0.0,
-    n_ind: int = 6,
-    n_city: int = 8,
-    seed: int = 0,
+def _drop_untreated_singletons(
+    d: pl.DataFrame, fe_cols: list[str], notes: list[str]
 ) -> pl.DataFrame:
-    """Synthetic staggered-adoption firm panel with a planted effect growing with tenure.
+    """Remove untreated firm-years that are singletons in an FE, iteratively (noted)."""
+    n0 = d.height
+    while True:
+        single = pl.lit(False)
+        for c in fe_cols:
+            single = single | (pl.len().over(c, "treated") == 1)
+        nxt = d.filter(~(single & ~pl.col("treated")))
+        if nxt.height == d.height:
+            break
+        d = nxt
+    if d.height < n0:
+        notes.append(f"dropped {n0 - d.height} untreated singleton firm-years")
+    return d
 
-    Firm i (industry ``ind2`` of ``n_ind``, ``city`` of ``n_city``) joins in ``cohort``
-    (0 = never, share ``never_share``; otherwise uniform on ``adoption_years``, which may include
-    years absent from ``years``). Firms that join earlier have higher CU levels (selection on
-    levels only, so parallel trends hold). True effect for t >= cohort:
-    ``tau = effect_intercept + effect_slope * (t - cohort) + early_bonus * [cohort <= early_last]``.
-    ``cu = 0.7 + a_i + year trend + ind2 x year + city x year shocks + 0.02 * lnqygm + tau
-    + pretrend_slope * (t - cohort) * [t < cohort] + N(0, sigma)`` (the last but one term is a
-    planted pre-trend violation, off by default; ``lnqygm`` ~ N(0, 1) + 0.5 a_i is a control).
-    Unless ``balanced``, firms enter/exit (contiguous spans) and 5% of firm-years are missing.
-    Columns: firm_id, year, ind2, city, cohort, platform, tau, lnqygm, cu.
-    """
-    rng = np.random.default_rng(seed)
-    years = np.asarray(sorted(years))
-    T = len(years)
-    adopt = np.asarray(adoption_years)
-    never = rng.random(n_firms) < never_share
-    cohort = np.where(never, 0, rng.choice(adopt, n_firms))
-    ind = rng.integers(0, n_ind, n_firms)
-    city = rng.integers(0, n_city, n_firms)
-    early = (cohort > 0) & (cohort <= np.median(adopt))
-    alpha = rng.normal(0.0, 0.06, n_firms) + 0.03 * early
-    lam = 0.004 * (years - years[0]) + rng.normal(0.0, 0.01, T)
-    eta = rng.normal(0.0, 0.02, (n_ind, T))
-    mu = rng.normal(0.0, 0.02, (n_city, T))
-    fi = np.repeat(np.arange(n_firms), T)
-    ti = np.tile(np.arange(T), n_firms)
-    yr = years[ti]
-    g = cohort[fi]
-    post = (g > 0) & (yr >= g)
-    tau = np.where(
-        post,
-        effect_intercept + effect_slope * (yr - g) + early_bonus * ((g > 0) & (g <= early_last)),
-        0.0,
+
+def _drop_unimputable(d: pl.DataFrame, fe_cols: list[str], notes: list[str]) -> pl.DataFrame:
+    """Drop firm-years whose FE levels never occur untreated (stage 1 cannot impute them)."""
+    unt = d.filter(~pl.col("treated"))
+    n0 = d.height
+    for c in fe_cols:
+        d = d.filter(pl.col(c).is_in(unt[c].unique().implode()))
+    if d.height < n0:
+        notes.append(
+            f"dropped {n0 - d.height} treated firm-years with FE levels not seen untreated"
+        )
+    return d
+
+
+def _did2s_pyfixest(
+    pdf: pd.DataFrame,
+    y: str,
+    controls: list[str],
+    fe_cols: list[str],
+    regs: list[str],
+    cluster: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Second-stage coefficients and variance of ``regs`` from ``pf.did2s`` (dense)."""
+    fit = pf.did2s(
+        pdf,
+        yname=y,
+        first_stage=f"~ {' + '.join(controls) if controls else '0'} | {' + '.join(fe_cols)}",
+        second_stage="~ " + " + ".join(regs),
+        treatment="treated",
+        cluster=cluster,
     )
-    pre = (g > 0) & (yr < g)
-    size = rng.normal(0.0, 1.0, fi.shape[0]) + 0.5 * alpha[fi]
-    cu = (
-        0.7
-        + 0.02 * size
-        + pretrend_slope * np.where(pre, yr - g, 0)
-        + alpha[fi]
-        + lam[ti]
-        + eta[ind[fi], ti]
-        + mu[city[fi], ti]
-        + tau
-        + rng.normal(0.0, sigma, fi.shape[0])
-    )
-    keep = np.ones(fi.shape[0], dtype=bool)
-    if not balanced:
-        entry = rng.integers(0, T // 2, n_firms)
-        exitt = rng.integers(T // 2, T, n_firms)
-        keep = (ti >= entry[fi]) & (ti <= exitt[fi]) & (rng.random(fi.shape[0]) > 0.05)
-    return pl.DataFrame(
-        {
-            "firm_id": fi[keep].astype(np.int64),
-            "year": yr[keep].astype(np.int64),
-            "ind2": (13 + ind[fi][keep]).astype(np.int64),
-            "city": (3301 + city[fi][keep]).astype(np.int64),
-            "cohort": g[keep].astype(np.int64),
-            "platform": post[keep].astype(np.int8),
-            "tau": tau[keep],
-            "lnqygm": size[keep],
-            "cu": cu[keep],
-        }
-    )
+    names = [str(c) for c in fit._coefnames]
+    idx = [names.index(r) for r in regs]
+    return np.asarray(fit._beta_hat)[idx], np.asarray(fit._vcov)[np.ix_(idx, idx)]
+
+
+def _did2s_cbec(
+    pdf: pd.DataFrame,
+    y: str,
+    controls: list[str],
+    fe_cols: list[str],
+    regs: list[str],
+    cluster: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 1 by ``pf.feols`` on untreated rows, stage 2 by OLS on the residuals, and the
+    Butts-Gardner variance with sparse algebra (:func:`_did2s_vcov_sparse`)."""
+    untreated = ~pdf["treated"].to_numpy(bool)
+    fml = f"{y} ~ {' + '.join(controls) if controls else '0'} | {' + '.join(fe_cols)}"
+    fit1 = pf.feols(fml, data=pdf[untreated], vcov="iid", fixef_rm="none")
+    yhat = np.asarray(fit1.predict(newdata=pdf), dtype=float)
+    if np.isnan(yhat).any():
+        raise RuntimeError("first-stage prediction failed for some firm-years")
+    u1 = pdf[y].to_numpy(float) - yhat
+    X2 = pdf[regs].to_numpy(float)
+    beta = np.linalg.solve(X2.T @ X2, X2.T @ u1)
+    u2 = u1 - X2 @ beta
+    onehots = []
+    for c in fe_cols:
+        codes, uniq = pd.factorize(pdf[c])
+        onehots.append(_one_hot(codes, len(uniq)))
+    onehots.sort(key=lambda m: -m.shape[1])  # largest FE first: its Gram block is diagonal
+    blocks = onehots + ([sparse.csr_matrix(pdf[controls].to_numpy(float))] if controls else [])
+    X1 = sparse.hstack(blocks, format="csr")
+    p1 = onehots[0].shape[1]
+    vcov = _did2s_vcov_sparse(X1, p1, untreated, X2, u1, u2, pdf[cluster].to_numpy())
+    return beta, vcov

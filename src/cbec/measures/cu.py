@@ -31,7 +31,9 @@ import numpy as np
 import polars as pl
 from scipy.optimize import minimize
 
-__all__ = ["CUResult", "estimate_cu_yjz"]
+from cbec.measures.outcome import MeasureFit
+
+__all__ = ["CUResult", "cu_yjz", "estimate_cu_yjz", "level_ln_a"]
 
 _MIN_OBS = 50  # minimum second-stage observations for a group-specific estimate
 
@@ -141,72 +143,111 @@ def _fit(
     if idx.size < _MIN_OBS:
         return _Fit(int(idx.size), np.nan, np.nan, np.nan, False, "too few lagged obs")
     lg = lag[idx]
-    nn = idx.size
 
     # OLS start values: va on (l, k, ln δ)
     A = np.column_stack([np.ones(va.size), lab, k, lnd])
     b_ols, *_ = np.linalg.lstsq(A, va, rcond=None)
 
     if method == "iv":
-        # ---- first stage: va = P(l,k,m)·b + φ ln δ + ε, ln δ instrumented by ln δ_{t−1} ----
-        P = _poly(_standardize(np.column_stack([lab, k, m])), poly_degree)
-        X = np.column_stack([P, lnd])
-        Zfs = np.column_stack([P[idx], lnd[lg]])
-        pi, *_ = np.linalg.lstsq(Zfs, X[idx], rcond=None)
-        b, *_ = np.linalg.lstsq(Zfs @ pi, va[idx], rcond=None)
-        phi = float(b[-1])
-        # strength of the excluded instrument (partial F, one instrument)
-        rss_u = float(np.sum((lnd[idx] - Zfs @ pi[:, -1]) ** 2))
-        c_r, *_ = np.linalg.lstsq(P[idx], lnd[idx], rcond=None)
-        rss_r = float(np.sum((lnd[idx] - P[idx] @ c_r) ** 2))
-        fs_f = (rss_r - rss_u) / max(rss_u / max(nn - Zfs.shape[1], 1), 1e-300)
-        if not np.isfinite(phi):
-            return _Fit(nn, np.nan, np.nan, np.nan, False, "first stage failed", fs_f)
-        psi = P @ b[:-1]  # Φ̂ − φ̂ ln δ: a function of (l, k, m) only, free of book noise
+        return _fit_iv(va, lab, k, m, lnd, idx, lg, b_ols, poly_degree, markov_degree)
+    if method == "acf":
+        return _fit_acf(va, lab, k, m, lnd, idx, lg, b_ols, poly_degree, markov_degree)
+    raise ValueError(f"method must be 'iv' or 'acf', got {method!r}")
 
-        # ---- second stage: ω(β) = ψ − β_l l − β_k k; moments E[ξ (1, k_t, l_{t−1})] ----
-        Xc = np.column_stack([lab, k])
-        Z = np.column_stack([np.ones(nn), _standardize(np.column_stack([k[idx], lab[lg]]))])
-        W = np.linalg.pinv(Z.T @ Z / nn)
 
-        def obj(beta: np.ndarray) -> float:
-            w = psi - Xc @ beta
-            xi = _ols_resid(_poly(w[lg][:, None], markov_degree), w[idx])
-            g = Z.T @ xi / nn
-            return float(g @ W @ g)
+def _markov_objective(
+    target: np.ndarray,
+    Xc: np.ndarray,
+    Z: np.ndarray,
+    idx: np.ndarray,
+    lg: np.ndarray,
+    markov_degree: int,
+) -> Callable[[np.ndarray], float]:
+    """GMM objective of ω(β) = target − Xc·β: innovations ξ of ω_t on a polynomial in
+    ω_{t−1}, moments E[ξ Z] = 0."""
+    nn = idx.size
+    W = np.linalg.pinv(Z.T @ Z / nn)
 
-        starts = [np.clip(b_ols[1:3], 0.01, 1.0), np.array([0.4, 0.3]), np.array([0.6, 0.2])]
-        x, fval, conv = _gmm(obj, starts)
-        bl, bk = float(x[0]), float(x[1])
-    elif method == "acf":
-        # ---- plain ACF: Φ̂ = E[va | poly(l, k, m, ln δ)]; all of (β_l, β_k, φ) in stage 2 ----
-        fs_f = float("nan")
-        P = _poly(_standardize(np.column_stack([lab, k, m, lnd])), poly_degree)
-        b, *_ = np.linalg.lstsq(P, va, rcond=None)
-        Phi = P @ b
-        Xc = np.column_stack([lab, k, lnd])
-        Z = np.column_stack(
-            [np.ones(nn), _standardize(np.column_stack([k[idx], lab[lg], lnd[lg]]))]
-        )
-        W = np.linalg.pinv(Z.T @ Z / nn)
+    def obj(beta: np.ndarray) -> float:
+        w = target - Xc @ beta
+        xi = _ols_resid(_poly(w[lg][:, None], markov_degree), w[idx])
+        g = Z.T @ xi / nn
+        return float(g @ W @ g)
 
-        def obj(beta: np.ndarray) -> float:
-            w = Phi - Xc @ beta
-            xi = _ols_resid(_poly(w[lg][:, None], markov_degree), w[idx])
-            g = Z.T @ xi / nn
-            return float(g @ W @ g)
+    return obj
 
-        starts = [
-            np.clip(b_ols[1:4], 0.01, 1.0),
-            np.array([0.4, 0.3, 0.15]),
-            np.array([0.6, 0.2, 0.1]),
-        ]
-        x, fval, conv = _gmm(obj, starts)
-        bl, bk, phi = float(x[0]), float(x[1]), float(x[2])
-    else:
-        raise ValueError(f"method must be 'iv' or 'acf', got {method!r}")
-    msg = "ok" if conv else f"second stage not converged (objective {fval:.2e})"
-    return _Fit(nn, bl, bk, phi, conv, msg, fs_f)
+
+def _message(fval: float, conv: bool) -> str:
+    return "ok" if conv else f"second stage not converged (objective {fval:.2e})"
+
+
+def _fit_iv(
+    va: np.ndarray,
+    lab: np.ndarray,
+    k: np.ndarray,
+    m: np.ndarray,
+    lnd: np.ndarray,
+    idx: np.ndarray,
+    lg: np.ndarray,
+    b_ols: np.ndarray,
+    poly_degree: int,
+    markov_degree: int,
+) -> _Fit:
+    """First stage va = P(l,k,m)·b + φ ln δ + ε with ln δ instrumented by ln δ_{t−1};
+    second stage ω(β) = ψ − β_l l − β_k k with moments E[ξ (1, k_t, l_{t−1})]."""
+    nn = idx.size
+    P = _poly(_standardize(np.column_stack([lab, k, m])), poly_degree)
+    X = np.column_stack([P, lnd])
+    Zfs = np.column_stack([P[idx], lnd[lg]])
+    pi, *_ = np.linalg.lstsq(Zfs, X[idx], rcond=None)
+    b, *_ = np.linalg.lstsq(Zfs @ pi, va[idx], rcond=None)
+    phi = float(b[-1])
+    # strength of the excluded instrument (partial F, one instrument)
+    rss_u = float(np.sum((lnd[idx] - Zfs @ pi[:, -1]) ** 2))
+    c_r, *_ = np.linalg.lstsq(P[idx], lnd[idx], rcond=None)
+    rss_r = float(np.sum((lnd[idx] - P[idx] @ c_r) ** 2))
+    fs_f = (rss_r - rss_u) / max(rss_u / max(nn - Zfs.shape[1], 1), 1e-300)
+    if not np.isfinite(phi):
+        return _Fit(nn, np.nan, np.nan, np.nan, False, "first stage failed", fs_f)
+    psi = P @ b[:-1]  # Φ̂ − φ̂ ln δ: a function of (l, k, m) only, free of book noise
+
+    Xc = np.column_stack([lab, k])
+    Z = np.column_stack([np.ones(nn), _standardize(np.column_stack([k[idx], lab[lg]]))])
+    obj = _markov_objective(psi, Xc, Z, idx, lg, markov_degree)
+    starts = [np.clip(b_ols[1:3], 0.01, 1.0), np.array([0.4, 0.3]), np.array([0.6, 0.2])]
+    x, fval, conv = _gmm(obj, starts)
+    return _Fit(nn, float(x[0]), float(x[1]), phi, conv, _message(fval, conv), fs_f)
+
+
+def _fit_acf(
+    va: np.ndarray,
+    lab: np.ndarray,
+    k: np.ndarray,
+    m: np.ndarray,
+    lnd: np.ndarray,
+    idx: np.ndarray,
+    lg: np.ndarray,
+    b_ols: np.ndarray,
+    poly_degree: int,
+    markov_degree: int,
+) -> _Fit:
+    """Plain ACF: Φ̂ = E[va | poly(l, k, m, ln δ)]; all of (β_l, β_k, φ) in stage 2 with
+    instruments (1, k_t, l_{t−1}, ln δ_{t−1})."""
+    nn = idx.size
+    P = _poly(_standardize(np.column_stack([lab, k, m, lnd])), poly_degree)
+    b, *_ = np.linalg.lstsq(P, va, rcond=None)
+    Phi = P @ b
+    Xc = np.column_stack([lab, k, lnd])
+    Z = np.column_stack([np.ones(nn), _standardize(np.column_stack([k[idx], lab[lg], lnd[lg]]))])
+    obj = _markov_objective(Phi, Xc, Z, idx, lg, markov_degree)
+    starts = [
+        np.clip(b_ols[1:4], 0.01, 1.0),
+        np.array([0.4, 0.3, 0.15]),
+        np.array([0.6, 0.2, 0.1]),
+    ]
+    x, fval, conv = _gmm(obj, starts)
+    bl, bk, phi = float(x[0]), float(x[1]), float(x[2])
+    return _Fit(nn, bl, bk, phi, conv, _message(fval, conv), float("nan"))
 
 
 def _valid(fit: _Fit, theta_bounds: tuple[float, float], min_f: float) -> tuple[bool, str]:
@@ -284,6 +325,71 @@ def estimate_cu_yjz(
     (β_l, β_k, φ) in the second stage with instruments (k_t, l_{t−1}, ln δ_{t−1}).
     ``poly_degree`` is the first-stage polynomial degree, ``markov_degree`` that of g(ω_{t−1}).
     """
+    _check_arguments(method, norm_method, norm_quantile, norm_value, theta_bounds)
+    data = _Data.from_frame(df, va, labor, capital, depreciation_rate, proxy, id, time, group)
+
+    def fit_rows(mask: np.ndarray) -> _Fit:
+        return data.fit(mask, poly_degree, markov_degree, method)
+
+    pooled = fit_rows(data.est_ok)
+    pooled_ok, pooled_msg = _valid(pooled, theta_bounds, min_first_stage_f)
+
+    groups = sorted(set(data.garr[~data.gnull].tolist()))
+    cu = np.full(df.height, np.nan)
+    rows: list[dict[str, object]] = []
+    for g in groups:
+        in_g = (data.garr == g) & ~data.gnull
+        fit = pooled if group is None else fit_rows(in_g & data.est_ok)
+        ok, msg = _valid(fit, theta_bounds, min_first_stage_f)
+        theta, fallback, msg = _choose_theta(
+            fit, ok, msg, pooled, pooled_ok, pooled_msg, group is not None, theta_default
+        )
+        sel = in_g & np.isfinite(data.lnd)
+        ln_a = float("nan")
+        if sel.any():
+            ln_a = level_ln_a(data.lnd[sel], theta, norm_method, norm_quantile, norm_value)
+            cu[sel] = np.minimum(np.exp((data.lnd[sel] - ln_a) / theta), 1.0)
+        rows.append(_group_row(g, fit, int(sel.sum()), theta, ln_a, fallback, msg))
+
+    theta_pooled = pooled.theta if pooled_ok else theta_default
+    return CUResult(
+        cu=pl.Series("cu", cu, dtype=pl.Float64).fill_nan(None),
+        theta=float(theta_pooled),
+        coef={"beta_l": pooled.beta_l, "beta_k": pooled.beta_k, "phi": pooled.phi},
+        by_group=pl.DataFrame(rows, schema=_BY_GROUP_SCHEMA),
+        meta={
+            "method": method,
+            "pooled_valid": pooled_ok,
+            "pooled_message": pooled_msg,
+            "pooled_first_stage_f": pooled.first_stage_f,
+        },
+    )
+
+
+_BY_GROUP_SCHEMA = {
+    "group": pl.Utf8,
+    "n": pl.Int64,
+    "n_cu": pl.Int64,
+    "theta": pl.Float64,
+    "beta_l": pl.Float64,
+    "beta_k": pl.Float64,
+    "phi": pl.Float64,
+    "first_stage_f": pl.Float64,
+    "ln_a": pl.Float64,
+    "converged": pl.Boolean,
+    "fallback_used": pl.Boolean,
+    "message": pl.Utf8,
+}
+
+
+def _check_arguments(
+    method: str,
+    norm_method: str,
+    norm_quantile: float,
+    norm_value: float,
+    theta_bounds: tuple[float, float],
+) -> None:
+    """Raise ValueError on an unknown method or an invalid normalization or theta range."""
     if method not in ("iv", "acf"):
         raise ValueError(f"method must be 'iv' or 'acf', got {method!r}")
     if norm_method not in ("quantile", "mean"):
@@ -296,113 +402,191 @@ def estimate_cu_yjz(
     if not 0 < lo < hi:
         raise ValueError("theta_bounds must satisfy 0 < low < high")
 
-    n = df.height
-    gcol = (
-        df[group].cast(pl.Utf8) if group is not None else pl.Series("g", ["all"] * n, dtype=pl.Utf8)
-    )
-    dep = df[depreciation_rate].cast(pl.Float64).to_numpy().copy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lnd = np.where(np.isfinite(dep) & (dep > 0), np.log(np.where(dep > 0, dep, 1.0)), np.nan)
-    cols = {
-        c: df[c].cast(pl.Float64).fill_null(np.nan).to_numpy() for c in (va, labor, capital, proxy)
-    }
-    ids = df[id].to_numpy()
-    times = df[time].cast(pl.Int64).to_numpy()
-    garr = gcol.fill_null("__null__").to_numpy()
-    gnull = gcol.is_null().to_numpy()
-    est_ok = np.isfinite(lnd) & ~gnull
-    dup = df.select(pl.struct(id, time).is_duplicated()).to_series().to_numpy()
-    if dup.any():
-        raise ValueError(f"({id}, {time}) is not unique: {int(dup.sum())} duplicated rows")
-    for v in cols.values():
-        est_ok &= np.isfinite(v)
 
-    def fit_rows(mask: np.ndarray) -> _Fit:
+@dataclass
+class _Data:
+    """The estimation arrays of :func:`estimate_cu_yjz`, aligned to the input rows."""
+
+    va: np.ndarray
+    lab: np.ndarray
+    k: np.ndarray
+    m: np.ndarray
+    lnd: np.ndarray  # ln δ, NaN where δ is missing or non-positive
+    ids: np.ndarray
+    times: np.ndarray
+    garr: np.ndarray  # group labels ("__null__" for a null group)
+    gnull: np.ndarray
+    est_ok: np.ndarray  # usable for estimation: every input finite, group not null
+
+    @classmethod
+    def from_frame(
+        cls,
+        df: pl.DataFrame,
+        va: str,
+        labor: str,
+        capital: str,
+        depreciation_rate: str,
+        proxy: str,
+        id: str,
+        time: str,
+        group: str | None,
+    ) -> _Data:
+        """Arrays from the frame; raises ValueError when (id, time) is not unique."""
+        n = df.height
+        gcol = (
+            df[group].cast(pl.Utf8)
+            if group is not None
+            else pl.Series("g", ["all"] * n, dtype=pl.Utf8)
+        )
+        dep = df[depreciation_rate].cast(pl.Float64).to_numpy().copy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lnd = np.where(
+                np.isfinite(dep) & (dep > 0), np.log(np.where(dep > 0, dep, 1.0)), np.nan
+            )
+        cols = [
+            df[c].cast(pl.Float64).fill_null(np.nan).to_numpy() for c in (va, labor, capital, proxy)
+        ]
+        gnull = gcol.is_null().to_numpy()
+        est_ok = np.isfinite(lnd) & ~gnull
+        dup = df.select(pl.struct(id, time).is_duplicated()).to_series().to_numpy()
+        if dup.any():
+            raise ValueError(f"({id}, {time}) is not unique: {int(dup.sum())} duplicated rows")
+        for v in cols:
+            est_ok &= np.isfinite(v)
+        return cls(
+            *cols,
+            lnd=lnd,
+            ids=df[id].to_numpy(),
+            times=df[time].cast(pl.Int64).to_numpy(),
+            garr=gcol.fill_null("__null__").to_numpy(),
+            gnull=gnull,
+            est_ok=est_ok,
+        )
+
+    def fit(self, mask: np.ndarray, poly_degree: int, markov_degree: int, method: str) -> _Fit:
+        """Estimate (β_l, β_k, φ) on the rows of ``mask``."""
         ix = np.flatnonzero(mask)
         if ix.size < _MIN_OBS:
             return _Fit(int(ix.size), np.nan, np.nan, np.nan, False, "too few obs")
         return _fit(
-            cols[va][ix],
-            cols[labor][ix],
-            cols[capital][ix],
-            cols[proxy][ix],
-            lnd[ix],
-            ids[ix],
-            times[ix],
+            self.va[ix],
+            self.lab[ix],
+            self.k[ix],
+            self.m[ix],
+            self.lnd[ix],
+            self.ids[ix],
+            self.times[ix],
             poly_degree,
             markov_degree,
             method,
         )
 
-    pooled = fit_rows(est_ok)
-    pooled_ok, pooled_msg = _valid(pooled, theta_bounds, min_first_stage_f)
 
-    groups = sorted(set(garr[~gnull].tolist()))
-    cu = np.full(n, np.nan)
-    rows: list[dict[str, object]] = []
-    for g in groups:
-        in_g = (garr == g) & ~gnull
-        fit = pooled if group is None else fit_rows(in_g & est_ok)
-        ok, msg = _valid(fit, theta_bounds, min_first_stage_f)
-        if ok:
-            theta, fallback = fit.theta, False
-        elif pooled_ok and group is not None:
-            theta, fallback = pooled.theta, True
-            msg = f"{msg}; pooled theta used"
-        else:
-            theta, fallback = theta_default, True
-            extra = "" if group is None else f" (pooled: {pooled_msg})"
-            msg = f"{msg}{extra}; default theta used"
-        sel = in_g & np.isfinite(lnd)
-        ln_a = float("nan")
-        if sel.any():
-            ln_a = level_ln_a(lnd[sel], theta, norm_method, norm_quantile, norm_value)
-            cu[sel] = np.minimum(np.exp((lnd[sel] - ln_a) / theta), 1.0)
-        rows.append(
-            {
-                "group": g,
-                "n": fit.n,
-                "n_cu": int(sel.sum()),
-                "theta": float(theta),
-                "beta_l": fit.beta_l,
-                "beta_k": fit.beta_k,
-                "phi": fit.phi,
-                "first_stage_f": fit.first_stage_f,
-                "ln_a": ln_a,
-                "converged": fit.converged,
-                "fallback_used": fallback,
-                "message": msg,
-            }
-        )
+def _choose_theta(
+    fit: _Fit,
+    ok: bool,
+    msg: str,
+    pooled: _Fit,
+    pooled_ok: bool,
+    pooled_msg: str,
+    grouped: bool,
+    theta_default: float,
+) -> tuple[float, bool, str]:
+    """θ of a group: its own if valid, else the pooled θ (per-group estimation with a valid
+    pooled fit), else ``theta_default``. Returns (θ, fallback used, message)."""
+    if ok:
+        return fit.theta, False, msg
+    if pooled_ok and grouped:
+        return pooled.theta, True, f"{msg}; pooled theta used"
+    extra = f" (pooled: {pooled_msg})" if grouped else ""
+    return theta_default, True, f"{msg}{extra}; default theta used"
 
-    by_group = pl.DataFrame(
-        rows,
-        schema={
-            "group": pl.Utf8,
-            "n": pl.Int64,
-            "n_cu": pl.Int64,
-            "theta": pl.Float64,
-            "beta_l": pl.Float64,
-            "beta_k": pl.Float64,
-            "phi": pl.Float64,
-            "first_stage_f": pl.Float64,
-            "ln_a": pl.Float64,
-            "converged": pl.Boolean,
-            "fallback_used": pl.Boolean,
-            "message": pl.Utf8,
-        },
+
+def _group_row(
+    g: str, fit: _Fit, n_cu: int, theta: float, ln_a: float, fallback: bool, msg: str
+) -> dict[str, object]:
+    """One row of ``by_group``."""
+    return {
+        "group": g,
+        "n": fit.n,
+        "n_cu": n_cu,
+        "theta": float(theta),
+        "beta_l": fit.beta_l,
+        "beta_k": fit.beta_k,
+        "phi": fit.phi,
+        "first_stage_f": fit.first_stage_f,
+        "ln_a": ln_a,
+        "converged": fit.converged,
+        "fallback_used": fallback,
+        "message": msg,
+    }
+
+
+# ----------------------------------------------------------------------------- the cu measure
+
+
+def _yjz_normalize(
+    dep: np.ndarray, theta: float, norm_quantile: float, norm_value: float
+) -> np.ndarray:
+    """u = min((dep / a)^(1/theta), 1) with a set so that the norm_quantile of u is norm_value.
+
+    The normalization of :func:`estimate_cu_yjz` (per group), applied to one industry's rows
+    with a pooled theta.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lnd = np.where(np.isfinite(dep) & (dep > 0), np.log(np.where(dep > 0, dep, 1.0)), np.nan)
+    out = np.full(dep.shape, np.nan)
+    sel = np.isfinite(lnd)
+    if sel.any():
+        ln_a = level_ln_a(lnd[sel], theta, "quantile", norm_quantile, norm_value)
+        out[sel] = np.minimum(np.exp((lnd[sel] - ln_a) / theta), 1.0)
+    return out
+
+
+def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFit:
+    """The ``cu`` measure of the driver: Yu–Jin–Zhang capital utilization via
+    :func:`estimate_cu_yjz` with ``measures`` config ``cfg``.
+
+    On the industry's own rows (``own_n`` None or equal to the pool's height) the estimate
+    is the module's. On a fallback pool (the industry's ``own_n`` rows first) theta is
+    estimated on the whole pool and the industry's CU is normalized within the industry
+    (as every non-pooled industry is), with the same normalization as the module.
+    An invalid estimate (phi <= 0, beta_k <= 0, theta outside ``theta_bounds``, not
+    converged, too few lagged rows) is a failure here: the module's ``theta_default`` is
+    never used silently.
+    """
+    y = cfg["yjz"]
+    res = estimate_cu_yjz(
+        pool,
+        va="ln_va",
+        labor="ln_l",
+        capital="ln_k",
+        depreciation_rate="dep_rate",
+        proxy="ln_m",
+        id="firm_id",
+        time="year",
+        norm_quantile=y["norm_quantile"],
+        norm_value=y["norm_value"],
+        theta_bounds=tuple(y["theta_bounds"]),
+        poly_degree=cfg["poly_degree"],
     )
-    cu_s = pl.Series("cu", cu, dtype=pl.Float64).fill_nan(None)
-    theta_pooled = pooled.theta if pooled_ok else theta_default
-    return CUResult(
-        cu=cu_s,
-        theta=float(theta_pooled),
-        coef={"beta_l": pooled.beta_l, "beta_k": pooled.beta_k, "phi": pooled.phi},
-        by_group=by_group,
-        meta={
-            "method": method,
-            "pooled_valid": pooled_ok,
-            "pooled_message": pooled_msg,
-            "pooled_first_stage_f": pooled.first_stage_f,
+    valid = bool(res.meta.get("pooled_valid", False))
+    row = res.by_group.row(0, named=True) if res.by_group.height else {}
+    message = str(res.meta.get("pooled_message", row.get("message", "")))
+    if own_n is None or own_n >= pool.height:
+        values = res.cu.cast(pl.Float64).fill_null(np.nan).to_numpy()
+    else:
+        dep = pool.get_column("dep_rate").head(own_n).cast(pl.Float64).fill_null(np.nan).to_numpy()
+        values = _yjz_normalize(dep, res.theta, y["norm_quantile"], y["norm_value"])
+    return MeasureFit(
+        values=values,
+        ok=valid,
+        converged=bool(row.get("converged", False)),
+        nobs=int(row.get("n", 0) or 0),
+        message=message if valid else f"invalid YJZ estimate: {message}",
+        diag={
+            "theta": float(res.theta) if valid else float("nan"),
+            "b_l": float(res.coef.get("beta_l", np.nan)),
+            "b_k": float(res.coef.get("beta_k", np.nan)),
         },
     )

@@ -23,8 +23,9 @@ Measures (column: method)
     linear regressors when ``measures.sfa_year_dummies`` is true: the frontier shifts with
     the year (common technical change and deflator error) and only the within-year shortfall
     counts as under-utilization. The translog terms (frontierQuad parameterisation: ½x_i²,
-    x_i·x_j) are built here and passed to :func:`~cbec.measures.sfa.fit_sfa` as a
-    Cobb–Douglas design, so the dummies never enter squares or interactions.
+    x_i·x_j) are built by :func:`~cbec.measures.sfa.fit_sfa_measure` and passed to
+    :func:`~cbec.measures.sfa.fit_sfa` as a Cobb–Douglas design, so the dummies never enter
+    squares or interactions.
 
 Fallbacks (never a crash, never a silent null)
     A measure is first estimated on the industry's own rows. The attempt fails when fewer than
@@ -51,15 +52,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from cbec.errors import InputError
+from cbec.measures.cu import cu_yjz
+from cbec.measures.outcome import REQUIRED_COLUMNS, MeasureFit
 from cbec.measures.prodfn import estimate_prodfn
-from cbec.measures.sfa import fit_sfa
+from cbec.measures.sfa import SFA_INPUTS, SFA_OUTPUT, fit_sfa_measure, sfa_variables
 
 __all__ = [
     "CU_COLUMNS",
@@ -68,7 +70,6 @@ __all__ = [
     "MEASURES_SCHEMA",
     "REQUIRED_COLUMNS",
     "TFP_COLUMNS",
-    "cu_yjz",
     "empty_diagnostics",
     "empty_measures",
     "estimate_industry",
@@ -106,18 +107,6 @@ DIAGNOSTICS_SCHEMA: dict[str, pl.DataType] = {
     "elapsed_s": pl.Float64(),
     "message": pl.String(),
 }
-REQUIRED_COLUMNS = [
-    "firm_id",
-    "year",
-    "ind2",
-    "ln_va",
-    "ln_y",
-    "ln_l",
-    "ln_k",
-    "ln_m",
-    "ln_inv",
-    "dep_rate",
-]
 METHODS = {
     "tfp_op": "op",
     "tfp_lp": "lp",
@@ -147,18 +136,6 @@ def empty_diagnostics() -> pl.DataFrame:
 # ----------------------------------------------------------------------------- estimators
 
 
-@dataclass
-class _Fit:
-    """Outcome of one estimation on one pool: values aligned to the pool's rows."""
-
-    values: np.ndarray
-    ok: bool
-    converged: bool
-    nobs: int
-    message: str
-    diag: dict[str, float] = field(default_factory=dict)
-
-
 def _usable(df: pl.DataFrame, cols: list[str]) -> int:
     """Rows with every column finite."""
     if df.height == 0:
@@ -174,7 +151,7 @@ def _in_range(coef: dict[str, float], rng: tuple[float, float]) -> str:
     return f"elasticity outside [{rng[0]:g}, {rng[1]:g}]: {', '.join(bad)}" if bad else ""
 
 
-def _fit_prodfn(pool: pl.DataFrame, method: str, cfg: dict) -> _Fit:
+def _fit_prodfn(pool: pl.DataFrame, method: str, cfg: dict) -> MeasureFit:
     proxy = "ln_inv" if method == "op" else "ln_m"
     res = estimate_prodfn(
         pool,
@@ -191,184 +168,13 @@ def _fit_prodfn(pool: pl.DataFrame, method: str, cfg: dict) -> _Fit:
     problem = _in_range({"b_l": b_l, "b_k": b_k}, tuple(cfg["elasticity_range"]))
     if not res.converged:
         problem = "not converged: " + res.message
-    return _Fit(
+    return MeasureFit(
         values=res.tfp.cast(pl.Float64).fill_null(np.nan).to_numpy(),
         ok=not problem,
         converged=res.converged,
         nobs=res.nobs,
         message=problem or res.message,
         diag={"b_l": b_l, "b_k": b_k},
-    )
-
-
-SFA_OUTPUT = "ln_va"
-SFA_INPUTS = ["ln_k", "ln_l", "ln_m"]
-
-
-def _sfa_vars(cfg: dict) -> tuple[str, list[str]]:
-    """Frontier output and inputs (``measures.sfa_output`` / ``measures.sfa_inputs``)."""
-    y = str(cfg.get("sfa_output", SFA_OUTPUT))
-    x = [str(c) for c in cfg.get("sfa_inputs", SFA_INPUTS)]
-    if "ln_k" not in x or "ln_l" not in x:
-        raise ValueError(f"measures.sfa_inputs must contain ln_k and ln_l, got {x}")
-    bad = [c for c in [y, *x] if c not in REQUIRED_COLUMNS]
-    if bad:
-        raise ValueError(f"SFA variables {bad} are not panel columns the measures read")
-    return y, x
-
-
-def _sfa_design(pool: pl.DataFrame, form: str, cfg: dict) -> tuple[pl.DataFrame, list[str]]:
-    """Regressors of the frontier: inputs (translog terms), year and industry dummies."""
-    y, inputs = _sfa_vars(cfg)
-    usable = pool.select(
-        pl.all_horizontal(
-            [pl.col(c).cast(pl.Float64).is_finite().fill_null(False) for c in (y, *inputs)]
-        )
-    ).to_series()
-    short = {c: "x_" + c.removeprefix("ln_") for c in inputs}
-    cols = [pl.col(c).alias(short[c]) for c in inputs]
-    names = [short[c] for c in inputs]
-    if form == "translog":
-        for i, a in enumerate(inputs):
-            for b in inputs[i:]:
-                sa, sb = short[a].removeprefix("x_"), short[b].removeprefix("x_")
-                term = 0.5 * pl.col(a) * pl.col(a) if a == b else pl.col(a) * pl.col(b)
-                cols.append(term.alias(f"x_{sa}{sb}"))
-                names.append(f"x_{sa}{sb}")
-    for var, prefix, on in (("year", "yr", cfg["sfa_year_dummies"]), ("ind2", "ind", True)):
-        if not on:
-            continue
-        levels = sorted(pool.filter(usable).get_column(var).unique().drop_nulls().to_list())
-        for lev in levels[1:]:  # first level is the base
-            nm = f"{prefix}_{lev}"
-            cols.append((pl.col(var) == lev).cast(pl.Float64).alias(nm))
-            names.append(nm)
-    return pool.select(pl.col(y).alias("y_frontier"), *cols), names
-
-
-def _translog_elasticity(
-    c: dict[str, float], own: pl.DataFrame, var: str, inputs: list[str]
-) -> float:
-    """d y / d x_var of a translog frontier at the own industry's mean inputs."""
-    means = {v: float(own[v].mean() or 0.0) for v in inputs}
-    out = c[var]
-    for w in inputs:
-        a, b = var.removeprefix("x_"), w.removeprefix("x_")
-        key = f"x_{a}{b}" if f"x_{a}{b}" in c else f"x_{b}{a}"
-        out += c[key] * means[w]
-    return out
-
-
-def _fit_sfa(pool: pl.DataFrame, form: str, cfg: dict, own_n: int) -> _Fit:
-    pooled = pool.height > own_n
-    design, names = _sfa_design(pool, form, cfg)
-    res = fit_sfa(design, y="y_frontier", x=names, form="cd", dist=cfg["sfa_dist"])
-    c = res.coef
-    if form == "translog":
-        own = design.head(own_n).drop_nulls()
-        inputs = ["x_" + v.removeprefix("ln_") for v in _sfa_vars(cfg)[1]]
-        b_k = _translog_elasticity(c, own, "x_k", inputs)
-        b_l = _translog_elasticity(c, own, "x_l", inputs)
-    else:
-        b_k, b_l = c["x_k"], c["x_l"]
-    problem = ""
-    if res.wrong_skew and not pooled:
-        problem = f"wrong skew: OLS residual skewness {res.skewness_ols:.4g} > 0; {res.message}"
-    elif c["gamma"] <= 0.0:  # pooled fits: a mild positive skew is tolerated if gamma > 0
-        problem = f"no inefficiency identified (gamma = 0): {res.message}"
-    elif not res.converged:
-        problem = "not converged: " + res.message
-    return _Fit(
-        values=res.efficiency.cast(pl.Float64).fill_null(np.nan).to_numpy(),
-        ok=not problem,
-        converged=res.converged,
-        nobs=res.nobs,
-        message=problem or res.message,
-        diag={
-            "b_l": b_l,
-            "b_k": b_k,
-            "gamma": c["gamma"],
-            "sigma2": c["sigma2"],
-            "skewness": res.skewness_ols,
-        },
-    )
-
-
-def _yjz_normalize(
-    dep: np.ndarray, theta: float, norm_quantile: float, norm_value: float
-) -> np.ndarray:
-    """u = min((dep / a)^(1/theta), 1) with a set so that the norm_quantile of u is norm_value.
-
-    The normalization of :func:`cbec.measures.cu.estimate_cu_yjz` (per group), applied to one
-    industry's rows with a pooled theta.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lnd = np.where(np.isfinite(dep) & (dep > 0), np.log(np.where(dep > 0, dep, 1.0)), np.nan)
-    out = np.full(dep.shape, np.nan)
-    sel = np.isfinite(lnd)
-    if sel.any():
-        from cbec.measures.cu import level_ln_a
-
-        ln_a = level_ln_a(lnd[sel], theta, "quantile", norm_quantile, norm_value)
-        out[sel] = np.minimum(np.exp((lnd[sel] - ln_a) / theta), 1.0)
-    return out
-
-
-def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> _Fit:
-    """Yu–Jin–Zhang capital utilization via :func:`cbec.measures.cu.estimate_cu_yjz`.
-
-    On the industry's own rows (``own_n`` None or equal to the pool's height) the estimate
-    is the module's. On a fallback pool (the industry's ``own_n`` rows first) theta is
-    estimated on the whole pool and the industry's CU is normalized within the industry
-    (as every non-pooled industry is), with the same normalization as the module.
-    An invalid estimate (phi <= 0, beta_k <= 0, theta outside ``theta_bounds``, not
-    converged, too few lagged rows) is a failure here: the module's ``theta_default`` is
-    never used silently.
-
-    Raises NotImplementedError when ``cbec.measures.cu.estimate_cu_yjz`` does not exist:
-    the ``cu`` column is never filled with made-up values.
-    """
-    try:
-        from cbec.measures.cu import estimate_cu_yjz
-    except ImportError as err:
-        raise NotImplementedError(
-            "YJZ capacity utilization needs cbec.measures.cu.estimate_cu_yjz "
-            f"(module src/cbec/measures/cu.py), which is not available: {err}"
-        ) from err
-    y = cfg["yjz"]
-    res = estimate_cu_yjz(
-        pool,
-        va="ln_va",
-        labor="ln_l",
-        capital="ln_k",
-        depreciation_rate="dep_rate",
-        proxy="ln_m",
-        id="firm_id",
-        time="year",
-        norm_quantile=y["norm_quantile"],
-        norm_value=y["norm_value"],
-        theta_bounds=tuple(y["theta_bounds"]),
-        poly_degree=cfg["poly_degree"],
-    )
-    valid = bool(res.meta.get("pooled_valid", False))
-    row = res.by_group.row(0, named=True) if res.by_group.height else {}
-    message = str(res.meta.get("pooled_message", row.get("message", "")))
-    if own_n is None or own_n >= pool.height:
-        values = res.cu.cast(pl.Float64).fill_null(np.nan).to_numpy()
-    else:
-        dep = pool.get_column("dep_rate").head(own_n).cast(pl.Float64).fill_null(np.nan).to_numpy()
-        values = _yjz_normalize(dep, res.theta, y["norm_quantile"], y["norm_value"])
-    return _Fit(
-        values=values,
-        ok=valid,
-        converged=bool(row.get("converged", False)),
-        nobs=int(row.get("n", 0) or 0),
-        message=message if valid else f"invalid YJZ estimate: {message}",
-        diag={
-            "theta": float(res.theta) if valid else float("nan"),
-            "b_l": float(res.coef.get("beta_l", np.nan)),
-            "b_k": float(res.coef.get("beta_k", np.nan)),
-        },
     )
 
 
@@ -383,12 +189,12 @@ _USABLE = {
 
 def _usable_cols(measure: str, cfg: dict) -> list[str]:
     if measure in ("cu_sfa_cd", "cu_sfa_tl"):
-        y, x = _sfa_vars(cfg)
+        y, x = sfa_variables(cfg)
         return [y, *x]
     return _USABLE[measure]
 
 
-def _fitter(measure: str, cfg: dict, own_n: int) -> Callable[[pl.DataFrame], _Fit]:
+def _fitter(measure: str, cfg: dict, own_n: int) -> Callable[[pl.DataFrame], MeasureFit]:
     if measure == "tfp_op":
         return lambda p: _fit_prodfn(p, "op", cfg)
     if measure == "tfp_lp":
@@ -396,9 +202,9 @@ def _fitter(measure: str, cfg: dict, own_n: int) -> Callable[[pl.DataFrame], _Fi
     if measure == "cu":
         return lambda p: cu_yjz(p, cfg, own_n)
     if measure == "cu_sfa_cd":
-        return lambda p: _fit_sfa(p, "cd", cfg, own_n)
+        return lambda p: fit_sfa_measure(p, "cd", cfg, own_n)
     if measure == "cu_sfa_tl":
-        return lambda p: _fit_sfa(p, "translog", cfg, own_n)
+        return lambda p: fit_sfa_measure(p, "translog", cfg, own_n)
     raise ValueError(f"unknown measure {measure!r}")
 
 
@@ -446,41 +252,15 @@ def _estimate_measure(
             else pl.concat([own, others.filter(pl.col("ind2").is_in(members))])
         )
         label = f"{measure} ind2={ind2} pool={level}"
-        n_use = _usable(pool, _usable_cols(measure, cfg))
-        if n_use < cfg["min_obs"]:
-            note = f"{level}: {n_use} usable rows < min_obs {cfg['min_obs']}"
-            notes.append(note)
-            log.warning("%s: %s", label, note)
-            continue
-        t1 = time.perf_counter()
-        try:
-            fit = fit_fn(pool)
-        except NotImplementedError:
-            raise
-        except _EST_ERRORS as err:
-            note = f"{level}: estimation failed: {type(err).__name__}: {err}"
-            notes.append(note)
-            log.warning("%s: %s", label, note)
+        fit = _try_pool(fit_fn, pool, _usable_cols(measure, cfg), cfg, level, label, notes, log)
+        if fit is None:
             continue
         if level == "none":
             first_skew = fit.diag.get("skewness", float("nan"))
-        log.info(
-            "%s: n=%d (usable %d), %.1f s, converged=%s, %s",
-            label,
-            pool.height,
-            fit.nobs,
-            time.perf_counter() - t1,
-            fit.converged,
-            _fmt(fit.diag),
-        )
         if not fit.ok:
-            note = f"{level}: {fit.message}"
-            notes.append(note)
+            notes.append(f"{level}: {fit.message}")
             log.warning("%s: rejected: %s", label, fit.message)
             continue
-        values = fit.values[: own.height]
-        values = np.where(np.isfinite(values), values, np.nan)
-        n_val = int(np.isfinite(values).sum())
         if level != "none":
             log.warning(
                 "%s: FALLBACK to the %s pool (%s) after: %s",
@@ -489,18 +269,7 @@ def _estimate_measure(
                 ",".join(members),
                 " | ".join(notes),
             )
-        diag = {
-            **dict.fromkeys(DIAGNOSTICS_SCHEMA),
-            **fit.diag,
-            "n_est": fit.nobs,
-            "n_values": n_val,
-            "converged": fit.converged,
-            "fallback": level,
-            "pool": ",".join(members),
-            "message": " | ".join([*notes, f"{level}: {fit.message}" if fit.message else level]),
-        }
-        if level != "none" and "skewness" in fit.diag:
-            diag["skewness"] = first_skew
+        values, diag = _accepted(fit, own.height, level, members, notes, first_skew)
         break
     else:
         log.error(
@@ -510,16 +279,7 @@ def _estimate_measure(
             " | ".join(notes),
         )
         values = np.full(own.height, np.nan)
-        diag = {
-            **dict.fromkeys(DIAGNOSTICS_SCHEMA),
-            "n_est": 0,
-            "n_values": 0,
-            "converged": False,
-            "fallback": "failed",
-            "pool": "",
-            "message": " | ".join(notes),
-            "skewness": first_skew,
-        }
+        diag = _failed(notes, first_skew)
     elapsed = time.perf_counter() - t0
     diag.update(
         ind2=ind2,
@@ -538,6 +298,84 @@ def _estimate_measure(
         own.height,
     )
     return values, diag
+
+
+def _try_pool(
+    fit_fn: Callable[[pl.DataFrame], MeasureFit],
+    pool: pl.DataFrame,
+    usable_cols: list[str],
+    cfg: dict,
+    level: str,
+    label: str,
+    notes: list[str],
+    log: logging.Logger,
+) -> MeasureFit | None:
+    """Fit one pool; None (with a note) when it has too few usable rows or the estimator
+    raises one of the expected estimation errors."""
+    n_use = _usable(pool, usable_cols)
+    if n_use < cfg["min_obs"]:
+        note = f"{level}: {n_use} usable rows < min_obs {cfg['min_obs']}"
+        notes.append(note)
+        log.warning("%s: %s", label, note)
+        return None
+    t1 = time.perf_counter()
+    try:
+        fit = fit_fn(pool)
+    except _EST_ERRORS as err:
+        note = f"{level}: estimation failed: {type(err).__name__}: {err}"
+        notes.append(note)
+        log.warning("%s: %s", label, note)
+        return None
+    log.info(
+        "%s: n=%d (usable %d), %.1f s, converged=%s, %s",
+        label,
+        pool.height,
+        fit.nobs,
+        time.perf_counter() - t1,
+        fit.converged,
+        _fmt(fit.diag),
+    )
+    return fit
+
+
+def _accepted(
+    fit: MeasureFit,
+    n_own: int,
+    level: str,
+    members: list[str],
+    notes: list[str],
+    first_skew: float,
+) -> tuple[np.ndarray, dict]:
+    """The industry's values and diagnostics from the fit that was kept."""
+    values = fit.values[:n_own]
+    values = np.where(np.isfinite(values), values, np.nan)
+    diag = {
+        **dict.fromkeys(DIAGNOSTICS_SCHEMA),
+        **fit.diag,
+        "n_est": fit.nobs,
+        "n_values": int(np.isfinite(values).sum()),
+        "converged": fit.converged,
+        "fallback": level,
+        "pool": ",".join(members),
+        "message": " | ".join([*notes, f"{level}: {fit.message}" if fit.message else level]),
+    }
+    if level != "none" and "skewness" in fit.diag:
+        diag["skewness"] = first_skew
+    return values, diag
+
+
+def _failed(notes: list[str], first_skew: float) -> dict:
+    """Diagnostics of a measure for which every pool failed."""
+    return {
+        **dict.fromkeys(DIAGNOSTICS_SCHEMA),
+        "n_est": 0,
+        "n_values": 0,
+        "converged": False,
+        "fallback": "failed",
+        "pool": "",
+        "message": " | ".join(notes),
+        "skewness": first_skew,
+    }
 
 
 def read_panel(path: str | Path, industries: list[str]) -> pl.DataFrame:
@@ -598,38 +436,12 @@ def estimate_industry(
     unknown = set(todo) - set(MEASURES)
     if unknown:
         raise ValueError(f"unknown measures {sorted(unknown)}; choose from {MEASURES}")
-    data = df.select(REQUIRED_COLUMNS).with_columns(
-        pl.col("firm_id").cast(pl.Int64),
-        pl.col("year").cast(pl.Int64),
-        pl.col("ind2").cast(pl.String),
-        *[pl.col(c).cast(pl.Float64) for c in REQUIRED_COLUMNS[3:]],
-    )
-    data = data.filter(pl.col("ind2").is_in(list(cfg["industries"])))
+    data = _estimation_data(df, cfg["industries"])
     own = data.filter(pl.col("ind2") == ind2).sort(KEYS)
     others = data.filter(pl.col("ind2") != ind2)
     if own.height == 0:
         log.warning("ind2=%s: no rows in the panel: writing empty measures", ind2)
-        diag = pl.DataFrame(
-            [
-                {
-                    **dict.fromkeys(DIAGNOSTICS_SCHEMA),
-                    "ind2": ind2,
-                    "measure": m,
-                    "method": METHODS[m],
-                    "n_rows": 0,
-                    "n_est": 0,
-                    "n_values": 0,
-                    "converged": False,
-                    "fallback": "empty",
-                    "pool": "",
-                    "elapsed_s": 0.0,
-                    "message": "industry absent from the panel",
-                }
-                for m in todo
-            ],
-            schema=DIAGNOSTICS_SCHEMA,
-        )
-        return empty_measures(), diag
+        return empty_measures(), _absent_diagnostics(ind2, todo)
     present = sorted(data.get_column("ind2").unique().to_list())
     pools = _pools(ind2, present, cfg)
     log.info(
@@ -658,6 +470,41 @@ def estimate_industry(
         pl.col(c).fill_nan(None) for c, t in DIAGNOSTICS_SCHEMA.items() if t == pl.Float64()
     )
     return out.select(list(MEASURES_SCHEMA)), diag
+
+
+def _estimation_data(df: pl.DataFrame, industries: list[str]) -> pl.DataFrame:
+    """The measures' columns with their types, rows of the configured industries only."""
+    data = df.select(REQUIRED_COLUMNS).with_columns(
+        pl.col("firm_id").cast(pl.Int64),
+        pl.col("year").cast(pl.Int64),
+        pl.col("ind2").cast(pl.String),
+        *[pl.col(c).cast(pl.Float64) for c in REQUIRED_COLUMNS[3:]],
+    )
+    return data.filter(pl.col("ind2").is_in(list(industries)))
+
+
+def _absent_diagnostics(ind2: str, todo: list[str]) -> pl.DataFrame:
+    """Diagnostics of an industry without rows: one ``empty`` row per measure."""
+    return pl.DataFrame(
+        [
+            {
+                **dict.fromkeys(DIAGNOSTICS_SCHEMA),
+                "ind2": ind2,
+                "measure": m,
+                "method": METHODS[m],
+                "n_rows": 0,
+                "n_est": 0,
+                "n_values": 0,
+                "converged": False,
+                "fallback": "empty",
+                "pool": "",
+                "elapsed_s": 0.0,
+                "message": "industry absent from the panel",
+            }
+            for m in todo
+        ],
+        schema=DIAGNOSTICS_SCHEMA,
+    )
 
 
 # ----------------------------------------------------------------------------- gather

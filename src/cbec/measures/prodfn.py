@@ -168,6 +168,78 @@ def _probit_prob(exit_y: np.ndarray, x: np.ndarray) -> np.ndarray:
     return ndtr(xx @ b)
 
 
+def _check_columns(
+    df: pl.DataFrame,
+    y: str,
+    free: list[str],
+    state: list[str],
+    proxy: str,
+    id: str,
+    time: str,
+    poly_degree: int,
+    exit: str | None,
+) -> None:
+    """Raise ValueError on missing or repeated columns, no state input, degree < 1."""
+    names = [y, *free, *state, proxy, id, time] + ([exit] if exit else [])
+    missing = [c for c in names if c not in df.columns]
+    if missing:
+        raise ValueError(f"columns not found in df: {missing}")
+    inputs = [*free, *state]
+    if len(set(inputs + [proxy, y])) != len(inputs) + 2:
+        raise ValueError("y, free, state and proxy must be distinct columns")
+    if not state:
+        raise ValueError("at least one state input is required")
+    if poly_degree < 1:
+        raise ValueError("poly_degree must be >= 1")
+
+
+def _panel_index(df: pl.DataFrame, id: str, time: str) -> tuple[np.ndarray, np.ndarray]:
+    """Dense firm codes and integer times; ValueError on nulls, non-integer times or a
+    duplicated (firm, time) pair."""
+    ids = df.get_column(id)
+    if ids.null_count():
+        raise ValueError(f"id column {id!r} has nulls")
+    idc = ids.rank("dense").cast(pl.Int64).to_numpy()
+    tt = df.get_column(time)
+    if tt.null_count():
+        raise ValueError(f"time column {time!r} has nulls")
+    tf = tt.cast(pl.Float64).to_numpy()
+    if not np.all(np.isfinite(tf)) or np.any(tf != np.round(tf)):
+        raise ValueError(f"time column {time!r} must be integer-valued")
+    ti = tf.astype(np.int64)
+    o_all = np.lexsort((ti, idc))
+    dup = (np.diff(idc[o_all]) == 0) & (np.diff(ti[o_all]) == 0)
+    if dup.any():
+        j = o_all[np.argmax(dup)]
+        raise ValueError(f"duplicate ({id}, {time}) pair, e.g. ({ids[int(j)]}, {ti[j]})")
+    return idc, ti
+
+
+def _exit_probability(
+    es: np.ndarray,
+    exit: str | None,
+    has_lag: np.ndarray,
+    ss: np.ndarray,
+    ps: np.ndarray,
+    poly_degree: int,
+) -> np.ndarray:
+    """Survival probit on the lagged state and proxy (attrition correction), NaN on rows
+    without a lag."""
+    if not np.all((es == 0) | (es == 1)):
+        raise ValueError(f"exit column {exit!r} must be 0/1")
+    lag_rows = np.nonzero(has_lag)[0]
+    el = es[lag_rows]
+    if el.min() == el.max():
+        raise ValueError(
+            "exit: no variation in the exit indicator among lag rows; "
+            "run without exit or check the exit column"
+        )
+    lagged = np.column_stack([ss, ps])[lag_rows - 1]
+    prob = np.full(es.shape[0], np.nan)
+    prob[lag_rows] = _probit_prob(el, _poly(lagged, poly_degree))
+    return prob
+
+
 def _prepare(
     df: pl.DataFrame,
     method: str,
@@ -185,35 +257,8 @@ def _prepare(
     Returns the data, the original row positions of the sorted complete rows, and the
     (y, inputs)-finite mask over all rows of ``df`` (for TFP).
     """
-    names = [y, *free, *state, proxy, id, time] + ([exit] if exit else [])
-    missing = [c for c in names if c not in df.columns]
-    if missing:
-        raise ValueError(f"columns not found in df: {missing}")
-    inputs = [*free, *state]
-    if len(set(inputs + [proxy, y])) != len(inputs) + 2:
-        raise ValueError("y, free, state and proxy must be distinct columns")
-    if not state:
-        raise ValueError("at least one state input is required")
-    if poly_degree < 1:
-        raise ValueError("poly_degree must be >= 1")
-
-    ids = df.get_column(id)
-    if ids.null_count():
-        raise ValueError(f"id column {id!r} has nulls")
-    idc = ids.rank("dense").cast(pl.Int64).to_numpy()
-    tt = df.get_column(time)
-    if tt.null_count():
-        raise ValueError(f"time column {time!r} has nulls")
-    tf = tt.cast(pl.Float64).to_numpy()
-    if not np.all(np.isfinite(tf)) or np.any(tf != np.round(tf)):
-        raise ValueError(f"time column {time!r} must be integer-valued")
-    ti = tf.astype(np.int64)
-    o_all = np.lexsort((ti, idc))
-    dup = (np.diff(idc[o_all]) == 0) & (np.diff(ti[o_all]) == 0)
-    if dup.any():
-        j = o_all[np.argmax(dup)]
-        raise ValueError(f"duplicate ({id}, {time}) pair, e.g. ({ids[int(j)]}, {ti[j]})")
-
+    _check_columns(df, y, free, state, proxy, id, time, poly_degree, exit)
+    idc, ti = _panel_index(df, id, time)
     yv = _col(df, y)
     fv = np.column_stack([_col(df, c) for c in free]) if free else np.empty((df.height, 0))
     sv = np.column_stack([_col(df, c) for c in state])
@@ -252,19 +297,7 @@ def _prepare(
 
     prob = None
     if ev is not None:
-        es = ev[rows]
-        if not np.all((es == 0) | (es == 1)):
-            raise ValueError(f"exit column {exit!r} must be 0/1")
-        lag_rows = np.nonzero(has_lag)[0]
-        el = es[lag_rows]
-        if el.min() == el.max():
-            raise ValueError(
-                "exit: no variation in the exit indicator among lag rows; "
-                "run without exit or check the exit column"
-            )
-        lagged = np.column_stack([ss, ps])[lag_rows - 1]
-        prob = np.full(n, np.nan)
-        prob[lag_rows] = _probit_prob(el, _poly(lagged, poly_degree))
+        prob = _exit_probability(ev[rows], exit, has_lag, ss, ps, poly_degree)
 
     data = _Data(ys, fs, ss, x1, has_lag, firm_start, firm_len, prob)
     return data, rows, tfp_ok
@@ -490,6 +523,64 @@ def _fit(
     return np.concatenate([st.b_free, theta]), f, ok, msg, len(cur)
 
 
+def _anchor(d: _Data, start: dict, names: list[str], est_names: list[str]) -> np.ndarray:
+    """The user's starting values for ``est_names``, unspecified entries from OLS."""
+    unknown = set(start) - set(est_names)
+    if unknown:
+        raise ValueError(f"start has unknown parameter names {sorted(unknown)}; use {est_names}")
+    # fill unspecified entries from OLS through a preliminary anchor computation
+    x_ols = np.column_stack([np.ones(len(d.y)), d.free, d.state])
+    b_ols = np.linalg.lstsq(x_ols, d.y, rcond=None)[0][1:]
+    base = dict(zip(names, b_ols, strict=True))
+    base.update({k: float(v) for k, v in start.items()})
+    return np.array([base[k] for k in est_names])
+
+
+def _bootstrap(
+    method: str,
+    d: _Data,
+    beta: np.ndarray,
+    est_names: list[str],
+    reps: int,
+    seed: int | None,
+) -> np.ndarray:
+    """Firm-block bootstrap replicates of the coefficients (NaN rows: failed replicates)."""
+    rng = np.random.default_rng(seed)
+    n_firms = len(d.firm_start)
+    theta_hat = beta[len(beta) - len(est_names) :]
+    boot = np.full((reps, len(beta)), np.nan)
+    for r in range(reps):
+        draw = rng.integers(0, n_firms, size=n_firms)
+        lens = d.firm_len[draw]
+        offs = np.repeat(d.firm_start[draw] - np.cumsum(lens) + lens, lens)
+        rows = offs + np.arange(lens.sum())
+        try:
+            b_r, _, ok_r, _, _ = _fit(method, d, rows, [], theta_hat, full=False)
+            if not ok_r:
+                b_r, _, ok_r, _, _ = _fit(method, d, rows, [], theta_hat, full=True)
+        except (ValueError, np.linalg.LinAlgError):
+            ok_r = False
+        if ok_r and np.all(np.isfinite(b_r)):
+            boot[r] = b_r
+    return boot
+
+
+def _bootstrap_se(
+    boot: np.ndarray, names: list[str], n_failed: int
+) -> tuple[dict[str, float], str]:
+    """Standard errors from the successful replicates, and a note on failures."""
+    msg = ""
+    valid = boot[np.all(np.isfinite(boot), axis=1)]
+    if len(valid) >= 2:
+        se = dict(zip(names, valid.std(axis=0, ddof=1).tolist(), strict=True))
+    else:
+        se = dict.fromkeys(names, float("nan"))
+        msg += "; bootstrap: fewer than 2 successful replicates, se is NaN"
+    if n_failed:
+        msg += f"; bootstrap: {n_failed}/{len(boot)} replicates failed and were dropped"
+    return se, msg
+
+
 def estimate_prodfn(
     df: pl.DataFrame,
     method: Literal["op", "lp", "acf"],
@@ -530,54 +621,16 @@ def estimate_prodfn(
             f"and {n_lag} rows with the same firm at t-1 (need >= {need_2})"
         )
 
-    anchor = None
-    starts: list[np.ndarray] = []
-    if start:
-        unknown = set(start) - set(est_names)
-        if unknown:
-            raise ValueError(
-                f"start has unknown parameter names {sorted(unknown)}; use {est_names}"
-            )
-        # fill unspecified entries from OLS through a preliminary anchor computation
-        x_ols = np.column_stack([np.ones(n), d.free, d.state])
-        b_ols = np.linalg.lstsq(x_ols, d.y, rcond=None)[0][1:]
-        base = dict(zip(names, b_ols, strict=True))
-        base.update({k: float(v) for k, v in start.items()})
-        anchor = np.array([base[k] for k in est_names])
-        starts.append(anchor)
+    anchor = _anchor(d, start, names, est_names) if start else None
+    starts = [] if anchor is None else [anchor]
     beta, fval, ok, msg, _ = _fit(method, d, np.arange(n), starts, anchor, full=True)
 
-    se = None
-    boot = None
-    n_failed = 0
+    se, boot, n_failed = None, None, 0
     if bootstrap_reps > 0:
-        rng = np.random.default_rng(seed)
-        n_firms = len(d.firm_start)
-        theta_hat = beta[len(beta) - len(est_names) :]
-        boot = np.full((bootstrap_reps, len(names)), np.nan)
-        for r in range(bootstrap_reps):
-            draw = rng.integers(0, n_firms, size=n_firms)
-            lens = d.firm_len[draw]
-            offs = np.repeat(d.firm_start[draw] - np.cumsum(lens) + lens, lens)
-            rows = offs + np.arange(lens.sum())
-            try:
-                b_r, _, ok_r, _, _ = _fit(method, d, rows, [], theta_hat, full=False)
-                if not ok_r:
-                    b_r, _, ok_r, _, _ = _fit(method, d, rows, [], theta_hat, full=True)
-            except (ValueError, np.linalg.LinAlgError):
-                ok_r = False
-            if ok_r and np.all(np.isfinite(b_r)):
-                boot[r] = b_r
-            else:
-                n_failed += 1
-        valid = boot[np.all(np.isfinite(boot), axis=1)]
-        if len(valid) >= 2:
-            se = dict(zip(names, valid.std(axis=0, ddof=1).tolist(), strict=True))
-        else:
-            se = dict.fromkeys(names, float("nan"))
-            msg += "; bootstrap: fewer than 2 successful replicates, se is NaN"
-        if n_failed:
-            msg += f"; bootstrap: {n_failed}/{bootstrap_reps} replicates failed and were dropped"
+        boot = _bootstrap(method, d, beta, est_names, bootstrap_reps, seed)
+        n_failed = int((~np.all(np.isfinite(boot), axis=1)).sum())
+        se, boot_msg = _bootstrap_se(boot, names, n_failed)
+        msg += boot_msg
 
     coef = dict(zip(names, beta.tolist(), strict=True))
     # TFP on the original row order

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -44,7 +44,16 @@ import polars as pl
 from scipy import optimize
 from scipy.special import log_ndtr
 
-__all__ = ["SFAResult", "fit_sfa", "sfa_efficiency", "sfa_loglik"]
+from cbec.measures.outcome import REQUIRED_COLUMNS, MeasureFit
+
+__all__ = [
+    "SFAResult",
+    "fit_sfa",
+    "fit_sfa_measure",
+    "sfa_efficiency",
+    "sfa_loglik",
+    "sfa_variables",
+]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _GAMMA_MIN = 1e-8  # γ ∈ [_GAMMA_MIN, 1 − _GAMMA_MIN] inside the optimizer
@@ -345,7 +354,79 @@ def fit_sfa(
     if np.linalg.matrix_rank(X) < k:
         raise ValueError("regressor matrix is rank deficient (collinear regressors)")
 
-    # --- OLS ---------------------------------------------------------------------------------
+    ols = _ols(yy, X)
+    ml = _max_likelihood(ols, yy, X, truncated, mu_bound)
+    ml, converged, mu_at_bound, msgs = _check_optimum(ml, ols, truncated, mu_bound)
+    se, vcov, vnames, se_msgs = _standard_errors(ml, ols, names, yy, X, truncated)
+    msgs += se_msgs
+    coef = {nm: float(b) for nm, b in zip(names, ml.beta, strict=True)}
+    coef.update(sigma2=float(ml.s2), gamma=float(ml.g), mu=float(ml.mu))
+
+    # --- efficiencies -------------------------------------------------------------------------
+    if ml.g == 0.0:
+        eff_used = np.ones(n)
+    else:
+        eff_used = sfa_efficiency(yy - X @ ml.beta, ml.s2, ml.g, ml.mu)
+    eff = np.full(mask.shape[0], np.nan)
+    eff[mask] = eff_used
+    eff_s = pl.Series("efficiency", eff, dtype=pl.Float64).fill_nan(None)
+
+    if not np.isfinite(ml.ll) or not all(np.isfinite(v) for v in coef.values()):
+        converged = False
+        msgs.append("non-finite estimates")
+    if not np.all(np.isfinite(eff_used)):
+        converged = False
+        msgs.append("non-finite efficiencies")
+
+    return SFAResult(
+        coef=coef,
+        se={kk: float(v) for kk, v in se.items()},
+        loglik=float(ml.ll),
+        loglik_ols=float(ols.ll),
+        efficiency=eff_s,
+        converged=bool(converged),
+        message="; ".join(msgs),
+        nobs=int(n),
+        form=form,
+        dist=dist,
+        wrong_skew=bool(ols.skew > 0),
+        mu_at_bound=mu_at_bound,
+        skewness_ols=float(ols.skew),
+        vcov=vcov,
+        vcov_names=vnames,
+        n_iter=ml.nit,
+    )
+
+
+@dataclass
+class _Ols:
+    """OLS fit of the frontier: coefficients, σ² = SSR/n, log-likelihood, residual skew."""
+
+    beta: np.ndarray
+    s2: float
+    ll: float
+    skew: float
+
+
+@dataclass
+class _Ml:
+    """ML estimate in the original parameterisation, with the optimizer's report."""
+
+    beta: np.ndarray
+    s2: float
+    g: float
+    mu: float
+    ll: float
+    ok: bool
+    msg: str
+    nit: int
+    t_hat: np.ndarray  # optimum in the optimizer's parameterisation
+    skip_ml: bool  # wrong skew and no grid point beats OLS: ML not run
+
+
+def _ols(yy: np.ndarray, X: np.ndarray) -> _Ols:
+    """OLS of the frontier (the γ = 0 solution)."""
+    n = X.shape[0]
     b_ols, *_ = np.linalg.lstsq(X, yy, rcond=None)
     res = yy - X @ b_ols
     s2_ml = float(res @ res) / n
@@ -353,19 +434,36 @@ def fit_sfa(
         raise ValueError("OLS residuals are all zero: frontier not identified")
     ll_ols = -0.5 * n * (_LOG_2PI + math.log(s2_ml) + 1.0)
     skew = float(np.mean(res**3)) / s2_ml**1.5
+    return _Ols(b_ols, s2_ml, ll_ols, skew)
 
-    # --- FRONTIER-style grid search over γ (μ = 0, MoM-corrected intercept and σ²) ------------
+
+def _grid_start(
+    ols: _Ols, yy: np.ndarray, X: np.ndarray
+) -> tuple[float, tuple[np.ndarray, float, float]]:
+    """FRONTIER-style grid search over γ (μ = 0, MoM-corrected intercept and σ²).
+
+    Returns the best log-likelihood and its (β, σ², γ)."""
     best_ll, best_p = -np.inf, None
     for g in np.arange(0.05, 0.951, 0.05):
-        s2 = s2_ml / (1.0 - 2.0 * g / math.pi)
-        beta = b_ols.copy()
+        s2 = ols.s2 / (1.0 - 2.0 * g / math.pi)
+        beta = ols.beta.copy()
         beta[0] += math.sqrt(2.0 * g * s2 / math.pi)
         ll_g = sfa_loglik(beta, s2, g, 0.0, yy, X)
         if np.isfinite(ll_g) and ll_g > best_ll:
             best_ll, best_p = ll_g, (beta, s2, g)
     if best_p is None:
         raise ValueError("log-likelihood not finite anywhere on the starting grid")
-    # --- maximum likelihood on orthonormalised regressors (X = QR, X̃ = Q√n, β = R⁻¹√n θ) ----------
+    return best_ll, best_p
+
+
+def _max_likelihood(
+    ols: _Ols, yy: np.ndarray, X: np.ndarray, truncated: bool, mu_bound: float
+) -> _Ml:
+    """Maximum likelihood on orthonormalised regressors (X = QR, X̃ = Q√n, β = R⁻¹√n θ),
+    from the best point of the γ grid; the truncated normal starts from the half-normal
+    optimum."""
+    n, k = X.shape
+    best_ll, best_p = _grid_start(ols, yy, X)
     q_mat, r_mat = np.linalg.qr(X)
     root_n = math.sqrt(n)
     theta_to_beta = np.linalg.solve(r_mat, np.eye(k)) * root_n
@@ -376,70 +474,83 @@ def fit_sfa(
     bnd_common = [(-inf, inf)] * k + [(-inf, inf), (_logit(_GAMMA_MIN), _logit(1 - _GAMMA_MIN))]
     # Wrong skew and no grid point beats OLS: OLS is the (boundary) MLE (Waldman 1982); skip
     # the slow creep of the optimizer towards gamma -> 0.
-    skip_ml = skew > 0 and not best_ll > ll_ols
-    nit = 0
+    skip_ml = ols.skew > 0 and not best_ll > ols.ll
     if skip_ml:
-        beta, s2, g, mu, ll, ok, msg = b_ols.copy(), s2_ml, 0.0, 0.0, ll_ols, True, ""
-        t_hat = np.concatenate([r_mat @ b_ols / root_n, [math.log(s2_ml), -inf, 0.0]])
-    else:
-        t_hat, f_hat, ok, msg, nit = _maximize(obj, t0, [*bnd_common, (0.0, 0.0)])
-        if truncated:
-            t_hn, f_hn = t_hat, f_hat
-            bnd_tn = [*bnd_common, (-mu_bound, mu_bound)]
-            t_hat, f_hat, ok, msg, nit2 = _maximize(obj, t_hn, bnd_tn)
-            nit += nit2
-            if not f_hat <= f_hn:  # never worse than the half-normal optimum
-                t_hat, f_hat = t_hn, f_hn
-        theta, s2, g, mu = obj.orig(t_hat)
-        beta = theta_to_beta @ theta
-        ll = -f_hat
-    converged = ok
-    msgs = [msg]
+        t_hat = np.concatenate([r_mat @ ols.beta / root_n, [math.log(ols.s2), -inf, 0.0]])
+        return _Ml(ols.beta.copy(), ols.s2, 0.0, 0.0, ols.ll, True, "", 0, t_hat, True)
+    t_hat, f_hat, ok, msg, nit = _maximize(obj, t0, [*bnd_common, (0.0, 0.0)])
+    if truncated:
+        t_hn, f_hn = t_hat, f_hat
+        bnd_tn = [*bnd_common, (-mu_bound, mu_bound)]
+        t_hat, f_hat, ok, msg, nit2 = _maximize(obj, t_hn, bnd_tn)
+        nit += nit2
+        if not f_hat <= f_hn:  # never worse than the half-normal optimum
+            t_hat, f_hat = t_hn, f_hn
+    theta, s2, g, mu = obj.orig(t_hat)
+    return _Ml(theta_to_beta @ theta, s2, g, mu, -f_hat, ok, msg, nit, t_hat, False)
 
+
+def _check_optimum(
+    ml: _Ml, ols: _Ols, truncated: bool, mu_bound: float
+) -> tuple[_Ml, bool, bool, list[str]]:
+    """Boundary optimum (γ = 0: OLS returned), μ at its bound or drifted, γ at 1.
+
+    Returns the estimate kept, whether it converged, whether μ is at its bound, messages."""
+    k = ml.beta.shape[0]
+    skew = ols.skew
+    converged = ml.ok
+    msgs = [ml.msg]
     wrong_skew = skew > 0
-    mu_at_bound = bool(truncated and abs(t_hat[k + 2]) >= mu_bound * (1 - 1e-9))
-    boundary = g <= _GAMMA_ZERO or not ll > ll_ols + 1e-10
-    if boundary:
-        beta, s2, g, mu, ll = b_ols.copy(), s2_ml, 0.0, 0.0, ll_ols
-        converged, mu_at_bound = True, False
+    mu_at_bound = bool(truncated and abs(ml.t_hat[k + 2]) >= mu_bound * (1 - 1e-9))
+    if ml.g <= _GAMMA_ZERO or not ml.ll > ols.ll + 1e-10:
+        ml = replace(ml, beta=ols.beta.copy(), s2=ols.s2, g=0.0, mu=0.0, ll=ols.ll)
         msgs = [
             f"OLS residual skewness {skew:.4g}"
             + (" (wrong sign: positive)" if wrong_skew else "")
             + "; ML optimum at the boundary gamma = 0 (no inefficiency): OLS returned "
             "(sigma2 = SSR/n), efficiency = 1"
-            + ("; no point of the gamma grid improves on OLS" if skip_ml else "")
+            + ("; no point of the gamma grid improves on OLS" if ml.skip_ml else "")
         ]
-    else:
-        if wrong_skew:
-            msgs.append(f"warning: OLS residuals positively skewed ({skew:.4g})")
-        if mu_at_bound:
-            converged = False
-            msgs.append(
-                f"mu at its bound |mu| = {mu_bound:g}*sigma_u (mu = {mu:.4g}): the likelihood "
-                "is flat along mu; mu, sigma2, gamma and the intercept are weakly identified"
-            )
-        mu_drift = _MU_DRIFT * math.sqrt(s2_ml)
-        if truncated and not mu_at_bound and abs(mu) > mu_drift:
-            converged = False
-            msgs.append(
-                f"mu = {mu:.4g} drifted along the flat likelihood ridge (|mu| > {_MU_DRIFT:g} sd "
-                "of the OLS residuals): mu, sigma2, gamma and the intercept are not identified; "
-                "use a smaller mu_bound or the half-normal model"
-            )
-        if g >= 1.0 - 1e-6:
-            msgs.append("gamma at its upper bound (sigma_v -> 0)")
-        if not ok:
-            msgs.insert(0, "optimizer did not converge (gradient not ~0 on free parameters)")
+        return ml, True, False, msgs
+    if wrong_skew:
+        msgs.append(f"warning: OLS residuals positively skewed ({skew:.4g})")
+    mu = ml.mu
+    if mu_at_bound:
+        converged = False
+        msgs.append(
+            f"mu at its bound |mu| = {mu_bound:g}*sigma_u (mu = {mu:.4g}): the likelihood "
+            "is flat along mu; mu, sigma2, gamma and the intercept are weakly identified"
+        )
+    mu_drift = _MU_DRIFT * math.sqrt(ols.s2)
+    if truncated and not mu_at_bound and abs(mu) > mu_drift:
+        converged = False
+        msgs.append(
+            f"mu = {mu:.4g} drifted along the flat likelihood ridge (|mu| > {_MU_DRIFT:g} sd "
+            "of the OLS residuals): mu, sigma2, gamma and the intercept are not identified; "
+            "use a smaller mu_bound or the half-normal model"
+        )
+    if ml.g >= 1.0 - 1e-6:
+        msgs.append("gamma at its upper bound (sigma_v -> 0)")
+    if not ml.ok:
+        msgs.insert(0, "optimizer did not converge (gradient not ~0 on free parameters)")
+    return ml, converged, mu_at_bound, msgs
 
-    # --- standard errors: inverse Hessian in the original parameterisation -------------------
+
+def _standard_errors(
+    ml: _Ml, ols: _Ols, names: list[str], yy: np.ndarray, X: np.ndarray, truncated: bool
+) -> tuple[dict[str, float], np.ndarray | None, list[str], list[str]]:
+    """Standard errors: inverse Hessian in the original parameterisation (β, σ², γ, μ);
+    OLS standard errors at γ = 0. Returns (se, vcov, vcov names, messages)."""
+    n, k = X.shape
+    beta, s2, g, mu = ml.beta, ml.s2, ml.g, ml.mu
     pnames = [*names, "sigma2", "gamma", "mu"]
     se = dict.fromkeys(pnames, float("nan"))
-    vcov, vnames = None, []
+    vcov, vnames, msgs = None, [], []
     if g == 0.0:
-        cov_b = s2_ml * np.linalg.inv(X.T @ X)
+        cov_b = ols.s2 * np.linalg.inv(X.T @ X)
         for i, nm in enumerate(names):
             se[nm] = math.sqrt(cov_b[i, i])
-        se["sigma2"] = s2_ml * math.sqrt(2.0 / n)
+        se["sigma2"] = ols.s2 * math.sqrt(2.0 / n)
         vcov, vnames = cov_b, list(names)
     else:
         m = k + 3 if truncated else k + 2
@@ -467,38 +578,104 @@ def fit_sfa(
             msgs.append("singular Hessian: standard errors unavailable (NaN)")
     if not truncated:
         se["mu"] = float("nan")  # μ fixed at 0, no standard error
+    return se, vcov, vnames, msgs
 
-    coef = {nm: float(b) for nm, b in zip(names, beta, strict=True)}
-    coef.update(sigma2=float(s2), gamma=float(g), mu=float(mu))
 
-    # --- efficiencies -------------------------------------------------------------------------
-    eff_used = np.ones(n) if g == 0.0 else sfa_efficiency(yy - X @ beta, s2, g, mu)
-    eff = np.full(mask.shape[0], np.nan)
-    eff[mask] = eff_used
-    eff_s = pl.Series("efficiency", eff, dtype=pl.Float64).fill_nan(None)
+# ------------------------------------------------- the cu_sfa_cd / cu_sfa_tl measures
 
-    if not np.isfinite(ll) or not all(np.isfinite(v) for v in coef.values()):
-        converged = False
-        msgs.append("non-finite estimates")
-    if not np.all(np.isfinite(eff_used)):
-        converged = False
-        msgs.append("non-finite efficiencies")
+SFA_OUTPUT = "ln_va"
+SFA_INPUTS = ["ln_k", "ln_l", "ln_m"]
 
-    return SFAResult(
-        coef=coef,
-        se={kk: float(v) for kk, v in se.items()},
-        loglik=float(ll),
-        loglik_ols=float(ll_ols),
-        efficiency=eff_s,
-        converged=bool(converged),
-        message="; ".join(msgs),
-        nobs=int(n),
-        form=form,
-        dist=dist,
-        wrong_skew=bool(wrong_skew),
-        mu_at_bound=mu_at_bound,
-        skewness_ols=float(skew),
-        vcov=vcov,
-        vcov_names=vnames,
-        n_iter=nit,
+
+def sfa_variables(cfg: dict) -> tuple[str, list[str]]:
+    """Frontier output and inputs (``measures.sfa_output`` / ``measures.sfa_inputs``)."""
+    y = str(cfg.get("sfa_output", SFA_OUTPUT))
+    x = [str(c) for c in cfg.get("sfa_inputs", SFA_INPUTS)]
+    if "ln_k" not in x or "ln_l" not in x:
+        raise ValueError(f"measures.sfa_inputs must contain ln_k and ln_l, got {x}")
+    bad = [c for c in [y, *x] if c not in REQUIRED_COLUMNS]
+    if bad:
+        raise ValueError(f"SFA variables {bad} are not panel columns the measures read")
+    return y, x
+
+
+def _frontier_design(pool: pl.DataFrame, form: str, cfg: dict) -> tuple[pl.DataFrame, list[str]]:
+    """Regressors of the frontier: inputs (translog terms), year and industry dummies."""
+    y, inputs = sfa_variables(cfg)
+    usable = pool.select(
+        pl.all_horizontal(
+            [pl.col(c).cast(pl.Float64).is_finite().fill_null(False) for c in (y, *inputs)]
+        )
+    ).to_series()
+    short = {c: "x_" + c.removeprefix("ln_") for c in inputs}
+    cols = [pl.col(c).alias(short[c]) for c in inputs]
+    names = [short[c] for c in inputs]
+    if form == "translog":
+        for i, a in enumerate(inputs):
+            for b in inputs[i:]:
+                sa, sb = short[a].removeprefix("x_"), short[b].removeprefix("x_")
+                term = 0.5 * pl.col(a) * pl.col(a) if a == b else pl.col(a) * pl.col(b)
+                cols.append(term.alias(f"x_{sa}{sb}"))
+                names.append(f"x_{sa}{sb}")
+    for var, prefix, on in (("year", "yr", cfg["sfa_year_dummies"]), ("ind2", "ind", True)):
+        if not on:
+            continue
+        levels = sorted(pool.filter(usable).get_column(var).unique().drop_nulls().to_list())
+        for lev in levels[1:]:  # first level is the base
+            nm = f"{prefix}_{lev}"
+            cols.append((pl.col(var) == lev).cast(pl.Float64).alias(nm))
+            names.append(nm)
+    return pool.select(pl.col(y).alias("y_frontier"), *cols), names
+
+
+def _translog_elasticity(
+    c: dict[str, float], own: pl.DataFrame, var: str, inputs: list[str]
+) -> float:
+    """d y / d x_var of a translog frontier at the own industry's mean inputs."""
+    means = {v: float(own[v].mean() or 0.0) for v in inputs}
+    out = c[var]
+    for w in inputs:
+        a, b = var.removeprefix("x_"), w.removeprefix("x_")
+        key = f"x_{a}{b}" if f"x_{a}{b}" in c else f"x_{b}{a}"
+        out += c[key] * means[w]
+    return out
+
+
+def fit_sfa_measure(pool: pl.DataFrame, form: str, cfg: dict, own_n: int) -> MeasureFit:
+    """The ``cu_sfa_cd`` (``form="cd"``) or ``cu_sfa_tl`` (``"translog"``) measure of the
+    driver on ``pool`` (the industry's ``own_n`` rows first): Battese–Coelli efficiencies of
+    the frontier of ``measures`` config ``cfg``. The translog terms and the dummies are built
+    here and passed to :func:`fit_sfa` as a Cobb–Douglas design. Rejected (``ok`` false)
+    on a wrong skew of the industry's own fit, gamma = 0 or no convergence."""
+    pooled = pool.height > own_n
+    design, names = _frontier_design(pool, form, cfg)
+    res = fit_sfa(design, y="y_frontier", x=names, form="cd", dist=cfg["sfa_dist"])
+    c = res.coef
+    if form == "translog":
+        own = design.head(own_n).drop_nulls()
+        inputs = ["x_" + v.removeprefix("ln_") for v in sfa_variables(cfg)[1]]
+        b_k = _translog_elasticity(c, own, "x_k", inputs)
+        b_l = _translog_elasticity(c, own, "x_l", inputs)
+    else:
+        b_k, b_l = c["x_k"], c["x_l"]
+    problem = ""
+    if res.wrong_skew and not pooled:
+        problem = f"wrong skew: OLS residual skewness {res.skewness_ols:.4g} > 0; {res.message}"
+    elif c["gamma"] <= 0.0:  # pooled fits: a mild positive skew is tolerated if gamma > 0
+        problem = f"no inefficiency identified (gamma = 0): {res.message}"
+    elif not res.converged:
+        problem = "not converged: " + res.message
+    return MeasureFit(
+        values=res.efficiency.cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        ok=not problem,
+        converged=res.converged,
+        nobs=res.nobs,
+        message=problem or res.message,
+        diag={
+            "b_l": b_l,
+            "b_k": b_k,
+            "gamma": c["gamma"],
+            "sigma2": c["sigma2"],
+            "skewness": res.skewness_ols,
+        },
     )

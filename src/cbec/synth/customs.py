@@ -70,10 +70,30 @@ def _party_codes(rng: np.random.Generator, city4: np.ndarray, nature: np.ndarray
 
 def build_parties(w: World, p: dict[str, Any], rng: np.random.Generator) -> pl.DataFrame:
     """One row per customs party: manufacturers (direct exporters) and intermediaries."""
+    exp_idx = np.flatnonzero(w.firm["exporter"])
+    manu = _manufacturer_parties(w, p, rng, exp_idx)
+    inter = _intermediaries(w, p, rng, exp_idx)
+    return pl.concat(
+        [
+            manu.with_columns(
+                name=pl.lit(None, pl.String),
+                start=pl.lit(0, pl.Int64),
+                end=pl.lit(0, pl.Int64),
+                ln_x=pl.lit(0.0),
+            ),
+            inter,
+        ],
+        how="vertical_relaxed",
+    )
+
+
+def _manufacturer_parties(
+    w: World, p: dict[str, Any], rng: np.random.Generator, exp_idx: np.ndarray
+) -> pl.DataFrame:
+    """Direct exporters as customs has them: party code, phone and zip code."""
     f = w.firm
     c = p["customs"]
     cities = w.cities
-    exp_idx = np.flatnonzero(f["exporter"])
     city4 = cities["city_code"].to_numpy()
     nat = np.array([CUSTOMS_NATURE[t] for t in OWN_TYPES])
     m_code = _party_codes(rng, city4[f["city_idx"][exp_idx]], nat[f["own"][exp_idx]].astype(int))
@@ -94,7 +114,7 @@ def build_parties(w: World, p: dict[str, Any], rng: np.random.Generator) -> pl.D
         f["zip"][exp_idx],
         np.where(zr < c["zip_same_share"] + 0.05, "", zip_other),
     )
-    manu = pl.DataFrame(
+    return pl.DataFrame(
         {
             "party": np.arange(exp_idx.size),
             "party_code": m_code,
@@ -106,9 +126,17 @@ def build_parties(w: World, p: dict[str, Any], rng: np.random.Generator) -> pl.D
         }
     )
 
-    # intermediaries: trading companies, some named after a local manufacturer
+
+def _intermediaries(
+    w: World, p: dict[str, Any], rng: np.random.Generator, exp_idx: np.ndarray
+) -> pl.DataFrame:
+    """Trading companies (some named after a local manufacturer): party code, contact
+    details, name, years of activity and size."""
+    c = p["customs"]
+    cities = w.cities
+    city4 = cities["city_code"].to_numpy()
     n_int = int(round(c["intermediary_share"] * exp_idx.size))
-    cw = np.bincount(f["city_idx"][exp_idx], minlength=cities.height).astype(float)
+    cw = np.bincount(w.firm["city_idx"][exp_idx], minlength=cities.height).astype(float)
     cw = cw + 1e-3
     i_city = rng.choice(cities.height, size=n_int, p=cw / cw.sum())
     i_code = _party_codes(rng, city4[i_city], np.where(rng.random(n_int) < 0.3, 1, 6))
@@ -132,8 +160,25 @@ def build_parties(w: World, p: dict[str, Any], rng: np.random.Generator) -> pl.D
             "zip": i_zip,
         }
     )
-    # intermediary names (fixed over time)
-    sib = rng.random(n_int) < c["intermediary_sibling_share"]
+    inter = inter.with_columns(name=_intermediary_names(w, p, rng, exp_idx, i_city))
+    # activity span and size
+    start = rng.integers(YEARS[0] - 6, YEARS[-1] + 1, n_int)
+    length = rng.geometric(1 / 9, n_int)
+    return inter.with_columns(
+        start=pl.Series(start),
+        end=pl.Series(start + length - 1),
+        ln_x=pl.Series(rng.normal(14.8, 1.4, n_int)),
+    )
+
+
+def _intermediary_names(
+    w: World, p: dict[str, Any], rng: np.random.Generator, exp_idx: np.ndarray, i_city: np.ndarray
+) -> pl.Series:
+    """Intermediary names (fixed over time): place + core + trade word + legal suffix; a
+    share takes the place and core of a manufacturer's latest name."""
+    cities = w.cities
+    n_int = i_city.size
+    sib = rng.random(n_int) < p["customs"]["intermediary_sibling_share"]
     latest = w.name_pieces.group_by("firm").agg(pl.all().last()).sort("firm")
     src = exp_idx[rng.integers(0, exp_idx.size, n_int)]
     src_rows = latest[src]
@@ -148,27 +193,7 @@ def build_parties(w: World, p: dict[str, Any], rng: np.random.Generator) -> pl.D
     core = np.where(sib, src_rows["core"].to_numpy(), cores_new.to_numpy())
     i_suffix = np.where(rng.random(n_int) < 0.85, "有限公司", "有限责任公司")
     i_name = (pl.Series(prefix) + pl.Series(core) + pl.Series(tw) + pl.Series(i_suffix)).to_numpy()
-    inter = inter.with_columns(name=pl.Series(i_name))
-    # activity span and size
-    start = rng.integers(YEARS[0] - 6, YEARS[-1] + 1, n_int)
-    length = rng.geometric(1 / 9, n_int)
-    inter = inter.with_columns(
-        start=pl.Series(start),
-        end=pl.Series(start + length - 1),
-        ln_x=pl.Series(rng.normal(14.8, 1.4, n_int)),
-    )
-    return pl.concat(
-        [
-            manu.with_columns(
-                name=pl.lit(None, pl.String),
-                start=pl.lit(0, pl.Int64),
-                end=pl.lit(0, pl.Int64),
-                ln_x=pl.lit(0.0),
-            ),
-            inter,
-        ],
-        how="vertical_relaxed",
-    )
+    return pl.Series(i_name)
 
 
 def customs_year(
@@ -180,8 +205,54 @@ def customs_year(
     names_by_version: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Transaction rows of one year (raw headers) and the party truth of that year."""
-    c = p["customs"]
-    f = w.firm
+    t = year - YEARS[0]
+    manu, inter = _active_parties(w, parties, year, names_by_version)
+    vol = _party_volumes(w, p, rng, manu, inter, t)
+    party = vol["party"]
+    dest_idx, hs_int = _markets_products(w, parties, vol)
+    tx = _transactions(rng, vol["X"], vol["own"], vol["rp"], dest_idx, hs_int)
+    tx = _with_imports(p, rng, tx)
+    pcode_s = pl.concat([manu["party_code"], inter["party_code"]])
+    code_rank = np.empty(party.size, dtype=np.int64)
+    code_rank[pcode_s.arg_sort().to_numpy()] = np.arange(party.size)
+    order = np.argsort(code_rank[tx["rp"]] * 16 + tx["month"], kind="stable")
+    tx = {key: x[order] for key, x in tx.items()}
+    party_df = pl.DataFrame(
+        {
+            "party_code": pcode_s,
+            "party_name": pl.concat([manu["cname"], inter["name"]]),
+            "zip": pl.concat([manu["zip"], inter["zip"]]),
+            "phone": pl.concat([manu["phone"], inter["phone"]]),
+        }
+    )
+    rows = party_df[tx["rp"]].with_columns(
+        hs8=pl.Series(tx["hs_int"]).cast(pl.String).str.zfill(8),
+        destination=pl.Series([x[0] for x in COUNTRIES]).gather(tx["dest_idx"]),
+        value_usd=pl.Series(tx["value"], dtype=pl.Float64),
+        quantity=pl.Series(tx["qty"], dtype=pl.Float64),
+        trade_mode=pl.Series(TRADE_MODES).gather(tx["mode"]),
+        flow=pl.Series(["出口", "进口"]).gather(tx["flow"]),
+        month=pl.Series(tx["month"], dtype=pl.Int64),
+    )
+    rows = rows.rename(headers(year))
+    truth = pl.DataFrame(
+        {
+            "year": np.full(party.size, year, dtype=np.int64),
+            "party_code": pcode_s,
+            "true_firm": pl.concat([manu["true_firm"], inter["true_firm"]]),
+            "kind": np.concatenate(
+                [np.full(manu.height, "manufacturer"), np.full(inter.height, "intermediary")]
+            ),
+        }
+    )
+    return rows, truth
+
+
+def _active_parties(
+    w: World, parties: pl.DataFrame, year: int, names_by_version: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Manufacturers alive in `year` (with that year's customs name) and intermediaries
+    active in `year`."""
     t = year - YEARS[0]
     manu = parties.filter(pl.col("kind") == "manufacturer")
     inter = parties.filter(
@@ -190,8 +261,7 @@ def customs_year(
     tf = manu["true_firm"].to_numpy()
     act = w.alive[tf, t]
     manu = manu.filter(pl.Series(act))
-    tf = tf[act]
-    nv = w.name_version[tf, t]
+    nv = w.name_version[tf[act], t]
     manu = manu.with_columns(version=pl.Series(nv)).join(
         names_by_version,
         left_on=["true_firm", "version"],
@@ -199,6 +269,23 @@ def customs_year(
         how="left",
         maintain_order="left",
     )
+    return manu, inter
+
+
+def _party_volumes(
+    w: World,
+    p: dict[str, Any],
+    rng: np.random.Generator,
+    manu: pl.DataFrame,
+    inter: pl.DataFrame,
+    t: int,
+) -> dict[str, np.ndarray]:
+    """Per party of year `t` (manufacturers, then intermediaries): party, export value,
+    markets, products, ownership and industry; per row: its party position (`rp`) and
+    rank within the party (`j`)."""
+    c = p["customs"]
+    f = w.firm
+    tf = manu["true_firm"].to_numpy()
     X = np.concatenate(
         [
             w.arr["export_usd"][tf, t],
@@ -223,8 +310,16 @@ def customs_year(
     )
     rp = np.repeat(np.arange(k), n_rows)
     j = np.arange(rp.size) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
-    # markets: party-specific ordering of countries, products: party-specific HS chapter
-    # (both stable over years, drawn once per world)
+    return {"X": X, "nm": nm_, "npr": npr, "own": own, "ind": ind, "party": party, "rp": rp, "j": j}
+
+
+def _markets_products(
+    w: World, parties: pl.DataFrame, vol: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Destination and HS8 code of each row: a party-specific ordering of countries and a
+    party-specific HS chapter (both stable over years, drawn once per world)."""
+    party, rp, j = vol["party"], vol["rp"], vol["j"]
+    nm_, npr, ind = vol["nm"], vol["npr"], vol["ind"]
     if "customs_order" not in w.extra:
         prng = np.random.default_rng(np.random.SeedSequence([int(w.extra["seed"]), 7]))
         cw = np.log(np.array([x[1] for x in COUNTRIES]))
@@ -243,6 +338,20 @@ def customs_year(
     stride = np.where(stride % 5 == 0, stride + 2, stride)
     six = (base6[rp] + (j % npr[rp]) * stride[rp]) % 10**6
     hs_int = chapter[rp] * 10**6 + six
+    return dest_idx, hs_int
+
+
+def _transactions(
+    rng: np.random.Generator,
+    X: np.ndarray,
+    own: np.ndarray,
+    rp: np.ndarray,
+    dest_idx: np.ndarray,
+    hs_int: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Export rows: the party's value split by log-normal weights, quantity, month and
+    trade mode (processing trade more common for HMT and foreign firms)."""
+    k = X.size
     wgt = rng.lognormal(0, 1.0, rp.size)
     tot = np.bincount(rp, weights=wgt, minlength=k)
     value = np.round(X[rp] * wgt / tot[rp], 0)
@@ -260,54 +369,35 @@ def customs_year(
         ),
     )
     flow = np.zeros(rp.size, dtype=np.int64)
-    # imports of the same parties (readers must keep exports only)
-    n_imp = int(round(rp.size * c["import_share"] / (1 - c["import_share"]))) if rp.size else 0
-    if n_imp:
-        ip = rng.integers(0, rp.size, n_imp)
-        rp = np.concatenate([rp, rp[ip]])
-        dest_idx = np.concatenate([dest_idx, dest_idx[ip]])
-        hs_int = np.concatenate([hs_int, hs_int[ip]])
-        value = np.concatenate([value, np.round(np.exp(rng.normal(9, 1.5, n_imp)), 0)])
-        qty = np.concatenate([qty, qty[ip]])
-        month = np.concatenate([month, rng.integers(1, 13, n_imp)])
-        mode = np.concatenate([mode, rng.choice(3, n_imp, p=[0.5, 0.4, 0.1])])
-        flow = np.concatenate([flow, np.ones(n_imp, dtype=np.int64)])
-    pcode_s = pl.concat([manu["party_code"], inter["party_code"]])
-    code_rank = np.empty(k, dtype=np.int64)
-    code_rank[pcode_s.arg_sort().to_numpy()] = np.arange(k)
-    order = np.argsort(code_rank[rp] * 16 + month, kind="stable")
-    rp, dest_idx, hs_int, value, qty, month, mode, flow = (
-        x[order] for x in (rp, dest_idx, hs_int, value, qty, month, mode, flow)
-    )
-    party_df = pl.DataFrame(
-        {
-            "party_code": pcode_s,
-            "party_name": pl.concat([manu["cname"], inter["name"]]),
-            "zip": pl.concat([manu["zip"], inter["zip"]]),
-            "phone": pl.concat([manu["phone"], inter["phone"]]),
-        }
-    )
-    rows = party_df[rp].with_columns(
-        hs8=pl.Series(hs_int).cast(pl.String).str.zfill(8),
-        destination=pl.Series([x[0] for x in COUNTRIES]).gather(dest_idx),
-        value_usd=pl.Series(value, dtype=pl.Float64),
-        quantity=pl.Series(qty, dtype=pl.Float64),
-        trade_mode=pl.Series(TRADE_MODES).gather(mode),
-        flow=pl.Series(["出口", "进口"]).gather(flow),
-        month=pl.Series(month, dtype=pl.Int64),
-    )
-    rows = rows.rename(headers(year))
-    truth = pl.DataFrame(
-        {
-            "year": np.full(k, year, dtype=np.int64),
-            "party_code": pcode_s,
-            "true_firm": pl.concat([manu["true_firm"], inter["true_firm"]]),
-            "kind": np.concatenate(
-                [np.full(tf.size, "manufacturer"), np.full(n_i, "intermediary")]
-            ),
-        }
-    )
-    return rows, truth
+    return {
+        "rp": rp,
+        "dest_idx": dest_idx,
+        "hs_int": hs_int,
+        "value": value,
+        "qty": qty,
+        "month": month,
+        "mode": mode,
+        "flow": flow,
+    }
+
+
+def _with_imports(
+    p: dict[str, Any], rng: np.random.Generator, tx: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Add import rows of the same parties (readers must keep exports only)."""
+    share = p["customs"]["import_share"]
+    size = tx["rp"].size
+    n_imp = int(round(size * share / (1 - share))) if size else 0
+    if not n_imp:
+        return tx
+    ip = rng.integers(0, size, n_imp)
+    new = {key: tx[key][ip] for key in ("rp", "dest_idx", "hs_int")}
+    new["value"] = np.round(np.exp(rng.normal(9, 1.5, n_imp)), 0)
+    new["qty"] = tx["qty"][ip]
+    new["month"] = rng.integers(1, 13, n_imp)
+    new["mode"] = rng.choice(3, n_imp, p=[0.5, 0.4, 0.1])
+    new["flow"] = np.ones(n_imp, dtype=np.int64)
+    return {key: np.concatenate([x, new[key]]) for key, x in tx.items()}
 
 
 def customs_names(

@@ -110,21 +110,71 @@ def simulate_firms(
 ) -> World:
     """Draw the firm population with its static attributes, names and codes."""
     T = len(YEARS)
-    targets = year_targets(p)
-    fmax = int(sum(targets))
+    fmax = int(sum(year_targets(p)))
     sd_a = p["production"]["sd_alpha"]
     alpha_all = rng.normal(0.0, sd_a, fmax)
     alive, n = _demography(p, rng, alpha_all)
     alpha = alpha_all[:n]
-    d = p["demography"]
     entry_t = alive.argmax(axis=1)
     exit_t = T - 1 - alive[:, ::-1].argmax(axis=1)
     tt = np.arange(T)[None, :]
     interior = (tt > entry_t[:, None]) & (tt < exit_t[:, None])
-    gap = interior & (rng.random((n, T)) < d["gap_rate"])
-    in_asif = alive & ~gap
+    gap = interior & (rng.random((n, T)) < p["demography"]["gap_rate"])
 
-    # location
+    city_idx, county_idx = _location(rng, cities, counties, n)
+    ind_idx, ind2, ind4 = _industry(rng, n)
+    own, exporter, indirect, size_z = _ownership(p, rng, alpha, ind_idx)
+    shares, reg_type = _capital_shares(rng, own)
+    found_year, found_month = _founding(p, rng, entry_t)
+    pieces, name_version, word_idx = _names(
+        p, rng, alive, entry_t, cities, counties, city_idx, county_idx, ind_idx, own
+    )
+    codes, code_version = _legal_codes(p, rng, alive, entry_t)
+    area, phone_local, zipc, legal_rep = _contacts(rng, cities, city_idx, n)
+
+    firm = {
+        "alpha": alpha,
+        "city_idx": city_idx,
+        "county_idx": county_idx,
+        "ind_idx": ind_idx,
+        "ind2": ind2,
+        "ind4": ind4,
+        "own": own,
+        "own_name": np.array(OWN_TYPES)[own],
+        "reg_type": reg_type,
+        "shares": shares,
+        "exporter": exporter,
+        "indirect": indirect,
+        "size_z": size_z,
+        "found_year": found_year,
+        "found_month": found_month,
+        "entry_t": entry_t,
+        "exit_t": exit_t,
+        "area_code": area,
+        "phone_local": phone_local,
+        "zip": zipc,
+        "legal_rep": legal_rep,
+        "word_idx": word_idx,
+    }
+    return World(
+        p=p,
+        cities=cities,
+        counties=counties,
+        n=n,
+        alive=alive,
+        in_asif=alive & ~gap,
+        firm=firm,
+        name_pieces=pieces,
+        name_version=name_version,
+        codes=codes,
+        code_version=code_version,
+    )
+
+
+def _location(
+    rng: np.random.Generator, cities: pl.DataFrame, counties: pl.DataFrame, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """City of each firm (by the cities' weights), county uniform within the city."""
     cw = cities["weight"].to_numpy()
     city_idx = rng.choice(cities.height, size=n, p=cw / cw.sum())
     cc = counties["city_idx"].to_numpy()
@@ -132,20 +182,29 @@ def simulate_firms(
     start = np.searchsorted(cc[order], np.arange(cities.height))
     count = np.bincount(cc, minlength=cities.height)
     county_idx = order[start[city_idx] + (rng.random(n) * count[city_idx]).astype(np.int64)]
+    return city_idx, county_idx
 
-    # industry
+
+def _industry(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Industry index, 2-digit and 4-digit CIC code of each firm."""
     iw = np.array([IND_WEIGHT[i] for i in INDUSTRIES])
     ind_idx = rng.choice(len(INDUSTRIES), size=n, p=iw / iw.sum())
     ind2 = np.array(INDUSTRIES)[ind_idx]
     sub = rng.integers(1, 10, n) * 10 + rng.integers(0, 10, n)
     ind4 = (pl.Series(ind2) + pl.Series(sub.astype(str)).str.zfill(2)).to_numpy()
+    return ind_idx, ind2, ind4
 
-    # ownership and exporting
+
+def _ownership(
+    p: dict[str, Any], rng: np.random.Generator, alpha: np.ndarray, ind_idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Ownership type, direct and indirect exporting, and the size index of each firm."""
+    n = alpha.size
     o = p["ownership"]
+    sd_a = p["production"]["sd_alpha"]
     p_own = np.array([o["p_state"], o["p_collective"], 0.0, o["p_hmt"], o["p_foreign"]])
     p_own[2] = 1 - p_own.sum()
     own = rng.choice(5, size=n, p=p_own)
-    own_name = np.array(OWN_TYPES)[own]
     p_exp = np.array(
         [
             o["p_export_state"],
@@ -166,8 +225,13 @@ def simulate_firms(
     )
     exporter = rng.random(n) < 1 / (1 + np.exp(-logit))
     indirect = ~exporter & (rng.random(n) < o["indirect_export_share"] / (1 - 0.3))
+    return own, exporter, indirect, size_z
 
-    # capital shares: state, collective, legal, individual, hmt, foreign
+
+def _capital_shares(rng: np.random.Generator, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Paid-in capital shares (state, collective, legal, individual, hmt, foreign) and the
+    registration type of each firm."""
+    n = own.size
     u = rng.random((n, 3))
     shares = np.zeros((n, 6))
     main_share = np.where(u[:, 0] < 0.92, 0.5 + 0.5 * u[:, 1], 0.1 + 0.4 * u[:, 1])
@@ -191,62 +255,45 @@ def simulate_firms(
         m = own == k
         opts = np.array(REG_CODES[t])
         reg_type[m] = opts[(reg_pick[m] * len(opts)).astype(int)]
-    reg_type = reg_type.astype(str)
+    return shares, reg_type.astype(str)
 
-    # age
+
+def _founding(
+    p: dict[str, Any], rng: np.random.Generator, entry_t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Founding year (from the age at entry) and month of each firm."""
+    d = p["demography"]
     init = entry_t == 0
     mu = np.where(init, d["initial_age_mean_log"], d["entry_age_mean_log"])
     la = np.clip(rng.normal(mu, d["age_sd_log"]), 0, 4.0)
     age0 = np.round(np.exp(la) - 1).astype(np.int64)
     found_year = np.array(YEARS)[entry_t] - age0
-    found_month = rng.integers(1, 13, n)
+    found_month = rng.integers(1, 13, entry_t.size)
+    return found_year, found_month
 
-    # names
+
+def _names(
+    p: dict[str, Any],
+    rng: np.random.Generator,
+    alive: np.ndarray,
+    entry_t: np.ndarray,
+    cities: pl.DataFrame,
+    counties: pl.DataFrame,
+    city_idx: np.ndarray,
+    county_idx: np.ndarray,
+    ind_idx: np.ndarray,
+    own: np.ndarray,
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """Firm names by (firm, version): the pieces, the version of each firm-year and the
+    industry word of each firm."""
     city_short = cities["short_name"].to_numpy()[city_idx]
-    city_full = cities["city_name"].to_numpy()[city_idx]
-    county_name = counties["county_name"].to_numpy()[county_idx]
-    county_short = pl.Series(county_name).str.replace(r"(市|县|区)$", "").to_numpy()
-    county_short = np.where(
-        pl.Series(county_short).str.len_chars().to_numpy() >= 2, county_short, city_short
+    prefix, word_idx, place, suffix_idx = _name_parts(
+        rng, cities, counties, city_idx, county_idx, ind_idx, own
     )
-    pr = rng.random(n)
-    prefix = np.where(pr < 0.6, city_short, np.where(pr < 0.85, city_full, county_short))
-    n_words = np.array([len(nm.INDUSTRY_WORDS[i]) for i in INDUSTRIES])
-    word_k = (rng.random(n) * n_words[ind_idx]).astype(int)
-    all_words = [w for i in INDUSTRIES for w in nm.INDUSTRY_WORDS[i]]
-    word_off = np.concatenate([[0], np.cumsum(n_words)[:-1]])
-    word_idx = word_off[ind_idx] + word_k
-    place = np.where((own >= 3) & (rng.random(n) < 0.12), "(中国)", "")
-    sp = np.array(nm.SUFFIX_P)
-    suffix_idx = rng.choice(len(sp), size=n, p=sp / sp.sum())
-    suffix_idx = np.where((own <= 1) & (rng.random(n) < 0.3), 3, suffix_idx)
-
-    rename = alive & (tt > entry_t[:, None]) & (rng.random((n, T)) < d["rename_rate"])
-    name_version = np.cumsum(rename, axis=1)
-    nv = name_version[:, -1] + 1
-    vf = np.repeat(np.arange(n), nv)
-    vv = np.arange(vf.size) - np.repeat(np.cumsum(nv) - nv, nv)
-    cores = nm.sample_cores(rng, vf.size)
-    change_core = (vv == 0) | (rng.random(vf.size) < 0.6)
-    new_suffix = rng.choice(len(sp), size=vf.size, p=sp / sp.sum())
-    pieces = pl.DataFrame(
-        {
-            "firm": vf,
-            "version": vv,
-            "c0": np.where(change_core, cores[:, 0], -9),
-            "c1": np.where(change_core, cores[:, 1], -9),
-            "c2": np.where(change_core, cores[:, 2], -9),
-            "suffix_idx": np.where(vv == 0, suffix_idx[vf], np.where(change_core, -9, new_suffix)),
-        }
-    ).with_columns(
-        pl.when(pl.col(c) == -9).then(None).otherwise(pl.col(c)).alias(c)
-        for c in ["c0", "c1", "c2", "suffix_idx"]
-    )
-    pieces = pieces.with_columns(
-        pl.col(c).forward_fill().over("firm") for c in ["c0", "c1", "c2", "suffix_idx"]
-    )
+    pieces, name_version = _name_versions(p, rng, alive, entry_t, suffix_idx)
     pieces = _dedupe_names(pieces, rng, prefix, word_idx)
     core, core_py = nm.cores_to_str(pieces.select("c0", "c1", "c2").to_numpy())
+    all_words = [w for i in INDUSTRIES for w in nm.INDUSTRY_WORDS[i]]
     words = np.array([w[0] for w in all_words])
     words_en = np.array([w[1] for w in all_words])
     fidx = pieces["firm"].to_numpy()
@@ -264,10 +311,86 @@ def simulate_firms(
         suffix_en=pl.Series(np.array(nm.SUFFIX_EN)[sfx]),
         city_py=pl.Series(city_py[fidx]),
     )
-    pieces = pieces.with_columns(name=nm.assemble(pieces))
+    return pieces.with_columns(name=nm.assemble(pieces)), name_version, word_idx
 
-    # legal-person codes
-    recode = alive & (tt > entry_t[:, None]) & (rng.random((n, T)) < d["recode_rate"])
+
+def _name_parts(
+    rng: np.random.Generator,
+    cities: pl.DataFrame,
+    counties: pl.DataFrame,
+    city_idx: np.ndarray,
+    county_idx: np.ndarray,
+    ind_idx: np.ndarray,
+    own: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Place prefix, industry word, "(中国)" insert and first legal suffix of each firm."""
+    n = own.size
+    city_short = cities["short_name"].to_numpy()[city_idx]
+    city_full = cities["city_name"].to_numpy()[city_idx]
+    county_name = counties["county_name"].to_numpy()[county_idx]
+    county_short = pl.Series(county_name).str.replace(r"(市|县|区)$", "").to_numpy()
+    county_short = np.where(
+        pl.Series(county_short).str.len_chars().to_numpy() >= 2, county_short, city_short
+    )
+    pr = rng.random(n)
+    prefix = np.where(pr < 0.6, city_short, np.where(pr < 0.85, city_full, county_short))
+    n_words = np.array([len(nm.INDUSTRY_WORDS[i]) for i in INDUSTRIES])
+    word_k = (rng.random(n) * n_words[ind_idx]).astype(int)
+    word_off = np.concatenate([[0], np.cumsum(n_words)[:-1]])
+    word_idx = word_off[ind_idx] + word_k
+    place = np.where((own >= 3) & (rng.random(n) < 0.12), "(中国)", "")
+    sp = np.array(nm.SUFFIX_P)
+    suffix_idx = rng.choice(len(sp), size=n, p=sp / sp.sum())
+    suffix_idx = np.where((own <= 1) & (rng.random(n) < 0.3), 3, suffix_idx)
+    return prefix, word_idx, place, suffix_idx
+
+
+def _name_versions(
+    p: dict[str, Any],
+    rng: np.random.Generator,
+    alive: np.ndarray,
+    entry_t: np.ndarray,
+    suffix_idx: np.ndarray,
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """Renames: core characters and suffix of each (firm, version), and the name version
+    of each firm-year."""
+    n, T = alive.shape
+    tt = np.arange(T)[None, :]
+    rename = alive & (tt > entry_t[:, None]) & (rng.random((n, T)) < p["demography"]["rename_rate"])
+    name_version = np.cumsum(rename, axis=1)
+    nv = name_version[:, -1] + 1
+    vf = np.repeat(np.arange(n), nv)
+    vv = np.arange(vf.size) - np.repeat(np.cumsum(nv) - nv, nv)
+    cores = nm.sample_cores(rng, vf.size)
+    change_core = (vv == 0) | (rng.random(vf.size) < 0.6)
+    sp = np.array(nm.SUFFIX_P)
+    new_suffix = rng.choice(len(sp), size=vf.size, p=sp / sp.sum())
+    pieces = pl.DataFrame(
+        {
+            "firm": vf,
+            "version": vv,
+            "c0": np.where(change_core, cores[:, 0], -9),
+            "c1": np.where(change_core, cores[:, 1], -9),
+            "c2": np.where(change_core, cores[:, 2], -9),
+            "suffix_idx": np.where(vv == 0, suffix_idx[vf], np.where(change_core, -9, new_suffix)),
+        }
+    ).with_columns(
+        pl.when(pl.col(c) == -9).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ["c0", "c1", "c2", "suffix_idx"]
+    )
+    pieces = pieces.with_columns(
+        pl.col(c).forward_fill().over("firm") for c in ["c0", "c1", "c2", "suffix_idx"]
+    )
+    return pieces, name_version
+
+
+def _legal_codes(
+    p: dict[str, Any], rng: np.random.Generator, alive: np.ndarray, entry_t: np.ndarray
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """Legal-person codes by (firm, code version) and the code version of each firm-year."""
+    n, T = alive.shape
+    tt = np.arange(T)[None, :]
+    recode = alive & (tt > entry_t[:, None]) & (rng.random((n, T)) < p["demography"]["recode_rate"])
     code_version = np.cumsum(recode, axis=1)
     ncv = code_version[:, -1] + 1
     cf = np.repeat(np.arange(n), ncv)
@@ -275,8 +398,13 @@ def simulate_firms(
     d8 = unique_ints(rng, cf.size, 10**8, 10**6)
     code = pl.Series(d8.astype(str)).str.zfill(8) + pl.Series(check_digit(d8))
     codes = pl.DataFrame({"firm": cf, "code_version": cv, "firm_code": code})
+    return codes, code_version
 
-    # contact details
+
+def _contacts(
+    rng: np.random.Generator, cities: pl.DataFrame, city_idx: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Area code, local phone number, zip code and legal representative of each firm."""
     area = cities["area_code"].to_numpy()[city_idx]
     n8 = np.where(rng.random(n) < 0.75, 8, 7)
     num = rng.integers(2 * 10**6, 9 * 10**6, n) * np.where(n8 == 8, 10, 1) + np.where(
@@ -289,44 +417,7 @@ def simulate_firms(
         + pl.Series(zip_tail.astype(str)).str.zfill(2)
     ).to_numpy()
     legal_rep = nm.person_names(rng, n).to_numpy()
-
-    firm = {
-        "alpha": alpha,
-        "city_idx": city_idx,
-        "county_idx": county_idx,
-        "ind_idx": ind_idx,
-        "ind2": ind2,
-        "ind4": ind4,
-        "own": own,
-        "own_name": own_name,
-        "reg_type": reg_type,
-        "shares": shares,
-        "exporter": exporter,
-        "indirect": indirect,
-        "size_z": size_z,
-        "found_year": found_year,
-        "found_month": found_month,
-        "entry_t": entry_t,
-        "exit_t": exit_t,
-        "area_code": area,
-        "phone_local": phone_local,
-        "zip": zipc,
-        "legal_rep": legal_rep,
-        "word_idx": word_idx,
-    }
-    return World(
-        p=p,
-        cities=cities,
-        counties=counties,
-        n=n,
-        alive=alive,
-        in_asif=in_asif,
-        firm=firm,
-        name_pieces=pieces,
-        name_version=name_version,
-        codes=codes,
-        code_version=code_version,
-    )
+    return area, phone_local, zipc, legal_rep
 
 
 def _city_pinyin(cities: pl.DataFrame) -> np.ndarray:

@@ -73,10 +73,38 @@ def haversine_km(lon1, lat1, lon2, lat2):
 def load_geography(rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Cities (4-digit) and counties (6-digit) with coordinates, distance to Hangzhou,
     firm-location weights, area codes and zip prefixes."""
+    raw = _read_adcodes()
+    cities = _cities(raw)
+    counties = _counties(raw, cities)
+    hz = cities.filter(pl.col("city_code") == HANGZHOU).row(0, named=True)
+    n = cities.height
+    weight, area, zip_prefix = _city_attributes(rng, cities)
+    cities = cities.with_columns(
+        dist_hangzhou_km=pl.Series(
+            haversine_km(cities["lon"].to_numpy(), cities["lat"].to_numpy(), hz["lon"], hz["lat"])
+        ),
+        weight=pl.Series(weight),
+        area_code=pl.Series(area),
+        zip_prefix=pl.Series(zip_prefix),
+        city_idx=pl.Series(np.arange(n, dtype=np.int64)),
+    )
+    counties = counties.with_columns(
+        dist_hangzhou_km=pl.Series(
+            haversine_km(
+                counties["lon"].to_numpy(), counties["lat"].to_numpy(), hz["lon"], hz["lat"]
+            )
+        ).clip(lower_bound=15.0)
+    ).join(cities.select("city_code", "city_idx"), on="city_code", maintain_order="left")
+    counties = counties.sort("county_code")
+    return cities, counties
+
+
+def _read_adcodes() -> pl.DataFrame:
+    """Province, city and county level rows of cpca's adcodes.csv with coordinates."""
     raw = pl.read_csv(adcodes_path(), infer_schema_length=0).with_columns(
         pl.col("longitude").cast(pl.Float64), pl.col("latitude").cast(pl.Float64)
     )
-    raw = raw.with_columns(
+    return raw.with_columns(
         prov=pl.col("adcode").str.slice(0, 2),
         cc=pl.col("adcode").str.slice(2, 2),
         xx=pl.col("adcode").str.slice(4, 2),
@@ -86,6 +114,10 @@ def load_geography(rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame
         & ~pl.col("prov").is_in(list(EXCLUDED_PROVINCES))
         & pl.col("longitude").is_not_null()
     )
+
+
+def _cities(raw: pl.DataFrame) -> pl.DataFrame:
+    """Prefecture-level cities; the four municipalities folded into one city each."""
     muni = pl.col("prov").is_in(list(MUNICIPALITIES))
     cities = raw.filter(~muni & (pl.col("cc") != "00") & (pl.col("xx") == "00"))
     cities = cities.select(
@@ -105,10 +137,16 @@ def load_geography(rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame
     cities = pl.concat([cities, muni_rows]).filter(
         pl.col("province_code").is_in(list(PROVINCE_NAMES))
     )
-    cities = cities.sort("city_code").with_columns(
+    return cities.sort("city_code").with_columns(
         province_name=pl.col("province_code").replace_strict(PROVINCE_NAMES),
         short_name=pl.col("city_name").map_elements(_short_name, return_dtype=pl.String),
     )
+
+
+def _counties(raw: pl.DataFrame, cities: pl.DataFrame) -> pl.DataFrame:
+    """Counties of the cities; a city without listed counties gets a pseudo county PPCC00
+    at the city seat."""
+    muni = pl.col("prov").is_in(list(MUNICIPALITIES))
     counties = raw.filter((pl.col("cc") != "00") & (pl.col("xx") != "00")).select(
         county_code=pl.col("prov") + pl.col("cc") + pl.col("xx"),
         county_name=pl.col("name"),
@@ -122,9 +160,8 @@ def load_geography(rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame
         pl.col("city_code").is_in(cities["city_code"].implode())
         & ~pl.col("county_name").is_in(["市辖区", "县"])
     ).sort("county_code")
-    # cities without listed counties get a pseudo county PPCC00 at the city seat
     missing = cities.filter(~pl.col("city_code").is_in(counties["city_code"].unique().implode()))
-    counties = pl.concat(
+    return pl.concat(
         [
             counties,
             missing.select(
@@ -137,12 +174,16 @@ def load_geography(rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame
         ]
     ).sort("county_code")
 
-    hz = cities.filter(pl.col("city_code") == HANGZHOU).row(0, named=True)
+
+def _city_attributes(
+    rng: np.random.Generator, cities: pl.DataFrame
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Firm-location weight (province weight x log-normal within the province), telephone
+    area code (known ones, others synthetic unique 0 + 3 digits) and zip prefix of each
+    city."""
     n = cities.height
     prov = cities["province_code"].to_numpy()
     prov_w = np.array([PROVINCE_WEIGHT.get(p, 0.001) for p in prov])
-    n_in_prov = cities.group_by("province_code").len().to_dict(as_series=False)
-    n_in_prov = dict(zip(n_in_prov["province_code"], n_in_prov["len"], strict=True))
     within = rng.lognormal(0.0, 0.8, n)
     within_sum = np.zeros(n)
     for p_code in set(prov):  # loop over provinces (31), not firms
@@ -150,7 +191,6 @@ def load_geography(rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame
         within_sum[m] = within[m].sum()
     weight = prov_w * within / within_sum
     weight = weight / weight.sum()
-    # area codes: known ones, others synthetic unique 0 + 3 digits
     codes = cities["city_code"].to_list()
     pool = [f"0{x}" for x in rng.permutation(np.arange(350, 999))]
     used = set(KNOWN_AREA_CODES.values())
@@ -159,21 +199,4 @@ def load_geography(rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame
     zip_prefix = [
         PROVINCE_ZIP[p] + f"{int(c[2:4]) % 100:02d}" for p, c in zip(prov, codes, strict=True)
     ]
-    cities = cities.with_columns(
-        dist_hangzhou_km=pl.Series(
-            haversine_km(cities["lon"].to_numpy(), cities["lat"].to_numpy(), hz["lon"], hz["lat"])
-        ),
-        weight=pl.Series(weight),
-        area_code=pl.Series(area),
-        zip_prefix=pl.Series(zip_prefix),
-        city_idx=pl.Series(np.arange(n, dtype=np.int64)),
-    )
-    counties = counties.with_columns(
-        dist_hangzhou_km=pl.Series(
-            haversine_km(
-                counties["lon"].to_numpy(), counties["lat"].to_numpy(), hz["lon"], hz["lat"]
-            )
-        ).clip(lower_bound=15.0)
-    ).join(cities.select("city_code", "city_idx"), on="city_code", maintain_order="left")
-    counties = counties.sort("county_code")
-    return cities, counties
+    return weight, area, zip_prefix

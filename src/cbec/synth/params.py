@@ -1,7 +1,8 @@
 """Default parameters and preset sizes of the synthetic world.
 
 The `synthetic:` block of config.yaml may be partial; :func:`resolve_params` fills every
-missing key from :data:`DEFAULTS` (recursively) and returns a complete parameter dict.
+missing key from :data:`DEFAULTS` (recursively) and returns a complete parameter dict. The
+preset sizes (:data:`PRESETS`) are defined here only; config.yaml selects one by name.
 """
 
 from __future__ import annotations
@@ -9,15 +10,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from cbec.industries import CIC_MANUFACTURING
+
 YEARS: list[int] = list(range(2001, 2016))
 ANALYSIS_EXCLUDED: list[int] = [2008, 2009, 2010]
 
-# CIC (GB/T 4754-2002) 2-digit manufacturing industries used by the world.
-INDUSTRIES: list[str] = [
-    "13", "14", "15", "16", "17", "18", "19", "20", "21", "22",
-    "23", "24", "25", "26", "27", "28", "29", "30", "31", "32",
-    "33", "34", "35", "36", "37", "39", "40", "41", "42", "43",
-]  # fmt: skip
+# CIC (GB/T 4754-2002) 2-digit manufacturing industries used by the world (the same list is
+# the default of measures.industries in config.yaml)
+INDUSTRIES: list[str] = list(CIC_MANUFACTURING)
 
 # Relative number of ASIF firms per year (2001 = 1), shaped like the real ASIF counts
 # (2004 census jump, 2008 peak, 2011 threshold change to 20 million yuan of sales).
@@ -26,6 +26,8 @@ YEAR_PROFILE: list[float] = [
     1.80, 1.84, 1.90, 1.94, 1.98,
 ]  # fmt: skip
 
+# Sizes of the presets, selected by config.yaml's `preset:` (the only place they are set;
+# `synthetic.presets.<name>.n_firms_2001` in config.yaml overrides one).
 PRESETS: dict[str, dict[str, Any]] = {
     # ~1,500 firms per year on average
     "tiny": {"n_firms_2001": 1000},

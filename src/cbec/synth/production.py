@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,22 @@ def heterogeneity(w: World, p: dict[str, Any], ports: pl.DataFrame, weights: pl.
     }
 
 
+def _effect_heterogeneity(w: World, e: dict[str, Any], tm: np.ndarray) -> np.ndarray:
+    """Individual deviation (n, T) of the platform effect from its intercept: high-ICT city,
+    early joiner, high rating and years since joining, each centred over the treated
+    analysis firm-years `tm`."""
+    f = w.firm
+    n, T = w.alive.shape
+    het = np.zeros((n, T))
+    for key, dummy in (("tau_ict", "high_ict"), ("tau_old", "early"), ("tau_score", "high_score")):
+        d = np.broadcast_to(f[dummy][:, None].astype(float), (n, T))
+        het += e[key] * (d - (d[tm].mean() if tm.any() else 0.0))
+    yrs = np.array(YEARS)[None, :]
+    since = np.where(w.arr["platform"], yrs - f["join_year"][:, None], 0)
+    dyn = e["dynamic_slope"] * (since - (since[tm].mean() if tm.any() else 0.0))
+    return het + dyn
+
+
 def simulate_utilization(w: World, p: dict[str, Any], rng: np.random.Generator) -> None:
     """True capacity utilization u (n, T) with planted platform effects; calibrated so that
     the analysis sample has mean u = target and the realized average effect on the treated
@@ -71,16 +88,8 @@ def simulate_utilization(w: World, p: dict[str, Any], rng: np.random.Generator) 
     ind_year = rng.normal(0, uu["sd_ind_year"], (len(INDUSTRIES), T))[f["ind_idx"]]
     city_year = rng.normal(0, uu["sd_city_year"], (w.cities.height, T))[f["city_idx"]]
     x0 = base[:, None] + ar + ind_year + city_year
-    # heterogeneous effect, centred over treated analysis firm-years
     tm = am & plat
-    het = np.zeros((n, T))
-    for key, dummy in (("tau_ict", "high_ict"), ("tau_old", "early"), ("tau_score", "high_score")):
-        d = np.broadcast_to(f[dummy][:, None].astype(float), (n, T))
-        het += e[key] * (d - (d[tm].mean() if tm.any() else 0.0))
-    yrs = np.array(YEARS)[None, :]
-    since = np.where(plat, yrs - f["join_year"][:, None], 0)
-    dyn = e["dynamic_slope"] * (since - (since[tm].mean() if tm.any() else 0.0))
-    tau_i = het + dyn
+    tau_i = _effect_heterogeneity(w, e, tm)
     lo, hi = uu["u_min"], uu["u_max"]
     mm = am & mic
     fi, ti = np.nonzero(am)
@@ -147,36 +156,124 @@ def simulate_production(
     """Productivity, capital, labour, materials, value added and book values (n, T).
     Returns the industry elasticities used."""
     pr = p["production"]
-    e = p["effects"]
     f = w.firm
-    n, T = w.alive.shape
     k_ind = len(INDUSTRIES)
     ii = f["ind_idx"]
     beta_l = np.clip(pr["beta_l"] + rng.normal(0, pr["sd_beta_l"], k_ind), 0.2, 0.7)
     beta_k = np.clip(pr["beta_k"] + rng.normal(0, pr["sd_beta_k"], k_ind), 0.1, 0.5)
     lambda0 = pr["lambda_0"] + rng.normal(0, pr["sd_lambda_ind"], k_ind)
-    bl, bk = beta_l[ii], beta_k[ii]
-    plat = w.arr["platform"]
-    u = w.arr["u"]
-
-    # productivity
-    omega_t = _ar1(rng, w, pr["rho_omega"], pr["sd_xi"])
-    trend = pr["tfp_growth"] * np.arange(T)[None, :]
-    omega = pr["alpha_omega"] * f["alpha"][:, None] + omega_t + trend + e["tau_tfp"] * plat
-
-    # entry capital (real, thousand yuan of 2001)
-    k0 = (
-        pr["k0_mean"]
-        + pr["k0_sd"] * (0.6 * f["size_z"] + 0.8 * rng.normal(0, 1, n))
-        + pr["k0_alpha"] * f["alpha"]
-        + pr["k0_export_shift"] * f["exporter"]
+    beta0_ind = (
+        pr["ln_va_per_worker"] - (beta_l - 1) * 5.0 - beta_k * (pr["k0_mean"] + np.log(0.74))
     )
-    k_ref = pr["k0_mean"]
+    ind = _Industry(bl=beta_l[ii], bk=beta_k[ii], lambda0=lambda0[ii], beta0=beta0_ind[ii])
+    p_out, p_in, p_k = _deflators(defl, ii, w.alive.shape[1])
+
+    omega, trend = _productivity(w, p, rng)
+    k0 = _entry_capital(w, pr, rng)
+    books = _capital(w, pr, rng, k0, omega - trend, ind.bk, p_k)
+    out = _output(w, pr, rng, ind, omega, trend, books["lnK"], p_out, p_in)
+    sheet = _balance_sheet(w, pr, rng, books["net"], out["L"], omega - trend)
+    newprod = _new_products(w, p, rng, out["GO"])
+
+    w.arr.update(
+        omega=omega,
+        lnK=books["lnK"],
+        inv=books["inv"],
+        delta=books["delta"],
+        dep_book=books["dep_book"],
+        orig=books["orig"],
+        accum=books["accum"],
+        net=books["net"],
+        L=out["L"],
+        VA=out["VA"],
+        M=out["M"],
+        GO=out["GO"],
+        sales=out["sales"],
+        TA=sheet["TA"],
+        CA=sheet["CA"],
+        liab=sheet["liab"],
+        interest=sheet["interest"],
+        wage_bill=sheet["wage_bill"],
+        newprod=newprod["newprod"],
+        np_share=newprod["np_share"],
+        v=out["v"],
+        s=out["s"],
+    )
+    f["paidin"] = sheet["paidin"]
+    f["intensity"] = newprod["intensity"]
+    _exports(w, p, rng)
+    return {
+        "beta_l": dict(zip(INDUSTRIES, beta_l.round(6).tolist(), strict=True)),
+        "beta_k": dict(zip(INDUSTRIES, beta_k.round(6).tolist(), strict=True)),
+        "lambda_0": dict(zip(INDUSTRIES, lambda0.round(6).tolist(), strict=True)),
+        "beta0": dict(zip(INDUSTRIES, beta0_ind.round(6).tolist(), strict=True)),
+    }
+
+
+@dataclass
+class _Industry:
+    """Industry parameters expanded to firms: elasticities, labour and output intercepts."""
+
+    bl: np.ndarray
+    bk: np.ndarray
+    lambda0: np.ndarray
+    beta0: np.ndarray
+
+
+def _deflators(
+    defl: pl.DataFrame, ii: np.ndarray, T: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Output and input deflators (n, T) of each firm's industry; investment goods (T)."""
+    k_ind = len(INDUSTRIES)
     dparams = defl.filter(pl.col("ind2") != "K").sort("ind2", "year")
     p_out = dparams["output_deflator"].to_numpy().reshape(k_ind, T)[ii]
     p_in = dparams["input_deflator"].to_numpy().reshape(k_ind, T)[ii]
     p_k = defl.filter(pl.col("ind2") == "K").sort("year")["output_deflator"].to_numpy()
+    return p_out, p_in, p_k
 
+
+def _productivity(
+    w: World, p: dict[str, Any], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Productivity omega (n, T) with the planted platform effect, and its trend (1, T)."""
+    pr = p["production"]
+    T = w.alive.shape[1]
+    omega_t = _ar1(rng, w, pr["rho_omega"], pr["sd_xi"])
+    trend = pr["tfp_growth"] * np.arange(T)[None, :]
+    omega = (
+        pr["alpha_omega"] * w.firm["alpha"][:, None]
+        + omega_t
+        + trend
+        + p["effects"]["tau_tfp"] * w.arr["platform"]
+    )
+    return omega, trend
+
+
+def _entry_capital(w: World, pr: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
+    """ln real capital at entry (thousand yuan of 2001)."""
+    f = w.firm
+    return (
+        pr["k0_mean"]
+        + pr["k0_sd"] * (0.6 * f["size_z"] + 0.8 * rng.normal(0, 1, w.n))
+        + pr["k0_alpha"] * f["alpha"]
+        + pr["k0_export_shift"] * f["exporter"]
+    )
+
+
+def _capital(
+    w: World,
+    pr: dict[str, Any],
+    rng: np.random.Generator,
+    k0: np.ndarray,
+    omega_dt: np.ndarray,
+    bk: np.ndarray,
+    p_k: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Real capital, investment and depreciation year by year, and the books: original
+    value, accumulated and yearly book depreciation, net fixed assets (all (n, T))."""
+    n, T = w.alive.shape
+    u = w.arr["u"]
+    k_ref = pr["k0_mean"]
     lnK = np.zeros((n, T))
     inv = np.zeros((n, T))
     delta = pr["dep_a"] * u ** pr["dep_theta"]
@@ -190,13 +287,12 @@ def simulate_production(
     # inv_rate, as without the utilization term)
     ln_u = np.log(u)
     ln_u_c = ln_u - (ln_u[w.alive].mean() if w.alive.any() else 0.0)
-    inv_index = (omega - trend) + pr["iota_u"] * bk[:, None] * ln_u_c
-    dep_true = np.zeros((n, T))
+    inv_index = omega_dt + pr["iota_u"] * bk[:, None] * ln_u_c
     orig = np.zeros((n, T))
     accum = np.zeros((n, T))
     dep_book = np.zeros((n, T))
-    entry = f["entry_t"]
-    age_at_entry = np.array(YEARS)[entry] - f["found_year"]
+    entry = w.firm["entry_t"]
+    age_at_entry = np.array(YEARS)[entry] - w.firm["found_year"]
     r_acc = np.clip(0.05 * age_at_entry, 0.05, 0.6)
     e_inv = rng.normal(0, pr["sd_inv"], (n, T))
     e_dep = rng.normal(0, pr["sd_book_dep"], (n, T))
@@ -213,32 +309,72 @@ def simulate_production(
             ln_ir0 + pr["iota_omega"] * inv_index[:, t] + pr["iota_k"] * (k_t - k_ref) + e_inv[:, t]
         )
         inv[:, t] = ir * K
-        dep_true[:, t] = delta[:, t] * K
         o0 = np.where(new, p_k[t] * K / (1 - r_acc), prev_orig)
         a0 = np.where(new, p_k[t] * K * r_acc / (1 - r_acc), prev_acc)
         orig[:, t] = o0 + p_k[t] * inv[:, t]
         book_noise = np.exp(e_dep[:, t] - 0.5 * pr["sd_book_dep"] ** 2)
-        if pr["book_dep_base"] == "original":
-            # straight-line accounting: the year's rate (delta, in use) times the gross stock
-            # at original value, scaled by the year's mean ratio of the replacement value of
-            # the real stock to it (geometric mean, so book depreciation keeps its typical
-            # level and net fixed assets their calibrated mean); a fully
-            # depreciated book stock (net at 5 % of original value) stops depreciating
-            alive_t = w.alive[:, t] & (orig[:, t] > 0)
-            ratio = p_k[t] * K[alive_t] / orig[alive_t, t]
-            kappa = float(np.exp(np.mean(np.log(ratio)))) if alive_t.any() else 1.0
-            room = np.maximum(0.95 * orig[:, t] - a0, 0.0)
-            dep_book[:, t] = np.minimum(delta[:, t] * kappa * orig[:, t] * book_noise, room)
-        else:  # on the replacement value of the real stock
-            dep_book[:, t] = dep_true[:, t] * p_k[t] * book_noise
+        dep_book[:, t] = _book_depreciation(
+            w, pr, t, K, delta[:, t], orig[:, t], a0, p_k[t], book_noise
+        )
         accum[:, t] = a0 + dep_book[:, t]
         prev_orig, prev_acc = orig[:, t], accum[:, t]
         prev_k = np.log(np.maximum((1 - delta_k[:, t]) * K + inv[:, t], 1e-6))
-    net = orig - accum
+    return {
+        "lnK": lnK,
+        "inv": inv,
+        "delta": delta,
+        "dep_book": dep_book,
+        "orig": orig,
+        "accum": accum,
+        "net": orig - accum,
+    }
 
-    # labour (independent wage shock), materials (LP proxy), value added
+
+def _book_depreciation(
+    w: World,
+    pr: dict[str, Any],
+    t: int,
+    K: np.ndarray,
+    delta_t: np.ndarray,
+    orig_t: np.ndarray,
+    a0: np.ndarray,
+    p_k_t: float,
+    book_noise: np.ndarray,
+) -> np.ndarray:
+    """Book depreciation of year `t` (本年折旧), on original value or on the real stock."""
+    if pr["book_dep_base"] == "original":
+        # straight-line accounting: the year's rate (delta, in use) times the gross stock
+        # at original value, scaled by the year's mean ratio of the replacement value of
+        # the real stock to it (geometric mean, so book depreciation keeps its typical
+        # level and net fixed assets their calibrated mean); a fully
+        # depreciated book stock (net at 5 % of original value) stops depreciating
+        alive_t = w.alive[:, t] & (orig_t > 0)
+        ratio = p_k_t * K[alive_t] / orig_t[alive_t]
+        kappa = float(np.exp(np.mean(np.log(ratio)))) if alive_t.any() else 1.0
+        room = np.maximum(0.95 * orig_t - a0, 0.0)
+        return np.minimum(delta_t * kappa * orig_t * book_noise, room)
+    # on the replacement value of the real stock
+    return delta_t * K * p_k_t * book_noise
+
+
+def _output(
+    w: World,
+    pr: dict[str, Any],
+    rng: np.random.Generator,
+    ind: _Industry,
+    omega: np.ndarray,
+    trend: np.ndarray,
+    lnK: np.ndarray,
+    p_out: np.ndarray,
+    p_in: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Labour (independent wage shock), materials (LP proxy), value added, gross output
+    and sales (nominal), with the output shock v and the inefficiency s."""
+    n, T = w.alive.shape
+    u = w.arr["u"]
+    bl, bk = ind.bl, ind.bk
     lnL = (
-        lambda0[ii][:, None]
+        ind.lambda0[:, None]
         + pr["lambda_k"] * lnK
         + pr["lambda_omega"] * (omega - trend)
         + rng.normal(0, pr["sd_wage_shock"], (n, T))
@@ -246,10 +382,7 @@ def simulate_production(
     L = np.maximum(np.round(np.exp(lnL)), 1.0)
     v = rng.normal(0, pr["sd_v"], (n, T))
     s = np.abs(rng.normal(0, pr["sd_s"], (n, T)))
-    beta0_ind = (
-        pr["ln_va_per_worker"] - (beta_l - 1) * 5.0 - beta_k * (pr["k0_mean"] + np.log(0.74))
-    )
-    beta0 = beta0_ind[ii]
+    beta0 = ind.beta0
     lnVA = (
         beta0[:, None] + omega + v - s + bl[:, None] * np.log(L) + bk[:, None] * (np.log(u) + lnK)
     )
@@ -258,20 +391,29 @@ def simulate_production(
     es = np.sqrt(2 / np.pi) * pr["sd_s"]
     lnM = (
         np.log(pr["materials_ratio"])
-        + (beta0 + bl * lambda0[ii] - es + bk * np.log(0.74))[:, None]
+        + (beta0 + bl * ind.lambda0 - es + bk * np.log(0.74))[:, None]
         + mu_omega[:, None] * omega
         - (mu_omega - 1)[:, None] * trend
         + mu_k[:, None] * lnK
         + rng.normal(0, pr["sd_materials"], (n, T))
     )
-    VA_real = np.exp(lnVA)
-    M_real = np.exp(lnM)
-    VA = VA_real * p_out
-    M = M_real * p_in
+    VA = np.exp(lnVA) * p_out
+    M = np.exp(lnM) * p_in
     GO = VA + M
     sales = GO * np.exp(rng.normal(-0.02, 0.05, (n, T)))
+    return {"L": L, "v": v, "s": s, "VA": VA, "M": M, "GO": GO, "sales": sales}
 
-    # balance sheet
+
+def _balance_sheet(
+    w: World,
+    pr: dict[str, Any],
+    rng: np.random.Generator,
+    net: np.ndarray,
+    L: np.ndarray,
+    omega_dt: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Total and current assets, liabilities, paid-in capital, interest and wage bill."""
+    n, T = w.alive.shape
     fa_share = np.clip(rng.beta(4, 6.5, n) * pr["fa_share_mean"] / 0.381, 0.05, 0.9)
     TA = net / np.clip(fa_share[:, None] * np.exp(rng.normal(0, 0.08, (n, T))), 0.04, 0.95)
     CA = (
@@ -279,7 +421,7 @@ def simulate_production(
     )
     lev = np.clip(rng.beta(5.6, 4.4, n) * pr["leverage_mean"] / 0.56, 0.02, 1.5)
     liab = TA * np.clip(lev[:, None] + rng.normal(0, 0.04, (n, T)), 0.0, 2.0)
-    paidin = TA[np.arange(n), entry] * np.clip(
+    paidin = TA[np.arange(n), w.firm["entry_t"]] * np.clip(
         rng.beta(3, 7, n) * pr["paidin_share_mean"] / 0.3, 0.02, 1.0
     )
     r_int = np.exp(
@@ -292,53 +434,38 @@ def simulate_production(
     )
     interest = np.where(zero_int, 0.0, net * r_int)
     wage = pr["wage_2001"] * np.exp(pr["wage_growth"] * np.arange(T))[None, :]
-    wage_bill = L * wage * np.exp(0.3 * (omega - trend) + rng.normal(0, 0.15, (n, T)))
+    wage_bill = L * wage * np.exp(0.3 * omega_dt + rng.normal(0, 0.15, (n, T)))
+    return {
+        "TA": TA,
+        "CA": CA,
+        "liab": liab,
+        "paidin": paidin,
+        "interest": interest,
+        "wage_bill": wage_bill,
+    }
 
-    # new products (share of gross output), export delivery
+
+def _new_products(
+    w: World, p: dict[str, Any], rng: np.random.Generator, GO: np.ndarray
+) -> dict[str, np.ndarray]:
+    """New-product output and share (with the planted platform effect); export intensity
+    of direct and indirect exporters."""
+    pr = p["production"]
+    f = w.firm
+    n, T = w.alive.shape
     np_base = np.where(rng.random(n) < pr["newprod_zero_share"], 0.0, rng.beta(1.5, 6, n))
     np_share = np.clip(
-        np_base[:, None] * np.exp(rng.normal(0, 0.2, (n, T))) + e["tau_newprod"] * plat, 0, 1
+        np_base[:, None] * np.exp(rng.normal(0, 0.2, (n, T)))
+        + p["effects"]["tau_newprod"] * w.arr["platform"],
+        0,
+        1,
     )
-    newprod = np_share * GO
     intensity = np.where(
         f["exporter"],
         np.clip(rng.beta(2.2, 2.7, n) * pr["export_intensity_mean"] / 0.449, 0.02, 0.98),
         np.where(f["indirect"], rng.beta(1.2, 6, n), 0.0),
     )
-
-    w.arr.update(
-        omega=omega,
-        lnK=lnK,
-        inv=inv,
-        delta=delta,
-        dep_book=dep_book,
-        orig=orig,
-        accum=accum,
-        net=net,
-        L=L,
-        VA=VA,
-        M=M,
-        GO=GO,
-        sales=sales,
-        TA=TA,
-        CA=CA,
-        liab=liab,
-        interest=interest,
-        wage_bill=wage_bill,
-        newprod=newprod,
-        np_share=np_share,
-        v=v,
-        s=s,
-    )
-    f["paidin"] = paidin
-    f["intensity"] = intensity
-    _exports(w, p, rng)
-    return {
-        "beta_l": dict(zip(INDUSTRIES, beta_l.round(6).tolist(), strict=True)),
-        "beta_k": dict(zip(INDUSTRIES, beta_k.round(6).tolist(), strict=True)),
-        "lambda_0": dict(zip(INDUSTRIES, lambda0.round(6).tolist(), strict=True)),
-        "beta0": dict(zip(INDUSTRIES, beta0_ind.round(6).tolist(), strict=True)),
-    }
+    return {"newprod": np_share * GO, "np_share": np_share, "intensity": intensity}
 
 
 def _exports(w: World, p: dict[str, Any], rng: np.random.Generator) -> None:

@@ -99,11 +99,42 @@ def asif_year(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Raw ASIF frame of one year (raw headers) and its truth rows (firm, asif_row, code)."""
     t = year - YEARS[0]
-    f = w.firm
-    a = w.arr
     idx = np.flatnonzero(w.in_asif[:, t])
-    n = idx.size
-    de = p["data_errors"]
+    names, codes = _names_and_codes(w, idx, t)
+    hy = rng.random(idx.size) < p["data_errors"]["hyphen_code_share"]
+    codes = np.where(
+        hy,
+        (pl.Series(codes).str.slice(0, 8) + "-" + pl.Series(codes).str.slice(8)).to_numpy(),
+        codes,
+    )
+    errors = _data_errors(w, p, rng, idx, t, codes)
+    data = _asif_columns(w, rng, idx, t, names, errors)
+    df = (
+        pl.DataFrame(data)
+        .with_columns(
+            [pl.col(c).cast(pl.Float64) for c in CANONICAL if c not in STR_COLS | INT_COLS]
+        )
+        .with_columns(pl.col("sales").fill_nan(None))
+    )
+    df = df.with_columns(
+        pl.col("found_year").cast(pl.Int64),
+        pl.col("found_month").cast(pl.Int64),
+        _firm=pl.Series(idx),
+    )
+    if year in DEPRECIATION_BLANK:
+        df = df.with_columns(depreciation=pl.lit(None, pl.Float64))
+    if year in p["data_errors"]["missing_value_added_years"]:
+        df = df.with_columns(value_added=pl.lit(None, pl.Float64))
+    df = df.sort(["firm_code", "firm_name", "_firm"]).with_columns(
+        _row=pl.int_range(pl.len(), dtype=pl.Int64)
+    )
+    truth = df.select(true_firm="_firm", asif_row="_row", firm_code="firm_code")
+    raw = df.select(CANONICAL).rename(asif_headers(year))
+    return raw, truth
+
+
+def _names_and_codes(w: World, idx: np.ndarray, t: int) -> tuple[pl.Series, np.ndarray]:
+    """The name and the legal-person code of firms `idx` in year `t`."""
     nv = w.name_version[idx, t]
     names = pl.DataFrame({"firm": idx, "version": nv}).join(
         w.name_pieces.select("firm", "version", "name"),
@@ -116,19 +147,24 @@ def asif_year(
         .join(w.codes, on=["firm", "code_version"], how="left", maintain_order="left")["firm_code"]
         .to_numpy()
     )
-    hy = rng.random(n) < de["hyphen_code_share"]
-    codes = np.where(
-        hy,
-        (pl.Series(codes).str.slice(0, 8) + "-" + pl.Series(codes).str.slice(8)).to_numpy(),
-        codes,
-    )
-    shares = f["shares"][idx]
-    paidin = np.round(f["paidin"][idx] * np.exp(0.03 * t), 0)
-    r0 = lambda x: np.round(x, 0)  # noqa: E731 - thousand yuan, integers as delivered
-    emp = a["L"][idx, t].copy()
-    found_year = f["found_year"][idx].astype(np.int64)
-    sales = r0(a["sales"][idx, t])
-    # data errors that cleaning must catch
+    return names, codes
+
+
+def _data_errors(
+    w: World,
+    p: dict[str, Any],
+    rng: np.random.Generator,
+    idx: np.ndarray,
+    t: int,
+    codes: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Employment, founding year, sales and codes with the data errors cleaning must catch:
+    employees < 8, impossible founding years, missing sales, duplicated codes."""
+    n = idx.size
+    de = p["data_errors"]
+    emp = w.arr["L"][idx, t].copy()
+    found_year = w.firm["found_year"][idx].astype(np.int64)
+    sales = np.round(w.arr["sales"][idx, t], 0)
     small = rng.random(n) < de["small_employment_share"]
     emp[small] = rng.integers(1, 8, int(small.sum()))
     bad_fy = rng.random(n) < de["bad_found_year_share"]
@@ -139,20 +175,40 @@ def asif_year(
         tgt = rng.choice(n, n_dup, replace=False)
         codes = codes.copy()
         codes[tgt] = codes[rng.integers(0, n, n_dup)]
-    va = r0(a["VA"][idx, t])
-    va_null = year in de["missing_value_added_years"]
-    dep_null = year in DEPRECIATION_BLANK
+    return {
+        "codes": codes,
+        "employees": emp,
+        "found_year": found_year,
+        "sales": np.where(miss_sales, np.nan, sales),
+    }
+
+
+def _asif_columns(
+    w: World,
+    rng: np.random.Generator,
+    idx: np.ndarray,
+    t: int,
+    names: pl.Series,
+    errors: dict[str, np.ndarray],
+) -> dict[str, Any]:
+    """Every ASIF column (canonical names) of firms `idx` in year `t`; money in thousand
+    yuan, integers as delivered."""
+    f = w.firm
+    a = w.arr
+    shares = f["shares"][idx]
+    paidin = np.round(f["paidin"][idx] * np.exp(0.03 * t), 0)
+    r0 = lambda x: np.round(x, 0)  # noqa: E731 - thousand yuan, integers as delivered
     mp_sfx = np.array(["", "制品", "产品", "配件"])[(idx * 7) % 4]
     words = np.array([w_[0] for i in sorted(nm.INDUSTRY_WORDS) for w_ in nm.INDUSTRY_WORDS[i]])
-    data = {
-        "firm_code": codes,
+    return {
+        "firm_code": errors["codes"],
         "firm_name": names,
         "legal_rep": f["legal_rep"][idx],
         "phone": _phone_written(rng, f["area_code"][idx], f["phone_local"][idx]),
         "zip": f["zip"][idx],
         "region_code": w.counties["county_code"].to_numpy()[f["county_idx"][idx]],
         "industry_code": f["ind4"][idx],
-        "found_year": found_year,
+        "found_year": errors["found_year"],
         "found_month": f["found_month"][idx].astype(np.int64),
         "reg_type": f["reg_type"][idx],
         "paidin_capital": paidin,
@@ -162,10 +218,10 @@ def asif_year(
         "cap_individual": r0(paidin * shares[:, 3]),
         "cap_hmt": r0(paidin * shares[:, 4]),
         "cap_foreign": r0(paidin * shares[:, 5]),
-        "employees": emp.astype(float),
+        "employees": errors["employees"].astype(float),
         "gross_output": r0(a["GO"][idx, t]),
-        "value_added": va,
-        "sales": np.where(miss_sales, np.nan, sales),
+        "value_added": r0(a["VA"][idx, t]),
+        "sales": errors["sales"],
         "export_delivery": r0(a["export_delivery"][idx, t]),
         "new_product": r0(a["newprod"][idx, t]),
         "total_assets": r0(a["TA"][idx, t]),
@@ -180,28 +236,6 @@ def asif_year(
         "intermediate": r0(a["M"][idx, t]),
         "main_product": (pl.Series(words[f["word_idx"][idx]]) + pl.Series(mp_sfx)).to_numpy(),
     }
-    df = (
-        pl.DataFrame(data)
-        .with_columns(
-            [pl.col(c).cast(pl.Float64) for c in CANONICAL if c not in STR_COLS | INT_COLS]
-        )
-        .with_columns(pl.col("sales").fill_nan(None))
-    )
-    df = df.with_columns(
-        pl.col("found_year").cast(pl.Int64),
-        pl.col("found_month").cast(pl.Int64),
-        _firm=pl.Series(idx),
-    )
-    if dep_null:
-        df = df.with_columns(depreciation=pl.lit(None, pl.Float64))
-    if va_null:
-        df = df.with_columns(value_added=pl.lit(None, pl.Float64))
-    df = df.sort(["firm_code", "firm_name", "_firm"]).with_columns(
-        _row=pl.int_range(pl.len(), dtype=pl.Int64)
-    )
-    truth = df.select(true_firm="_firm", asif_row="_row", firm_code="firm_code")
-    raw = df.select(CANONICAL).rename(asif_headers(year))
-    return raw, truth
 
 
 def write_truth(
@@ -214,10 +248,31 @@ def write_truth(
     info: dict[str, Any],
 ) -> dict[str, int]:
     """Write params.json and the truth tables; returns row counts."""
+    firms = _firms_truth(w)
+    fy = _firm_year_truth(w, asif_truth)
+    parties = pl.concat(customs_truth)
+    members = pl.concat(member_truth)
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    write_parquet(firms, truth_dir / "firms.parquet")
+    write_parquet(fy, truth_dir / "firm_year.parquet")
+    write_parquet(parties, truth_dir / "customs_parties.parquet")
+    write_parquet(members, truth_dir / "members.parquet")
+    (truth_dir / "params.json").write_text(
+        json.dumps(info, ensure_ascii=False, indent=2, sort_keys=True, default=_json_default)
+    )
+    return {
+        "truth/firms.parquet": firms.height,
+        "truth/firm_year.parquet": fy.height,
+        "truth/customs_parties.parquet": parties.height,
+        "truth/members.parquet": members.height,
+    }
+
+
+def _firms_truth(w: World) -> pl.DataFrame:
+    """truth/firms.parquet: one row per firm with its static true attributes."""
     f = w.firm
-    a = w.arr
-    n, T = w.alive.shape
-    firms = pl.DataFrame(
+    n = w.alive.shape[0]
+    return pl.DataFrame(
         {
             "true_firm": np.arange(n, dtype=np.int64),
             "city_code": w.cities["city_code"].to_numpy()[f["city_idx"]],
@@ -244,6 +299,12 @@ def write_truth(
             "iv_dist_inv_km": 1.0 / w.counties["dist_hangzhou_km"].to_numpy()[f["county_idx"]],
         }
     )
+
+
+def _firm_year_truth(w: World, asif_truth: list[pl.DataFrame]) -> pl.DataFrame:
+    """truth/firm_year.parquet: every alive firm-year, with its ASIF row where written."""
+    f = w.firm
+    a = w.arr
     fi, ti = np.nonzero(w.alive)
     fy = pl.DataFrame(
         {
@@ -281,23 +342,7 @@ def write_truth(
         "in_asif",
         "asif_row",
     ]
-    fy = fy.select(*first, pl.exclude(first))
-    parties = pl.concat(customs_truth)
-    members = pl.concat(member_truth)
-    truth_dir.mkdir(parents=True, exist_ok=True)
-    write_parquet(firms, truth_dir / "firms.parquet")
-    write_parquet(fy, truth_dir / "firm_year.parquet")
-    write_parquet(parties, truth_dir / "customs_parties.parquet")
-    write_parquet(members, truth_dir / "members.parquet")
-    (truth_dir / "params.json").write_text(
-        json.dumps(info, ensure_ascii=False, indent=2, sort_keys=True, default=_json_default)
-    )
-    return {
-        "truth/firms.parquet": firms.height,
-        "truth/firm_year.parquet": fy.height,
-        "truth/customs_parties.parquet": parties.height,
-        "truth/members.parquet": members.height,
-    }
+    return fy.select(*first, pl.exclude(first))
 
 
 def _json_default(x: Any) -> Any:

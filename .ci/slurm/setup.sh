@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Install, configure and start a single-node SLURM cluster on this host (for CI and local tests).
 #
-#   sudo bash ci/slurm/setup.sh        # idempotent: a second run only checks that the node is up
-#   sudo bash ci/slurm/setup.sh stop   # stop slurmd, slurmctld and munged (pid files)
+#   sudo bash .ci/slurm/setup.sh        # idempotent: a second run only checks that the node is up
+#   sudo bash .ci/slurm/setup.sh stop   # stop slurmd, slurmctld and munged (pid files)
 #
 # Debian's slurm-wlm and munge; one node = this host (CPUs and memory read from the machine),
 # one default partition "ci", no accounting database (job states come from slurmctld via
 # squeue, which keeps finished jobs for MinJobAge=3600 s), no cgroups (proctrack/linuxproc,
 # task/none), daemons started directly (no systemd). The configuration is rendered from
-# ci/slurm/slurm.conf.in into /etc/slurm/slurm.conf; if it changed, running daemons are
+# .ci/slurm/slurm.conf.in into /etc/slurm/slurm.conf; if it changed, running daemons are
 # restarted. Exits non-zero with diagnostics if the node is not usable within
 # $SLURM_SETUP_TIMEOUT seconds (default 90).
 set -euo pipefail

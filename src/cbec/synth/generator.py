@@ -1,0 +1,247 @@
+"""Simulate the synthetic world and write its raw files and truth (:func:`generate`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from . import external as ex
+from . import names as nm
+from .adoption import analysis_mask, simulate_adoption
+from .customs import build_parties, customs_names, customs_year
+from .firms import World, simulate_firms
+from .geography import load_geography
+from .members import member_list
+from .params import YEARS, resolve_params
+from .production import heterogeneity, simulate_production, simulate_utilization
+from .writer import asif_year, write_parquet, write_truth
+
+# fixed order of the random streams (SeedSequence(seed).spawn)
+STREAMS = [
+    "geography", "firms", "external", "adoption", "utilization", "production",
+    "asif", "customs", "members", "names",
+]  # fmt: skip
+
+Rngs = dict[str, np.random.Generator]
+
+
+@dataclass
+class Simulated:
+    """The simulated world and the external series written next to it."""
+
+    world: World
+    cities: pl.DataFrame
+    counties: pl.DataFrame
+    ports: pl.DataFrame
+    weights: pl.DataFrame
+    deflators: pl.DataFrame
+    elasticities: dict[str, Any]
+
+
+def _streams(seed: int) -> Rngs:
+    """One generator per component, spawned from `seed` in the order of :data:`STREAMS`."""
+    seqs = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return dict(zip(STREAMS, (np.random.default_rng(s) for s in seqs), strict=True))
+
+
+def simulate(p: dict[str, Any], seed: int, rngs: Rngs) -> Simulated:
+    """Geography, firms, external series, adoption, utilization and production."""
+    cities, counties = load_geography(rngs["geography"])
+    w = simulate_firms(p, rngs["firms"], cities, counties)
+    w.extra["seed"] = int(seed)
+    ports = ex.internet_ports(rngs["external"], cities)
+    weights = ex.it_weights(rngs["external"], cities)
+    defl = ex.deflators(rngs["external"])
+    simulate_adoption(w, p, rngs["adoption"])
+    heterogeneity(w, p, ports, weights)
+    simulate_utilization(w, p, rngs["utilization"])
+    elasticities = simulate_production(w, p, rngs["production"], defl)
+    return Simulated(w, cities, counties, ports, weights, defl, elasticities)
+
+
+def _tmp_sibling(d: Path) -> Path:
+    return d.parent / f".{d.name}.tmp-{os.getpid()}"
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    old = final.parent / f".{final.name}.old-{os.getpid()}"
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _traditional_map(cities: pl.DataFrame, counties: pl.DataFrame) -> dict[str, str]:
+    """Simplified -> traditional characters of every character a name can contain."""
+    pool = (
+        [nm.CORE_CHARS, "中国()分公司"]
+        + [x[0] for v in nm.INDUSTRY_WORDS.values() for x in v]
+        + nm.SUFFIXES
+        + nm.TRADE_WORDS
+        + cities["city_name"].to_list()
+        + counties["county_name"].to_list()
+    )
+    return nm.traditional_map(pool)
+
+
+def _write_asif(
+    w: World, p: dict[str, Any], rng: np.random.Generator, raw: Path, summary: dict[str, int]
+) -> list[pl.DataFrame]:
+    """Write asif_{year}.parquet for every year; return the per-year truth rows."""
+    truth = []
+    for year in YEARS:
+        df, tr = asif_year(w, p, rng, year)
+        write_parquet(df, raw / "asif" / f"asif_{year}.parquet")
+        summary[f"raw/asif/asif_{year}.parquet"] = df.height
+        truth.append(tr)
+    return truth
+
+
+def _write_customs(
+    w: World,
+    p: dict[str, Any],
+    rngs: Rngs,
+    trad_map: dict[str, str],
+    raw: Path,
+    summary: dict[str, int],
+) -> list[pl.DataFrame]:
+    """Write customs_{year}.parquet for every year; return the per-year party truth."""
+    parties = build_parties(w, p, rngs["customs"])
+    cnames = customs_names(w, p, rngs["names"], trad_map)
+    truth = []
+    for year in YEARS:
+        rows, tr = customs_year(w, p, rngs["customs"], parties, year, cnames)
+        write_parquet(rows, raw / "customs" / f"customs_{year}.parquet")
+        summary[f"raw/customs/customs_{year}.parquet"] = rows.height
+        truth.append(tr)
+    return truth
+
+
+def _write_members(
+    w: World,
+    p: dict[str, Any],
+    rng: np.random.Generator,
+    trad_map: dict[str, str],
+    raw: Path,
+    summary: dict[str, int],
+) -> list[pl.DataFrame]:
+    """Write the Alibaba and Made-in-China.com member lists; return their truth."""
+    truth = []
+    for which in ("alibaba", "mic"):
+        df, tr = member_list(w, p, rng, which, trad_map)
+        write_parquet(df, raw / "members" / f"{which}.parquet")
+        summary[f"raw/members/{which}.parquet"] = df.height
+        truth.append(tr)
+    return truth
+
+
+def _write_externals(sim: Simulated, raw: Path, summary: dict[str, int]) -> None:
+    """Write the city, county, IT, internet and deflator CSV files."""
+    externals = {
+        "cities": sim.cities.select(
+            "city_code", "city_name", "province_code", "province_name", "lon", "lat"
+        ),
+        "counties": sim.counties.select("county_code", "county_name", "city_code", "lon", "lat"),
+        "it_revenue": ex.it_revenue_frame(),
+        "internet_ports": sim.ports,
+        "it_weights": sim.weights,
+        "deflators": sim.deflators,
+    }
+    for name, df in externals.items():
+        df.write_csv(raw / "external" / f"{name}.csv")
+        summary[f"raw/external/{name}.csv"] = df.height
+
+
+def _truth_info(sim: Simulated, p: dict[str, Any], seed: int, preset: str) -> dict[str, Any]:
+    """The content of truth/params.json: parameters, planted effects and calibration."""
+    w = sim.world
+    city_codes = sim.cities["city_code"].to_list()
+    am = analysis_mask(w)
+    calibration = {
+        "adoption": {k: v for k, v in w.extra["adoption"].items() if k != "city_eco"},
+        "utilization": w.extra["utilization"],
+        "heterogeneity": {
+            k: v for k, v in w.extra["heterogeneity"].items() if k != "high_ict_city"
+        },
+        "analysis_firm_years_before_cleaning": int(am.sum()),
+        "platform_share_analysis": float(w.arr["platform"][am].mean()) if am.any() else None,
+        "mic_share_analysis": float(w.arr["platform_mic"][am].mean()) if am.any() else None,
+    }
+    return {
+        "seed": int(seed),
+        "preset": preset,
+        "params": p,
+        "elasticities": sim.elasticities,
+        "planted_effects": p["effects"],
+        "calibration": calibration,
+        "city_ecosystem_effect": dict(
+            zip(city_codes, w.extra["adoption"]["city_eco"], strict=True)
+        ),
+        "high_ict_city": dict(
+            zip(city_codes, w.extra["heterogeneity"]["high_ict_city"], strict=True)
+        ),
+        "files": {
+            "asif_headers_pinyin_years": [2004],
+            "depreciation_blank_years": [2008, 2009, 2010],
+        },
+    }
+
+
+def _write_all(
+    sim: Simulated,
+    p: dict[str, Any],
+    rngs: Rngs,
+    seed: int,
+    preset: str,
+    raw: Path,
+    truth: Path,
+) -> dict[str, int]:
+    """Write every raw file into `raw` and the truth into `truth`; return row counts."""
+    w = sim.world
+    summary: dict[str, int] = {}
+    asif_truth = _write_asif(w, p, rngs["asif"], raw, summary)
+    trad_map = _traditional_map(sim.cities, sim.counties)
+    customs_truth = _write_customs(w, p, rngs, trad_map, raw, summary)
+    member_truth = _write_members(w, p, rngs["members"], trad_map, raw, summary)
+    _write_externals(sim, raw, summary)
+    info = _truth_info(sim, p, seed, preset)
+    summary.update(write_truth(w, p, truth, asif_truth, customs_truth, member_truth, info))
+    return summary
+
+
+def generate(
+    params: dict[str, Any] | None, preset: str, seed: int, raw_dir: Path, truth_dir: Path
+) -> dict[str, int]:
+    """Simulate the world and write raw files to `raw_dir` and the truth to `truth_dir`.
+
+    `params` is the (possibly partial) `synthetic` config block; missing keys take the
+    defaults of :mod:`cbec.synth.params`. Files are written to temporary sibling
+    directories and renamed at the end. Returns the number of rows written per file."""
+    raw_dir, truth_dir = Path(raw_dir), Path(truth_dir)
+    p = resolve_params(params, preset)
+    rngs = _streams(seed)
+    sim = simulate(p, seed, rngs)
+    raw_tmp, truth_tmp = _tmp_sibling(raw_dir), _tmp_sibling(truth_dir)
+    for d in (raw_tmp, truth_tmp):
+        if d.exists():
+            shutil.rmtree(d)
+    for sub in ("asif", "customs", "members", "external"):
+        (raw_tmp / sub).mkdir(parents=True)
+    try:
+        summary = _write_all(sim, p, rngs, seed, preset, raw_tmp, truth_tmp)
+    except BaseException:
+        shutil.rmtree(raw_tmp, ignore_errors=True)
+        shutil.rmtree(truth_tmp, ignore_errors=True)
+        raise
+    raw_dir.parent.mkdir(parents=True, exist_ok=True)
+    truth_dir.parent.mkdir(parents=True, exist_ok=True)
+    _swap_in(raw_tmp, raw_dir)
+    _swap_in(truth_tmp, truth_dir)
+    return summary

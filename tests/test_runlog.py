@@ -1,0 +1,53 @@
+"""cbec.runlog: a rule's failure is logged with its traceback at ERROR level."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cbec import runlog
+
+
+@pytest.fixture
+def restore_root_logger() -> Iterator[None]:
+    """runlog.setup reconfigures the root logger; put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for h in root.handlers:
+        if h not in handlers:
+            h.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def _failing_step() -> None:
+    raise ValueError("column 'cu' is missing")
+
+
+def test_exception_is_logged_with_traceback_at_error(tmp_path: Path, restore_root_logger):
+    log = tmp_path / "logs" / "rule.log"
+    with pytest.raises(SystemExit) as ei:
+        runlog.run(_failing_step, log, "rule")
+    assert ei.value.code == 1
+    text = log.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if " ERROR rule: " in line)
+    assert lines[first].endswith("ValueError: column 'cu' is missing")
+    # the traceback belongs to the ERROR record (follows it, no other record in between)
+    rest = lines[first + 1 :]
+    assert rest[0] == "Traceback (most recent call last):"
+    assert any("_failing_step" in line for line in rest)
+    assert rest[-1] == "ValueError: column 'cu' is missing"
+    assert " DEBUG " not in text
+
+
+def test_success_logs_done(tmp_path: Path, restore_root_logger):
+    log = tmp_path / "rule.log"
+    runlog.run(lambda: logging.getLogger("rule").info("working"), log, "rule")
+    text = log.read_text(encoding="utf-8")
+    assert " INFO rule: working" in text and " INFO rule: done in " in text
+    assert "ERROR" not in text
