@@ -410,7 +410,7 @@ def parse_vcov(vcov: str | dict[str, str]) -> tuple[str, str | None]:
 
 @dataclass
 class RegResult:
-    """Regression result (linearmodels-style accessors) and its DESIGN.md JSON form."""
+    """Regression result (linearmodels-style accessors) and its estimates-JSON form (docs/architecture.md)."""
 
     names: list[str]
     params: np.ndarray
@@ -461,7 +461,7 @@ class RegResult:
         }
 
     def to_dict(self, label: str = "") -> dict[str, Any]:
-        """One column of ``results/estimates/table{N}.json`` (see DESIGN.md)."""
+        """One column of ``results/estimates/table{N}.json`` (see docs/architecture.md)."""
         st = {k: _jsonable(v) for k, v in self.stats.items()}
         st.setdefault("r2_within", _jsonable(self.r2_within))
         st.setdefault("dropped_singletons", int(self.dropped_singletons))

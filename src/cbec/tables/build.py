@@ -1,4 +1,4 @@
-"""Build the estimates of a table (the JSON of DESIGN.md) from its declarative spec.
+"""Build the estimates of a table (the JSON of docs/architecture.md) from its declarative spec.
 
 A table spec (``config.yaml: tables.<name>``) lists columns; each column names a dependent
 variable, the treatment, optional interactions, whether the paper's controls enter, and

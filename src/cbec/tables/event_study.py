@@ -3,7 +3,7 @@ to joining.
 
 Runs the heterogeneity-robust event-study estimators of :mod:`cbec.estimation.staggered`
 (dynamic TWFE, Sun-Abraham, did2s) and the static TWFE benchmark on the analysis sample and
-returns the estimates JSON (DESIGN.md column format: one column per estimator, coefficients
+returns the estimates JSON (docs/architecture.md column format: one column per estimator, coefficients
 ``rel_-5`` .. ``rel_5`` and ``att``; ``stats`` with the joint pre-trend test) plus a tidy
 ``path`` list, from which the event-study figure is drawn.
 

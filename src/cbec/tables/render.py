@@ -10,7 +10,7 @@ rows (企业固定效应 / 行业时间固定效应 / 地区时间固定效应: 
 separator, R² and, when present, first-stage diagnostics (Kleibergen-Paap rk LM / Wald F,
 first-stage F, wild-bootstrap p-value / CI).
 
-Input (regression table; see docs in DESIGN.md, "Contracts")::
+Input (regression table; see docs/architecture.md, "The estimates JSON")::
 
     {"table": "table2", "title": ..., "notes": ..., "columns": [
        {"label": "(1)", "depvar": "cu", "estimator": "feols"|"iv2sls"|"first_stage",
