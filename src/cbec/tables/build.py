@@ -18,7 +18,7 @@ import polars as pl
 
 from cbec.estimation.fe import FESample, feols
 from cbec.estimation.iv import iv2sls
-from cbec.estimation.wild import wild_cluster_bootstrap, wild_cluster_bootstrap_fwl
+from cbec.estimation.wild import wild_cluster_bootstrap
 
 log = logging.getLogger("cbec.tables")
 
@@ -216,12 +216,7 @@ def regression_table(
         d["controls"] = bool(c.get("controls"))
         if c.get("wild_bootstrap"):
             wb_cfg = common["wild_bootstrap"]
-            boot = (
-                wild_cluster_bootstrap
-                if wb_cfg["method"] == "exact"
-                else wild_cluster_bootstrap_fwl
-            )
-            wb = boot(
+            wb = wild_cluster_bootstrap(
                 sample,
                 c["depvar"],
                 [r for r in regs if r in res.names],
@@ -230,6 +225,7 @@ def regression_table(
                 cluster=common["cluster"],
                 B=int(wb_cfg["reps"]),
                 weights=wb_cfg["weights"],
+                redemean=wb_cfg["method"] == "exact",
             )
             d["stats"].update(
                 wild_p=wb.pvalue,
