@@ -293,7 +293,7 @@ def _mat_util_panel(seed: int, c: float, theta: float) -> pl.DataFrame:
 def test_dynamic_recovers_theta_when_materials_respond(seed: int, c: float, theta: float) -> None:
     # measured (pooled θ̂ / truth): 1.64/2, 2.27/2, 2.54/3, 1.34/1.5; corr 0.91-0.96
     df = _mat_util_panel(seed, c, theta)
-    res = _fit(df, group="ind2")
+    res = _fit(df, group="ind2", method="dynamic")
     assert res.meta["pooled_valid"], res.meta
     assert abs(res.theta / theta - 1) <= 0.20, (res.theta, theta)
     cu = res.cu.to_numpy()

@@ -421,7 +421,7 @@ def estimate_cu_yjz(
     theta_bounds: tuple[float, float] = (0.5, 10.0),
     poly_degree: int = 2,
     markov_degree: int = 3,
-    method: str = "dynamic",
+    method: str = "iv",
     min_first_stage_f: float = 10.0,
     norm_method: str = "quantile",
 ) -> CUResult:
@@ -440,11 +440,11 @@ def estimate_cu_yjz(
     ``norm_value``, ``norm_method="mean"`` sets the mean of u to ``norm_value``; u is then
     capped at 1.
 
-    ``method="dynamic"`` (default) estimates φ with (β_l, β_k) in the second stage from the
+    ``method="dynamic"`` estimates φ with (β_l, β_k) in the second stage from the
     AR(1) law of motion of ω, with ln δ_{t−2} as the instrument of ln δ (valid when materials
     respond to utilization; :func:`_fit_dynamic`); its F (ln δ_{t−2} in the quasi-differenced
     ln δ) below ``min_first_stage_f`` counts as invalid.
-    ``method="iv"`` estimates φ in a partially linear first stage with ln δ
+    ``method="iv"`` (default) estimates φ in a partially linear first stage with ln δ
     instrumented by ln δ_{t−1} (robust to noise in book depreciation) and (β_l, β_k) in the ACF
     second stage; valid only when the proxy m does not respond to utilization; a first-stage F
     below ``min_first_stage_f`` counts as invalid.
