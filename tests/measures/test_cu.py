@@ -32,8 +32,18 @@ def simulate_panel(
     alpha_sd: float = 0.15,
     sigma_dep: float = 0.15,
     burn: int = 15,
+    theta: float = THETA,
+    mat_util: float = 0.0,
+    omega_alpha: float = 1.0,
+    u_firm_sd: float = 0.06,
 ) -> pl.DataFrame:
-    """Firm-year panel from the synthetic world's production DGP (see module docstring)."""
+    """Firm-year panel from the synthetic world's production DGP (see module docstring).
+
+    ``mat_util`` is the elasticity c of materials with respect to utilization
+    (ln m += c · ln u; c = β_k: materials proportional to output, Leontief), ``omega_alpha``
+    the loading of the firm effect α in ω (0: ω is Markov, as in the synthetic world's
+    default), ``u_firm_sd`` the s.d. of the permanent firm component of utilization.
+    """
     rng = np.random.default_rng(seed)
     n, T = n_firms, burn + n_years
     grp = rng.integers(0, n_groups, n)
@@ -42,7 +52,7 @@ def simulate_panel(
     for t in range(burn, T):  # staggered, absorbing adoption; hazard rises with α
         new = (join > t) & (rng.random(n) < 0.025 * np.exp(2.0 * alpha / max(alpha_sd, 1e-9) * 0.3))
         join[new] = t
-    f_u = rng.normal(0.0, 0.06, n)  # firm effect in utilization
+    f_u = rng.normal(0.0, u_firm_sd, n)  # firm effect in utilization
     x_u = rng.normal(0.0, 0.10, n)  # AR(1) part of utilization
     w = rng.normal(0.0, 0.2 / np.sqrt(1 - 0.49), n)  # AR(1) part of ω
     k_target = 3.0 + rng.normal(0.0, 1.2, n)  # firm size
@@ -53,14 +63,14 @@ def simulate_panel(
         if t > 0:
             w = 0.7 * w + 0.2 * rng.normal(size=n)
             x_u = 0.6 * x_u + 0.10 * 0.8 * rng.normal(size=n)
-        omega = alpha + w + 0.13 * platform
+        omega = omega_alpha * alpha + w + 0.13 * platform
         u = np.clip(
             0.735 + 0.1 * alpha + f_u + x_u + rng.normal(0, 0.02) + TAU_CU * platform, 0.05, 1.0
         )
-        delta = A * u**THETA
+        delta = A * u**theta
         dep_rate = delta * np.exp(sigma_dep * rng.normal(size=n))
         lab = 0.5 + 0.6 * omega + 0.4 * k + 0.3 * rng.normal(size=n)
-        mat = 1.0 + 1.0 * omega + 0.6 * k + 0.05 * rng.normal(size=n)
+        mat = 1.0 + 1.0 * omega + 0.6 * k + mat_util * np.log(u) + 0.05 * rng.normal(size=n)
         va = (
             1.0
             + omega
@@ -131,7 +141,8 @@ def panel() -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def fitted(panel: pl.DataFrame) -> CUResult:
-    return _fit(panel, group="ind2")
+    # the first-stage ("iv") estimator: valid here because materials do not respond to u
+    return _fit(panel, group="ind2", method="iv")
 
 
 def test_coefficients_recovered(fitted: CUResult) -> None:
@@ -185,7 +196,7 @@ def test_missing_depreciation_gives_null(panel: pl.DataFrame) -> None:
         .then(0.0)
         .otherwise(pl.col("dep_rate"))
     )
-    res = _fit(df, group="ind2")
+    res = _fit(df, group="ind2", method="iv")
     missing = (df["year"] == 2004) | ((df["firm"] % 50 == 0) & (df["year"] == 2006))
     assert res.cu.filter(missing).null_count() == missing.sum()
     assert res.cu.filter(~missing).null_count() == 0
@@ -194,17 +205,17 @@ def test_missing_depreciation_gives_null(panel: pl.DataFrame) -> None:
 
 
 def test_normalization_is_configurable(panel: pl.DataFrame) -> None:
-    res = _fit(panel, norm_quantile=0.9, norm_value=0.95)
+    res = _fit(panel, norm_quantile=0.9, norm_value=0.95, method="iv")
     q = float(np.quantile(res.cu.to_numpy(), 0.9))
     assert abs(q - 0.95) < 1e-6
     assert res.cu.max() <= 1.0
     # same θ, different level: ranks unchanged
-    base = _fit(panel)
+    base = _fit(panel, method="iv")
     assert abs(res.theta - base.theta) < 1e-12
     assert np.corrcoef(res.cu.to_numpy(), base.cu.to_numpy())[0, 1] > 0.99
 
 
-def test_fallback_to_pooled_and_default(panel: pl.DataFrame) -> None:
+def test_fallback_to_pooled_and_missing(panel: pl.DataFrame) -> None:
     rng = np.random.default_rng(11)
     # industry "34": depreciation unrelated to utilization → φ not identified
     noisy = panel.with_columns(
@@ -212,28 +223,32 @@ def test_fallback_to_pooled_and_default(panel: pl.DataFrame) -> None:
         .then(pl.Series(0.08 * np.exp(0.3 * rng.normal(size=panel.height))))
         .otherwise(pl.col("dep_rate"))
     )
-    res = _fit(noisy, group="ind2", theta_bounds=(1.0, 4.0))
+    res = _fit(noisy, group="ind2", theta_bounds=(1.0, 4.0), method="iv")
     bg = res.by_group.sort("group")
     assert bg["fallback_used"].to_list() == [False, True]
     assert bg["first_stage_f"][1] < 10 < bg["first_stage_f"][0]
-    assert "weak first-stage instrument" in bg["message"][1]
-    assert "pooled theta" in bg["message"][1] or "default theta" in bg["message"][1]
+    assert "weak instrument" in bg["message"][1]
+    assert "pooled theta" in bg["message"][1]
     assert res.cu.null_count() == 0 and res.cu.max() <= 1.0
-    # no group, and no usable signal at all → documented default θ, reported, no NaN
+    # no group, and no usable signal at all → not estimable: CU missing, θ NaN, reason given
     junk = panel.with_columns(
         dep_rate=pl.Series(0.08 * np.exp(0.3 * rng.normal(size=panel.height)))
     )
-    res2 = _fit(junk, theta_bounds=(1.0, 4.0), theta_default=2.5)
-    assert res2.by_group["fallback_used"].to_list() == [True]
-    assert "default theta" in res2.by_group["message"][0]
-    assert res2.theta == 2.5 and res2.cu.null_count() == 0
+    for method in ("dynamic", "iv"):
+        res2 = _fit(junk, theta_bounds=(1.0, 4.0), method=method)
+        row = res2.by_group.row(0, named=True)
+        assert "not estimable: CU is null" in row["message"], row
+        assert row["n_cu"] == 0 and not row["fallback_used"]
+        assert np.isnan(res2.theta) and res2.cu.null_count() == junk.height
+    with pytest.raises(TypeError):
+        _fit(junk, theta_default=2.0)  # no substituted θ exists any more
 
 
 def test_robust_to_larger_firm_effect() -> None:
     # synthetic-world default sd(α) = 0.3: β_k (and θ) biased up (ω not Markov), but the CU
     # ranking and the sign of the planted effect survive (measured: θ 2.6, corr 0.91).
     df = simulate_panel(1500, seed=8, alpha_sd=0.3, n_groups=1)
-    res = _fit(df)
+    res = _fit(df, method="iv")
     r = np.corrcoef(res.cu.to_numpy(), df["u"].to_numpy())[0, 1]
     assert r >= 0.8, r
     b = _twfe_coef(
@@ -246,16 +261,52 @@ def test_no_firm_effect_exact_recovery_and_acf_variant() -> None:
     # Without the permanent firm effect ω is Markov and the default ("iv") estimator recovers θ
     # tightly despite the book-depreciation noise (measured: θ 1.94, β_k 0.303, φ 0.156).
     df = simulate_panel(1500, seed=12, alpha_sd=0.0, n_groups=1)
-    res = _fit(df)
+    res = _fit(df, method="iv")
     assert abs(res.theta - THETA) < 0.2, res.theta
     assert abs(res.coef["beta_k"] - BETA_K) < 0.03 and abs(res.coef["beta_l"] - BETA_L) < 0.03
     # The literal ACF variant (φ in the second stage, instrument ln δ_{t−1}) is identified only
     # by the difference in persistence between u and ω: here it is not (φ̂ = 0.02, θ̂ = 12.8),
-    # and the estimator must say so and fall back instead of returning garbage or NaN.
+    # and the estimator must say so: the CU is missing, never a substituted θ.
     acf = _fit(df, method="acf")
     bg = acf.by_group
-    assert acf.cu.null_count() == 0 and acf.cu.max() <= 1.0
-    assert bg["fallback_used"][0] and "default theta" in bg["message"][0]
+    assert acf.cu.null_count() == df.height
+    assert not bg["fallback_used"][0] and "not estimable" in bg["message"][0]
     assert abs(bg["beta_k"][0] - BETA_K) < 0.05  # β_k itself is fine
     with pytest.raises(ValueError):
         _fit(df, method="ols")
+
+
+# ------------------------------------------------- materials respond to utilization (issue 13)
+
+# World-like panels: ω Markov (the synthetic world's default alpha_omega = 0) and a permanent
+# firm component in u (about 2/3 of its variance, as sd_firm 0.30 vs sd_ar 0.24 of the
+# world's log slack); materials ln m += c · ln u. Cases fixed before looking at the estimates:
+# two values of c, three θ, four seeds.
+MAT_UTIL_CASES = [(31, 0.3, 2.0), (32, 1.0, 2.0), (33, 0.3, 3.0), (34, 1.0, 1.5)]
+
+
+def _mat_util_panel(seed: int, c: float, theta: float) -> pl.DataFrame:
+    return simulate_panel(4000, seed=seed, omega_alpha=0.0, u_firm_sd=0.15, mat_util=c, theta=theta)
+
+
+@pytest.mark.parametrize(("seed", "c", "theta"), MAT_UTIL_CASES)
+def test_dynamic_recovers_theta_when_materials_respond(seed: int, c: float, theta: float) -> None:
+    # measured (pooled θ̂ / truth): 1.64/2, 2.27/2, 2.54/3, 1.34/1.5; corr 0.91-0.96
+    df = _mat_util_panel(seed, c, theta)
+    res = _fit(df, group="ind2", method="dynamic")
+    assert res.meta["pooled_valid"], res.meta
+    assert abs(res.theta / theta - 1) <= 0.20, (res.theta, theta)
+    cu = res.cu.to_numpy()
+    assert res.cu.null_count() == 0
+    assert np.corrcoef(cu, df["u"].to_numpy())[0, 1] >= 0.8
+
+
+@pytest.mark.parametrize("c", [0.3, 1.0])
+def test_first_stage_estimator_fails_when_materials_respond(c: float) -> None:
+    # the former default: conditional on m, ln δ also carries −ω, so φ̂ ≈ (β_k − c)/θ ≤ 0.005
+    # and θ̂ explodes or turns negative; the industry is then not estimable (CU missing)
+    df = _mat_util_panel(31, c, 2.0)
+    res = _fit(df, method="iv")
+    assert res.coef["phi"] < 0.02, res.coef
+    assert not res.meta["pooled_valid"]
+    assert res.cu.null_count() == df.height

@@ -24,6 +24,7 @@ from cbec.measures.driver import (
     gather_diagnostics,
     gather_measures,
 )
+from cbec.measures.sfa import fit_sfa
 
 YEARS = list(range(2003, 2011))
 ELAST = {"31": (0.45, 0.30), "32": (0.50, 0.25), "35": (0.40, 0.35), "36": (0.45, 0.30)}
@@ -35,11 +36,21 @@ CFG = {
     "sfa_year_dummies": True,
     # this world's frontier: gross output in (k, l) times u (the driver's default is value
     # added on k, l, m; see test_default_sfa_frontier_on_value_added)
+    "sfa_kind": "technical_efficiency",
     "sfa_output": "ln_y",
     "sfa_inputs": ["ln_k", "ln_l"],
     "fallback": ["group", "all"],
     "elasticity_range": [0.0, 1.5],
-    "yjz": {"norm_quantile": 0.99, "norm_value": 1.0, "theta_bounds": [0.5, 10.0]},
+    # materials do not respond to u in this world, so the first-stage estimator is valid; the
+    # default ("dynamic") is weakly identified here (ρ_ω 0.8 vs u: 43 % permanent, AR 0.5)
+    # and says so (test_yjz_weak_dynamic_identification_gives_missing_cu)
+    "yjz": {
+        "method": "iv",
+        "min_f": 10,
+        "norm_quantile": 0.99,
+        "norm_value": 1.0,
+        "theta_bounds": [0.5, 10.0],
+    },
 }
 NO_YJZ = ["tfp_op", "tfp_lp", "cu_sfa_cd", "cu_sfa_tl"]
 LOG = logging.getLogger("test_driver")
@@ -261,6 +272,18 @@ def test_yjz_cu_tracks_utilization(panel, results, ind2):
     assert np.corrcoef(v, pre["u"].to_numpy())[0, 1] >= 0.8
 
 
+def test_yjz_weak_dynamic_identification_gives_missing_cu(panel):
+    # every pool fails (weak instrument for ln δ) → the industry's CU is missing, the reason
+    # and the pools tried are in the diagnostics; no substituted θ
+    cfg = {**CFG, "yjz": {**CFG["yjz"], "method": "dynamic"}}
+    out, diag = estimate_industry(panel, "31", cfg, LOG, measures=["cu"])
+    d = diag.row(0, named=True)
+    assert d["fallback"] == "failed" and d["n_values"] == 0 and d["theta"] is None, d
+    assert "weak instrument for ln delta" in d["message"]
+    assert "none:" in d["message"] and "group:" in d["message"]
+    assert out["cu"].null_count() == out.height
+
+
 def simulate_world_like(n_firms: int, seed: int) -> pl.DataFrame:
     """One industry shaped like the synthetic world (docs/synthetic_world.md): value added
     with capital services u K, u = 1 - log-normal slack (left-skewed), transitory shock
@@ -306,8 +329,9 @@ def simulate_world_like(n_firms: int, seed: int) -> pl.DataFrame:
     return pl.concat(rows).with_columns(pl.col("firm_id", "year").cast(pl.Int64))
 
 
-def test_default_sfa_frontier_on_value_added():
-    """Default frontier (ln_va on ln_k, ln_l, ln_m + year dummies): the right skew, and the
+def test_technical_efficiency_frontier_on_value_added():
+    """The technical-efficiency frontier (ln_va on ln_k, ln_l, ln_m + year dummies): the right
+    skew, and the
     efficiency tracks the output shortfall s - beta_k ln u, not productivity; the
     gross-output frontier on (k, l) of the same world is dominated by omega."""
     panel = simulate_world_like(1500, seed=3)
@@ -329,3 +353,31 @@ def test_default_sfa_frontier_on_value_added():
     # measured: OLS residual skewness +0.012 (wrong sign), no pool left -> null
     failed = d2["fallback"].item() == "failed"
     assert failed or np.corrcoef(v2, j["u"].to_numpy())[0, 1] < 0.2
+
+
+def test_capacity_frontier_is_the_default():
+    """Default SFA CU: a capacity frontier of ln_va in the quasi-fixed inputs (k, l) + year
+    dummies, efficiency = observed / frontier output; materials are not in it. Checked
+    against fit_sfa on that design directly; technical efficiency stays a named option."""
+    panel = simulate_world_like(1500, seed=3)
+    cfg = {k: v for k, v in CFG.items() if k not in ("sfa_output", "sfa_inputs", "sfa_kind")}
+    out, diag = estimate_industry(panel, "31", cfg, LOG, measures=["cu_sfa_cd"])
+    d = diag.row(0, named=True)
+    assert d["fallback"] == "none" and d["converged"], d
+    years = sorted(panel["year"].unique().to_list())
+    design = panel.sort(["firm_id", "year"]).select(
+        "ln_va",
+        pl.col("ln_k").alias("x_k"),
+        pl.col("ln_l").alias("x_l"),
+        *[(pl.col("year") == y).cast(pl.Float64).alias(f"yr_{y}") for y in years[1:]],
+    )
+    names = ["x_k", "x_l", *[f"yr_{y}" for y in years[1:]]]
+    ref = fit_sfa(design, y="ln_va", x=names, form="cd", dist="half-normal")
+    got = out.sort(["firm_id", "year"])["cu_sfa_cd"].to_numpy()
+    np.testing.assert_allclose(got, ref.efficiency.to_numpy(), rtol=1e-6)
+    te = estimate_industry(
+        panel, "31", {**cfg, "sfa_kind": "technical_efficiency"}, LOG, measures=["cu_sfa_cd"]
+    )[0]
+    assert np.max(np.abs(te.sort(["firm_id", "year"])["cu_sfa_cd"].to_numpy() - got)) > 0.05
+    with pytest.raises(ValueError, match="sfa_kind"):
+        estimate_industry(panel, "31", {**cfg, "sfa_kind": "te"}, LOG, measures=["cu_sfa_cd"])

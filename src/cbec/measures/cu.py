@@ -29,13 +29,14 @@ from itertools import combinations_with_replacement
 
 import numpy as np
 import polars as pl
-from scipy.optimize import minimize
+from scipy.optimize import minimize, minimize_scalar
 
 from cbec.measures.outcome import MeasureFit
 
 __all__ = ["CUResult", "cu_yjz", "estimate_cu_yjz", "level_ln_a"]
 
 _MIN_OBS = 50  # minimum second-stage observations for a group-specific estimate
+_METHODS = ("dynamic", "iv", "acf")
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class _Fit:
     converged: bool
     message: str
     first_stage_f: float = float("nan")
+    rho: float = float("nan")
 
     @property
     def theta(self) -> float:
@@ -148,11 +150,13 @@ def _fit(
     A = np.column_stack([np.ones(va.size), lab, k, lnd])
     b_ols, *_ = np.linalg.lstsq(A, va, rcond=None)
 
+    if method == "dynamic":
+        return _fit_dynamic(va, lab, k, m, lnd, lag, idx, lg, poly_degree, times)
     if method == "iv":
         return _fit_iv(va, lab, k, m, lnd, idx, lg, b_ols, poly_degree, markov_degree)
     if method == "acf":
         return _fit_acf(va, lab, k, m, lnd, idx, lg, b_ols, poly_degree, markov_degree)
-    raise ValueError(f"method must be 'iv' or 'acf', got {method!r}")
+    raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
 
 
 def _markov_objective(
@@ -197,19 +201,10 @@ def _fit_iv(
     second stage ω(β) = ψ − β_l l − β_k k with moments E[ξ (1, k_t, l_{t−1})]."""
     nn = idx.size
     P = _poly(_standardize(np.column_stack([lab, k, m])), poly_degree)
-    X = np.column_stack([P, lnd])
-    Zfs = np.column_stack([P[idx], lnd[lg]])
-    pi, *_ = np.linalg.lstsq(Zfs, X[idx], rcond=None)
-    b, *_ = np.linalg.lstsq(Zfs @ pi, va[idx], rcond=None)
-    phi = float(b[-1])
-    # strength of the excluded instrument (partial F, one instrument)
-    rss_u = float(np.sum((lnd[idx] - Zfs @ pi[:, -1]) ** 2))
-    c_r, *_ = np.linalg.lstsq(P[idx], lnd[idx], rcond=None)
-    rss_r = float(np.sum((lnd[idx] - P[idx] @ c_r) ** 2))
-    fs_f = (rss_r - rss_u) / max(rss_u / max(nn - Zfs.shape[1], 1), 1e-300)
+    # ψ̂ = Φ̂ − φ̂ ln δ: a function of (l, k, m) only, free of book noise
+    psi, phi, fs_f = _stage1_iv(va, P, lnd, idx, lg)
     if not np.isfinite(phi):
         return _Fit(nn, np.nan, np.nan, np.nan, False, "first stage failed", fs_f)
-    psi = P @ b[:-1]  # Φ̂ − φ̂ ln δ: a function of (l, k, m) only, free of book noise
 
     Xc = np.column_stack([lab, k])
     Z = np.column_stack([np.ones(nn), _standardize(np.column_stack([k[idx], lab[lg]]))])
@@ -217,6 +212,133 @@ def _fit_iv(
     starts = [np.clip(b_ols[1:3], 0.01, 1.0), np.array([0.4, 0.3]), np.array([0.6, 0.2])]
     x, fval, conv = _gmm(obj, starts)
     return _Fit(nn, float(x[0]), float(x[1]), phi, conv, _message(fval, conv), fs_f)
+
+
+def _stage1_iv(
+    va: np.ndarray,
+    P: np.ndarray,
+    lnd: np.ndarray,
+    idx: np.ndarray,
+    lg: np.ndarray,
+) -> tuple[np.ndarray, float, float]:
+    """Partially linear 2SLS va = P·b + γ ln δ + ε, ln δ instrumented by ln δ_{t−1}.
+
+    Returns (P·b̂ for every row, γ̂, partial F of ln δ_{t−1})."""
+    nn = idx.size
+    X = np.column_stack([P, lnd])
+    Zfs = np.column_stack([P[idx], lnd[lg]])
+    pi, *_ = np.linalg.lstsq(Zfs, X[idx], rcond=None)
+    b, *_ = np.linalg.lstsq(Zfs @ pi, va[idx], rcond=None)
+    rss_u = float(np.sum((lnd[idx] - Zfs @ pi[:, -1]) ** 2))
+    c_r, *_ = np.linalg.lstsq(P[idx], lnd[idx], rcond=None)
+    rss_r = float(np.sum((lnd[idx] - P[idx] @ c_r) ** 2))
+    fs_f = (rss_r - rss_u) / max(rss_u / max(nn - Zfs.shape[1], 1), 1e-300)
+    return P @ b[:-1], float(b[-1]), fs_f
+
+
+def _partial_f(y: np.ndarray, Z: np.ndarray, j: int) -> float:
+    """F statistic of column ``j`` of ``Z`` in the OLS of ``y`` on ``Z``."""
+    rss_u = float(np.sum(_ols_resid(Z, y) ** 2))
+    rss_r = float(np.sum(_ols_resid(np.delete(Z, j, axis=1), y) ** 2))
+    return (rss_r - rss_u) / max(rss_u / max(y.size - Z.shape[1], 1), 1e-300)
+
+
+def _fit_dynamic(
+    va: np.ndarray,
+    lab: np.ndarray,
+    k: np.ndarray,
+    m: np.ndarray,
+    lnd: np.ndarray,
+    lag: np.ndarray,
+    idx: np.ndarray,
+    lg: np.ndarray,
+    poly_degree: int,
+    times: np.ndarray,
+) -> _Fit:
+    """φ in the second stage, identified by the law of motion (docs/methods.md).
+
+    Stage 1: Φ̂ = ψ̂(l, k, m) + γ̂ ln δ (:func:`_stage1_iv`; γ = φ − κ when materials respond
+    to utilization with ∂ω/∂ln δ = −κ given m). Stage 2: ω(β) = Φ̂ − β_l l − β_k k − φ ln δ
+    follows ω_t = c + ρ ω_{t−1} + ξ_t; (c, β_l, β_k, φ) by 2SLS given ρ with instruments
+    (1, k_t, k_{t−1}, l_{t−1}, ψ̂_{t−2}, ln δ_{t−2}), ρ ∈ (0, 1) by minimizing the GMM
+    criterion; among its local minima the lowest with β_k > 0 and φ > 0 is kept."""
+    P = _poly(_standardize(np.column_stack([lab, k, m])), poly_degree)
+    psi, gamma, _ = _stage1_iv(va, P, lnd, idx, lg)
+    r = idx[lag[lg] >= 0]
+    if r.size < _MIN_OBS:
+        return _Fit(int(r.size), np.nan, np.nan, np.nan, False, "too few obs with two lags")
+    l1 = lag[r]
+    l2 = lag[l1]
+    phi_hat = psi + gamma * lnd
+    inst = _standardize(np.column_stack([k[r], k[l1], lab[l1], psi[l2], lnd[l2]]))
+    years = np.unique(times[r])
+    D = (times[r][:, None] == years[None, :]).astype(float)  # year effects c_t
+    Z = np.column_stack([D, inst])
+    solve = _rho_gmm(phi_hat, np.column_stack([lab, k, lnd]), Z, D, r, l1)
+    best = _rho_search(solve)
+    if best is None:
+        return _Fit(int(r.size), np.nan, np.nan, np.nan, False, "no admissible GMM solution")
+    rho, b, conv = best
+    dl = lnd[r] - rho * lnd[l1]
+    f_stat = _partial_f(dl, Z, Z.shape[1] - 1)
+    msg = "ok" if conv else f"rho = {rho:.3f} on the boundary of (0, 1)"
+    return _Fit(int(r.size), float(b[1]), float(b[2]), float(b[3]), conv, msg, f_stat, rho)
+
+
+def _rho_gmm(
+    target: np.ndarray,
+    X: np.ndarray,
+    Z: np.ndarray,
+    D: np.ndarray,
+    r: np.ndarray,
+    l1: np.ndarray,
+) -> Callable[[float], tuple[np.ndarray, float]]:
+    """Given ρ: 2SLS of target_t − ρ target_{t−1} on (X_t − ρ X_{t−1}, D) (D: year
+    dummies); returns the coefficients of X (first the ones of D are dropped: the result is
+    (0, X coefficients...)) and the GMM criterion g'Wg (W = (Z'Z/n)⁻¹)."""
+    n = r.size
+    W = np.linalg.pinv(Z.T @ Z / n)
+
+    def solve(rho: float) -> tuple[np.ndarray, float]:
+        y = target[r] - rho * target[l1]
+        Xr = np.column_stack([D, X[r] - rho * X[l1]])
+        zx, zy = Z.T @ Xr / n, Z.T @ y / n
+        A = zx.T @ W @ zx
+        try:
+            b = np.linalg.solve(A, zx.T @ W @ zy)
+        except np.linalg.LinAlgError:
+            b, *_ = np.linalg.lstsq(A, zx.T @ W @ zy, rcond=None)
+        g = zy - zx @ b
+        return np.concatenate([[0.0], b[D.shape[1] :]]), float(g @ W @ g)
+
+    return solve
+
+
+def _rho_search(
+    solve: Callable[[float], tuple[np.ndarray, float]],
+) -> tuple[float, np.ndarray, bool] | None:
+    """Local minima of the criterion over ρ ∈ [0, 0.99] (grid, then bounded Brent); the
+    lowest with β_k > 0 and φ > 0. Returns (ρ, coefficients, interior) or None."""
+    grid = np.linspace(0.0, 0.99, 100)
+    crit = np.array([solve(float(x))[1] for x in grid])
+    cands: list[tuple[float, float, np.ndarray]] = []
+    for i in range(grid.size):
+        lo, hi = max(i - 1, 0), min(i + 1, grid.size - 1)
+        if crit[i] > crit[lo] or crit[i] > crit[hi]:
+            continue
+        res = minimize_scalar(
+            lambda x: solve(float(x))[1],
+            bounds=(grid[lo], grid[hi]),
+            method="bounded",
+            options={"xatol": 1e-9},
+        )
+        b, j = solve(float(res.x))
+        if b[2] > 0 and b[3] > 0:
+            cands.append((j, float(res.x), b))
+    if not cands:
+        return None
+    _, rho, b = min(cands, key=lambda c: c[0])
+    return rho, b, bool(grid[0] + 1e-6 < rho < grid[-1] - 1e-6)
 
 
 def _fit_acf(
@@ -254,7 +376,7 @@ def _valid(fit: _Fit, theta_bounds: tuple[float, float], min_f: float) -> tuple[
     if not np.isfinite(fit.phi):
         return False, fit.message
     if np.isfinite(fit.first_stage_f) and fit.first_stage_f < min_f:
-        return False, f"weak first-stage instrument (F = {fit.first_stage_f:.1f} < {min_f:g})"
+        return False, f"weak instrument for ln delta (F = {fit.first_stage_f:.1f} < {min_f:g})"
     if fit.phi <= 0:
         return False, f"phi = {fit.phi:.4f} <= 0"
     if not fit.beta_k > 0:
@@ -299,7 +421,6 @@ def estimate_cu_yjz(
     theta_bounds: tuple[float, float] = (0.5, 10.0),
     poly_degree: int = 2,
     markov_degree: int = 3,
-    theta_default: float = 2.0,
     method: str = "iv",
     min_first_stage_f: float = 10.0,
     norm_method: str = "quantile",
@@ -311,16 +432,22 @@ def estimate_cu_yjz(
     Rows with a missing or non-positive δ get a null CU and are left out of estimation, as are
     rows with any non-finite input. With ``group`` the model is estimated per group (2-digit
     industry); a group whose estimate is invalid (φ ≤ 0, β_k ≤ 0, θ outside ``theta_bounds``,
-    weak first stage, no convergence, too few obs) falls back on the pooled θ, or on
-    ``theta_default`` if the pooled estimate is invalid too; ``by_group`` reports which.
+    weak instrument, no convergence, too few obs) falls back on the pooled θ; if the pooled
+    estimate is invalid too, the group's CU is null (never a substituted θ); ``by_group``
+    reports which and why.
     The level a is not identified (it enters only the constant); it is pinned per group by
     :func:`level_ln_a`: ``norm_method="quantile"`` sets the ``norm_quantile`` quantile of u to
     ``norm_value``, ``norm_method="mean"`` sets the mean of u to ``norm_value``; u is then
     capped at 1.
 
+    ``method="dynamic"`` estimates φ with (β_l, β_k) in the second stage from the
+    AR(1) law of motion of ω, with ln δ_{t−2} as the instrument of ln δ (valid when materials
+    respond to utilization; :func:`_fit_dynamic`); its F (ln δ_{t−2} in the quasi-differenced
+    ln δ) below ``min_first_stage_f`` counts as invalid.
     ``method="iv"`` (default) estimates φ in a partially linear first stage with ln δ
     instrumented by ln δ_{t−1} (robust to noise in book depreciation) and (β_l, β_k) in the ACF
-    second stage; a first-stage F below ``min_first_stage_f`` counts as invalid.
+    second stage; valid only when the proxy m does not respond to utilization; a first-stage F
+    below ``min_first_stage_f`` counts as invalid.
     ``method="acf"`` is the literal ACF variant: ln δ inside the first-stage polynomial and
     (β_l, β_k, φ) in the second stage with instruments (k_t, l_{t−1}, ln δ_{t−1}).
     ``poly_degree`` is the first-stage polynomial degree, ``markov_degree`` that of g(ω_{t−1}).
@@ -342,16 +469,17 @@ def estimate_cu_yjz(
         fit = pooled if group is None else fit_rows(in_g & data.est_ok)
         ok, msg = _valid(fit, theta_bounds, min_first_stage_f)
         theta, fallback, msg = _choose_theta(
-            fit, ok, msg, pooled, pooled_ok, pooled_msg, group is not None, theta_default
+            fit, ok, msg, pooled, pooled_ok, pooled_msg, group is not None
         )
         sel = in_g & np.isfinite(data.lnd)
         ln_a = float("nan")
-        if sel.any():
+        if sel.any() and np.isfinite(theta):
             ln_a = level_ln_a(data.lnd[sel], theta, norm_method, norm_quantile, norm_value)
             cu[sel] = np.minimum(np.exp((data.lnd[sel] - ln_a) / theta), 1.0)
-        rows.append(_group_row(g, fit, int(sel.sum()), theta, ln_a, fallback, msg))
+        n_cu = int(sel.sum()) if np.isfinite(theta) else 0
+        rows.append(_group_row(g, fit, n_cu, theta, ln_a, fallback, msg))
 
-    theta_pooled = pooled.theta if pooled_ok else theta_default
+    theta_pooled = pooled.theta if pooled_ok else float("nan")
     return CUResult(
         cu=pl.Series("cu", cu, dtype=pl.Float64).fill_nan(None),
         theta=float(theta_pooled),
@@ -362,6 +490,7 @@ def estimate_cu_yjz(
             "pooled_valid": pooled_ok,
             "pooled_message": pooled_msg,
             "pooled_first_stage_f": pooled.first_stage_f,
+            "pooled_rho": pooled.rho,
         },
     )
 
@@ -390,8 +519,8 @@ def _check_arguments(
     theta_bounds: tuple[float, float],
 ) -> None:
     """Raise ValueError on an unknown method or an invalid normalization or theta range."""
-    if method not in ("iv", "acf"):
-        raise ValueError(f"method must be 'iv' or 'acf', got {method!r}")
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     if norm_method not in ("quantile", "mean"):
         raise ValueError(f"norm_method must be 'quantile' or 'mean', got {norm_method!r}")
     if not 0 < norm_quantile <= 1:
@@ -490,16 +619,16 @@ def _choose_theta(
     pooled_ok: bool,
     pooled_msg: str,
     grouped: bool,
-    theta_default: float,
 ) -> tuple[float, bool, str]:
     """θ of a group: its own if valid, else the pooled θ (per-group estimation with a valid
-    pooled fit), else ``theta_default``. Returns (θ, fallback used, message)."""
+    pooled fit), else NaN: the group cannot be estimated and its CU is null.
+    Returns (θ, fallback used, message)."""
     if ok:
         return fit.theta, False, msg
     if pooled_ok and grouped:
         return pooled.theta, True, f"{msg}; pooled theta used"
     extra = f" (pooled: {pooled_msg})" if grouped else ""
-    return theta_default, True, f"{msg}{extra}; default theta used"
+    return float("nan"), False, f"{msg}{extra}; not estimable: CU is null"
 
 
 def _group_row(
@@ -551,9 +680,10 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
     is the module's. On a fallback pool (the industry's ``own_n`` rows first) theta is
     estimated on the whole pool and the industry's CU is normalized within the industry
     (as every non-pooled industry is), with the same normalization as the module.
-    An invalid estimate (phi <= 0, beta_k <= 0, theta outside ``theta_bounds``, not
-    converged, too few lagged rows) is a failure here: the module's ``theta_default`` is
-    never used silently.
+    ``cfg["yjz"]["method"]`` chooses the estimator (``dynamic`` | ``iv`` | ``acf``).
+    An invalid estimate (phi <= 0, beta_k <= 0, theta outside ``theta_bounds``, weak
+    instrument, not converged, too few lagged rows) is a failure here (the driver then tries
+    its fallback pools, and leaves the industry's CU null when they fail too).
     """
     y = cfg["yjz"]
     res = estimate_cu_yjz(
@@ -569,6 +699,8 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
         norm_value=y["norm_value"],
         theta_bounds=tuple(y["theta_bounds"]),
         poly_degree=cfg["poly_degree"],
+        method=y["method"],
+        min_first_stage_f=y["min_f"],
     )
     valid = bool(res.meta.get("pooled_valid", False))
     row = res.by_group.row(0, named=True) if res.by_group.height else {}

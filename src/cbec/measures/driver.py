@@ -13,11 +13,13 @@ Measures (column: method)
     ``cu``         Yu–Jin–Zhang (2018) capital utilization, :func:`cbec.measures.cu.estimate_cu_yjz`
                    (null where the depreciation rate is missing, i.e. 2008–2010 in ASIF)
     ``cu_sfa_cd``  Battese–Coelli E[exp(-u)|e] of a Cobb–Douglas stochastic frontier of
-                   ``measures.sfa_output`` (default ``ln_va``) on ``measures.sfa_inputs``
-                   (default ``ln_k``, ``ln_l``, ``ln_m``): materials, the Levinsohn–Petrin
-                   proxy of productivity, keep TFP differences out of the one-sided term,
-                   so the shortfall from the frontier is output lost to idle capacity and
-                   inefficiency (docs/methods.md, "SFA capacity utilization")
+                   ``measures.sfa_output`` (default ``ln_va``): by default
+                   (``measures.sfa_kind: capacity``) a capacity frontier in the quasi-fixed
+                   inputs ``measures.sfa_capacity_inputs`` (default ``ln_k``, ``ln_l``), so
+                   CU = observed / capacity output; with ``sfa_kind: technical_efficiency``
+                   the frontier in every input ``measures.sfa_inputs`` (default ``ln_k``,
+                   ``ln_l``, ``ln_m``), i.e. efficiency given the inputs used
+                   (docs/methods.md, "SFA capacity utilization")
     ``cu_sfa_tl``  the same with a translog frontier in the inputs
     Both frontiers add year dummies (first year of the estimation sample is the base) as extra
     linear regressors when ``measures.sfa_year_dummies`` is true: the frontier shifts with
@@ -41,7 +43,8 @@ Fallbacks (never a crash, never a silent null)
     rows; for SFA the pooled frontier with an intercept dummy per industry of the pool (the
     industry keeps its own frontier level, the slopes and the inefficiency distribution are
     pooled); for YJZ the pooled theta, with the level ``a`` of delta = a u^theta normalized
-    within the industry as for every other industry. Every attempt and why it failed is logged and kept
+    within the industry as for every other industry (there is no default theta: an
+    industry whose every pool fails has a missing CU). Every attempt and why it failed is logged and kept
     in the diagnostics ``message``; ``fallback`` records the pool used
     (``none`` | ``group`` | ``all``), or ``failed`` when every pool failed (the measure is
     then null for the industry, logged as an error), or ``empty`` for an industry without rows.

@@ -585,14 +585,29 @@ def _standard_errors(
 
 SFA_OUTPUT = "ln_va"
 SFA_INPUTS = ["ln_k", "ln_l", "ln_m"]
+SFA_CAPACITY_INPUTS = ["ln_k", "ln_l"]
+SFA_KINDS = ("capacity", "technical_efficiency")
 
 
 def sfa_variables(cfg: dict) -> tuple[str, list[str]]:
-    """Frontier output and inputs (``measures.sfa_output`` / ``measures.sfa_inputs``)."""
+    """Frontier output and inputs of ``measures.sfa_kind``.
+
+    ``capacity`` (default): a capacity frontier, output on the quasi-fixed inputs
+    ``measures.sfa_capacity_inputs`` (default capital alone; must contain ln_k);
+    ``technical_efficiency``: output on every input ``measures.sfa_inputs`` (must contain
+    ln_k and ln_l). Output: ``measures.sfa_output``."""
+    kind = str(cfg.get("sfa_kind", "capacity"))
+    if kind not in SFA_KINDS:
+        raise ValueError(f"measures.sfa_kind must be one of {SFA_KINDS}, got {kind!r}")
     y = str(cfg.get("sfa_output", SFA_OUTPUT))
-    x = [str(c) for c in cfg.get("sfa_inputs", SFA_INPUTS)]
-    if "ln_k" not in x or "ln_l" not in x:
-        raise ValueError(f"measures.sfa_inputs must contain ln_k and ln_l, got {x}")
+    if kind == "capacity":
+        x = [str(c) for c in cfg.get("sfa_capacity_inputs", SFA_CAPACITY_INPUTS)]
+        if "ln_k" not in x:
+            raise ValueError(f"measures.sfa_capacity_inputs must contain ln_k, got {x}")
+    else:
+        x = [str(c) for c in cfg.get("sfa_inputs", SFA_INPUTS)]
+        if "ln_k" not in x or "ln_l" not in x:
+            raise ValueError(f"measures.sfa_inputs must contain ln_k and ln_l, got {x}")
     bad = [c for c in [y, *x] if c not in REQUIRED_COLUMNS]
     if bad:
         raise ValueError(f"SFA variables {bad} are not panel columns the measures read")
@@ -655,9 +670,9 @@ def fit_sfa_measure(pool: pl.DataFrame, form: str, cfg: dict, own_n: int) -> Mea
         own = design.head(own_n).drop_nulls()
         inputs = ["x_" + v.removeprefix("ln_") for v in sfa_variables(cfg)[1]]
         b_k = _translog_elasticity(c, own, "x_k", inputs)
-        b_l = _translog_elasticity(c, own, "x_l", inputs)
+        b_l = _translog_elasticity(c, own, "x_l", inputs) if "x_l" in c else float("nan")
     else:
-        b_k, b_l = c["x_k"], c["x_l"]
+        b_k, b_l = c["x_k"], c.get("x_l", float("nan"))
     problem = ""
     if res.wrong_skew and not pooled:
         problem = f"wrong skew: OLS residual skewness {res.skewness_ols:.4g} > 0; {res.message}"
