@@ -379,7 +379,7 @@ def test_tex_structure_and_escaping(table2):
     rows = tex.split(r"\toprule")[1].split(r"\bottomrule")[0]
     body = [ln for ln in rows.splitlines() if ln.endswith(r"\\")]
     spans = [sum(int(k) - 1 for k in re.findall(r"\\multicolumn\{(\d+)\}", ln)) for ln in body]
-    assert {ln.replace(r"\&", "").count("&") + k for ln, k in zip(body, spans)} == {2}
+    assert {ln.replace(r"\&", "").count("&") + k for ln, k in zip(body, spans, strict=True)} == {2}
     # equal neighbouring headers span their columns, with a rule below
     assert r"\multicolumn{2}" in tex and r"\cmidrule" not in tex  # the last header row: no rule
     tex5 = render_table(_with_headers(), "tex")
