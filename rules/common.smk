@@ -61,6 +61,7 @@ def table_outputs(name):
         "tex": f"results/tables/{name}.tex",
         "md": f"results/tables/{name}.md",
         "html": f"results/tables/{name}.html",
+        "docx": f"results/tables/{name}.docx",
     }
 
 
@@ -79,7 +80,8 @@ def report_input_files():
 def all_targets():
     targets = ["results/measures/diagnostics.csv"]
     for name in TABLES:
-        targets += [f"results/tables/{name}.{ext}" for ext in ("tex", "md", "html")]
+        targets += [f"results/tables/{name}.{ext}" for ext in ("tex", "md", "html", "docx")]
+    targets.append("results/tables/tables.xlsx")
     if SYNTHETIC:
         targets.append("results/synthetic/calibration.md")
     targets += figure_files()

@@ -46,7 +46,7 @@ from typing import Any, Literal
 from cbec.data.io import write_text_atomic
 from cbec.tables import labels as L
 
-__all__ = ["escape_tex", "render_table", "stars", "write_table"]
+__all__ = ["Cell", "Grid", "escape_tex", "render_table", "stars", "table_grid", "write_table"]
 
 Fmt = Literal["tex", "md", "html"]
 Lang = Literal["en", "zh"]
@@ -562,6 +562,7 @@ def _regression_grid(
         notes.append(_regression_note(columns, col_labels, stat, lang))
         notes.append(_sample_note(columns, col_labels, lang))
         notes += _absorbed_notes(columns, col_labels, lang)
+        notes += _not_estimated_note(columns, col_labels, lang)
         if controls.row and show_controls:
             notes.append(_controls_note(controls.names, lang))
         if missing_coef or missing_nobs:
@@ -687,6 +688,30 @@ def _absorbed_notes(
                 f"In column {lab}, {shown} {verb} absorbed by the fixed effects and omitted."
             )
     return out
+
+
+def _not_estimated_note(
+    columns: Sequence[Mapping[str, Any]], col_labels: list[str], lang: Lang
+) -> list[str]:
+    """One sentence naming the columns that could not be estimated (reason in the log)."""
+    labs = [
+        lab
+        for c, lab in zip(columns, col_labels, strict=True)
+        if _flat_stats(c.get("stats")).get("not_estimated")
+    ]
+    if not labs:
+        return []
+    if lang == "zh":
+        return [f"第{'、'.join(labs)}列在该样本上无法估计(原因见运行日志),留空。"]
+    which = ", ".join(labs)
+    verb = "was" if len(labs) == 1 else "were"
+    return [
+        f"Column{'s' if len(labs) > 1 else ''} {which} {verb} not estimable on this sample "
+        "(the run log gives the reason) and are left empty."
+        if len(labs) > 1
+        else f"Column {which} {verb} not estimable on this sample (the run log gives the reason) "
+        "and is left empty."
+    ]
 
 
 def _missing_note(lang: Lang) -> str:
@@ -967,9 +992,8 @@ def _render_html(g: Grid, standalone: bool) -> str:
 
 
 # --------------------------------------------------------------------------- public API
-def render_table(
+def table_grid(
     est: Mapping[str, Any],
-    fmt: Fmt,
     *,
     stat: Literal["t", "se"] = "t",
     lang: Lang = "en",
@@ -980,23 +1004,9 @@ def render_table(
     stat_digits: int | None = None,
     stats_keys: Sequence[str] | None = None,
     auto_notes: bool = True,
-    standalone: bool = False,
-) -> str:
-    """Render one estimates JSON (regression or descriptive table) as tex, md or html.
-
-    ``stat``: what the parentheses hold (t statistic, 2 decimals as in the paper, or the
-    standard error). ``digits``: decimals of coefficients (default 3) or of descriptive
-    statistics (default 4, as Table 1). ``coef_order``: coefficient rows listed first, the
-    remaining rows follow (treatment, interactions, instruments, others, controls).
-    ``show_controls``: hide the control coefficients behind a "Controls: Yes/控制" row (a
-    Controls row also appears when a column declares controls whose coefficients are absent).
-    ``var_names``: row labels as variable codes (the paper) or descriptive labels.
-    ``stats_keys``: which ``stats`` entries to show (default: the known ones present).
-    ``auto_notes``: append what the parentheses hold, clustering, stars and suppression.
-    ``standalone``: wrap tex in a minimal document / html in a complete page.
-    """
-    if fmt not in FORMATS:
-        raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
+    row_labels: Mapping[str, Any] | None = None,
+) -> Grid:
+    """The format-neutral :class:`Grid` of one estimates JSON (see :func:`render_table`)."""
     if stat not in ("t", "se"):
         raise ValueError(f"stat must be 't' or 'se', got {stat!r}")
     if lang not in ("en", "zh"):
@@ -1005,26 +1015,65 @@ def render_table(
         raise ValueError(f"var_names must be 'code' or 'label', got {var_names!r}")
     descriptive = est.get("kind") == "descriptive" or ("rows" in est and "columns" not in est)
     if descriptive:
-        grid = _descriptive_grid(
+        return _descriptive_grid(
             est,
             lang=lang,
             digits=4 if digits is None else digits,
             var_names=var_names,
             auto_notes=auto_notes,
         )
-    else:
-        grid = _regression_grid(
-            est,
-            stat=stat,
-            lang=lang,
-            digits=3 if digits is None else digits,
-            stat_digits=stat_digits,
-            coef_order=coef_order,
-            show_controls=show_controls,
-            var_names=var_names,
-            stats_keys=stats_keys,
-            auto_notes=auto_notes,
-        )
+    grid = _regression_grid(
+        est,
+        stat=stat,
+        lang=lang,
+        digits=3 if digits is None else digits,
+        stat_digits=stat_digits,
+        coef_order=coef_order,
+        show_controls=show_controls,
+        var_names=var_names,
+        stats_keys=stats_keys,
+        auto_notes=auto_notes,
+    )
+    if row_labels:
+        _relabel(grid, est, row_labels, lang, var_names)
+    return grid
+
+
+def _relabel(
+    grid: Grid,
+    est: Mapping[str, Any],
+    row_labels: Mapping[str, Any],
+    lang: Lang,
+    var_names: Literal["code", "label"],
+) -> None:
+    """Replace the default label of each coefficient row named in ``row_labels``."""
+    wanted = {L.var_label(k, lang, var_names): _loc(v, lang) for k, v in row_labels.items()}
+    for sec in grid.sections:
+        for row in sec:
+            new = wanted.get(row[0].text)
+            if new is not None and row[0].text:
+                row[0] = Cell(new)
+
+
+def render_table(est: Mapping[str, Any], fmt: Fmt, *, standalone: bool = False, **kw: Any) -> str:
+    """Render one estimates JSON (regression or descriptive table) as tex, md or html.
+
+    Keywords (passed to :func:`table_grid`): ``stat``: what the parentheses hold (t
+    statistic, 2 decimals as in the paper, or the standard error). ``digits``: decimals of
+    coefficients (default 3) or of descriptive statistics (default 4, as Table 1).
+    ``coef_order``: coefficient rows listed first, the remaining rows follow (treatment,
+    interactions, instruments, others, controls). ``show_controls``: hide the control
+    coefficients behind a "Controls: Yes/控制" row (a Controls row also appears when a column
+    declares controls whose coefficients are absent). ``var_names``: row labels as the
+    paper's variable codes or descriptive labels (names the paper does not print are always
+    labelled). ``stats_keys``: which ``stats`` entries to show (default: the known ones
+    present). ``auto_notes``: append what the parentheses hold, how N arises, clustering,
+    stars and suppression. ``row_labels``: coefficient name -> label (str or by language).
+    ``standalone``: wrap tex in a minimal document / html in a complete page.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
+    grid = table_grid(est, **kw)
     if fmt == "tex":
         return _render_tex(grid, standalone)
     if fmt == "md":
