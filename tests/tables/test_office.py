@@ -55,7 +55,7 @@ def _docx_rows(data: bytes) -> tuple[list[list[str]], list[str]]:
 
 
 def _row(rows: list[list[str]], label: str) -> list[str]:
-    for i, r in enumerate(rows):
+    for r in rows:
         if r[0] == label:
             return r[1:]
     raise AssertionError(f"no row {label!r} in {rows}")
