@@ -156,7 +156,9 @@ def test_event_study_marks_pooled_endpoints_and_labels_estimators():
 
 
 def test_psm_panels_titled_by_matching_method():
-    headers = {b["label"]: h for b, h in zip(BALANCE, ["NN 1:1", "NN 1:3", "Sequential"])}
+    headers = {
+        b["label"]: h for b, h in zip(BALANCE, ["NN 1:1", "NN 1:3", "Sequential"], strict=False)
+    }
     fig = F.fig_psm_balance(BALANCE, headers=headers)
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[0].endswith("Nearest neighbour 1:1"), titles
