@@ -38,10 +38,15 @@ def test_run_summary_lists_warnings_and_report(tmp_path: Path):
         "2026-01-01 10:00:01,000 WARNING table5: weak instrument: KP Wald F 3.2 below 10\n"
         "2026-01-01 10:00:01,000 WARNING table5: weak instrument: KP Wald F 3.2 below 10\n"
     )
+    (tmp_path / "results/logs/clean_asif.log").write_text(
+        "2026-01-01 10:00:00,000 WARNING clean_asif: 2001: 2 rows share a code\n"
+        "2026-01-01 10:00:00,000 WARNING clean_asif: 2002: 4 rows share a code\n"
+    )
     (tmp_path / "results/report.html").write_text("<html></html>")
     text = run_summary(tmp_path, column="(1)")
     assert "Table 2 (1): effect of" in text
-    assert "Warnings raised during the run: 1" in text
+    assert "Warnings raised during the run: 2" in text
+    assert "  - clean_asif: 2001: 2 rows share a code (and 1 similar)" in text
     assert "  - table5: weak instrument: KP Wald F 3.2 below 10" in text
     assert "Report: results/report.html" in text
 

@@ -598,3 +598,27 @@ def test_wild_bootstrap_method_in_notes(table2, method):
     zh = render_table(est, "md", lang="zh")
     assert "第(2)列的wild bootstrap" in zh and ("近似" in zh) == (method == "fast")
     assert "wild cluster bootstrap" not in render_table(table2, "md", lang="en")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not on PATH")
+@pytest.mark.skipif(
+    not list((ROOT / "results" / "tables").glob("*.tex")), reason="no workflow tables in results/"
+)
+def test_workflow_tex_compiles_and_fits(tmp_path):
+    """The tables of the last workflow run (English) compile and fit \\textwidth."""
+    frags = sorted((ROOT / "results" / "tables").glob("*.tex"))
+    texts = [f.read_text(encoding="utf-8") for f in frags]
+    if not all(t.isascii() for t in texts):
+        pytest.skip("tables rendered with lang: zh need xelatex")
+    doc = (
+        "\\documentclass{article}\n\\usepackage{booktabs,array}\n\\begin{document}\n"
+        + "\n".join(texts)
+        + "\\end{document}\n"
+    )
+    res = _compile(doc, "pdflatex", tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:]
+    log = (tmp_path / "t.log").read_text(errors="replace")
+    assert "Overfull \\hbox" not in log, log[log.find("Overfull") - 200 :][:1500]

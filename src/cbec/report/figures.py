@@ -10,6 +10,7 @@ bytes. The figures show only aggregates: no identifiers ever reach them.
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ def _cjk_font() -> str | None:
 
 
 CJK_FONT = _cjk_font()
+# fontTools logs every table it prunes while subsetting fonts for the PDFs
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 RC: dict[str, Any] = {
     "svg.hashsalt": "cbec",
     # Latin glyphs from DejaVu Sans, Chinese from Noto Sans SC (matplotlib's font fallback)

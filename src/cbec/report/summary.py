@@ -42,14 +42,21 @@ def headline(est: Mapping[str, Any], column: str, coef: str) -> str | None:
 
 
 def warnings_of_run(log_dir: Path) -> list[str]:
-    """Every WARNING / ERROR line of the steps' logs, as "step: message", without repeats."""
-    out: list[str] = []
+    """The WARNING / ERROR lines of the steps' logs as "step: message"; messages of one step
+    that differ only in their numbers are shown once, with how often they occurred."""
+    groups: dict[tuple[str, str], list[str]] = {}
     for path in sorted(log_dir.glob("*.log")):
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             m = _WARNING.match(line)
             if m:
-                out.append(f"{path.stem}: {m[3]}" + (" (error)" if m[1] == "ERROR" else ""))
-    return list(dict.fromkeys(out))
+                msg = m[3] + (" (error)" if m[1] == "ERROR" else "")
+                groups.setdefault((path.stem, re.sub(r"\d+", "#", msg)), []).append(msg)
+    out = []
+    for (step, _), msgs in groups.items():
+        msgs = list(dict.fromkeys(msgs))
+        more = f" (and {len(msgs) - 1} similar)" if len(msgs) > 1 else ""
+        out.append(f"{step}: {msgs[0]}{more}")
+    return out
 
 
 def run_summary(
