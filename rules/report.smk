@@ -1,16 +1,6 @@
 # The self-contained HTML report: every table and figure, attrition, match quality,
 # calibration (synthetic world), measures diagnostics and provenance (no timestamps).
 
-# Hook: pages of the synthetic world's validation shown in the report when a rule of the
-# workflow produces them (the scorecard and the bias budget against the planted truth).
-REPORT_PAGES = ["results/validation/scorecard.md", "results/validation/bias_budget.md"]
-
-
-def report_pages():
-    """The REPORT_PAGES that some rule of the workflow writes (synthetic world only)."""
-    made = {str(f) for r in workflow.rules for f in r.output}
-    return [p for p in REPORT_PAGES if SYNTHETIC and p in made]
-
 
 rule report:
     input:

@@ -111,9 +111,14 @@ def _sentences(notes: list[str], lang: L.Lang) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _signed(k: Any) -> str:
+    """An event time with a true minus sign (−5)."""
+    return f"−{-int(k)}" if k is not None and int(k) < 0 else str(k)
+
+
 def _reading(est: Mapping[str, Any], lang: L.Lang) -> str:
-    lo, hi = est.get("window", [None, None])
-    ref = est.get("ref", -1)
+    lo, hi = (_signed(k) for k in est.get("window", [None, None]))
+    ref = _signed(est.get("ref", -1))
     if lang == "zh":
         return (
             f"各行为加入平台前后第k年的效应,以第{ref}年为参照;两端的{lo}和{hi}分别合并更早和更晚的年份。"
