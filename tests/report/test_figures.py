@@ -164,3 +164,13 @@ def test_psm_panels_titled_by_matching_method():
     assert titles[0].endswith("Nearest neighbour 1:1"), titles
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert all("_" not in x for x in labels), labels
+
+
+def test_first_stage_axes_show_display_labels():
+    fig = F.fig_first_stage(sample_frame())
+    texts = [fig._suptitle.get_text()] + [
+        t for ax in fig.axes for t in (ax.get_title(), ax.get_xlabel(), ax.get_ylabel())
+    ]
+    assert not any(name in t for t in texts for name in ("iv_dist", "iv_bartik", "platform ")), (
+        texts
+    )

@@ -108,6 +108,9 @@ def _lab(name: str, lang: str) -> str:
     return L.var_label(name, "zh" if lang == "zh" else "en", "label")
 
 
+PLATFORM_NAMES = {"alibaba": "Alibaba International Station", "mic": "Made-in-China.com"}
+
+
 def _figure(w: float = 7.0, h: float = 4.0) -> Figure:
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=(w, h))
@@ -283,7 +286,7 @@ def fig_match_scores(
             ax.set_yscale("symlog", linthresh=1)
             ax.set_xlabel("name-match score (0-100)")
             ax.set_ylabel("candidates")
-            ax.set_title(p)
+            ax.set_title(PLATFORM_NAMES.get(p, p))
             ax.legend(frameon=False, loc="upper left", fontsize=7)
         fig.suptitle("Match scores of platform candidates")
         fig.tight_layout()
@@ -324,7 +327,7 @@ def fig_first_stage(
         fig = _figure(3.6 * len(instruments) + 0.6, 3.6)
         axes = fig.subplots(1, len(instruments), squeeze=False)[0]
         for ax, iv in zip(axes, instruments, strict=True):
-            title = f"{endog} on {iv}"
+            title = f"{_lab(endog, 'en')} on {_lab(iv, 'en').split(':')[0]}"
             if iv not in sample.columns or endog not in sample.columns:
                 placeholder(ax, f"{iv} not in the analysis sample", title)
                 continue
@@ -367,10 +370,12 @@ def fig_first_stage(
                 )
                 ax.legend(frameon=False, fontsize=7, loc="upper left")
             suffix = f" (demeaned by {by})" if by and by in d.columns else ""
-            ax.set_xlabel(iv + suffix)
-            ax.set_ylabel(endog + suffix)
+            ax.set_xlabel(_lab(iv, "en") + suffix, wrap=True)
+            ax.set_ylabel(_lab(endog, "en") + suffix)
             ax.set_title(title)
-        fig.suptitle(f"First stage: {endog} share by instrument bin ({bins} quantile bins)")
+        fig.suptitle(
+            f"First stage: {_lab(endog, 'en').lower()} by instrument bin ({bins} quantile bins)"
+        )
         fig.tight_layout()
     return fig
 
