@@ -622,3 +622,15 @@ def test_workflow_tex_compiles_and_fits(tmp_path):
     assert res.returncode == 0, res.stdout[-3000:]
     log = (tmp_path / "t.log").read_text(errors="replace")
     assert "Overfull \\hbox" not in log, log[log.find("Overfull") - 200 :][:1500]
+
+
+def test_absorbed_controls_named_not_listed(table5):
+    est = copy.deepcopy(table5)
+    for c in est["columns"]:
+        c["absorbed"] = ["sfgyqy", "sfwzqy"]
+    md = render_table(est, "md", show_controls=True)
+    assert "In columns (1), (2), (3), (4), sfgyqy and sfwzqy are absorbed by the fixed" in md
+    controls = md.split("Controls: ")[1].split(" (coefficients")[0]
+    assert "sfgyqy" not in controls and "lnqygm" in controls
+    zh = render_table(est, "md", lang="zh", show_controls=True)
+    assert "第(1)、(2)、(3)、(4)列中,sfgyqy、sfwzqy被固定效应吸收" in zh

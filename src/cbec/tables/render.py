@@ -564,7 +564,8 @@ def _regression_grid(
         notes += _absorbed_notes(columns, col_labels, lang)
         notes += _not_estimated_note(columns, col_labels, lang)
         if controls.row and show_controls:
-            notes.append(_controls_note(controls.names, lang))
+            everywhere = set.intersection(*(set(c.get("absorbed") or []) for c in columns))
+            notes.append(_controls_note(controls.names - everywhere, lang))
         if missing_coef or missing_nobs:
             notes.append(_missing_note(lang))
         notes += _bootstrap_notes(columns, col_labels, lang)
@@ -672,21 +673,23 @@ def _sample_note(columns: Sequence[Mapping[str, Any]], col_labels: list[str], la
 def _absorbed_notes(
     columns: Sequence[Mapping[str, Any]], col_labels: list[str], lang: Lang
 ) -> list[str]:
-    """The regressors a column lists under ``absorbed`` (dropped: absorbed by the fixed
-    effects), named in a sentence."""
-    out = []
+    """The regressors the columns list under ``absorbed`` (dropped: absorbed by the fixed
+    effects), one sentence per set of columns that lose the same variables."""
+    groups: dict[tuple[str, ...], list[str]] = {}
     for c, lab in zip(columns, col_labels, strict=True):
-        gone = [str(x) for x in c.get("absorbed") or []]
-        if not gone:
-            continue
-        shown = ", ".join(L.var_label(n, lang, "code") for n in gone)
-        verb = "is" if len(gone) == 1 else "are"
+        gone = tuple(str(x) for x in c.get("absorbed") or [])
+        if gone:
+            groups.setdefault(gone, []).append(lab)
+    out = []
+    for gone, labs in groups.items():
+        names = [L.var_label(n, lang, "code") for n in gone]
         if lang == "zh":
-            out.append(f"第{lab}列中,控制变量{shown}被固定效应吸收,未纳入估计。")
-        else:
-            out.append(
-                f"In column {lab}, {shown} {verb} absorbed by the fixed effects and omitted."
-            )
+            out.append(f"第{'、'.join(labs)}列中,{'、'.join(names)}被固定效应吸收,未纳入估计。")
+            continue
+        shown = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        verb = "is" if len(names) == 1 else "are"
+        cols = f"column {labs[0]}" if len(labs) == 1 else f"columns {', '.join(labs)}"
+        out.append(f"In {cols}, {shown} {verb} absorbed by the fixed effects and omitted.")
     return out
 
 
