@@ -65,7 +65,7 @@ def test_heartbeat_reports_a_long_step_and_its_progress(tmp_path: Path, restore_
 
     runlog.run(long_step, log, "rule", heartbeat=0.05)
     text = log.read_text(encoding="utf-8")
-    assert " INFO rule: rule: still running, " in text
+    assert " INFO rule: still running, " in text
     assert "1 of 4 done, about " in text and " s left" in text
 
 

@@ -22,9 +22,10 @@ def progress(done: int, total: int) -> None:
     _progress.update(done=float(done), total=float(total))
 
 
-def _beat_line(name: str, elapsed: float) -> str:
-    """ "<name>: still running, 42 s elapsed[, 3 of 8 done, about 70 s left]"."""
-    line = f"{name}: still running, {elapsed:.0f} s elapsed"
+def _beat_line(elapsed: float) -> str:
+    """'still running, 42 s elapsed[, 3 of 8 done, about 70 s left]' (the logger names the
+    step)."""
+    line = f"still running, {elapsed:.0f} s elapsed"
     done, total = _progress.get("done"), _progress.get("total")
     if done and total and done < total:
         left = elapsed * (total - done) / done
@@ -46,7 +47,7 @@ class Heartbeat:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.beats += 1
-            self.log.info("%s", _beat_line(self.name, time.perf_counter() - self._t0))
+            self.log.info("%s", _beat_line(time.perf_counter() - self._t0))
 
     def __enter__(self) -> Heartbeat:
         _progress.clear()
