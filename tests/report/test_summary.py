@@ -7,7 +7,7 @@ from pathlib import Path
 
 from scipy import stats
 
-from cbec.report.summary import headline, run_summary
+from cbec.report.summary import headline, result_warnings, run_summary
 
 
 def _est() -> dict:
@@ -54,3 +54,25 @@ def test_run_summary_lists_warnings_and_report(tmp_path: Path):
 def test_run_summary_without_results(tmp_path: Path):
     text = run_summary(tmp_path)
     assert "table2: not built in this run" in text and "Report:" not in text
+
+
+def test_result_warnings_weak_first_stage_and_fallbacks(tmp_path: Path):
+    (tmp_path / "results/estimates").mkdir(parents=True)
+    (tmp_path / "results/measures").mkdir(parents=True)
+    cols = [
+        {"label": "(1)", "estimator": "first_stage", "stats": {"kp_wald_f": 5.729}},
+        {"label": "(2)", "estimator": "iv2sls", "stats": {"kp_wald_f": 5.729}},
+        {"label": "(3)", "estimator": "first_stage", "stats": {"kp_wald_f": 155.2}},
+        {"label": "(4)", "estimator": "first_stage", "stats": {"not_estimated": "collinear"}},
+    ]
+    (tmp_path / "results/estimates/table5.json").write_text(json.dumps({"columns": cols}))
+    (tmp_path / "results/measures/diagnostics.csv").write_text(
+        "ind2,measure,fallback\n13,tfp_lp,none\n14,tfp_lp,group\n15,cu,all\n"
+    )
+    warns = result_warnings(tmp_path)
+    assert warns == [
+        "table5 (1): weak instrument (Kleibergen-Paap Wald F 5.73 < 10)",
+        "table5 (4): not estimated (collinear)",
+        "tfp_lp: industries estimated on a fallback pool or failed: 14",
+        "cu: industries estimated on a fallback pool or failed: 15",
+    ]

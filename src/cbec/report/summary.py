@@ -15,7 +15,7 @@ from scipy import stats
 
 from cbec.tables import labels as L
 
-__all__ = ["headline", "run_summary", "warnings_of_run"]
+__all__ = ["headline", "result_warnings", "run_summary", "warnings_of_run"]
 
 _WARNING = re.compile(r"^\S+ \S+ (WARNING|ERROR) ([^:]+): (.*)$")
 
@@ -59,6 +59,37 @@ def warnings_of_run(log_dir: Path) -> list[str]:
     return out
 
 
+#: first-stage F below which an instrument counts as weak (Stock-Yogo rule of thumb)
+WEAK_F = 10.0
+
+
+def result_warnings(root: Path) -> list[str]:
+    """Warnings read from the results: weak first stages (Kleibergen-Paap Wald F below
+    :data:`WEAK_F`), columns not estimated, measures estimated on a fallback pool or failed."""
+    out: list[str] = []
+    for path in sorted((root / "results" / "estimates").glob("*.json")):
+        est = json.loads(path.read_text(encoding="utf-8"))
+        for col in est.get("columns") or []:
+            st, lab = col.get("stats") or {}, f"{path.stem} {col.get('label', '')}"
+            f = st.get("kp_wald_f")
+            if col.get("estimator") == "first_stage" and f is not None and f < WEAK_F:
+                out.append(f"{lab}: weak instrument (Kleibergen-Paap Wald F {f:.2f} < {WEAK_F:g})")
+            if st.get("not_estimated"):
+                out.append(f"{lab}: not estimated ({st['not_estimated']})")
+    diag = root / "results" / "measures" / "diagnostics.csv"
+    if diag.is_file():
+        import polars as pl
+
+        d = pl.read_csv(diag, infer_schema_length=None)
+        if {"fallback", "measure", "ind2"} <= set(d.columns):
+            for (measure,), g in d.filter(pl.col("fallback") != "none").group_by(
+                ["measure"], maintain_order=True
+            ):
+                inds = ", ".join(sorted(map(str, g["ind2"].to_list())))
+                out.append(f"{measure}: industries estimated on a fallback pool or failed: {inds}")
+    return out
+
+
 def run_summary(
     root: Path, table: str = "table2", column: str = "(2)", coef: str = "platform", limit: int = 12
 ) -> str:
@@ -71,7 +102,7 @@ def run_summary(
             lines.append(head or f"{table} {column}: no estimate of {coef}")
         else:
             lines.append(f"{table}: not built in this run")
-        warns = warnings_of_run(root / "results" / "logs")
+        warns = result_warnings(root) + warnings_of_run(root / "results" / "logs")
         lines.append(f"Warnings raised during the run: {len(warns)}")
         lines += [f"  - {w}" for w in warns[:limit]]
         if len(warns) > limit:
