@@ -634,3 +634,14 @@ def test_absorbed_controls_named_not_listed(table5):
     assert "sfgyqy" not in controls and "lnqygm" in controls
     zh = render_table(est, "md", lang="zh", show_controls=True)
     assert "第(1)、(2)、(3)、(4)列中,sfgyqy、sfwzqy被固定效应吸收" in zh
+
+
+def test_html_group_headers_span_their_columns():
+    html = render_table(_with_headers(), "html")
+    assert html.count('<th colspan="2" ') == 2  # header A over (1)-(2), B over (3)-(4)
+    rows = [r for r in html.split("<tr>")[1:]]
+    widths = []
+    for r in rows:
+        spans = [int(x) for x in re.findall(r'colspan="(\d+)"', r)]
+        widths.append(r.count("<th") + r.count("<td") + sum(k - 1 for k in spans))
+    assert set(widths) == {5}

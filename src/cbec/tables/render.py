@@ -964,7 +964,15 @@ def _render_html(g: Grid, standalone: bool) -> str:
     ]
     for i, row in enumerate(g.header):
         rules = [_TOP] if i == 0 else []
-        cells = "".join(_html_cell(c, "th", j, rules) for j, c in enumerate(row))
+        if i == 0:
+            cells = "".join(_html_cell(c, "th", j, rules) for j, c in enumerate(row))
+        else:  # equal neighbouring headers span their columns
+            cells = _html_cell(row[0], "th", 0, rules) + "".join(
+                _html_cell(c, "th", first, rules).replace("<th ", f'<th colspan="{span}" ', 1)
+                if span > 1
+                else _html_cell(c, "th", first, rules)
+                for first, span, c in _tex_runs(row)
+            )
         out.append(f"<tr>{cells}</tr>")
     out.append("</thead>")
     out.append("<tbody>")
