@@ -90,7 +90,11 @@ def test_docx_cells_equal_json(est, lang):
 def test_docx_three_line_rules(est):
     doc = Document(io.BytesIO(docx_bytes(table_grid(est))))
     xml = doc.tables[0]._tbl.xml
-    assert xml.count('w:val="single"') == 3 * 3  # top, below the header, bottom; 3 columns
+    # a thick rule over the 3 cells of the first row, a thin one under the header's last row
+    # (its 2 cells: the dependent variable spans both columns), a thick one under the 3 cells
+    # of the last row
+    assert xml.count('w:val="single"') == 3 + 2 + 3
+    assert xml.count('<w:gridSpan w:val="2"/>') == 1
     assert "w:left " not in xml and "w:insideV" not in xml  # no vertical rules
 
 

@@ -117,6 +117,20 @@ def _paragraph(doc, text: str, size: float, bold: bool = False, center: bool = F
     _fonts(run, size)
 
 
+def _merge_group_headers(table, g: Grid) -> set[tuple[int, int]]:  # noqa: ANN001
+    """Merge equal neighbouring header cells (below the column labels) into one spanning
+    cell; return the (row, column) positions covered by a merged cell's first one."""
+    from cbec.tables.render import _tex_runs
+
+    covered: set[tuple[int, int]] = set()
+    for i, row in enumerate(g.header[1:], start=1):
+        for first, span, _ in _tex_runs(row):
+            if span > 1:
+                table.cell(i, first).merge(table.cell(i, first + span - 1))
+                covered |= {(i, j) for j in range(first + 1, first + span)}
+    return covered
+
+
 def docx_bytes(g: Grid) -> bytes:
     """The table as a Word document (a three-line table between caption and notes)."""
     from docx import Document
@@ -129,8 +143,11 @@ def docx_bytes(g: Grid) -> bytes:
     body = rows(g)
     nh = len(g.header)
     table = doc.add_table(rows=len(body), cols=g.ncols)
+    covered = _merge_group_headers(table, g)
     for i, row in enumerate(body):
         for j, text in enumerate(row):
+            if (i, j) in covered:
+                continue
             cell = table.cell(i, j)
             p = cell.paragraphs[0]
             p.alignment = WD_ALIGN_PARAGRAPH.LEFT if j == 0 else WD_ALIGN_PARAGRAPH.CENTER
