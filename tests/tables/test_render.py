@@ -645,3 +645,21 @@ def test_html_group_headers_span_their_columns():
         spans = [int(x) for x in re.findall(r'colspan="(\d+)"', r)]
         widths.append(r.count("<th") + r.count("<td") + sum(k - 1 for k in spans))
     assert set(widths) == {5}
+
+
+def test_config_headers_by_language(base_config):
+    """A column header in config.yaml is a string (translated when labels.HEADERS knows it)
+    or given per language; both pass the schema."""
+    from cbec.config import validate_config
+    from cbec.errors import ConfigError
+
+    assert L.header_label("No firm FE", "zh") == "无企业固定效应"
+    assert L.header_label({"en": "Exporters", "zh": "出口企业"}, "zh") == "出口企业"
+    assert L.header_label({"en": "Exporters"}, "zh") == "Exporters"
+    assert L.header_label("Something new", "zh") == "Something new"
+    cfg = copy.deepcopy(base_config)
+    cfg["tables"]["specs"]["table2"]["columns"][0]["header"] = {"en": "A", "zh": "甲"}
+    validate_config(cfg)
+    cfg["tables"]["specs"]["table2"]["columns"][0]["header"] = {"fr": "A"}
+    with pytest.raises(ConfigError):
+        validate_config(cfg)
