@@ -381,6 +381,15 @@ def fig_first_stage(
 
 
 # --------------------------------------------------------------------------- event study
+def _endpoint_ticks(ax: Any, window: Sequence[int]) -> None:
+    """One tick per event time, the pooled endpoints labelled "≤lo" and "≥hi"."""
+    lo, hi = int(window[0]), int(window[1])
+    ticks = list(range(lo, hi + 1))
+    names = [str(k) for k in ticks]
+    names[0], names[-1] = f"≤{lo}", f"≥{hi}"
+    ax.set_xticks(ticks, names)
+
+
 def fig_event_study(
     path: pl.DataFrame | Sequence[Mapping[str, Any]],
     clip_factor: float = 8.0,
@@ -438,11 +447,7 @@ def fig_event_study(
         ax.axhline(0.0, color="black", lw=0.8)
         ax.axvline(-0.5, color="grey", ls="--", lw=0.8)
         if window is not None:
-            lo_w, hi_w = int(window[0]), int(window[1])
-            ticks = list(range(lo_w, hi_w + 1))
-            names = [str(k) for k in ticks]
-            names[0], names[-1] = f"≤{lo_w}", f"≥{hi_w}"
-            ax.set_xticks(ticks, names)
+            _endpoint_ticks(ax, window)
         ax.set_xlabel(_t("es_x", lang, ref=ref))
         ax.set_ylabel(_t("es_y", lang))
         ax.set_title(title)

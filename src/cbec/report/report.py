@@ -450,6 +450,17 @@ def _natural(s: str) -> list[Any]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
 
 
+def _read_pages(pages: Sequence[str | Path]) -> dict[str, str]:
+    """Markdown pages by their :data:`PAGE_TITLES` heading (else the file name in words)."""
+    return {
+        PAGE_TITLES.get(Path(p).name, Path(p).stem.replace("_", " ").capitalize()): Path(
+            p
+        ).read_text(encoding="utf-8")
+        for p in pages
+        if Path(p).is_file()
+    }
+
+
 def run_report(
     *,
     tables: Sequence[str | Path],
@@ -531,13 +542,7 @@ def run_report(
         diagnostics=diag,
         provenance=provenance(config, input_files, repo),
         intro=intro,
-        pages={
-            PAGE_TITLES.get(Path(p).name, Path(p).stem.replace("_", " ").capitalize()): Path(
-                p
-            ).read_text(encoding="utf-8")
-            for p in pages
-            if Path(p).is_file()
-        },
+        pages=_read_pages(pages),
     )
     write_text_atomic(page, output)
     return page
