@@ -36,3 +36,14 @@ rule all:
     default_target: True
     input:
         all_targets(),
+
+
+# the end of a run: the headline estimate, the warnings the steps logged, where the report is
+onsuccess:
+    from cbec.report.summary import run_summary
+
+    print(run_summary(Path(workflow.basedir)))
+
+
+onerror:
+    print("A step failed: its log in results/logs/ (named above) says why.")

@@ -61,6 +61,7 @@ def table_outputs(name):
         "tex": f"results/tables/{name}.tex",
         "md": f"results/tables/{name}.md",
         "html": f"results/tables/{name}.html",
+        "docx": f"results/tables/{name}.docx",
     }
 
 
@@ -79,9 +80,23 @@ def report_input_files():
 def all_targets():
     targets = ["results/measures/diagnostics.csv"]
     for name in TABLES:
-        targets += [f"results/tables/{name}.{ext}" for ext in ("tex", "md", "html")]
+        targets += [
+            f"results/tables/{name}.{ext}" for ext in ("tex", "md", "html", "docx")
+        ]
+    targets.append("results/tables/tables.xlsx")
     if SYNTHETIC:
         targets.append("results/synthetic/calibration.md")
     targets += figure_files()
     targets.append("results/report.html")
     return targets
+
+
+# Hook: pages of the synthetic world's validation shown in the report when a rule of the
+# workflow produces them (the scorecard and the bias budget against the planted truth).
+REPORT_PAGES = ["results/validation/scorecard.md", "results/validation/bias_budget.md"]
+
+
+def report_pages():
+    """The REPORT_PAGES that some rule of the workflow writes (synthetic world only)."""
+    made = {str(f) for r in workflow.rules for f in r.output}
+    return [p for p in REPORT_PAGES if SYNTHETIC and p in made]

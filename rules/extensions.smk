@@ -21,6 +21,7 @@ rule event_study_figure:
         "../envs/cbec.yaml"
     params:
         dpi=EXT["figures"]["dpi"],
+        lang=config["tables"]["lang"],
     script:
         "../scripts/event_study_figure.py"
 
@@ -46,5 +47,6 @@ rule figures:
         figures=DIAGNOSTIC_FIGURES,
         platforms=PLATFORMS,
         spec=EXT["figures"],
+        lang=config["tables"]["lang"],
     script:
         "../scripts/figures.py"

@@ -21,6 +21,7 @@ rule report:
         ),
         diagnostics="results/measures/diagnostics.csv",
         calibration=["results/synthetic/calibration.md"] if SYNTHETIC else [],
+        pages=report_pages(),
         raw=[p for _, p in report_input_files()],
     output:
         "results/report.html",

@@ -28,3 +28,23 @@ rule table:
         seed=config["seed"],
     script:
         "../scripts/table.py"
+
+
+# every table on its own sheet of one Excel workbook, rendered from the estimates JSON
+rule tables_workbook:
+    input:
+        estimates=expand("results/estimates/{table}.json", table=TABLES),
+    output:
+        "results/tables/tables.xlsx",
+    log:
+        "results/logs/tables_workbook.log",
+    benchmark:
+        "results/benchmarks/tables_workbook.tsv"
+    conda:
+        "../envs/cbec.yaml"
+    params:
+        names=TABLES,
+        specs=config["tables"]["specs"],
+        style=TABLE_STYLE,
+    script:
+        "../scripts/tables_workbook.py"

@@ -6,7 +6,10 @@ from cbec.report.figures import run_event_study_figure
 
 def main() -> None:
     run_event_study_figure(
-        snakemake.input.estimates, snakemake.output.png, dpi=snakemake.params.dpi
+        snakemake.input.estimates,
+        snakemake.output.png,
+        dpi=snakemake.params.dpi,
+        lang=snakemake.params.lang,
     )
 
 

@@ -15,6 +15,7 @@ def main() -> None:
         instruments=snakemake.params.spec["instruments"],
         bins=snakemake.params.spec["bins"],
         dpi=snakemake.params.spec["dpi"],
+        lang=snakemake.params.lang,
     )
 
 

@@ -14,6 +14,7 @@ def main() -> None:
         validation=inp.validation,
         diagnostics=inp.diagnostics,
         calibration=inp.calibration[0] if inp.calibration else None,
+        pages=list(inp.pages),
         config=snakemake.config,
         input_files=snakemake.params.input_files,
         output=snakemake.output[0],

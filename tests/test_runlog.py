@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,3 +52,24 @@ def test_success_logs_done(tmp_path: Path, restore_root_logger):
     text = log.read_text(encoding="utf-8")
     assert " INFO rule: working" in text and " INFO rule: done in " in text
     assert "ERROR" not in text
+
+
+def test_heartbeat_reports_a_long_step_and_its_progress(tmp_path: Path, restore_root_logger):
+    log = tmp_path / "rule.log"
+
+    def long_step() -> None:
+        runlog.progress(1, 4)
+        deadline = time.monotonic() + 30  # waits for the heartbeat, not for a duration
+        while time.monotonic() < deadline and "still running" not in log.read_text():
+            time.sleep(0.01)
+
+    runlog.run(long_step, log, "rule", heartbeat=0.05)
+    text = log.read_text(encoding="utf-8")
+    assert " INFO rule: still running, " in text
+    assert "1 of 4 done, about " in text and " s left" in text
+
+
+def test_no_heartbeat_in_a_short_step(tmp_path: Path, restore_root_logger):
+    log = tmp_path / "rule.log"
+    runlog.run(lambda: None, log, "rule", heartbeat=600)
+    assert "still running" not in log.read_text(encoding="utf-8")

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import polars as pl
 import pytest
 from report.test_report import build
 
@@ -113,3 +114,68 @@ def test_workflow_report(tmp_path):
     page = (ROOT / "results" / "report.html").read_text(encoding="utf-8")
     out = probe(page, tmp_path)
     assert out["broken"] == [] and out["resources"] == [] and out["n_images"] >= 5
+
+
+# ------------------------------------------------------------------ A4 print width
+A4_PX = 700  # A4's 210 mm less 12 mm margins on each side, at 96 px per inch (CSS px)
+WIDTH_PROBE = """<script>
+window.addEventListener('load', function () {
+  var page = document.documentElement.clientWidth, bad = [];
+  Array.prototype.forEach.call(document.querySelectorAll('body *'), function (el) {
+    var r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    var name = el.tagName + (el.id ? '#' + el.id : '');
+    if (r.width > 0 && r.right > page + 1) bad.push(name + ' ends at ' + Math.round(r.right));
+    if (s.overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 1)
+      bad.push(name + ' cuts ' + (el.scrollWidth - el.clientWidth) + ' px');
+  });
+  var pre = document.createElement('pre');
+  pre.id = 'cbec-width';
+  pre.textContent = JSON.stringify({page: page, bad: bad.slice(0, 20)});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def width_probe(page: str, tmp: Path, width: int = A4_PX) -> dict:
+    f = tmp / "width.html"
+    f.write_text(page.replace("</body>", WIDTH_PROBE + "</body>"), encoding="utf-8")
+    res = subprocess.run(
+        [*_flags(tmp), f"--window-size={width},1100", "--virtual-time-budget=5000", "--dump-dom",
+         f.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    m = re.search(r'<pre id="cbec-width">(.*?)</pre>', res.stdout, re.S)
+    assert m, f"probe did not run (rc {res.returncode}): {res.stderr[-500:]}"
+    return json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
+def _wide_attrition() -> pl.DataFrame:
+    rows = [
+        {"stage": "clean_asif", "year": y, "step": k, "reason": why, "rows": 123456 + k}
+        for y in range(2001, 2016)
+        for k, why in enumerate(["read", "missing key variable", "fewer than 8 employees"])
+    ]
+    return pl.DataFrame(rows)
+
+
+def test_report_fits_an_a4_page(tmp_path):
+    """At the width of an A4 page nothing is wider than the page or cut: the fifteen-year
+    attrition log, the regression tables, the figures."""
+    page = build(attrition={"attrition_asif.csv": _wide_attrition()})
+    out = width_probe(page, tmp_path)
+    assert out["page"] <= A4_PX and out["bad"] == [], out
+
+
+def test_width_probe_detects_overflow(tmp_path):
+    page = build().replace("<main>", '<main><div id="wide" style="width:2000px">x</div>')
+    assert any(b.startswith("DIV#wide") for b in width_probe(page, tmp_path)["bad"])
+
+
+@pytest.mark.skipif(
+    not (ROOT / "results" / "report.html").is_file(), reason="no workflow report in results/"
+)
+def test_workflow_report_fits_an_a4_page(tmp_path):
+    page = (ROOT / "results" / "report.html").read_text(encoding="utf-8")
+    assert width_probe(page, tmp_path)["bad"] == []

@@ -130,3 +130,45 @@ def test_run_figures_reads_only_scores_and_survives_missing_inputs(tmp_path):
     assert len(written) == 8
     for p in written:
         assert p.stat().st_size > 1000
+
+
+# ------------------------------------------------------------------ fonts and labels
+def test_pdf_fonts_are_truetype_and_chinese_renders():
+    """Fonts embedded as TrueType (Type 42, /FontFile2), never Type 3; with ``lang="zh"`` the
+    Chinese glyphs come from the packaged Noto Sans SC, not from a missing-glyph box."""
+    import warnings
+
+    en = F.figure_bytes(F.fig_event_study(PATH, window=[-5, 5]), "pdf")
+    assert b"/FontFile2" in en and b"/Type3" not in en
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would raise
+        zh = F.figure_bytes(F.fig_event_study(PATH, window=[-5, 5], lang="zh"), "pdf")
+    assert b"NotoSansSC" in zh and b"/Type3" not in zh
+
+
+def test_event_study_marks_pooled_endpoints_and_labels_estimators():
+    fig = F.fig_event_study(PATH, window=[-5, 5])
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks[0] == "≤-5" and ticks[-1] == "≥5"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert all("_" not in x for x in legend), legend
+
+
+def test_psm_panels_titled_by_matching_method():
+    headers = {
+        b["label"]: h for b, h in zip(BALANCE, ["NN 1:1", "NN 1:3", "Sequential"], strict=False)
+    }
+    fig = F.fig_psm_balance(BALANCE, headers=headers)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0].endswith("Nearest neighbour 1:1"), titles
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert all("_" not in x for x in labels), labels
+
+
+def test_first_stage_axes_show_display_labels():
+    fig = F.fig_first_stage(sample_frame())
+    texts = [fig._suptitle.get_text()] + [
+        t for ax in fig.axes for t in (ax.get_title(), ax.get_xlabel(), ax.get_ylabel())
+    ]
+    assert not any("_" in t or t.startswith("platform") for t in texts), texts

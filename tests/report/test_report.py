@@ -232,3 +232,25 @@ def test_attrition_wide_pivots_years():
     no_year = d.with_columns(pl.lit(None, dtype=pl.Int64).alias("year"))
     assert R.attrition_wide(no_year).equals(no_year)
     assert ">2001<" in R.frame_to_html(d)  # years without thousands separators
+
+
+def test_validation_pages_and_human_headings():
+    page = build(
+        pages={R.PAGE_TITLES["scorecard.md"]: "| estimate | truth |\n|---|---|\n| 0.09 | 0.09 |\n"}
+    )
+    assert '<h2 id="scorecard-estimates-against-the-synthetic-world-s-truth">' in page
+    assert "<td" in page.split("Scorecard")[-1]
+    assert "<h3>From the panel to the analysis sample</h3>" in page
+    assert "attrition_sample.csv" not in page
+    assert "<strong>event_study</strong>" not in page
+    assert f"<strong>{R.FIGURE_TITLES['event_study']}</strong>" in page
+
+
+def test_attrition_split_to_fit_the_page():
+    rows = [
+        {"stage": "clean_asif", "year": y, "step": 0, "reason": "read", "rows": 10}
+        for y in range(2001, 2016)
+    ]
+    parts = R.attrition_tables(pl.DataFrame(rows), per_table=6)
+    assert [len(p.columns) for p in parts] == [8, 8, 6]
+    assert parts[-1].columns[-1] == "all years" and parts[-1]["all years"].to_list() == [150]

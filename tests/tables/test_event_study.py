@@ -85,10 +85,13 @@ def test_planted_effect_inside_confidence_intervals(est):
 
 
 def test_renders_with_write_table_style(est):
-    md = render_table(
-        dict(est, notes="; ".join(est["notes"])), "md", stats_keys=["pretrend_f", "pretrend_p"]
-    )
-    assert "rel_-2" in md and "att" in md and "pretrend_p" in md and "Sun-Abraham" in md
+    from cbec.tables.event_notes import event_study_render
+
+    table_est, options = event_study_render(est)
+    md = render_table(table_est, "md", **options)
+    assert "| −2 " in md and "| Average effect after joining (ATT)" in md
+    assert "| Pre-trend p " in md and "Sun-Abraham" in md
+    assert "rel_" not in md and "pretrend" not in md
 
 
 def test_fallback_when_an_estimator_rejects_the_paper_fe(panel, monkeypatch):
@@ -107,7 +110,7 @@ def test_fallback_when_an_estimator_rejects_the_paper_fe(panel, monkeypatch):
 def test_run_table_dispatches_event_study(panel, tmp_path):
     p = tmp_path / "sample.parquet"
     panel.with_columns(pl.lit(1.0).alias("unused")).write_parquet(p)
-    out = {k: str(tmp_path / f"t8.{k}") for k in ("tex", "md", "html")}
+    out = {k: str(tmp_path / f"t8.{k}") for k in ("tex", "md", "html", "docx")}
     out["estimates"] = str(tmp_path / "t8.json")
     spec = {"kind": "event_study", "window": [-3, 3], "controls": False, "estimators": ["twfe"]}
     common = {"fixed_effects": SPEC["fixed_effects"], "cluster": "firm_id", "controls": ["x"]}
@@ -118,7 +121,7 @@ def test_run_table_dispatches_event_study(panel, tmp_path):
     est = json.loads((tmp_path / "t8.json").read_text())
     assert est["table"] == "table8" and len(est["columns"]) == 2
     assert est["columns"][0]["fixed_effects"] == SPEC["fixed_effects"]  # from the common settings
-    assert "pretrend_p" in (tmp_path / "t8.md").read_text()
+    assert "| Pre-trend p " in (tmp_path / "t8.md").read_text()
 
     figs = run_event_study_figure(tmp_path / "t8.json", tmp_path / "fig" / "event_study.png")
     assert [f.name for f in figs] == ["event_study.png", "event_study.pdf"]

@@ -293,8 +293,10 @@ def test_table5_iv_layout(table5):
     assert _md_row(md, "Estimator") == ["First stage", "2SLS", "First stage", "2SLS"]
     assert _md_row(md, "") == ["Cross-border e-commerce platform", "Capacity utilization"] * 2
     assert _md_row(md, "platform") == ["", "0.049***", "", "0.061***"]
-    assert _md_row(md, "iv_dist") == ["0.516***", "", "", ""]
-    assert _md_rows_after(md, "iv_bartik") == ["", "", "(4.15)", ""]
+    iv1 = L.VARIABLES["iv_dist"]["en"]
+    iv2 = L.VARIABLES["iv_bartik"]["en"]
+    assert _md_row(md, iv1) == ["0.516***", "", "", ""]
+    assert _md_rows_after(md, iv2) == ["", "", "(4.15)", ""]
     assert _md_row(md, "Kleibergen-Paap rk LM statistic") == ["", "20.824", "", "24.390"]
     assert _md_row(md, "Kleibergen-Paap rk Wald F statistic") == ["", "155.237", "", "180.193"]
     assert _md_row(md, "Wild-bootstrap p-value") == ["", "", "", "0.012"]
@@ -302,7 +304,7 @@ def test_table5_iv_layout(table5):
     assert _md_row(md, "Observations") == ["233,819", "233,819", "218,092", "218,092"]
     assert "R²" not in md  # no column reports R², as in the paper's Table 5
     labels = [ln.split("|")[1].strip() for ln in md.splitlines() if ln.startswith("|")]
-    assert labels.index("platform") < labels.index("iv_dist") < labels.index("iv_bartik")
+    assert labels.index("platform") < labels.index(iv1) < labels.index(iv2)
     zh = render_table(table5, "md", lang="zh", show_controls=True)
     assert _md_row(zh, "Kleibergen-Paap rk LM统计量") == ["", "20.824", "", "24.390"]
     assert _md_row(zh, "估计方法") == ["第一阶段", "2SLS", "第一阶段", "2SLS"]
@@ -363,10 +365,9 @@ def test_tex_structure_and_escaping(table2):
     tex = render_table(est, "tex")
     assert tex.count(r"\toprule") == 1 and tex.count(r"\bottomrule") == 1
     assert tex.count(r"\midrule") == 3
-    assert r"\begin{tabular}{lcc}" in tex and r"\begin{table}" in tex
-    assert "threeparttable" not in tex
+    assert r"\begin{tabular}{@{}>{\raggedright" in tex and r"\begin{table}" in tex
     assert r"\caption{Growth \& 50\% of \#exports\_total}" in tex
-    assert r"ln\_export &  & $-$0.012$^{**}$ \\" in tex
+    assert r"Export value (ln) &  & $-$0.012$^{**}$ \\" in tex
     assert r" &  & ($-$2.48) \\" in tex
     assert r"platform & 0.091$^{***}$ & 0.090$^{***}$ \\" in tex
     assert r" & (5.42) & (5.45) \\" in tex
@@ -377,7 +378,12 @@ def test_tex_structure_and_escaping(table2):
     # every tabular row has the same number of column separators
     rows = tex.split(r"\toprule")[1].split(r"\bottomrule")[0]
     body = [ln for ln in rows.splitlines() if ln.endswith(r"\\")]
-    assert {ln.replace(r"\&", "").count("&") for ln in body} == {2}
+    spans = [sum(int(k) - 1 for k in re.findall(r"\\multicolumn\{(\d+)\}", ln)) for ln in body]
+    assert {ln.replace(r"\&", "").count("&") + k for ln, k in zip(body, spans, strict=True)} == {2}
+    # equal neighbouring headers span their columns, with a rule below
+    assert r"\multicolumn{2}" in tex and r"\cmidrule" not in tex  # the last header row: no rule
+    tex5 = render_table(_with_headers(), "tex")
+    assert r"\cmidrule(lr){2-3}" in tex5 and r"\cmidrule(lr){4-5}" in tex5
 
 
 def test_escape_tex():
@@ -405,21 +411,65 @@ def _compile(tex_doc: str, engine: str, tmp_path: Path) -> subprocess.CompletedP
     )
 
 
+def _with_headers() -> dict:
+    """Four columns, two groups of two under one header each, different dependent variables."""
+    cols = []
+    for i, (dv, head) in enumerate(
+        [("platform", "A"), ("cu", "A"), ("platform", "B"), ("cu", "B")]
+    ):
+        cols.append(
+            {"label": f"({i + 1})", "depvar": dv, "header": head, "coef": {"x": _c(0.1, 2.0)}}
+        )
+    return {"table": "table5", "columns": cols}
+
+
+def _wide_table() -> dict:
+    """Six columns with long dependent-variable labels, long headers and negative starred
+    coefficients (the shape of the paper's Table 6, wider)."""
+    cols = []
+    for i, dv in enumerate(
+        ["tfp_lp", "tfp_op", "newprod_share", "ln_export", "ln_markets", "n_products"]
+    ):
+        cols.append(
+            {
+                "label": f"({i + 1})",
+                "depvar": dv,
+                "header": "Distance to Hangzhou x IT revenue",
+                "estimator": "feols",
+                "fixed_effects": ["firm_id", "ind2^year", "city^year"],
+                "vcov": "CRV1:firm_id",
+                "coef": {
+                    "platform": _c(-0.1234, -12.34),
+                    "iv_dist": _c(-0.0123, -2.1),
+                    "platform:sfhighict": _c(0.3284, 4.11),
+                },
+                "nobs": 1233819,
+                "r2": 0.71,
+                "stats": {"wild_ci": [-0.1234, 0.9876], "n_clusters": 123456},
+            }
+        )
+    return {"table": "table6", "title": "Mechanisms", "columns": cols}
+
+
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not on PATH")
-def test_tex_compiles_pdflatex(table2, table5, table1, tmp_path):
+def test_tex_compiles_pdflatex_and_fits(table2, table5, table1, tmp_path):
+    """Every table compiles and no box is wider than the text (no "Overfull \\hbox")."""
     frags = [
         render_table(table2, "tex"),
         render_table(table5, "tex", show_controls=True, stat="se"),
         render_table(table1, "tex"),
+        render_table(_wide_table(), "tex"),
     ]
     doc = (
-        "\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n"
+        "\\documentclass{article}\n\\usepackage{booktabs,array}\n\\begin{document}\n"
         + "\n".join(frags)
         + "\\end{document}\n"
     )
     res = _compile(doc, "pdflatex", tmp_path)
     assert res.returncode == 0, res.stdout[-3000:]
     assert (tmp_path / "t.pdf").exists()
+    log = (tmp_path / "t.log").read_text(errors="replace")
+    assert "Overfull \\hbox" not in log, log[log.find("Overfull") - 200 :][:1500]
 
 
 @pytest.mark.skipif(shutil.which("xelatex") is None, reason="xelatex not on PATH")
@@ -485,7 +535,8 @@ def test_bad_arguments(table2):
 REQUIRED = [
     "cu", "cu_sfa_cd", "cu_sfa_tl", "platform", "platform_mic", "lnqygm", "lnage", "sfgyqy",
     "sfwzqy", "percs", "fc", "tfp_lp", "tfp_op", "newprod_share", "ln_export", "n_markets",
-    "n_products", "sfhighict", "sfold", "sfhighscore", "iv_dist", "iv_bartik",
+    "n_products", "sfhighict", "sfold", "sfhighscore", "iv_dist", "iv_bartik", "ln_markets",
+    "ln_products", "att",
 ]  # fmt: skip
 
 
@@ -547,3 +598,68 @@ def test_wild_bootstrap_method_in_notes(table2, method):
     zh = render_table(est, "md", lang="zh")
     assert "第(2)列的wild bootstrap" in zh and ("近似" in zh) == (method == "fast")
     assert "wild cluster bootstrap" not in render_table(table2, "md", lang="en")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not on PATH")
+@pytest.mark.skipif(
+    not list((ROOT / "results" / "tables").glob("*.tex")), reason="no workflow tables in results/"
+)
+def test_workflow_tex_compiles_and_fits(tmp_path):
+    """The tables of the last workflow run (English) compile and fit \\textwidth."""
+    frags = sorted((ROOT / "results" / "tables").glob("*.tex"))
+    texts = [f.read_text(encoding="utf-8") for f in frags]
+    if not all(t.isascii() for t in texts):
+        pytest.skip("tables rendered with lang: zh need xelatex")
+    doc = (
+        "\\documentclass{article}\n\\usepackage{booktabs,array}\n\\begin{document}\n"
+        + "\n".join(texts)
+        + "\\end{document}\n"
+    )
+    res = _compile(doc, "pdflatex", tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:]
+    log = (tmp_path / "t.log").read_text(errors="replace")
+    assert "Overfull \\hbox" not in log, log[log.find("Overfull") - 200 :][:1500]
+
+
+def test_absorbed_controls_named_not_listed(table5):
+    est = copy.deepcopy(table5)
+    for c in est["columns"]:
+        c["absorbed"] = ["sfgyqy", "sfwzqy"]
+    md = render_table(est, "md", show_controls=True)
+    assert "In columns (1), (2), (3), (4), sfgyqy and sfwzqy are absorbed by the fixed" in md
+    controls = md.split("Controls: ")[1].split(" (coefficients")[0]
+    assert "sfgyqy" not in controls and "lnqygm" in controls
+    zh = render_table(est, "md", lang="zh", show_controls=True)
+    assert "第(1)、(2)、(3)、(4)列中,sfgyqy、sfwzqy被固定效应吸收" in zh
+
+
+def test_html_group_headers_span_their_columns():
+    html = render_table(_with_headers(), "html")
+    assert html.count('<th colspan="2" ') == 2  # header A over (1)-(2), B over (3)-(4)
+    rows = [r for r in html.split("<tr>")[1:]]
+    widths = []
+    for r in rows:
+        spans = [int(x) for x in re.findall(r'colspan="(\d+)"', r)]
+        widths.append(r.count("<th") + r.count("<td") + sum(k - 1 for k in spans))
+    assert set(widths) == {5}
+
+
+def test_config_headers_by_language(base_config):
+    """A column header in config.yaml is a string (translated when labels.HEADERS knows it)
+    or given per language; both pass the schema."""
+    from cbec.config import validate_config
+    from cbec.errors import ConfigError
+
+    assert L.header_label("No firm FE", "zh") == "无企业固定效应"
+    assert L.header_label({"en": "Exporters", "zh": "出口企业"}, "zh") == "出口企业"
+    assert L.header_label({"en": "Exporters"}, "zh") == "Exporters"
+    assert L.header_label("Something new", "zh") == "Something new"
+    cfg = copy.deepcopy(base_config)
+    cfg["tables"]["specs"]["table2"]["columns"][0]["header"] = {"en": "A", "zh": "甲"}
+    validate_config(cfg)
+    cfg["tables"]["specs"]["table2"]["columns"][0]["header"] = {"fr": "A"}
+    with pytest.raises(ConfigError):
+        validate_config(cfg)

@@ -10,6 +10,7 @@ bytes. The figures show only aggregates: no identifiers ever reach them.
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,11 @@ from typing import Any
 import matplotlib
 import numpy as np
 import polars as pl
+from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from cbec.tables import labels as L
 
 __all__ = [
     "RC",
@@ -34,9 +38,28 @@ __all__ = [
     "save_figure",
 ]
 
+
+def _cjk_font() -> str | None:
+    """Register Noto Sans SC (shipped by the pinned ``pylopdf-fonts-zh-cn`` package, so no
+    system font is needed) and return its family name; None if the package is absent."""
+    try:
+        from pylopdf_fonts_zh_cn import sans_path
+    except ImportError:  # pragma: no cover - a pinned dependency
+        return None
+    font_manager.fontManager.addfont(str(sans_path()))
+    return font_manager.FontProperties(fname=str(sans_path())).get_name()
+
+
+CJK_FONT = _cjk_font()
+# fontTools logs every table it prunes while subsetting fonts for the PDFs
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 RC: dict[str, Any] = {
     "svg.hashsalt": "cbec",
-    "font.family": "DejaVu Sans",
+    # Latin glyphs from DejaVu Sans, Chinese from Noto Sans SC (matplotlib's font fallback)
+    "font.family": ["DejaVu Sans", *([CJK_FONT] if CJK_FONT else [])],
+    # fonts embedded as TrueType (Type 42), which journals' PDF checks accept, not Type 3
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
     "font.size": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -46,6 +69,46 @@ RC: dict[str, Any] = {
 PNG_METADATA: dict[str, str | None] = {"Software": None}
 PDF_METADATA: dict[str, str | None] = {"CreationDate": None, "ModDate": None, "Producer": None}
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+
+
+_T: dict[str, dict[str, str]] = {
+    "dist_title": {
+        "en": "Distribution of {var} by platform status",
+        "zh": "{var}的分布:按是否加入平台",
+    },
+    "non": {"en": "non-members", "zh": "未加入平台"},
+    "members": {"en": "platform members", "zh": "平台会员"},
+    "density": {"en": "density", "zh": "密度"},
+    "before": {"en": "before matching", "zh": "匹配前"},
+    "after": {"en": "after matching", "zh": "匹配后"},
+    "smd": {"en": "standardized difference", "zh": "标准化偏差"},
+    "balance": {
+        "en": "Covariate balance before and after propensity-score matching",
+        "zh": "倾向得分匹配前后的协变量平衡性",
+    },
+    "es_title": {
+        "en": "Effect on capacity utilization by years relative to joining",
+        "zh": "加入平台前后各年对企业产能利用率的影响",
+    },
+    "es_x": {
+        "en": "years relative to joining the platform (reference: {ref}; endpoints pooled)",
+        "zh": "相对加入平台的年份(参照期:{ref};两端合并)",
+    },
+    "es_y": {"en": "effect on capacity utilization", "zh": "对企业产能利用率的影响"},
+    "ci": {"en": "95% CI bands", "zh": "95%置信区间"},
+}
+
+
+def _t(key: str, lang: str, **kw: Any) -> str:
+    return _T[key].get(lang, _T[key]["en"]).format(**kw)
+
+
+def _lab(name: str, lang: str) -> str:
+    """Display label of a variable (``lang`` en or zh)."""
+    return L.var_label(name, "zh" if lang == "zh" else "en", "label")
+
+
+PLATFORM_NAMES = {"alibaba": "Alibaba International Station", "mic": "Made-in-China.com"}
 
 
 def _figure(w: float = 7.0, h: float = 4.0) -> Figure:
@@ -81,13 +144,19 @@ def _finite(x: Any) -> np.ndarray:
 
 # --------------------------------------------------------------------------- CU distribution
 def fig_cu_distribution(
-    sample: pl.DataFrame, var: str = "cu", group: str = "platform", bins: int = 30
+    sample: pl.DataFrame,
+    var: str = "cu",
+    group: str = "platform",
+    bins: int = 30,
+    lang: str = "en",
 ) -> Figure:
     """Histogram (density) of ``var`` for firm-years with ``group`` = 0 and 1, with means."""
     with matplotlib.rc_context(RC):
         fig = _figure(6.5, 4.0)
         ax = fig.add_subplot()
-        title = f"Distribution of {var} by platform status"
+        title = _t(
+            "dist_title", lang, var=_lab(var, lang).lower() if lang == "en" else _lab(var, lang)
+        )
         if var not in sample.columns or group not in sample.columns:
             placeholder(ax, f"column {var!r} or {group!r} not in the analysis sample", title)
             return fig
@@ -96,7 +165,8 @@ def fig_cu_distribution(
             placeholder(ax, f"no finite values of {var}", title)
             return fig
         edges = np.histogram_bin_edges(allv, bins=bins)
-        for i, (lab, val) in enumerate((("non-members", 0), ("platform members", 1))):
+        groups = ((_t("non", lang), 0), (_t("members", lang), 1))
+        for i, (lab, val) in enumerate(groups):
             v = _finite(sample.filter(pl.col(group) == val)[var].to_numpy())
             if v.size == 0:
                 continue
@@ -110,8 +180,8 @@ def fig_cu_distribution(
                 label=f"{lab} (n={v.size:,}, mean {v.mean():.3f})",
             )
             ax.axvline(v.mean(), color=COLORS[i], ls="--", lw=1)
-        ax.set_xlabel(var)
-        ax.set_ylabel("density")
+        ax.set_xlabel(_lab(var, lang))
+        ax.set_ylabel(_t("density", lang))
         ax.set_title(title)
         ax.legend(frameon=False, loc="upper left")
         fig.tight_layout()
@@ -119,9 +189,15 @@ def fig_cu_distribution(
 
 
 # --------------------------------------------------------------------------- PSM balance
-def fig_psm_balance(balance: Sequence[Mapping[str, Any]] | None, threshold: float = 0.1) -> Figure:
+def fig_psm_balance(
+    balance: Sequence[Mapping[str, Any]] | None,
+    threshold: float = 0.1,
+    headers: Mapping[str, Any] | None = None,
+    lang: str = "en",
+) -> Figure:
     """Standardized mean differences before / after matching, one panel per matching column
-    (``results/estimates/table4.json`` "balance"); dashed lines at ±``threshold``."""
+    (``results/estimates/table4.json`` "balance"), titled by its matching method
+    (``headers``: column label -> the column's header); dashed lines at ±``threshold``."""
     cols = [b for b in (balance or []) if b.get("rows")]
     with matplotlib.rc_context(RC):
         fig = _figure(3.0 * max(len(cols), 1) + 1.2, 3.8)
@@ -131,11 +207,11 @@ def fig_psm_balance(balance: Sequence[Mapping[str, Any]] | None, threshold: floa
         axes = fig.subplots(1, len(cols), sharey=True, squeeze=False)[0]
         for ax, col in zip(axes, cols, strict=True):
             rows = col["rows"]
-            names = [str(r.get("covariate")) for r in rows]
+            names = [_lab(str(r.get("covariate")), lang) for r in rows]
             y = np.arange(len(rows))[::-1]
             for key, mk, c, lab in (
-                ("smd_before", "o", COLORS[1], "before"),
-                ("smd_after", "s", COLORS[0], "after"),
+                ("smd_before", "o", COLORS[1], _t("before", lang)),
+                ("smd_after", "s", COLORS[0], _t("after", lang)),
             ):
                 v = np.array([np.nan if r.get(key) is None else float(r[key]) for r in rows])
                 ax.scatter(v, y, marker=mk, color=c, label=lab, zorder=3)
@@ -143,10 +219,12 @@ def fig_psm_balance(balance: Sequence[Mapping[str, Any]] | None, threshold: floa
                 ax.axvline(t, color="grey", ls="--", lw=0.8)
             ax.axvline(0.0, color="black", lw=0.6)
             ax.set_yticks(y, names)
-            ax.set_title(f"{col.get('label', '')} {col.get('header', '')}".strip() or "matching")
-            ax.set_xlabel("standardized difference")
+            head = (headers or {}).get(str(col.get("label"))) or col.get("header")
+            method = L.header_label(head, "zh" if lang == "zh" else "en") or ""
+            ax.set_title(f"{col.get('label', '')} {method}".strip(), fontsize=8)
+            ax.set_xlabel(_t("smd", lang))
         axes[0].legend(frameon=False, loc="lower right")
-        fig.suptitle("Covariate balance before and after propensity-score matching")
+        fig.suptitle(_t("balance", lang))
         fig.tight_layout()
     return fig
 
@@ -208,7 +286,7 @@ def fig_match_scores(
             ax.set_yscale("symlog", linthresh=1)
             ax.set_xlabel("name-match score (0-100)")
             ax.set_ylabel("candidates")
-            ax.set_title(p)
+            ax.set_title(PLATFORM_NAMES.get(p, p))
             ax.legend(frameon=False, loc="upper left", fontsize=7)
         fig.suptitle("Match scores of platform candidates")
         fig.tight_layout()
@@ -249,7 +327,7 @@ def fig_first_stage(
         fig = _figure(3.6 * len(instruments) + 0.6, 3.6)
         axes = fig.subplots(1, len(instruments), squeeze=False)[0]
         for ax, iv in zip(axes, instruments, strict=True):
-            title = f"{endog} on {iv}"
+            title = f"{_lab(endog, 'en')} on {_lab(iv, 'en').split(':')[0]}"
             if iv not in sample.columns or endog not in sample.columns:
                 placeholder(ax, f"{iv} not in the analysis sample", title)
                 continue
@@ -292,22 +370,38 @@ def fig_first_stage(
                 )
                 ax.legend(frameon=False, fontsize=7, loc="upper left")
             suffix = f" (demeaned by {by})" if by and by in d.columns else ""
-            ax.set_xlabel(iv + suffix)
-            ax.set_ylabel(endog + suffix)
+            ax.set_xlabel(_lab(iv, "en") + suffix, wrap=True)
+            ax.set_ylabel(_lab(endog, "en") + suffix)
             ax.set_title(title)
-        fig.suptitle(f"First stage: {endog} share by instrument bin ({bins} quantile bins)")
+        fig.suptitle(
+            f"First stage: {_lab(endog, 'en').lower()} by instrument bin ({bins} quantile bins)"
+        )
         fig.tight_layout()
     return fig
 
 
 # --------------------------------------------------------------------------- event study
+def _endpoint_ticks(ax: Any, window: Sequence[int]) -> None:
+    """One tick per event time, the pooled endpoints labelled "≤lo" and "≥hi"."""
+    lo, hi = int(window[0]), int(window[1])
+    ticks = list(range(lo, hi + 1))
+    names = [str(k) for k in ticks]
+    names[0], names[-1] = f"≤{lo}", f"≥{hi}"
+    ax.set_xticks(ticks, names)
+
+
 def fig_event_study(
-    path: pl.DataFrame | Sequence[Mapping[str, Any]], clip_factor: float = 8.0
+    path: pl.DataFrame | Sequence[Mapping[str, Any]],
+    clip_factor: float = 8.0,
+    window: Sequence[int] | None = None,
+    ref: int = -1,
+    lang: str = "en",
 ) -> Figure:
     """Estimates by years relative to joining with 95% CI bands, one series per estimator.
 
     CIs of cells whose standard error exceeds ``clip_factor`` x the median are cut at the
-    axis limits (noted in the figure) so one near-collinear cell does not flatten the rest."""
+    axis limits (noted in the figure) so one near-collinear cell does not flatten the rest.
+    The pooled endpoints of ``window`` are drawn hollow and labelled "≤lo" / "≥hi"."""
     p = (
         path
         if isinstance(path, pl.DataFrame)
@@ -316,7 +410,7 @@ def fig_event_study(
     with matplotlib.rc_context(RC):
         fig = _figure(7.0, 4.2)
         ax = fig.add_subplot()
-        title = "Effect on capacity utilization by years relative to joining"
+        title = _t("es_title", lang)
         if p.height == 0 or "rel_time" not in p.columns:
             placeholder(ax, "no event-study estimates", title)
             return fig
@@ -345,12 +439,17 @@ def fig_event_study(
                 alpha=0.15,
                 lw=0,
             )
-            ax.plot(x, b, "o-", ms=3.5, color=c, label=e)
+            ax.plot(x, b, "o-", ms=3.5, color=c, label=L.estimator_label(str(e), lang))  # type: ignore[arg-type]
+            if window is not None:
+                ends = np.isin(q["rel_time"].to_numpy(), list(window))
+                ax.plot(x[ends], b[ends], "o", ms=6, mfc="white", mec=c, zorder=4)
         ax.set_ylim(lo - pad, hi + pad)
         ax.axhline(0.0, color="black", lw=0.8)
         ax.axvline(-0.5, color="grey", ls="--", lw=0.8)
-        ax.set_xlabel("years relative to joining the platform (reference: -1)")
-        ax.set_ylabel("effect on capacity utilization")
+        if window is not None:
+            _endpoint_ticks(ax, window)
+        ax.set_xlabel(_t("es_x", lang, ref=ref))
+        ax.set_ylabel(_t("es_y", lang))
         ax.set_title(title)
         if clipped:
             ax.text(
@@ -363,7 +462,7 @@ def fig_event_study(
                 fontsize=7,
                 color="#555",
             )
-        ax.legend(frameon=False, loc="upper left", title="95% CI bands")
+        ax.legend(frameon=False, loc="upper left", title=_t("ci", lang))
         fig.tight_layout()
     return fig
 
@@ -433,6 +532,7 @@ def run_figures(
     instruments: Sequence[str] = ("iv_dist", "iv_bartik"),
     bins: int = 20,
     dpi: int = 120,
+    lang: str = "en",
 ) -> list[Path]:
     """Write the diagnostic figures; ``outputs``: figure name -> PNG path (PDF alongside)."""
     import json
@@ -440,9 +540,11 @@ def run_figures(
     cols = pl.read_parquet_schema(sample_path)
     want = [c for c in ("cu", "platform", "year", *instruments) if c in cols]
     sample = pl.read_parquet(sample_path, columns=want)
-    balance = None
+    balance, headers = None, {}
     if table4_path and Path(table4_path).is_file():
-        balance = json.loads(Path(table4_path).read_text(encoding="utf-8")).get("balance")
+        t4 = json.loads(Path(table4_path).read_text(encoding="utf-8"))
+        balance = t4.get("balance")
+        headers = {str(c.get("label")): c.get("header") for c in t4.get("columns") or []}
     accepted = {p: _read_scores(links[p]) for p in sorted(links)}
     rejected = {p: _read_scores(review.get(p)) for p in sorted(links)}
     thresholds: dict[str, float] = {}
@@ -451,8 +553,8 @@ def run_figures(
         if rp.is_file():
             thresholds = json.loads(rp.read_text(encoding="utf-8")).get("thresholds") or thresholds
     figs = {
-        "cu_distribution": lambda: fig_cu_distribution(sample),
-        "psm_balance": lambda: fig_psm_balance(balance),
+        "cu_distribution": lambda: fig_cu_distribution(sample, lang=lang),
+        "psm_balance": lambda: fig_psm_balance(balance, headers=headers, lang=lang),
         "match_scores": lambda: fig_match_scores(accepted, rejected, thresholds),
         "first_stage": lambda: fig_first_stage(sample, instruments, bins=bins),
     }
@@ -468,12 +570,14 @@ def run_figures(
 
 
 def run_event_study_figure(
-    estimates_path: str | Path, png_path: str | Path, dpi: int = 120
+    estimates_path: str | Path, png_path: str | Path, dpi: int = 120, lang: str = "en"
 ) -> list[Path]:
     """Draw the event-study figure from an event-study table's estimates JSON (its ``path``);
     write ``png_path`` and the PDF alongside."""
     import json
 
     est = json.loads(Path(estimates_path).read_text(encoding="utf-8"))
-    fig = fig_event_study(est.get("path") or [])
+    fig = fig_event_study(
+        est.get("path") or [], window=est.get("window"), ref=int(est.get("ref", -1)), lang=lang
+    )
     return save_figure(fig, Path(png_path).with_suffix(""), ("png", "pdf"), dpi=dpi)

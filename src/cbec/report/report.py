@@ -54,8 +54,39 @@ figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.88em;color:#444;max-width:60em;margin:.3em auto}
 .note{font-size:.85em;color:#555}
 .missing{color:#a00}
-code{font-size:.9em;background:#f3f3f3;padding:0 3px}
+code{font-size:.9em;background:#f3f3f3;padding:0 3px;overflow-wrap:anywhere}
+table.data td,table.data th{overflow-wrap:anywhere}
+@page{size:A4;margin:12mm}
+@media print,(max-width:800px){
+body{background:#fff}
+main{max-width:none;padding:0 .5em}
+table.data{font-size:.72em}
+table.data th,table.data td{padding:1px 4px}
+.cbec-table{overflow:visible!important;font-size:.8em!important}
+}
+@media print{nav{display:none}h2,h3{break-after:avoid}figure,table{break-inside:avoid}}
 """.strip()
+
+#: section headings of the figures (file stem -> heading)
+FIGURE_TITLES: dict[str, str] = {
+    "cu_distribution": "Capacity utilization of platform members and non-members",
+    "psm_balance": "Covariate balance of the propensity-score matching",
+    "match_scores": "Name-match scores of the platform member lists",
+    "first_stage": "First stage: platform membership and the instruments",
+    "event_study": "Event study: the effect by years since joining",
+}
+#: headings of the attrition logs (file name -> heading)
+ATTRITION_TITLES: dict[str, str] = {
+    "attrition_asif.csv": "Cleaning the ASIF firm-years, by year",
+    "attrition_sample.csv": "From the panel to the analysis sample",
+}
+#: headings of the validation pages of the synthetic world (file name -> heading)
+PAGE_TITLES: dict[str, str] = {
+    "scorecard.md": "Scorecard: estimates against the synthetic world's truth",
+    "bias_budget.md": "Bias budget",
+}
+#: years per attrition table, so that a table fits the width of an A4 page
+ATTRITION_YEARS_PER_TABLE = 6
 
 
 @dataclass(frozen=True)
@@ -247,6 +278,20 @@ def attrition_wide(df: pl.DataFrame) -> pl.DataFrame:
     return wide.sort(idx[:-1]).select(*idx, *years, "all years")
 
 
+def attrition_tables(
+    df: pl.DataFrame, per_table: int = ATTRITION_YEARS_PER_TABLE
+) -> list[pl.DataFrame]:
+    """The wide attrition log split into tables of at most ``per_table`` year columns (the
+    total in the last), each with the step and reason, so none is wider than a page."""
+    wide = attrition_wide(df)
+    idx = [c for c in ("step", "reason") if c in wide.columns]
+    years = [c for c in wide.columns if c.isdigit()]
+    if not years or len(years) + 1 <= per_table:
+        return [wide.drop("stage") if "stage" in wide.columns and idx else wide]
+    cols = [*years, "all years"]
+    return [wide.select(*idx, *cols[i : i + per_table]) for i in range(0, len(cols), per_table)]
+
+
 def _first(r: Mapping[str, Any], *keys: str) -> Any:
     for k in keys:
         if isinstance(r.get(k), int | float):
@@ -329,11 +374,13 @@ def build_report(
     diagnostics: pl.DataFrame | None = None,
     provenance: Mapping[str, Any] | None = None,
     intro: str = "",
+    pages: Mapping[str, str] | None = None,
 ) -> str:
     """The complete report page (a string; the caller writes it as UTF-8).
 
     ``match_reports`` and ``validation`` (the match quality against the synthetic truth) are
-    keyed by link name (panel_links, customs_asif, alibaba, mic).
+    keyed by link name (panel_links, customs_asif, alibaba, mic). ``pages``: further
+    markdown pages by heading (the synthetic world's scorecard and bias budget).
     """
     sections: list[tuple[str, str]] = []
     if tables:
@@ -350,14 +397,16 @@ def build_report(
                 img = f'<img src="{png_data_uri(f.png)}" alt="{_e(f.name)}">'
             else:
                 img = f'<p class="missing">{_e(f.name)}: figure not available</p>'
+            head = FIGURE_TITLES.get(f.name, f.name.replace("_", " ").capitalize())
             parts.append(
-                f'<figure id="fig-{_slug(f.name)}">{img}<figcaption><strong>{_e(f.name)}</strong>. '
+                f'<figure id="fig-{_slug(f.name)}">{img}<figcaption><strong>{_e(head)}</strong>. '
                 f"{_e(f.caption)}</figcaption></figure>"
             )
         sections.append(("Figures", "\n".join(parts)))
     if attrition:
         parts = [
-            f"<h3>{_e(name)}</h3>{frame_to_html(attrition_wide(df))}"
+            f"<h3>{_e(ATTRITION_TITLES.get(name, name))}</h3>"
+            + "".join(frame_to_html(t) for t in attrition_tables(df))
             for name, df in sorted(attrition.items())
         ]
         sections.append(("Attrition", "\n".join(parts)))
@@ -372,6 +421,8 @@ def build_report(
         sections.append(
             ("Calibration against the paper's Table 1", markdown_to_html(calibration_md))
         )
+    for head, md in (pages or {}).items():
+        sections.append((head, markdown_to_html(md)))
     if diagnostics is not None:
         sections.append(
             (
@@ -399,6 +450,17 @@ def _natural(s: str) -> list[Any]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
 
 
+def _read_pages(pages: Sequence[str | Path]) -> dict[str, str]:
+    """Markdown pages by their :data:`PAGE_TITLES` heading (else the file name in words)."""
+    return {
+        PAGE_TITLES.get(Path(p).name, Path(p).stem.replace("_", " ").capitalize()): Path(
+            p
+        ).read_text(encoding="utf-8")
+        for p in pages
+        if Path(p).is_file()
+    }
+
+
 def run_report(
     *,
     tables: Sequence[str | Path],
@@ -414,11 +476,13 @@ def run_report(
     captions: Mapping[str, str] | None = None,
     title: str = "Cross-border e-commerce platforms and firm capacity utilization: run report",
     validation: Sequence[str | Path] = (),
+    pages: Sequence[str | Path] = (),
 ) -> str:
     """Read the run's artifacts, build the report and write it (UTF-8, atomic).
 
     ``match_reports``: ``<link>_report.json`` files of the matching rules; ``validation``:
-    ``<link>_quality.json`` files of the validation rules (synthetic world only).
+    ``<link>_quality.json`` files of the validation rules (synthetic world only); ``pages``:
+    markdown pages shown under their :data:`PAGE_TITLES` heading (scorecard, bias budget).
     """
     import json
 
@@ -478,6 +542,7 @@ def run_report(
         diagnostics=diag,
         provenance=provenance(config, input_files, repo),
         intro=intro,
+        pages=_read_pages(pages),
     )
     write_text_atomic(page, output)
     return page

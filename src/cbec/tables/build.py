@@ -188,7 +188,7 @@ def regression_table(
                     label_i += 1
                 continue
             first = res.first_stage.to_dict(f"({label_i})")
-            first.update(estimator="first_stage", controls=bool(c.get("controls")))
+            first.update(estimator="first_stage", controls=bool(c.get("controls")), absorbed=gone)
             first["stats"].update(
                 {k: res.stats[k] for k in ("kp_lm", "kp_lm_p", "kp_wald_f") if k in res.stats}
             )
@@ -197,7 +197,7 @@ def regression_table(
             out_cols.append(first)
             label_i += 1
             second = res.to_dict(f"({label_i})")
-            second.update(estimator="iv2sls", controls=bool(c.get("controls")))
+            second.update(estimator="iv2sls", controls=bool(c.get("controls")), absorbed=gone)
             if c.get("header"):
                 second["header"] = c["header"]
             out_cols.append(second)
@@ -213,7 +213,7 @@ def regression_table(
             regs = [r for r in regs if r not in gone]
         res = feols(sample, c["depvar"], regs, vcov=vcov)
         d = res.to_dict(f"({label_i})")
-        d["controls"] = bool(c.get("controls"))
+        d.update(controls=bool(c.get("controls")), absorbed=gone)
         if c.get("wild_bootstrap"):
             wb_cfg = common["wild_bootstrap"]
             wb = wild_cluster_bootstrap(

@@ -15,14 +15,20 @@ __all__ = [
     "DEFAULT_TITLES",
     "ESTIMATORS",
     "FE_LABELS",
+    "HEADERS",
+    "NOTES",
+    "PAPER_CODES",
     "STAT_LABELS",
     "TEXT",
     "TREATMENTS",
     "VARIABLES",
     "canonical_fe",
     "estimator_label",
+    "event_time_label",
     "fe_label",
     "fe_sort_key",
+    "header_label",
+    "note_text",
     "split_fixed_effects",
     "stat_label",
     "text",
@@ -51,6 +57,14 @@ VARIABLES: dict[str, dict[str, str]] = {
     "ln_export": {"en": "Export value (ln)", "zh": "企业出口额"},
     "n_markets": {"en": "Number of export markets", "zh": "企业出口市场数量"},
     "n_products": {"en": "Number of export products", "zh": "企业出口产品数量"},
+    "ln_markets": {"en": "Export markets (ln)", "zh": "企业出口市场数量"},
+    "ln_products": {"en": "Export products (ln)", "zh": "企业出口产品数量"},
+    "asset_turnover": {"en": "Asset turnover", "zh": "资产周转率"},
+    "leverage": {"en": "Leverage", "zh": "资产负债率"},
+    "ln_assets": {"en": "Total assets (ln)", "zh": "总资产(对数)"},
+    "ind_conc": {"en": "Industry concentration", "zh": "行业集中度"},
+    "logit_pscore": {"en": "Propensity score (logit)", "zh": "倾向得分(logit)"},
+    "att": {"en": "Average effect after joining (ATT)", "zh": "加入平台后的平均处理效应"},
     "sfhighict": {"en": "High ICT infrastructure", "zh": "网络基础设施建设水平"},
     "sfold": {"en": "Early joiner", "zh": "平台“先行者”"},
     "sfhighscore": {"en": "High rating", "zh": "企业信誉评价"},
@@ -60,6 +74,13 @@ VARIABLES: dict[str, dict[str, str]] = {
     },
     "iv_bartik": {"en": "IV2: Bartik (shift-share)", "zh": "IV2:Bartik工具变量"},
 }
+
+# The variable codes the paper itself prints in its regression rows; every other name is
+# shown by its label, also with ``style="code"``.
+PAPER_CODES: frozenset[str] = frozenset(
+    {"platform", "lnqygm", "lnage", "sfgyqy", "sfwzqy", "percs", "fc"}
+    | {"sfhighict", "sfold", "sfhighscore", "cu"}
+)
 
 # Treatment variables (listed first in regression tables).
 TREATMENTS: tuple[str, ...] = ("platform", "platform_mic")
@@ -103,17 +124,53 @@ STAT_LABELS: dict[str, dict[str, str]] = {
         "zh": "Kleibergen-Paap rk Wald F统计量",
     },
     "first_stage_f": {"en": "First-stage F statistic", "zh": "第一阶段F统计量"},
+    "eff_f": {"en": "Effective first-stage F (Montiel Olea-Pflueger)", "zh": "有效F统计量"},
+    "ar_ci": {"en": "Anderson-Rubin 95% CI", "zh": "Anderson-Rubin 95%置信区间"},
+    "pretrend_f": {"en": "Pre-trend F", "zh": "事前趋势F统计量"},
+    "pretrend_p": {"en": "Pre-trend p", "zh": "事前趋势检验p值"},
+    "depvar_mean": {"en": "Mean of dependent variable", "zh": "被解释变量均值"},
+    "n_clusters": {"en": "Clusters", "zh": "聚类数"},
+    "se_type": {"en": "Standard errors", "zh": "标准误类型"},
+    "r2_adj": {"en": "Adjusted R²", "zh": "调整R²"},
+    "r2_within": {"en": "Within R²", "zh": "组内R²"},
     "wild_p": {"en": "Wild-bootstrap p-value", "zh": "Wild bootstrap p值"},
     "wild_ci": {"en": "Wild-bootstrap 95% CI", "zh": "Wild bootstrap 95%置信区间"},
-    "r2_within": {"en": "Within R²", "zh": "组内R²"},
-    "n_clusters": {"en": "Clusters", "zh": "聚类数"},
-    "depvar_mean": {"en": "Mean of dependent variable", "zh": "被解释变量均值"},
 }
+# statistics that are p-values (printed as "<0.001" below 0.001)
+P_VALUE_STATS: frozenset[str] = frozenset({"kp_lm_p", "pretrend_p", "wild_p"})
+# statistics that are counts (printed with thousands separators)
+COUNT_STATS: frozenset[str] = frozenset({"n_clusters"})
 
 ESTIMATORS: dict[str, dict[str, str]] = {
     "feols": {"en": "OLS", "zh": "OLS"},
     "iv2sls": {"en": "2SLS", "zh": "2SLS"},
     "first_stage": {"en": "First stage", "zh": "第一阶段"},
+    "feols_weighted": {"en": "Weighted OLS, matched sample", "zh": "匹配样本加权OLS"},
+    "twfe": {"en": "Dynamic TWFE", "zh": "动态双向固定效应"},
+    "sun_abraham": {"en": "Sun-Abraham", "zh": "Sun-Abraham估计"},
+    "did2s": {"en": "Two-stage DiD (Gardner)", "zh": "两阶段双重差分(Gardner)"},
+    "static_twfe": {"en": "Static TWFE", "zh": "静态双向固定效应"},
+}
+
+# Column headers written in config.yaml (English) -> both languages; a header not listed
+# here is shown as written.
+HEADERS: dict[str, dict[str, str]] = {
+    "No firm FE": {"en": "No firm FE", "zh": "无企业固定效应"},
+    "Made-in-China.com": {"en": "Made-in-China.com", "zh": "中国制造网"},
+    "SFA Cobb-Douglas": {"en": "SFA Cobb-Douglas", "zh": "SFA－柯布道格拉斯生产函数"},
+    "SFA translog": {"en": "SFA translog", "zh": "SFA－超越对数生产函数"},
+    "NN 1:1": {"en": "Nearest neighbour 1:1", "zh": "1:1近邻匹配"},
+    "NN 1:3": {"en": "Nearest neighbour 1:3", "zh": "1:3近邻匹配"},
+    "Sequential": {"en": "Sequential (region × industry)", "zh": "逐步匹配(地区×行业)"},
+    "Distance to Hangzhou x IT revenue": {
+        "en": "Distance to Hangzhou × IT revenue",
+        "zh": "与杭州距离×信息技术服务收入",
+    },
+    "Bartik": {"en": "Bartik", "zh": "Bartik工具变量"},
+    "ICT infrastructure": {"en": "ICT infrastructure", "zh": "网络基础设施建设水平"},
+    "Early and late joiners": {"en": "Early and late joiners", "zh": "“先行者”与“后进者”"},
+    "Rating": {"en": "Rating", "zh": "企业信誉评价"},
+    "Static TWFE": {"en": "Static TWFE", "zh": "静态双向固定效应"},
 }
 
 # Fixed interface strings.
@@ -133,6 +190,7 @@ TEXT: dict[str, dict[str, str]] = {
     "sd": {"en": "S.D.", "zh": "标准差"},
     "max": {"en": "Max", "zh": "最大值"},
     "min": {"en": "Min", "zh": "最小值"},
+    "ci": {"en": "95% CI", "zh": "95%置信区间"},
 }
 
 DEFAULT_TITLES: dict[str, dict[str, str]] = {
@@ -144,6 +202,27 @@ DEFAULT_TITLES: dict[str, dict[str, str]] = {
     "table6": {"en": "Mechanism tests", "zh": "机制检验"},
     "table7": {"en": "Heterogeneity analysis", "zh": "异质性分析"},
 }
+
+
+# The notes the estimation code writes in English -> both languages.
+NOTES: dict[str, dict[str, str]] = {
+    "Nearest-neighbour matching on the logit of the propensity score, with replacement; "
+    "regressions weighted by the number of times a control is used": {
+        "en": "Nearest-neighbour matching on the logit of the propensity score, with "
+        "replacement; regressions weighted by the number of times a control is used.",
+        "zh": "基于倾向得分logit值的有放回近邻匹配;回归以对照企业被使用的次数加权。",
+    },
+    "Nearest-neighbour matching on the logit of the propensity score, with replacement": {
+        "en": "Nearest-neighbour matching on the logit of the propensity score, with replacement.",
+        "zh": "基于倾向得分logit值的有放回近邻匹配。",
+    },
+}
+
+
+def note_text(note: str, lang: Lang = "en") -> str:
+    """A note written by the estimation code, in ``lang`` when :data:`NOTES` knows it."""
+    key = note.strip().rstrip(".")
+    return NOTES.get(key, {}).get(lang, note)
 
 
 def text(key: str, lang: Lang = "en") -> str:
@@ -159,8 +238,45 @@ def var_label(name: str, lang: Lang = "en", style: Literal["code", "label"] = "l
     """
     parts = name.split(":")
     if style == "code":
-        return " × ".join(parts)
-    return " × ".join(VARIABLES.get(p, {}).get(lang, p) for p in parts)
+        return " × ".join(p if p in PAPER_CODES else _label_or_code(p, lang) for p in parts)
+    return " × ".join(_label_or_code(p, lang) for p in parts)
+
+
+def _label_or_code(name: str, lang: Lang) -> str:
+    if name in VARIABLES:
+        return VARIABLES[name][lang]
+    rel = event_time_label(name, lang)
+    return rel if rel is not None else name
+
+
+def event_time_label(
+    name: str, lang: Lang = "en", window: tuple[int, int] | None = None
+) -> str | None:
+    """``rel_-3`` -> "−3" (``window``'s endpoints pool: "−5 and earlier", "5 and later");
+    None for a name that is not an event-time coefficient."""
+    if not name.startswith("rel_"):
+        return None
+    try:
+        k = int(name[4:])
+    except ValueError:
+        return None
+    num = f"−{-k}" if k < 0 else str(k)
+    if window is not None and k == window[0]:
+        return f"{num}及更早" if lang == "zh" else f"{num} and earlier"
+    if window is not None and k == window[1]:
+        return f"{num}及更晚" if lang == "zh" else f"{num} and later"
+    return num
+
+
+def header_label(header: object, lang: Lang = "en") -> str | None:
+    """A column header from config.yaml in ``lang``: ``{"en": .., "zh": ..}`` or a string
+    (translated when :data:`HEADERS` knows it)."""
+    if header is None or header == "":
+        return None
+    if isinstance(header, dict):
+        got = header.get(lang) or header.get("en")
+        return None if got is None else str(got)
+    return HEADERS.get(str(header), {}).get(lang, str(header))
 
 
 def fe_label(fe: str, lang: Lang = "en") -> str:

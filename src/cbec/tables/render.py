@@ -46,7 +46,7 @@ from typing import Any, Literal
 from cbec.data.io import write_text_atomic
 from cbec.tables import labels as L
 
-__all__ = ["escape_tex", "render_table", "stars", "write_table"]
+__all__ = ["Cell", "Grid", "escape_tex", "render_table", "stars", "table_grid", "write_table"]
 
 Fmt = Literal["tex", "md", "html"]
 Lang = Literal["en", "zh"]
@@ -111,6 +111,13 @@ def _num(x: Any, digits: int) -> str:
     if s.startswith("-") and float(s) == 0.0:
         s = s[1:]
     return s
+
+
+def _pval(x: Any, digits: int = 3) -> str:
+    """A p-value: "<0.001" below 0.001, else fixed decimals; missing -> "—"."""
+    if _is_missing(x):
+        return MISSING
+    return "<0.001" if float(x) < 0.001 else _num(x, digits)
 
 
 def _int_sep(x: Any) -> str:
@@ -180,17 +187,32 @@ def _title(est: Mapping[str, Any], lang: Lang) -> str:
 
 
 def _user_notes(est: Mapping[str, Any], lang: Lang) -> list[str]:
+    """The table's own notes in ``lang``, each a sentence (known English notes translated)."""
     n = est.get("notes")
     if isinstance(n, Mapping):
         got = n.get(lang) or n.get("en")
-        return [str(got)] if got else []
-    if est.get(f"notes_{lang}"):
-        return [str(est[f"notes_{lang}"])]
-    if isinstance(n, str) and n.strip():
-        return [n.strip()]
-    if isinstance(n, Sequence) and not isinstance(n, str):
-        return [str(x) for x in n if x]
-    return []
+        raw = [str(got)] if got else []
+    elif est.get(f"notes_{lang}"):
+        raw = [str(est[f"notes_{lang}"])]
+    elif isinstance(n, str) and n.strip():
+        raw = [n.strip()]
+    elif isinstance(n, Sequence) and not isinstance(n, str):
+        raw = [str(x) for x in n if x]
+    else:
+        raw = []
+    return [sentence(L.note_text(x, lang), lang) for x in raw]
+
+
+def sentence(s: str, lang: Lang) -> str:
+    """``s`` as a sentence: capitalised (English) and ending in a full stop (。 in Chinese)."""
+    s = s.strip()
+    if not s:
+        return s
+    if lang == "en" and s[0].islower():
+        s = s[0].upper() + s[1:]
+    if s[-1] in ".。!?！？":
+        return s
+    return s + ("。" if lang == "zh" else ".")
 
 
 def _table_number(table: str) -> str:
@@ -280,13 +302,35 @@ def _coef_rows_order(
 def _stats_rows_keys(
     columns: Sequence[Mapping[str, Any]], stats_keys: Sequence[str] | None
 ) -> list[str]:
+    """The statistics rows: ``stats_keys`` as given, else every known statistic present (in
+    :data:`labels.STAT_LABELS` order), without a first-stage F that the Kleibergen-Paap Wald
+    F already reports."""
+    if stats_keys is not None:
+        return list(stats_keys)
     present: dict[str, None] = {}
     for col in columns:
         for k in _flat_stats(col.get("stats")):
             present.setdefault(k, None)
-    if stats_keys is not None:
-        return list(stats_keys)
-    return [k for k in L.STAT_LABELS if k in present]
+    keys = [k for k in L.STAT_LABELS if k in present]
+    if "kp_wald_f" in keys and "first_stage_f" in keys:
+        keys.remove("first_stage_f")
+    return keys
+
+
+_FIRST_STAGE_ONLY = ("kp_lm", "kp_lm_p", "kp_wald_f", "first_stage_f", "eff_f")
+
+
+def _shown_stats(columns: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each column's statistics, the first-stage diagnostics shown once: in the first-stage
+    column, not again in the 2SLS column that follows it."""
+    flat = [_flat_stats(c.get("stats")) for c in columns]
+    for i, col in enumerate(columns):
+        prev = columns[i - 1] if i else None
+        if col.get("estimator") == "iv2sls" and prev and prev.get("estimator") == "first_stage":
+            for k in _FIRST_STAGE_ONLY:
+                if k in flat[i - 1]:
+                    flat[i].pop(k, None)
+    return flat
 
 
 def _flat_stats(stats: Any) -> dict[str, Any]:
@@ -310,10 +354,12 @@ def _stat_cell(key: str, value: Any, digits: int) -> Cell:
         vals = list(value)
         return Cell("[" + ", ".join(_num(v, digits) for v in vals) + "]", num=True)
     if isinstance(value, int | float):
-        if key in ("n_clusters",):
+        if key in L.COUNT_STATS:
             return Cell(_int_sep(value), num=True)
+        if key in L.P_VALUE_STATS:
+            return Cell(_pval(value, digits), num=True)
         return Cell(_num(value, digits), num=True)
-    return Cell(str(value))
+    return Cell("")  # free text (e.g. an error message) is never printed in a table
 
 
 def _checked_columns(est: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
@@ -336,7 +382,9 @@ def _header_rows(
     """Column labels; then, when any column has one, headers, dependent variables, estimators."""
     header: list[list[Cell]] = [[Cell(L.text("variable", lang))] + [Cell(x) for x in col_labels]]
     if any(c.get("header") for c in columns):
-        header.append([Cell("")] + [Cell(_loc(c.get("header"), lang) or "") for c in columns])
+        header.append(
+            [Cell("")] + [Cell(L.header_label(c.get("header"), lang) or "") for c in columns]
+        )
     depvars = []
     for c in columns:
         lab = _loc(c.get("depvar_label"), lang)
@@ -465,8 +513,12 @@ def _fit_rows(
             [Cell(L.text("r2", lang))]
             + [Cell(_num(x, 3), num=True) if not _is_missing(x) else Cell("") for x in r2]
         )
-    flat = [_flat_stats(c.get("stats")) for c in columns]
+    flat = _shown_stats(columns)
     for key in _stats_rows_keys(columns, stats_keys):
+        if key == "se_type":
+            phrases = [_vcov_phrase(c.get("vcov"), lang) or "" for c in columns]
+            rows.append([Cell(L.stat_label(key, lang))] + [Cell(p) for p in phrases])
+            continue
         rows.append(
             [Cell(L.stat_label(key, lang))] + [_stat_cell(key, f.get(key), digits) for f in flat]
         )
@@ -508,8 +560,12 @@ def _regression_grid(
     notes = _user_notes(est, lang)
     if auto_notes:
         notes.append(_regression_note(columns, col_labels, stat, lang))
+        notes.append(_sample_note(columns, col_labels, lang))
+        notes += _absorbed_notes(columns, col_labels, lang)
+        notes += _not_estimated_note(columns, col_labels, lang)
         if controls.row and show_controls:
-            notes.append(_controls_note(controls.names, lang))
+            everywhere = set.intersection(*(set(c.get("absorbed") or []) for c in columns))
+            notes.append(_controls_note(controls.names - everywhere, lang))
         if missing_coef or missing_nobs:
             notes.append(_missing_note(lang))
         notes += _bootstrap_notes(columns, col_labels, lang)
@@ -591,6 +647,74 @@ def _bootstrap_notes(
                 f"weights; {how}); confidence interval by test inversion."
             )
     return out
+
+
+def _sample_note(columns: Sequence[Mapping[str, Any]], col_labels: list[str], lang: Lang) -> str:
+    """How the observations of each column arise: complete cases, minus singletons."""
+    dropped = [_flat_stats(c.get("stats")).get("dropped_singletons") for c in columns]
+    parts = [
+        (lab, int(d))
+        for lab, d in zip(col_labels, dropped, strict=True)
+        if isinstance(d, int | float)
+    ]
+    if lang == "zh":
+        s = "观测值为该列全部变量均非缺失的企业—年份"
+        if parts:
+            counts = "、".join(f"第{lab}列{_int_sep(d)}个" for lab, d in parts)
+            s += f",并剔除了固定效应组内仅有一个观测值的样本(单例:{counts})"
+        return s + "。"
+    s = "Observations are the firm-years with every variable of the column observed"
+    if parts:
+        counts = ", ".join(f"{lab} {_int_sep(d)}" for lab, d in parts)
+        s += f", less the firm-years alone in a fixed-effect group (singletons dropped: {counts})"
+    return s + "."
+
+
+def _absorbed_notes(
+    columns: Sequence[Mapping[str, Any]], col_labels: list[str], lang: Lang
+) -> list[str]:
+    """The regressors the columns list under ``absorbed`` (dropped: absorbed by the fixed
+    effects), one sentence per set of columns that lose the same variables."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for c, lab in zip(columns, col_labels, strict=True):
+        gone = tuple(str(x) for x in c.get("absorbed") or [])
+        if gone:
+            groups.setdefault(gone, []).append(lab)
+    out = []
+    for gone, labs in groups.items():
+        names = [L.var_label(n, lang, "code") for n in gone]
+        if lang == "zh":
+            out.append(f"第{'、'.join(labs)}列中,{'、'.join(names)}被固定效应吸收,未纳入估计。")
+            continue
+        shown = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        verb = "is" if len(names) == 1 else "are"
+        cols = f"column {labs[0]}" if len(labs) == 1 else f"columns {', '.join(labs)}"
+        out.append(f"In {cols}, {shown} {verb} absorbed by the fixed effects and omitted.")
+    return out
+
+
+def _not_estimated_note(
+    columns: Sequence[Mapping[str, Any]], col_labels: list[str], lang: Lang
+) -> list[str]:
+    """One sentence naming the columns that could not be estimated (reason in the log)."""
+    labs = [
+        lab
+        for c, lab in zip(columns, col_labels, strict=True)
+        if _flat_stats(c.get("stats")).get("not_estimated")
+    ]
+    if not labs:
+        return []
+    if lang == "zh":
+        return [f"第{'、'.join(labs)}列在该样本上无法估计(原因见运行日志),留空。"]
+    which = ", ".join(labs)
+    verb = "was" if len(labs) == 1 else "were"
+    return [
+        f"Column{'s' if len(labs) > 1 else ''} {which} {verb} not estimable on this sample "
+        "(the run log gives the reason) and are left empty."
+        if len(labs) > 1
+        else f"Column {which} {verb} not estimable on this sample (the run log gives the reason) "
+        "and is left empty."
+    ]
 
 
 def _missing_note(lang: Lang) -> str:
@@ -677,21 +801,73 @@ def _tex_cell(c: Cell) -> str:
     return t
 
 
+def _tex_layout(n: int) -> tuple[str, str, str]:
+    """(font size, \\tabcolsep, share of the line for the label column) for ``n`` data columns."""
+    if n <= 3:
+        return r"\small", "6pt", "0.34"
+    if n <= 4:
+        return r"\small", "4pt", "0.30"
+    return r"\footnotesize", "3pt", "0.22"
+
+
+def _tex_width(share: str, span: int, n: int) -> str:
+    """Width of ``span`` of the ``n`` data columns, which share the line after the labels."""
+    rest = f"{1 - float(share):.2f}"
+    return rf"\dimexpr {rest}\linewidth*{span}/{n}-2\tabcolsep\relax"
+
+
+def _tex_runs(row: list[Cell]) -> list[tuple[int, int, Cell]]:
+    """Runs of equal adjacent header cells after the label: (first column, span, cell)."""
+    runs: list[tuple[int, int, Cell]] = []
+    for j, c in enumerate(row[1:], start=1):
+        if runs and c.text and runs[-1][2].text == c.text:
+            first, span, cell = runs[-1]
+            runs[-1] = (first, span + 1, cell)
+        else:
+            runs.append((j, 1, c))
+    return runs
+
+
+def _tex_header(
+    row: list[Cell], share: str, n: int, spanning: bool, rule: bool = True
+) -> list[str]:
+    """One header row; with ``spanning``, equal neighbours merge (a ``\\cmidrule`` below them
+    with ``rule``)."""
+    if not spanning:
+        return [" & ".join(_tex_cell(c) for c in row) + r" \\"]
+    cells, rules = [_tex_cell(row[0])], []
+    for first, span, c in _tex_runs(row):
+        if span == 1:
+            cells.append(_tex_cell(c))
+            continue
+        width = _tex_width(share, span, n)
+        cells.append(
+            rf"\multicolumn{{{span}}}{{>{{\centering\arraybackslash}}p{{{width}}}}}{{{_tex_cell(c)}}}"
+        )
+        rules.append(rf"\cmidrule(lr){{{first + 1}-{first + span}}}")
+    return [" & ".join(cells) + r" \\", *(rules if rule else [])]
+
+
 def _render_tex(g: Grid, standalone: bool) -> str:
-    n = g.ncols
-    out: list[str] = []
-    out.append(r"% Requires \usepackage{booktabs}.")
+    """A ``table`` float whose tabular is exactly ``\\linewidth`` wide: a wrapping label column,
+    equal wrapping data columns, spanning group headers, notes below at the table's width."""
+    n = g.ncols - 1
+    size, sep, share = _tex_layout(n)
+    label_col = (
+        rf">{{\raggedright\arraybackslash}}p{{\dimexpr {share}\linewidth-2\tabcolsep\relax}}"
+    )
+    data_col = rf">{{\centering\arraybackslash}}p{{{_tex_width(share, 1, n)}}}"
+    out: list[str] = [r"% Requires \usepackage{booktabs,array}."]
     if g.lang == "zh":
         out.append(r"% Chinese labels: also requires \usepackage{xeCJK} (compile with XeLaTeX).")
-    out.append(r"\begin{table}[htbp]")
-    out.append(r"\centering")
+    out += [r"\begin{table}[htbp]", r"\centering", size, rf"\setlength{{\tabcolsep}}{{{sep}}}"]
     out.append(rf"\caption{{{escape_tex(g.title)}}}")
     if g.table:
         out.append(rf"\label{{tab:{escape_tex(g.table)}}}")
-    out.append(rf"\begin{{tabular}}{{l{'c' * (n - 1)}}}")
+    out.append(rf"\begin{{tabular}}{{@{{}}{label_col}*{{{n}}}{{{data_col}}}@{{}}}}")
     out.append(r"\toprule")
-    for row in g.header:
-        out.append(" & ".join(_tex_cell(c) for c in row) + r" \\")
+    for i, row in enumerate(g.header):
+        out += _tex_header(row, share, n, spanning=i > 0, rule=i < len(g.header) - 1)
     for sec in g.sections:
         out.append(r"\midrule")
         for row in sec:
@@ -707,7 +883,7 @@ def _render_tex(g: Grid, standalone: bool) -> str:
     body = "\n".join(out) + "\n"
     if not standalone:
         return body
-    pre = [r"\documentclass{article}", r"\usepackage{booktabs}"]
+    pre = [r"\documentclass{article}", r"\usepackage{booktabs,array}"]
     if g.lang == "zh":
         pre.append(r"\usepackage{xeCJK}")
     return "\n".join([*pre, r"\begin{document}", body.rstrip("\n"), r"\end{document}"]) + "\n"
@@ -788,7 +964,15 @@ def _render_html(g: Grid, standalone: bool) -> str:
     ]
     for i, row in enumerate(g.header):
         rules = [_TOP] if i == 0 else []
-        cells = "".join(_html_cell(c, "th", j, rules) for j, c in enumerate(row))
+        if i == 0:
+            cells = "".join(_html_cell(c, "th", j, rules) for j, c in enumerate(row))
+        else:  # equal neighbouring headers span their columns
+            cells = _html_cell(row[0], "th", 0, rules) + "".join(
+                _html_cell(c, "th", first, rules).replace("<th ", f'<th colspan="{span}" ', 1)
+                if span > 1
+                else _html_cell(c, "th", first, rules)
+                for first, span, c in _tex_runs(row)
+            )
         out.append(f"<tr>{cells}</tr>")
     out.append("</thead>")
     out.append("<tbody>")
@@ -819,9 +1003,8 @@ def _render_html(g: Grid, standalone: bool) -> str:
 
 
 # --------------------------------------------------------------------------- public API
-def render_table(
+def table_grid(
     est: Mapping[str, Any],
-    fmt: Fmt,
     *,
     stat: Literal["t", "se"] = "t",
     lang: Lang = "en",
@@ -832,23 +1015,9 @@ def render_table(
     stat_digits: int | None = None,
     stats_keys: Sequence[str] | None = None,
     auto_notes: bool = True,
-    standalone: bool = False,
-) -> str:
-    """Render one estimates JSON (regression or descriptive table) as tex, md or html.
-
-    ``stat``: what the parentheses hold (t statistic, 2 decimals as in the paper, or the
-    standard error). ``digits``: decimals of coefficients (default 3) or of descriptive
-    statistics (default 4, as Table 1). ``coef_order``: coefficient rows listed first, the
-    remaining rows follow (treatment, interactions, instruments, others, controls).
-    ``show_controls``: hide the control coefficients behind a "Controls: Yes/控制" row (a
-    Controls row also appears when a column declares controls whose coefficients are absent).
-    ``var_names``: row labels as variable codes (the paper) or descriptive labels.
-    ``stats_keys``: which ``stats`` entries to show (default: the known ones present).
-    ``auto_notes``: append what the parentheses hold, clustering, stars and suppression.
-    ``standalone``: wrap tex in a minimal document / html in a complete page.
-    """
-    if fmt not in FORMATS:
-        raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
+    row_labels: Mapping[str, Any] | None = None,
+) -> Grid:
+    """The format-neutral :class:`Grid` of one estimates JSON (see :func:`render_table`)."""
     if stat not in ("t", "se"):
         raise ValueError(f"stat must be 't' or 'se', got {stat!r}")
     if lang not in ("en", "zh"):
@@ -857,26 +1026,65 @@ def render_table(
         raise ValueError(f"var_names must be 'code' or 'label', got {var_names!r}")
     descriptive = est.get("kind") == "descriptive" or ("rows" in est and "columns" not in est)
     if descriptive:
-        grid = _descriptive_grid(
+        return _descriptive_grid(
             est,
             lang=lang,
             digits=4 if digits is None else digits,
             var_names=var_names,
             auto_notes=auto_notes,
         )
-    else:
-        grid = _regression_grid(
-            est,
-            stat=stat,
-            lang=lang,
-            digits=3 if digits is None else digits,
-            stat_digits=stat_digits,
-            coef_order=coef_order,
-            show_controls=show_controls,
-            var_names=var_names,
-            stats_keys=stats_keys,
-            auto_notes=auto_notes,
-        )
+    grid = _regression_grid(
+        est,
+        stat=stat,
+        lang=lang,
+        digits=3 if digits is None else digits,
+        stat_digits=stat_digits,
+        coef_order=coef_order,
+        show_controls=show_controls,
+        var_names=var_names,
+        stats_keys=stats_keys,
+        auto_notes=auto_notes,
+    )
+    if row_labels:
+        _relabel(grid, est, row_labels, lang, var_names)
+    return grid
+
+
+def _relabel(
+    grid: Grid,
+    est: Mapping[str, Any],
+    row_labels: Mapping[str, Any],
+    lang: Lang,
+    var_names: Literal["code", "label"],
+) -> None:
+    """Replace the default label of each coefficient row named in ``row_labels``."""
+    wanted = {L.var_label(k, lang, var_names): _loc(v, lang) for k, v in row_labels.items()}
+    for sec in grid.sections:
+        for row in sec:
+            new = wanted.get(row[0].text)
+            if new is not None and row[0].text:
+                row[0] = Cell(new)
+
+
+def render_table(est: Mapping[str, Any], fmt: Fmt, *, standalone: bool = False, **kw: Any) -> str:
+    """Render one estimates JSON (regression or descriptive table) as tex, md or html.
+
+    Keywords (passed to :func:`table_grid`): ``stat``: what the parentheses hold (t
+    statistic, 2 decimals as in the paper, or the standard error). ``digits``: decimals of
+    coefficients (default 3) or of descriptive statistics (default 4, as Table 1).
+    ``coef_order``: coefficient rows listed first, the remaining rows follow (treatment,
+    interactions, instruments, others, controls). ``show_controls``: hide the control
+    coefficients behind a "Controls: Yes/控制" row (a Controls row also appears when a column
+    declares controls whose coefficients are absent). ``var_names``: row labels as the
+    paper's variable codes or descriptive labels (names the paper does not print are always
+    labelled). ``stats_keys``: which ``stats`` entries to show (default: the known ones
+    present). ``auto_notes``: append what the parentheses hold, how N arises, clustering,
+    stars and suppression. ``row_labels``: coefficient name -> label (str or by language).
+    ``standalone``: wrap tex in a minimal document / html in a complete page.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
+    grid = table_grid(est, **kw)
     if fmt == "tex":
         return _render_tex(grid, standalone)
     if fmt == "md":

@@ -11,7 +11,8 @@ import polars as pl
 from cbec.data.io import write_text_atomic
 from cbec.tables.build import regression_table
 from cbec.tables.descriptive import describe
-from cbec.tables.render import write_table
+from cbec.tables.office import write_docx, write_xlsx
+from cbec.tables.render import Grid, table_grid, write_table
 
 KINDS = ("descriptive", "feols", "psm", "event_study")
 
@@ -49,10 +50,31 @@ def sample_columns(spec: dict, common: dict) -> list[str] | None:
 def render_options(est: dict, spec: dict) -> tuple[dict, dict[str, Any]]:
     """(estimates as rendered, keyword arguments of ``write_table``) of a table."""
     if spec["kind"] == "event_study":
-        from cbec.tables.event_study import render_options as event_study_options
+        from cbec.tables.event_notes import event_study_render
 
-        return event_study_options(est)
-    return est, {"show_controls": bool(spec.get("show_controls", False))}
+        table_est, options = event_study_render(est)
+    else:
+        table_est, options = est, {"show_controls": bool(spec.get("show_controls", False))}
+    if spec.get("stats") is not None:
+        options["stats_keys"] = list(spec["stats"])
+    return table_est, options
+
+
+def grid_of(est: dict, spec: dict, style: dict) -> Grid:
+    """The rendered grid of a table, as every format shows it."""
+    table_est, options = render_options(est, spec)
+    return table_grid(table_est, stat=style["stat"], lang=style["lang"], **options)
+
+
+def run_workbook(
+    estimates: list[str], names: list[str], specs: dict, style: dict, output: str
+) -> None:
+    """Every table on its own sheet of one workbook (``results/tables/tables.xlsx``)."""
+    grids = {}
+    for name, path in zip(names, estimates, strict=True):
+        est = json.loads(Path(path).read_text(encoding="utf-8"))
+        grids[name] = grid_of(est, specs[name], style)
+    write_xlsx(grids, output)
 
 
 def run_table(
@@ -64,7 +86,7 @@ def run_table(
     style: dict,
     seed: int,
 ) -> dict:
-    """Estimate, write ``outputs['estimates']`` and the rendered tex/md/html."""
+    """Estimate, write ``outputs['estimates']`` and the rendered tex/md/html/docx."""
     sample = pl.read_parquet(sample_path, columns=sample_columns(spec, common))
     est = estimate(sample, name, spec, common, seed)
     write_text_atomic(
@@ -78,4 +100,6 @@ def run_table(
         lang=style["lang"],
         **options,
     )
+    if "docx" in outputs:
+        write_docx(grid_of(est, spec, style), outputs["docx"])
     return est

@@ -1,0 +1,164 @@
+"""How Table 8 (the event study) is rendered: row labels by years since joining, and its notes
+written as sentences in English and Chinese from the estimates JSON.
+
+The estimation code records what happened in short English notes (``"twfe: dropped 12 rows
+with missing cu/controls/FE/cluster"``); they stay as they are in the JSON and the log, and
+are restated here in words for the reader. A note not recognised is left out of the table
+(it remains in the JSON).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from cbec.tables import labels as L
+
+__all__ = ["event_study_notes", "event_study_render"]
+
+Phrase = Callable[[re.Match[str], str], str]
+
+
+def _fmt(n: str) -> str:
+    return f"{int(n):,}"
+
+
+# pattern of an estimation note -> its sentence in "en" / "zh" (``who`` is the estimator)
+_PATTERNS: list[tuple[re.Pattern[str], Phrase, Phrase]] = [
+    (
+        re.compile(r"^(\d+) firms joining after (\d+) coded as never treated$"),
+        lambda m, w: f"{_fmt(m[1])} firms that join after {m[2]} are treated as never members.",
+        lambda m, w: f"{_fmt(m[1])}家在{m[2]}年之后加入平台的企业视为从未加入。",
+    ),
+    (
+        re.compile(r"^dropped (\d+) rows with missing .*$"),
+        lambda m, w: f"{w}: {_fmt(m[1])} firm-years without the variables it needs are dropped.",
+        lambda m, w: f"{w}:剔除{_fmt(m[1])}个变量缺失的企业—年份。",
+    ),
+    (
+        re.compile(r"^dropped (\d+) untreated singleton firm-years$"),
+        lambda m, w: (
+            f"{w}: {_fmt(m[1])} untreated firm-years alone in a fixed-effect group "
+            "(singletons) are dropped."
+        ),
+        lambda m, w: f"{w}:剔除{_fmt(m[1])}个固定效应组内仅有一个观测值的未处理企业—年份。",
+    ),
+    (
+        re.compile(r"^dropped (\d+) treated firm-years with FE levels not seen untreated$"),
+        lambda m, w: (
+            f"{w}: {_fmt(m[1])} treated firm-years whose fixed-effect levels are never "
+            "observed untreated are dropped."
+        ),
+        lambda m, w: f"{w}:剔除{_fmt(m[1])}个固定效应水平从未在未处理样本中出现的处理组企业—年份。",
+    ),
+    (
+        re.compile(r"^collinear .* dropped: .*$"),
+        lambda m, w: (
+            f"{w}: event-time coefficients that are collinear with the fixed effects "
+            "are not estimated."
+        ),
+        lambda m, w: f"{w}:与固定效应共线的事件时间系数未予估计。",
+    ),
+    (
+        re.compile(
+            r"^no never-treated units: cohort (\d+) used as control \((\d+) rows dropped\)$"
+        ),
+        lambda m, w: (
+            f"{w}: with no firm that never joins, the {m[1]} cohort serves as the "
+            f"control group ({_fmt(m[2])} firm-years dropped)."
+        ),
+        lambda m, w: (
+            f"{w}:由于没有从未加入的企业,以{m[1]}年加入的企业为对照组"
+            f"(剔除{_fmt(m[2])}个企业—年份)。"
+        ),
+    ),
+    (
+        re.compile(r"^cohorts without an observed pre-period dropped: .* \((\d+) rows\)$"),
+        lambda m, w: (
+            f"{w}: cohorts never observed before joining are dropped ({_fmt(m[1])} firm-years)."
+        ),
+        lambda m, w: f"{w}:剔除加入前未被观测到的队列({_fmt(m[1])}个企业—年份)。",
+    ),
+    (
+        re.compile(r"^static_twfe: did not accept the paper's fixed effects.*$"),
+        lambda m, w: (
+            "The static TWFE column could not use the paper's fixed effects and uses "
+            "firm and year fixed effects instead."
+        ),
+        lambda m, w: "静态双向固定效应模型无法使用论文的固定效应,改用企业和年份固定效应。",
+    ),
+]
+
+
+def _estimator_of(note: str) -> tuple[str | None, str]:
+    key, sep, rest = note.partition(": ")
+    if sep and key in L.ESTIMATORS and key != "static_twfe":
+        return key, rest
+    return None, note
+
+
+def _sentences(notes: list[str], lang: L.Lang) -> list[str]:
+    out: list[str] = []
+    for note in notes:
+        key, rest = _estimator_of(note)
+        who = L.estimator_label(key, lang) if key else ""
+        for pattern, en, zh in _PATTERNS:
+            m = pattern.match(rest) or pattern.match(note)
+            if m:
+                out.append((zh if lang == "zh" else en)(m, who))
+                break
+    return list(dict.fromkeys(out))
+
+
+def _signed(k: Any) -> str:
+    """An event time with a true minus sign (−5)."""
+    return f"−{-int(k)}" if k is not None and int(k) < 0 else str(k)
+
+
+def _reading(est: Mapping[str, Any], lang: L.Lang) -> str:
+    lo, hi = (_signed(k) for k in est.get("window", [None, None]))
+    ref = _signed(est.get("ref", -1))
+    if lang == "zh":
+        return (
+            f"各行为加入平台前后第k年的效应,以第{ref}年为参照;两端的{lo}和{hi}分别合并更早和更晚的年份。"
+            "平均处理效应为按处理组企业—年份加权的加入后平均效应(静态双向固定效应模型为单一的加入后虚拟变量)。"
+            "事前趋势F检验的原假设为全部提前项系数为零。"
+        )
+    return (
+        f"Rows give the effect k years after joining, relative to year {ref}; the endpoints "
+        f"{lo} and {hi} pool the earlier and later years. The ATT is the average effect after "
+        "joining, weighted by treated firm-years (in the static TWFE, the single post-joining "
+        "dummy). The pre-trend F tests that all leads are zero."
+    )
+
+
+def event_study_notes(est: Mapping[str, Any]) -> dict[str, str]:
+    """The notes of the event-study table as sentences, by language."""
+    raw = [str(n) for n in est.get("notes") or []]
+    out = {}
+    for lang in ("en", "zh"):
+        sep = "" if lang == "zh" else " "
+        out[lang] = sep.join([*_sentences(raw, lang), _reading(est, lang)])
+    return out
+
+
+def event_study_render(est: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(estimates as rendered, keyword arguments of the renderer) of an event-study table."""
+    window = tuple(est.get("window") or (None, None))
+    names = list(dict.fromkeys(k for c in est["columns"] for k in c["coef"]))
+    row_labels = {}
+    for k in names:
+        if k.startswith("rel_"):
+            row_labels[k] = {
+                lang: L.event_time_label(k, lang, window) or k  # type: ignore[arg-type]
+                for lang in ("en", "zh")
+            }
+    # the estimator row names each column; the header would repeat it
+    columns = [{k: v for k, v in c.items() if k != "header"} for c in est["columns"]]
+    table_est = dict(est, columns=columns, notes=event_study_notes(est))
+    return table_est, {
+        "coef_order": names,
+        "stats_keys": ["pretrend_f", "pretrend_p", "n_clusters"],
+        "row_labels": row_labels,
+    }
