@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 import pytest
@@ -12,7 +10,6 @@ from scipy.optimize import OptimizeResult
 from cbec.measures import prodfn
 from cbec.measures.prodfn import estimate_prodfn
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 FREE = ["log_lab1", "log_lab2"]
 
 

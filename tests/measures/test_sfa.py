@@ -9,7 +9,6 @@ are the printed results of R `frontier`'s own regression test (tests/frontierTes
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -17,10 +16,6 @@ import pytest
 from scipy.optimize import approx_fprime
 
 from cbec.measures.sfa import _ll_grad, fit_sfa, sfa_efficiency, sfa_loglik
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
 
 
 @pytest.fixture(scope="module")
