@@ -330,3 +330,18 @@ def test_event_study_regression_keeps_singletons_as_pyfixest_none():
     assert b["d"] == pytest.approx(keep.coef()["d"], rel=1e-6)
     assert np.sqrt(v[0, 0]) == pytest.approx(keep.se()["d"], rel=1e-6)
     assert np.sqrt(v[0, 0]) != pytest.approx(drop.se()["d"], rel=1e-6)
+
+
+def test_sun_abraham_reports_each_cohorts_reference_period(world):
+    """2008-2010 are missing: joiners of 2009, 2010, 2011 are not observed at -1 and use their
+    2007 firm-years (-2, -3, -4); every other cohort uses -1. JSON and note say so."""
+    sa = world["res"]["sun_abraham"]
+    refs = sa.reference_periods
+    cohorts = sorted(int(g) for g in world["sim"]["cohort"].unique() if 2001 < g <= 2015)
+    assert sorted(refs) == [g for g in cohorts if g in refs] and len(refs) >= 10
+    assert {g: refs[g] for g in (2009, 2010, 2011)} == {2009: -2, 2010: -3, 2011: -4}
+    assert all(r == -1 for g, r in refs.items() if g not in (2009, 2010, 2011))
+    assert sa.to_dict()["reference_periods"]["2011"] == -4
+    note = next(n for n in sa.notes if "reference" in n)
+    assert note.endswith("joined 2009: -2 (year 2007), joined 2010: -3 (year 2007), "
+                         "joined 2011: -4 (year 2007)")  # fmt: skip

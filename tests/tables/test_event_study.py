@@ -143,6 +143,12 @@ def test_resolve_spec_takes_controls_from_the_common_settings():
     assert ES.resolve_spec({"controls": False}, common)["controls"] == []
 
 
+def test_sun_abraham_column_reports_references_and_the_se_convention(est):
+    sa = next(c for c in est["columns"] if c["estimator"] == "sun_abraham")
+    assert sa["reference_periods"] and set(sa["reference_periods"].values()) <= {-1, -2, -3, -4}
+    assert ES.SA_SE_NOTE in est["notes"]
+
+
 def test_canonical_note_sorts_mappings():
     n = "reference period other than -1 (not observed): {2010: -3, 2009: -2, 2011: -4}"
     assert ES._canonical_note(n).endswith("{2009: -2, 2010: -3, 2011: -4}")

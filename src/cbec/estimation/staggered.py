@@ -136,6 +136,8 @@ class EventStudyResult:
     n_clusters: int
     sample: pl.DataFrame
     notes: list[str] = field(default_factory=list)
+    # Sun-Abraham: the reference event time of each cohort (-1, or its latest observed lead)
+    reference_periods: dict[int, int] = field(default_factory=dict)
 
     def tidy(self) -> pl.DataFrame:
         """Path rows plus one ``ATT`` row (rel_time null), with a ``term`` column."""
@@ -168,6 +170,7 @@ class EventStudyResult:
             "att": self.att,
             "pretrend": self.pretrend,
             "notes": self.notes,
+            "reference_periods": {str(g): r for g, r in sorted(self.reference_periods.items())},
         }
 
 
@@ -449,7 +452,9 @@ def sun_abraham(
     (already members in their first observed year) are dropped (noted). Cells are saturated at
     the raw event time, then averaged into the window's bins with weights n(cohort, cell) /
     n(bin) (the IW cohort shares; far leads / lags pooled the same way); the ATT weights all
-    post cells by their firm-years."""
+    post cells by their firm-years. Standard errors treat the cohort shares as fixed (as
+    pyfixest's ``SaturatedEventStudy.aggregate``): the variance of the estimated shares (Sun &
+    Abraham 2021, Prop. 6) is not added. ``reference_periods`` lists each cohort's reference."""
     d, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref)
     d = _sa_control_group(d, time, cohort, notes)
     d, ref_g = _sa_reference_periods(d, cohort, ref, notes)
@@ -488,6 +493,7 @@ def sun_abraham(
         g,
         _keys(d, unit, time),
         notes,
+        reference_periods=dict(sorted(ref_g.items())),
     )
 
 
@@ -533,9 +539,13 @@ def _sa_reference_periods(
         notes.append(
             f"cohorts without an observed pre-period dropped: {no_pre} ({n0 - d.height} rows)"
         )
-    nondefault = {g: r for g, r in ref_g.items() if r != ref}
+    nondefault = sorted((g, r) for g, r in ref_g.items() if r != ref)
     if nondefault:
-        notes.append(f"reference period other than {ref} (not observed): {nondefault}")
+        notes.append(
+            f"cohorts not observed at event time {ref} use their latest observed pre-joining "
+            "year as reference: "
+            + ", ".join(f"joined {g}: {r} (year {g + r})" for g, r in nondefault)
+        )
     return d, ref_g
 
 

@@ -43,6 +43,10 @@ ESTIMATORS: dict[str, tuple[str, Callable[..., st.EventStudyResult]]] = {
     "sun_abraham": ("Sun-Abraham", st.sun_abraham),
     "did2s": ("did2s (Gardner)", st.did2s),
 }
+SA_SE_NOTE = (
+    "sun_abraham: standard errors treat the cohort shares as fixed (the variance of the "
+    "estimated shares, Sun and Abraham 2021 Prop. 6, is not added; as pyfixest)"
+)
 DEFAULT_TITLE = "Event study: effect of joining the platform by years since joining"
 
 log = logging.getLogger("cbec.tables.event_study")
@@ -200,6 +204,11 @@ def _estimator_column(label: str, key: str, res: st.EventStudyResult, y: str) ->
         },
         "att": res.att,
         "pretrend": res.pretrend,
+        **(
+            {"reference_periods": res.to_dict()["reference_periods"]}
+            if key == "sun_abraham"
+            else {}
+        ),
     }
 
 
@@ -230,6 +239,8 @@ def _event_study_columns(
             res.pretrend["p_value"],
         )
         notes += [f"{key}: {_canonical_note(n)}" for n in res.notes]
+        if key == "sun_abraham":
+            notes.append(SA_SE_NOTE)
         columns.append(_estimator_column(f"({i + 1})", key, res, design.y))
         path += res.tidy().to_dicts()
     return columns, path, notes
