@@ -40,9 +40,16 @@ def _pf(panel: pl.DataFrame, deps: list[str], inst: list[str], data: pl.DataFram
         )
 
 
+_IV: dict[tuple, object] = {}
+
+
 def _iv(panel: pl.DataFrame, inst: list[str]):
-    s = FESample.from_frame(panel, FE, ["y_iv", "d", *EXOG, "z1", "z2", "zw"], tol=1e-13)
-    return iv2sls(s, "y_iv", "d", inst, EXOG, vcov="CRV1:firm_id")
+    """iv2sls on the module's panel (cached per instrument set: the panel is one fixture)."""
+    key = tuple(inst)
+    if key not in _IV:
+        s = FESample.from_frame(panel, FE, ["y_iv", "d", *EXOG, "z1", "z2", "zw"], tol=1e-13)
+        _IV[key] = iv2sls(s, "y_iv", "d", inst, EXOG, vcov="CRV1:firm_id")
+    return _IV[key]
 
 
 def _direct_ar(panel: pl.DataFrame, inst: list[str], grid: np.ndarray) -> np.ndarray:
