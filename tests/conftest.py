@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 REFDATA = ROOT.parent / "shared" / "refdata"
+# the data owner's files (read in place from ../shared/refdata, never copied: its README)
+REFDATA_FILES = ("chilean_prodest.csv", "front41Data.csv", "riceProdPhil.csv")
 
 
 @pytest.fixture(scope="session")
@@ -16,11 +19,24 @@ def root() -> Path:
     return ROOT
 
 
+def refdata_dir() -> Path:
+    """The reference data: ``$CBEC_REFDATA`` if set, else ``../shared/refdata``."""
+    return Path(os.environ.get("CBEC_REFDATA", REFDATA))
+
+
 @pytest.fixture(scope="session")
 def refdata() -> Path:
-    if not REFDATA.exists():
-        pytest.skip(f"reference data not found at {REFDATA}")
-    return REFDATA
+    """The published reference data sets. A missing file fails the test (never a skip: a
+    clone without them must not pass the reference checks by skipping them)."""
+    path = refdata_dir()
+    missing = [f for f in REFDATA_FILES if not (path / f).is_file()]
+    if missing:
+        pytest.fail(
+            f"reference data missing in {path}: {', '.join(missing)} (the data owner's "
+            "README says to read them from ../shared/refdata; set CBEC_REFDATA to their folder)",
+            pytrace=False,
+        )
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -176,3 +176,21 @@ def test_figures_exist(tiny_run):
     figs = sorted((tiny_run / "results" / "figures").glob("*"))
     assert {p.suffix for p in figs} >= {".png", ".pdf"}
     assert all(p.stat().st_size > 1000 for p in figs)
+
+
+def test_industry_concentration_is_on_the_whole_panel(tiny_run):
+    """Table 4's ind_conc: the largest firm's share of its industry-year's sales in the whole
+    panel (cleaned ASIF), not in the analysis sample (customs firms, CU measured)."""
+    from cbec.analysis.psm import industry_concentration_table
+
+    panel = pl.read_parquet(tiny_run / "results/panel/panel.parquet")
+    sample = pl.read_parquet(tiny_run / "results/analysis/sample.parquet")
+    got = sample.select("ind2", "year", "ind_conc").unique().sort("ind2", "year")
+    want = got.select("ind2", "year").join(
+        industry_concentration_table(panel), on=["ind2", "year"], how="left"
+    )
+    assert got["ind_conc"].to_list() == want["ind_conc"].to_list()
+    on_sample = got.select("ind2", "year").join(
+        industry_concentration_table(sample), on=["ind2", "year"], how="left"
+    )
+    assert (got["ind_conc"] - on_sample["ind_conc"]).abs().max() > 1e-3

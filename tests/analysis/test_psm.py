@@ -21,6 +21,7 @@ from cbec.analysis.psm import (
     PropensityScoreError,
     add_psm_covariates,
     industry_concentration,
+    industry_concentration_table,
     match,
     propensity_score,
 )
@@ -58,7 +59,7 @@ def simulate(
     ja = join[fid]
     platform = ((ja > 0) & (yr >= ja)).astype(np.int8)
     cu = 0.7 + 0.03 * xi + slope * xi * (yr - 2004) + tau * platform + 0.01 * (yr - 2001) + e(0.05)
-    return pl.DataFrame(
+    df = pl.DataFrame(
         {
             "firm_id": fid,
             "year": yr,
@@ -73,6 +74,8 @@ def simulate(
             "cu": cu,
         }
     )
+    # the simulated frame is the whole population: its concentration (as analysis_sample does)
+    return df.join(industry_concentration_table(df), on=["ind2", "year"], how="left")
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +143,20 @@ def test_add_psm_covariates_definitions():
     assert out["asset_turnover"].to_list() == [0.5, None]
     assert out["leverage"].to_list() == [0.4, None]
     assert out["ln_assets"][0] == pytest.approx(np.log(100.0))
-    assert out["ind_conc"].to_list() == [0.75, 0.75]
+    # not from the frame at hand: the concentration needs the whole ASIF
+    assert "ind_conc" not in out.columns
+
+
+def test_industry_concentration_table_one_row_per_industry_year():
+    pop = pl.DataFrame(
+        {
+            "ind2": ["13", "13", "13", "13", None, "14"],
+            "year": [2001, 2001, 2001, 2002, 2001, 2001],
+            "sales": [10.0, 30.0, 60.0, 5.0, 1000.0, 0.0],
+        }
+    )
+    got = industry_concentration_table(pop)
+    assert got.rows() == [("13", 2001, 0.6), ("13", 2002, 1.0), ("14", 2001, None)]
 
 
 # ----------------------------------------------------------------------------- score

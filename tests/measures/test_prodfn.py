@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 import pytest
@@ -12,17 +10,12 @@ from scipy.optimize import OptimizeResult
 from cbec.measures import prodfn
 from cbec.measures.prodfn import estimate_prodfn
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-REFDATA = REPO_ROOT.parent / "shared" / "refdata"
 FREE = ["log_lab1", "log_lab2"]
 
 
 @pytest.fixture(scope="module")
-def chilean() -> pl.DataFrame:
-    path = REFDATA / "chilean_prodest.csv"
-    if not path.exists():
-        pytest.skip(f"reference data not found: {path}")
-    return pl.read_csv(path)
+def chilean(refdata) -> pl.DataFrame:
+    return pl.read_csv(refdata / "chilean_prodest.csv")
 
 
 def simulate_panel(

@@ -9,7 +9,6 @@ are the printed results of R `frontier`'s own regression test (tests/frontierTes
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -18,25 +17,15 @@ from scipy.optimize import approx_fprime
 
 from cbec.measures.sfa import _ll_grad, fit_sfa, sfa_efficiency, sfa_loglik
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-REFDATA = REPO_ROOT.parent / "shared" / "refdata"
 
-
-def _refdata(name: str) -> pl.DataFrame:
-    path = REFDATA / name
-    if not path.exists():
-        pytest.skip(f"reference data not found: {path}")
-    return pl.read_csv(path)
+@pytest.fixture(scope="module")
+def front41(refdata) -> pl.DataFrame:
+    return pl.read_csv(refdata / "front41Data.csv")
 
 
 @pytest.fixture(scope="module")
-def front41() -> pl.DataFrame:
-    return _refdata("front41Data.csv")
-
-
-@pytest.fixture(scope="module")
-def rice() -> pl.DataFrame:
-    return _refdata("riceProdPhil.csv")
+def rice(refdata) -> pl.DataFrame:
+    return pl.read_csv(refdata / "riceProdPhil.csv")
 
 
 @pytest.fixture(scope="module")

@@ -105,3 +105,23 @@ def test_iv_columns_use_their_own_rows_and_a_missing_instrument_is_reported(pane
     assert cols[1]["nobs"] > cols[3]["nobs"] > 0
     assert cols[1]["coef"]["d"]["b"] == pytest.approx(0.3, abs=0.1)
     assert cols[5]["coef"] == {} and "non-missing" in cols[5]["stats"]["not_estimated"]
+
+
+def test_iv_columns_carry_weak_iv_statistics_and_the_note_names_the_weak_column(panel):
+    # z3 does not enter d: a weak instrument
+    spec = {
+        "columns": [
+            {"depvar": "y_iv", "endog": "d", "instruments": ["z1"]},
+            {"depvar": "y_iv", "endog": "d", "instruments": ["z3"]},
+        ]
+    }
+    est = build.regression_table(panel, spec, COMMON, "t")
+    first, strong, _, weak = est["columns"]
+    assert first["stats"]["eff_f"] == pytest.approx(strong["stats"]["first_stage_f"], rel=1e-9)
+    assert strong["stats"]["weak_iv"] is False and weak["stats"]["weak_iv"] is True
+    lo, hi = strong["stats"]["ar_ci"]
+    assert lo < strong["coef"]["d"]["b"] < hi
+    assert weak["stats"]["ar_set"] in ("rays", "line") and isinstance(weak["stats"]["ar_ci"], str)
+    en = est["notes"]["en"]
+    assert "Column (4): weak instrument" in en and "Column (2)" not in en
+    assert en.isascii() and "第(4)列为弱工具变量" in est["notes"]["zh"]

@@ -69,7 +69,7 @@ def test_columns_follow_the_estimates_contract(est):
     assert set(est["columns"][3]["coef"]) == {"att"}
     assert {r["estimator"] for r in est["path"]} == {"twfe", "sun_abraham", "did2s"}
     assert any("coded as never treated" in n for n in est["notes"])
-    assert any("every estimator accepted the paper's fixed effects" in n for n in est["notes"])
+    assert any("every estimator used the paper's fixed effects" in n for n in est["notes"])
     json.dumps(est, allow_nan=False)  # strict JSON
 
 
@@ -94,17 +94,28 @@ def test_renders_with_write_table_style(est):
     assert "rel_" not in md and "pretrend" not in md
 
 
-def test_fallback_when_an_estimator_rejects_the_paper_fe(panel, monkeypatch):
-    def picky(df, fe, **kw):
-        if any("^" in f for f in fe):
-            raise ValueError("interacted fixed effects not supported")
-        return ES.st.dynamic_twfe(df, fe=fe, **kw)
+def test_an_estimator_that_fails_is_left_out_with_a_note_never_refit(panel, monkeypatch):
+    calls = []
 
-    monkeypatch.setitem(ES.ESTIMATORS, "twfe", ("Dynamic TWFE", picky))
-    est = ES.event_study_estimates(panel, dict(SPEC, estimators=["twfe"]))
-    assert est["columns"][0]["fixed_effects"] == ES.FALLBACK_FE
-    assert any("did not accept the paper's fixed effects" in n for n in est["notes"])
-    assert not any("every estimator accepted" in n for n in est["notes"])
+    def picky(df, fe, **kw):
+        calls.append(list(fe))
+        raise RuntimeError("did2s stage 1: no solution")
+
+    monkeypatch.setitem(ES.ESTIMATORS, "did2s", ("did2s (Gardner)", picky))
+    est = ES.event_study_estimates(panel, dict(SPEC, estimators=["twfe", "did2s"]))
+    assert calls == [SPEC["fixed_effects"]]  # no second try with other fixed effects
+    assert [c["estimator"] for c in est["columns"]] == ["twfe", "static_twfe"]
+    assert all(c["fixed_effects"] == SPEC["fixed_effects"] for c in est["columns"])
+    assert (
+        "did2s: not estimated with the paper's fixed effects: did2s stage 1: no solution"
+        in (est["notes"])
+    )
+    assert not any("every estimator used" in n for n in est["notes"])
+
+
+def test_every_estimator_uses_the_paper_fe(est):
+    assert all(c["fixed_effects"] == SPEC["fixed_effects"] for c in est["columns"])
+    assert any("every estimator used the paper's fixed effects" in n for n in est["notes"])
 
 
 def test_run_table_dispatches_event_study(panel, tmp_path):
@@ -133,6 +144,12 @@ def test_resolve_spec_takes_controls_from_the_common_settings():
     with_controls = ES.resolve_spec({"controls": True}, common)
     assert with_controls["controls"] == ["a", "b"] and with_controls["cluster"] == "city"
     assert ES.resolve_spec({"controls": False}, common)["controls"] == []
+
+
+def test_sun_abraham_column_reports_references_and_the_se_convention(est):
+    sa = next(c for c in est["columns"] if c["estimator"] == "sun_abraham")
+    assert sa["reference_periods"] and set(sa["reference_periods"].values()) <= {-1, -2, -3, -4}
+    assert ES.SA_SE_NOTE in est["notes"]
 
 
 def test_canonical_note_sorts_mappings():

@@ -4,7 +4,9 @@ What the paper does (section 5, "倾向得分匹配"): treated firms are firms t
 cross-border e-commerce platform at some point in the sample period; controls are firms that
 never use it in the whole period. A logit of treatment on LP TFP, asset turnover (sales /
 total assets), leverage (liabilities / total assets), size (ln total assets) and industry
-concentration (largest firm's share of its industry's sales) gives the propensity score;
+concentration (largest firm's share of its industry's sales, "行业内主营业务收入最高的企业的市场
+份额": computed on the whole cleaned ASIF industry x year by the analysis sample rule, not on the
+analysis sample, see :func:`industry_concentration_table`) gives the propensity score;
 each treated firm gets its nearest neighbour (column 1: 1:1; column 2: 1:3), or, column 3, a
 control from the same region and industry ("sequential matching", 谢申祥等 2021); the
 fixed-effects regression of Table 2 is then re-run on the matched sample.
@@ -53,12 +55,13 @@ exactly (every step is counted in ``MatchResult``):
    ``psm_uses`` (times a control was used; 0 for treated), ``psm_weight`` (ATT weight: 1 for
    treated; for a control, the sum over the treated it serves of 1 / that treated firm's
    number of matches). The paper's Table 4 regression is the Table 2 fixed-effects model on
-   this sample (unweighted, as the paper prints no weights, which is what Stata's psmatch2
-   followed by ``reg ... if _weight != .`` gives); ``psm_weight`` gives the weighted variant.
-   With replacement, the unweighted regression counts a control used by several treated
-   firms once, so it does not reproduce the matched comparison: in the test simulation
-   (planted effect 0.09, naive FE 0.145) the unweighted FE estimates are 0.100 (1:1) and
-   0.110 (1:3), the ``psm_weight``-weighted ones 0.092 and 0.093. Prefer the weighted one.
+   this sample, unweighted (the paper prints no weights, which is what Stata's psmatch2
+   followed by ``reg ... if _weight != .`` gives): the default of Table 4. ``psm_weight``
+   gives the weighted variant (``weighted: true`` in the table spec). With replacement, the
+   unweighted regression counts a control used by several treated firms once, so it does
+   not reproduce the matched comparison: in the test simulation (planted effect 0.09, naive
+   FE 0.145) the unweighted FE estimates are 0.100 (1:1) and 0.110 (1:3), the
+   ``psm_weight``-weighted ones 0.092 and 0.093.
 7. **Balance.** For every covariate and the logit score, on the reference rows: means of the
    treated and controls before matching (all treated with a score vs. all pool controls) and
    after (matched treated vs. their matched control firm-years, weighted 1 / number of
@@ -114,24 +117,38 @@ def industry_concentration(
     ).to_series()
 
 
+def industry_concentration_table(
+    population: pl.DataFrame, ind: str = "ind2", year: str = "year", sales: str = "sales"
+) -> pl.DataFrame:
+    """``ind_conc`` per (ind, year) of ``population``, which must be the whole cleaned ASIF
+    (or the panel built from it): the paper's concentration is the largest firm's share of
+    its industry's sales, not of the analysis sample's firms. Rows with a missing industry
+    or year are left out; the output is sorted by (ind, year)."""
+    pop = population.select(ind, year, sales).drop_nulls([ind, year])
+    return (
+        pop.with_columns(industry_concentration(pop, ind=ind, year=year, sales=sales))
+        .group_by(ind, year)
+        .agg(pl.col("ind_conc").first())
+        .sort(ind, year)
+    )
+
+
 def add_psm_covariates(
     df: pl.DataFrame,
     *,
     sales: str = "sales",
     assets: str = "total_assets",
     liabilities: str = "total_liabilities",
-    ind: str = "ind2",
-    year: str = "year",
 ) -> pl.DataFrame:
-    """The paper's matching covariates besides TFP: asset_turnover = sales / total assets,
-    leverage = liabilities / total assets, ln_assets = ln(total assets), ind_conc
-    (:func:`industry_concentration`). Non-positive total assets give nulls."""
+    """The paper's firm-level matching covariates besides TFP: asset_turnover = sales / total
+    assets, leverage = liabilities / total assets, ln_assets = ln(total assets); non-positive
+    total assets give nulls. ``ind_conc`` is not computed here: it needs the whole ASIF
+    (:func:`industry_concentration_table`, joined by the analysis sample rule)."""
     a = pl.when(pl.col(assets) > 0).then(pl.col(assets))
     return df.with_columns(
         (pl.col(sales) / a).alias("asset_turnover"),
         (pl.col(liabilities) / a).alias("leverage"),
         a.log().alias("ln_assets"),
-        industry_concentration(df, ind=ind, year=year, sales=sales),
     )
 
 

@@ -8,6 +8,8 @@ import math
 import numpy as np
 import polars as pl
 
+from cbec.analysis.psm import industry_concentration_table
+
 log = logging.getLogger("cbec.analysis.sample")
 
 EARTH_RADIUS_KM = 6371.0088
@@ -234,7 +236,8 @@ def build_sample(
     Steps, each counted: the population (``customs_firms``: firms matched to customs in any
     year, as the paper merges customs and ASIF before the platform data; ``customs_firm_years``;
     or ``all``), the analysis years (2008–2010 have no depreciation, hence no CU), and
-    firm-years without a measured CU. Then winsorizing, instruments and dummies.
+    firm-years without a measured CU. Then winsorizing, instruments and dummies. The
+    instruments and ``ind_conc`` (Table 4) are computed on the whole panel first.
     """
     df = panel.join(tfp, on=["firm_id", "year"], how="left").join(
         cu, on=["firm_id", "year"], how="left"
@@ -245,6 +248,8 @@ def build_sample(
     df = iv_bartik(df, panel, cfg["bartik_base_year"], cfg["bartik_level"])
     ict = ict_infrastructure(ports, it_weights, cities)
     df = df.join(ict, on=["city_code", "year"], how="left")
+    # Table 4's industry concentration: on the whole cleaned ASIF industry x year (the panel)
+    df = df.join(industry_concentration_table(panel), on=["ind2", "year"], how="left")
 
     rows = [_attrition_row(0, "read", df.height)]
     pop = cfg["population"]

@@ -8,7 +8,9 @@ the tests check coefficients and SEs to 1e-6); the first stage is :func:`~.fe.fe
 ``endog`` on instruments + exog. Reported stats: ``first_stage_f`` (Wald F of the excluded
 instruments with the first stage's vcov, pyfixest's ``_f_stat_1st_stage``), and ``kp_lm``,
 ``kp_lm_p``, ``kp_wald``, ``kp_wald_f`` from :mod:`cbec.estimation.kp` (cluster-robust when the
-vcov is clustered).
+vcov is clustered); with one endogenous regressor also the weak-instrument-robust ``ar_ci``,
+``ar_p`` (Anderson-Rubin) and ``eff_f``, ``weak_iv`` (Montiel Olea-Pflueger) from
+:mod:`cbec.estimation.weakiv` (clustered when the vcov is, else heteroskedasticity-robust).
 
 Note for the paper's instruments: an instrument that varies only at the city x year level
 (e.g. 1/distance-to-Hangzhou x national IT revenue) is absorbed by a ``city^year`` fixed effect;
@@ -26,6 +28,7 @@ from scipy import stats
 
 from .fe import FESample, RegResult, feols, parse_vcov, sandwich
 from .kp import kp_stats
+from .weakiv import weak_iv_stats
 
 __all__ = ["IVResult", "iv2sls"]
 
@@ -97,6 +100,10 @@ def iv2sls(
     # first stage(s) and diagnostics
     clusters = sample.cluster_codes(cvar) if kind == "CRV1" and cvar else None
     first, st = _first_stage(sample, endo, inst, exog, vcov, X[:, : len(endo)], Zin, Xex, clusters)
+    if len(endo) == 1:
+        half = max(100 * float(np.sqrt(V[0, 0])), 1.0)
+        y_, x_, z_ = (_resid_on(a, Xex) for a in (yd, X[:, 0], Zin))
+        st.update(weak_iv_stats(y_, x_, z_, clusters, first.df_k, center=beta[0], half=half))
     return IVResult(
         names=names,
         params=beta,

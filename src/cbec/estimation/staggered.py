@@ -136,6 +136,8 @@ class EventStudyResult:
     n_clusters: int
     sample: pl.DataFrame
     notes: list[str] = field(default_factory=list)
+    # Sun-Abraham: the reference event time of each cohort (-1, or its latest observed lead)
+    reference_periods: dict[int, int] = field(default_factory=dict)
 
     def tidy(self) -> pl.DataFrame:
         """Path rows plus one ``ATT`` row (rel_time null), with a ``term`` column."""
@@ -168,6 +170,7 @@ class EventStudyResult:
             "att": self.att,
             "pretrend": self.pretrend,
             "notes": self.notes,
+            "reference_periods": {str(g): r for g, r in sorted(self.reference_periods.items())},
         }
 
 
@@ -449,7 +452,9 @@ def sun_abraham(
     (already members in their first observed year) are dropped (noted). Cells are saturated at
     the raw event time, then averaged into the window's bins with weights n(cohort, cell) /
     n(bin) (the IW cohort shares; far leads / lags pooled the same way); the ATT weights all
-    post cells by their firm-years."""
+    post cells by their firm-years. Standard errors treat the cohort shares as fixed (as
+    pyfixest's ``SaturatedEventStudy.aggregate``): the variance of the estimated shares (Sun &
+    Abraham 2021, Prop. 6) is not added. ``reference_periods`` lists each cohort's reference."""
     d, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref)
     d = _sa_control_group(d, time, cohort, notes)
     d, ref_g = _sa_reference_periods(d, cohort, ref, notes)
@@ -488,6 +493,7 @@ def sun_abraham(
         g,
         _keys(d, unit, time),
         notes,
+        reference_periods=dict(sorted(ref_g.items())),
     )
 
 
@@ -533,9 +539,13 @@ def _sa_reference_periods(
         notes.append(
             f"cohorts without an observed pre-period dropped: {no_pre} ({n0 - d.height} rows)"
         )
-    nondefault = {g: r for g, r in ref_g.items() if r != ref}
+    nondefault = sorted((g, r) for g, r in ref_g.items() if r != ref)
     if nondefault:
-        notes.append(f"reference period other than {ref} (not observed): {nondefault}")
+        notes.append(
+            f"cohorts not observed at event time {ref} use their latest observed pre-joining "
+            "year as reference: "
+            + ", ".join(f"joined {g}: {r} (year {g + r})" for g, r in nondefault)
+        )
     return d, ref_g
 
 
@@ -656,7 +666,9 @@ def did2s(
     any FE, ``a^b`` combined into one factor). Stage 2: the stage-1 residual of every firm-year on
     the window's event-time dummies (leads and binned lags, ref. -1; never-treated have none).
     Firm-years whose FE levels never occur untreated (e.g. firms already members when first
-    observed) cannot be imputed and are dropped (noted). Variance: Butts-Gardner GMM, clustered by
+    observed) cannot be imputed and are dropped (noted), and so are those whose FE sum is not
+    estimable from the untreated rows (:func:`non_estimable`; noted). Stage 1 runs on the
+    project's FE layer (:func:`did2s_first_stage`: LSMR demeaning, then the FE estimates). Variance: Butts-Gardner GMM, clustered by
     ``cluster`` (no small-sample factor, as ``pf.did2s``). ``engine="pyfixest"`` runs
     ``pf.did2s`` itself (dense variance; small data only; its stage 1 drops FE singletons, which
     breaks it unless singletons are removed first, so ``drop_singletons`` is forced: untreated
@@ -674,6 +686,7 @@ def did2s(
     if drop_singletons or engine == "pyfixest":
         d = _drop_untreated_singletons(d, fe_cols, notes)
     d = _drop_unimputable(d, fe_cols, notes)
+    d = _drop_non_estimable(d, fe_cols, notes)
     n_bin = _bin_counts(d)
     bins = [b for b in _bins(window, ref) if n_bin.get(b, 0) > 0]
     regs = [f"es_{_tag(b)}" for b in bins]
@@ -737,6 +750,38 @@ def _drop_unimputable(d: pl.DataFrame, fe_cols: list[str], notes: list[str]) -> 
     return d
 
 
+def non_estimable(pdf: pd.DataFrame, fe_cols: list[str], untreated: np.ndarray) -> np.ndarray:
+    """Rows whose fixed-effect sum is not estimable from the untreated rows: their imputed
+    outcome would depend on which of the many stage-1 solutions is taken (e.g. a firm that
+    moves to another city after joining, when the two cities are linked only through it).
+
+    A row x is estimable iff x'n = 0 for every n with D_u n = 0 (D_u: the dummies of the
+    untreated rows). Two generic null vectors n = z - w, (D_u'D_u) w = D_u'D_u z, with fixed
+    deterministic z, test it (no random draws)."""
+    onehots = _fe_onehots(pdf, fe_cols)
+    D = sparse.hstack(onehots, format="csr")
+    Du = D[np.flatnonzero(untreated)]
+    k = np.arange(D.shape[1], dtype=float)
+    z = np.column_stack([np.cos(1.0 + 0.7548776662 * k), np.sin(2.0 + 0.5698402910 * k)])
+    w = _solve_fe_normal(Du, onehots[0].shape[1], np.asarray(Du.T @ (Du @ z)))
+    n = z - w
+    xn = np.abs(D @ n)
+    return (xn > 1e-7 * max(float(np.abs(n).max()), 1e-300)).any(axis=1)
+
+
+def _drop_non_estimable(d: pl.DataFrame, fe_cols: list[str], notes: list[str]) -> pl.DataFrame:
+    """Drop treated firm-years whose imputation is not unique (:func:`non_estimable`; noted)."""
+    pdf = d.select(fe_cols).to_pandas()
+    bad = non_estimable(pdf, fe_cols, ~d["treated"].to_numpy())
+    if bad.any():
+        notes.append(
+            f"dropped {int(bad.sum())} treated firm-years whose fixed effects are not "
+            "estimable from the untreated firm-years (imputation not unique)"
+        )
+        d = d.filter(pl.Series(~bad))
+    return d
+
+
 def _did2s_pyfixest(
     pdf: pd.DataFrame,
     y: str,
@@ -759,6 +804,59 @@ def _did2s_pyfixest(
     return np.asarray(fit._beta_hat)[idx], np.asarray(fit._vcov)[np.ix_(idx, idx)]
 
 
+def _fe_onehots(pdf: pd.DataFrame, fe_cols: list[str]) -> list[sparse.csr_matrix]:
+    """One-hot matrices of the fixed effects, the largest first (its Gram block is diagonal)."""
+    onehots = []
+    for c in fe_cols:
+        codes, uniq = pd.factorize(pdf[c])
+        onehots.append(_one_hot(codes, len(uniq)))
+    onehots.sort(key=lambda m: -m.shape[1])
+    return onehots
+
+
+def did2s_first_stage(
+    pdf: pd.DataFrame,
+    y: str,
+    controls: list[str],
+    fe_cols: list[str],
+    untreated: np.ndarray,
+    tol: float = 1e-10,
+) -> np.ndarray:
+    """Gardner's stage 1 on the project's FE layer: the fit of ``y ~ controls | fe`` on the
+    untreated rows, predicted for every row (the imputed untreated outcome).
+
+    The control coefficients come from the demeaned untreated rows
+    (:func:`cbec.estimation.fe.demean`, LSMR, ``tol``); the fixed-effect part on the untreated
+    rows, f = y - X b - e (e the demeaned residual), is then solved for the fixed-effect
+    coefficients with the sparse dummy matrix D of the untreated rows, (D'D) a = D'f (largest
+    FE eliminated, dense Schur complement for the others: :func:`_solve_fe_normal`). Every FE
+    level of ``pdf`` must occur untreated (:func:`_drop_unimputable`). Raises RuntimeError when
+    D a does not reproduce f (a failed solve; never a silent fallback)."""
+    from cbec.estimation.fe import demean
+
+    codes = np.column_stack([pd.factorize(pdf[c])[0] for c in fe_cols]).astype(np.uint32)
+    Y = pdf[[y, *controls]].to_numpy(float)
+    Yu = Y[untreated]
+    dm = demean(Yu, codes[untreated], tol=tol, method="lsmr")
+    if controls:
+        b = np.linalg.lstsq(dm[:, 1:], dm[:, 0], rcond=None)[0]
+    else:
+        b = np.zeros(0)
+    f = Yu[:, 0] - Yu[:, 1:] @ b - (dm[:, 0] - dm[:, 1:] @ b)
+    onehots = _fe_onehots(pdf, fe_cols)
+    D = sparse.hstack(onehots, format="csr")
+    Du = D[np.flatnonzero(untreated)]
+    a = _solve_fe_normal(Du, onehots[0].shape[1], np.asarray(Du.T @ f)[:, None])[:, 0]
+    gap = float(np.abs(Du @ a - f).max())
+    scale = max(float(np.abs(f).max()), 1.0)
+    if not gap <= 1e-7 * scale:
+        raise RuntimeError(
+            f"did2s stage 1: the fixed-effect estimates do not reproduce the fitted values "
+            f"(max gap {gap:.3g})"
+        )
+    return Y[:, 1:] @ b + D @ a
+
+
 def _did2s_cbec(
     pdf: pd.DataFrame,
     y: str,
@@ -767,23 +865,14 @@ def _did2s_cbec(
     regs: list[str],
     cluster: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Stage 1 by ``pf.feols`` on untreated rows, stage 2 by OLS on the residuals, and the
-    Butts-Gardner variance with sparse algebra (:func:`_did2s_vcov_sparse`)."""
+    """Stage 1 on the FE layer (:func:`did2s_first_stage`), stage 2 by OLS on the residuals,
+    and the Butts-Gardner variance with sparse algebra (:func:`_did2s_vcov_sparse`)."""
     untreated = ~pdf["treated"].to_numpy(bool)
-    fml = f"{y} ~ {' + '.join(controls) if controls else '0'} | {' + '.join(fe_cols)}"
-    fit1 = pf.feols(fml, data=pdf[untreated], vcov="iid", fixef_rm="none")
-    yhat = np.asarray(fit1.predict(newdata=pdf), dtype=float)
-    if np.isnan(yhat).any():
-        raise RuntimeError("first-stage prediction failed for some firm-years")
-    u1 = pdf[y].to_numpy(float) - yhat
+    u1 = pdf[y].to_numpy(float) - did2s_first_stage(pdf, y, controls, fe_cols, untreated)
     X2 = pdf[regs].to_numpy(float)
     beta = np.linalg.solve(X2.T @ X2, X2.T @ u1)
     u2 = u1 - X2 @ beta
-    onehots = []
-    for c in fe_cols:
-        codes, uniq = pd.factorize(pdf[c])
-        onehots.append(_one_hot(codes, len(uniq)))
-    onehots.sort(key=lambda m: -m.shape[1])  # largest FE first: its Gram block is diagonal
+    onehots = _fe_onehots(pdf, fe_cols)
     blocks = onehots + ([sparse.csr_matrix(pdf[controls].to_numpy(float))] if controls else [])
     X1 = sparse.hstack(blocks, format="csr")
     p1 = onehots[0].shape[1]

@@ -18,6 +18,7 @@ import polars as pl
 
 from cbec.estimation.fe import FESample, feols
 from cbec.estimation.iv import iv2sls
+from cbec.estimation.weakiv import MOP_CRIT_TAU10
 from cbec.estimation.wild import wild_cluster_bootstrap
 
 log = logging.getLogger("cbec.tables")
@@ -133,6 +134,139 @@ def _column_key(c: dict, controls: list[str], common: dict) -> tuple:
     return (tuple(fe), tuple(sorted(need)))
 
 
+def _not_estimated(c: dict, fe: list[str], vcov: str, nobs: int, label_i: int, err: str) -> list:
+    """The first-stage and 2SLS columns of an IV model that could not be estimated: in the
+    table, empty, with the reason in the JSON."""
+    out = []
+    for est in ("first_stage", "iv2sls"):
+        out.append(
+            {
+                "label": f"({label_i})",
+                "depvar": c["endog"] if est == "first_stage" else c["depvar"],
+                "estimator": est,
+                "fixed_effects": fe,
+                "vcov": vcov,
+                "coef": {},
+                "nobs": nobs,
+                "r2": None,
+                "stats": {"not_estimated": err},
+                "controls": bool(c.get("controls")),
+                **({"header": c["header"]} if c.get("header") else {}),
+            }
+        )
+        label_i += 1
+    return out
+
+
+FIRST_STAGE_STATS = ("kp_lm", "kp_lm_p", "kp_wald_f", "eff_f", "weak_iv")
+
+
+def _iv_columns(
+    c: dict, key: tuple, sample: FESample, controls: list[str], vcov: str, name: str, label_i: int
+) -> list[dict]:
+    """The first-stage and 2SLS columns of one IV model (labels ``label_i``, ``label_i + 1``)."""
+    fe = list(key[0])
+    try:
+        if sample.nobs == 0:
+            raise ValueError(
+                f"no firm-year with all of the column's variables ({', '.join(key[1])}) non-missing"
+            )
+        exog = column_regressors({**c, "treatment": None}, controls)
+        gone = absorbed(sample, exog)
+        if gone:
+            log.warning("%s: absorbed by the fixed effects, dropped: %s", name, gone)
+            exog = [v for v in exog if v not in gone]
+        res = iv2sls(sample, c["depvar"], c["endog"], c["instruments"], exog, vcov=vcov)
+    except ValueError as err:
+        # e.g. an instrument without variation after the fixed effects (a tiny panel):
+        # the columns stay in the table, empty, with the reason in the JSON and log
+        log.error("%s: %s not estimated: %s", name, c["instruments"], err)
+        return _not_estimated(c, fe, vcov, sample.nobs, label_i, str(err))
+    first = res.first_stage.to_dict(f"({label_i})")
+    first.update(estimator="first_stage", controls=bool(c.get("controls")), absorbed=gone)
+    first["stats"].update({k: res.stats[k] for k in FIRST_STAGE_STATS if k in res.stats})
+    second = res.to_dict(f"({label_i + 1})")
+    second.update(estimator="iv2sls", controls=bool(c.get("controls")), absorbed=gone)
+    for col in (first, second):
+        if c.get("header"):
+            col["header"] = c["header"]
+    log.info("%s (%d-%d): %s", name, label_i, label_i + 1, res.summary().splitlines()[1])
+    if "eff_f" in res.stats:
+        log.info(
+            "%s (%d): effective F %.3f, Anderson-Rubin 95%% set %s",
+            name,
+            label_i + 1,
+            res.stats["eff_f"],
+            res.stats["ar_ci"],
+        )
+    return [first, second]
+
+
+def _wild_stats(
+    sample: FESample, c: dict, regs: list[str], common: dict, seed: int, label_i: int, name: str
+) -> dict[str, Any]:
+    """The restricted wild cluster bootstrap p-value and confidence interval of a column."""
+    wb_cfg = common["wild_bootstrap"]
+    wb = wild_cluster_bootstrap(
+        sample,
+        c["depvar"],
+        regs,
+        c["treatment"],
+        rng=np.random.default_rng([seed, label_i]),
+        cluster=common["cluster"],
+        B=int(wb_cfg["reps"]),
+        weights=wb_cfg["weights"],
+        redemean=wb_cfg["method"] == "exact",
+    )
+    log.info(
+        "%s (%d): wild cluster bootstrap p = %.4f, CI %s (B = %d, %s)",
+        name,
+        label_i,
+        wb.pvalue,
+        wb.conf_int,
+        wb.B,
+        wb.weights,
+    )
+    return {
+        "wild_p": wb.pvalue,
+        "wild_ci": list(wb.conf_int or ()),
+        "wild_reps": wb.B,
+        "wild_method": wb.method,
+        "wild_weights": wb.weights,
+    }
+
+
+def weak_iv_notes(columns: list[dict]) -> dict[str, str] | None:
+    """The table note on weak-instrument-robust inference (en, zh; ASCII in English), naming
+    the 2SLS columns whose instruments are weak by the Montiel Olea-Pflueger effective F."""
+    iv = [c for c in columns if c.get("estimator") == "iv2sls" and "eff_f" in c.get("stats", {})]
+    if not iv:
+        return None
+    en = (
+        "Weak-instrument-robust inference (not in the paper): Anderson-Rubin 95% confidence set "
+        "(clustered Wald form, inverted exactly) and the Montiel Olea-Pflueger effective F "
+        "(clustered; with one instrument it equals the clustered first-stage F)."
+    )
+    zh = (
+        "弱工具变量稳健推断(原文未报告):Anderson-Rubin 95%置信集(聚类稳健,精确反演)"
+        "与Montiel Olea-Pflueger有效F统计量(聚类稳健;单一工具变量时等于第一阶段聚类稳健F)。"
+    )
+    for c in iv:
+        st = c["stats"]
+        if st.get("weak_iv"):
+            f = f"{st['eff_f']:.2f}"
+            en += (
+                f" Column {c['label']}: weak instrument (effective F {f} < {MOP_CRIT_TAU10:.1f}, "
+                "the 5% critical value for a worst-case 2SLS bias of 10%); its 2SLS t statistic "
+                "is unreliable, the Anderson-Rubin set is valid."
+            )
+            zh += (
+                f"第{c['label']}列为弱工具变量(有效F为{f},低于10%最大偏误的5%临界值"
+                f"{MOP_CRIT_TAU10:.1f}),其2SLS的t统计量不可靠,Anderson-Rubin置信集仍然有效。"
+            )
+    return {"en": en, "zh": zh}
+
+
 def regression_table(
     df: pl.DataFrame, spec: dict, common: dict, name: str, seed: int = 0
 ) -> dict[str, Any]:
@@ -140,7 +274,8 @@ def regression_table(
 
     A column with ``wild_bootstrap: true`` also gets the restricted wild cluster bootstrap
     p-value and confidence interval of its treatment (``common["wild_bootstrap"]``: reps,
-    weights), drawn from a generator seeded by ``seed``.
+    weights), drawn from a generator seeded by ``seed``. 2SLS columns get the weak-instrument
+    -robust statistics and a note (:func:`weak_iv_notes`).
     """
     cols, controls = _prepare(df, spec, common)
     df = add_interactions(df, cols)
@@ -150,61 +285,11 @@ def regression_table(
     out_cols: list[dict] = []
     label_i = 1
     for c, key in zip(cols, keys, strict=True):
-        fe = list(key[0])
         sample = cache.get(key)
         if c.get("endog"):
-            try:
-                if sample.nobs == 0:
-                    raise ValueError(
-                        "no firm-year with all of the column's variables "
-                        f"({', '.join(key[1])}) non-missing"
-                    )
-                exog = column_regressors({**c, "treatment": None}, controls)
-                gone = absorbed(sample, exog)
-                if gone:
-                    log.warning("%s: absorbed by the fixed effects, dropped: %s", name, gone)
-                    exog = [v for v in exog if v not in gone]
-                res = iv2sls(sample, c["depvar"], c["endog"], c["instruments"], exog, vcov=vcov)
-            except ValueError as err:
-                # e.g. an instrument without variation after the fixed effects (a tiny panel):
-                # the columns stay in the table, empty, with the reason in the JSON and log
-                log.error("%s: %s not estimated: %s", name, c["instruments"], err)
-                for est in ("first_stage", "iv2sls"):
-                    out_cols.append(
-                        {
-                            "label": f"({label_i})",
-                            "depvar": c["endog"] if est == "first_stage" else c["depvar"],
-                            "estimator": est,
-                            "fixed_effects": fe,
-                            "vcov": vcov,
-                            "coef": {},
-                            "nobs": sample.nobs,
-                            "r2": None,
-                            "stats": {"not_estimated": str(err)},
-                            "controls": bool(c.get("controls")),
-                            **({"header": c["header"]} if c.get("header") else {}),
-                        }
-                    )
-                    label_i += 1
-                continue
-            first = res.first_stage.to_dict(f"({label_i})")
-            first.update(estimator="first_stage", controls=bool(c.get("controls")), absorbed=gone)
-            first["stats"].update(
-                {k: res.stats[k] for k in ("kp_lm", "kp_lm_p", "kp_wald_f") if k in res.stats}
-            )
-            if c.get("header"):
-                first["header"] = c["header"]
-            out_cols.append(first)
-            label_i += 1
-            second = res.to_dict(f"({label_i})")
-            second.update(estimator="iv2sls", controls=bool(c.get("controls")), absorbed=gone)
-            if c.get("header"):
-                second["header"] = c["header"]
-            out_cols.append(second)
-            label_i += 1
-            log.info(
-                "%s (%d-%d): %s", name, label_i - 2, label_i - 1, res.summary().splitlines()[1]
-            )
+            new = _iv_columns(c, key, sample, controls, vcov, name, label_i)
+            out_cols += new
+            label_i += len(new)
             continue
         regs = column_regressors(c, controls)
         gone = absorbed(sample, [r for r in regs if r != c.get("treatment")])
@@ -215,37 +300,13 @@ def regression_table(
         d = res.to_dict(f"({label_i})")
         d.update(controls=bool(c.get("controls")), absorbed=gone)
         if c.get("wild_bootstrap"):
-            wb_cfg = common["wild_bootstrap"]
-            wb = wild_cluster_bootstrap(
-                sample,
-                c["depvar"],
-                [r for r in regs if r in res.names],
-                c["treatment"],
-                rng=np.random.default_rng([seed, label_i]),
-                cluster=common["cluster"],
-                B=int(wb_cfg["reps"]),
-                weights=wb_cfg["weights"],
-                redemean=wb_cfg["method"] == "exact",
-            )
-            d["stats"].update(
-                wild_p=wb.pvalue,
-                wild_ci=list(wb.conf_int or ()),
-                wild_reps=wb.B,
-                wild_method=wb.method,
-                wild_weights=wb.weights,
-            )
-            log.info(
-                "%s (%d): wild cluster bootstrap p = %.4f, CI %s (B = %d, %s)",
-                name,
-                label_i,
-                wb.pvalue,
-                wb.conf_int,
-                wb.B,
-                wb.weights,
-            )
+            kept = [r for r in regs if r in res.names]
+            d["stats"].update(_wild_stats(sample, c, kept, common, seed, label_i, name))
         if c.get("header"):
             d["header"] = c["header"]
         out_cols.append(d)
         log.info("%s (%d): %s", name, label_i, res.summary().splitlines()[1])
         label_i += 1
-    return {"table": name, "title": spec.get("title", name), "columns": out_cols}
+    out = {"table": name, "title": spec.get("title", name), "columns": out_cols}
+    notes = weak_iv_notes(out_cols)
+    return {**out, "notes": notes} if notes else out

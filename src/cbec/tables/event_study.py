@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from cbec.estimation import staggered as st
@@ -42,7 +43,10 @@ ESTIMATORS: dict[str, tuple[str, Callable[..., st.EventStudyResult]]] = {
     "sun_abraham": ("Sun-Abraham", st.sun_abraham),
     "did2s": ("did2s (Gardner)", st.did2s),
 }
-FALLBACK_FE = ["firm_id", "year"]
+SA_SE_NOTE = (
+    "sun_abraham: standard errors treat the cohort shares as fixed (the variance of the "
+    "estimated shares, Sun and Abraham 2021 Prop. 6, is not added; as pyfixest)"
+)
 DEFAULT_TITLE = "Event study: effect of joining the platform by years since joining"
 
 log = logging.getLogger("cbec.tables.event_study")
@@ -167,16 +171,12 @@ def _run_one(
     kw: dict[str, Any],
     fe: Sequence[str],
 ) -> tuple[st.EventStudyResult | None, list[str]]:
-    """Fit with the paper's FE; if the estimator rejects them, retry with firm + year FE."""
+    """Fit with the paper's fixed effects. An estimator that fails is left out of the table
+    with the reason in a note (never re-estimated with other fixed effects)."""
     try:
         return fn(data, fe=list(fe), **kw), []
-    except Exception as err:  # noqa: BLE001 - report which FE the estimator accepted
-        msg = f"{key}: did not accept the paper's fixed effects ({type(err).__name__}: {err})"
-        try:
-            res = fn(data, fe=FALLBACK_FE, **kw)
-        except Exception as err2:  # noqa: BLE001
-            return None, [msg + f"; failed with firm + year FE too ({type(err2).__name__})"]
-        return res, [msg + "; estimated with firm + year FE instead"]
+    except (ValueError, RuntimeError, np.linalg.LinAlgError) as err:
+        return None, [f"{key}: not estimated with the paper's fixed effects: {err}"]
 
 
 def _estimator_column(label: str, key: str, res: st.EventStudyResult, y: str) -> dict[str, Any]:
@@ -204,6 +204,11 @@ def _estimator_column(label: str, key: str, res: st.EventStudyResult, y: str) ->
         },
         "att": res.att,
         "pretrend": res.pretrend,
+        **(
+            {"reference_periods": res.to_dict()["reference_periods"]}
+            if key == "sun_abraham"
+            else {}
+        ),
     }
 
 
@@ -234,6 +239,8 @@ def _event_study_columns(
             res.pretrend["p_value"],
         )
         notes += [f"{key}: {_canonical_note(n)}" for n in res.notes]
+        if key == "sun_abraham":
+            notes.append(SA_SE_NOTE)
         columns.append(_estimator_column(f"({i + 1})", key, res, design.y))
         path += res.tidy().to_dicts()
     return columns, path, notes
@@ -242,39 +249,27 @@ def _event_study_columns(
 def _static_column(
     d: pl.DataFrame, design: _Design, label: str
 ) -> tuple[dict[str, Any], list[str]]:
-    """The static TWFE benchmark column (firm + year FE if the paper's are rejected)."""
-    notes: list[str] = []
-    controls = design.controls or None
-    try:
-        s = st.static_twfe(d, fe=design.fe, controls=controls, **design.kwargs())
-        fe_used = design.fe
-    except Exception as err:  # noqa: BLE001
-        notes.append(
-            f"static_twfe: did not accept the paper's fixed effects ({err}); firm + year FE"
-        )
-        s = st.static_twfe(d, fe=FALLBACK_FE, controls=controls, **design.kwargs())
-        fe_used = FALLBACK_FE
+    """The static TWFE benchmark column (the paper's fixed effects)."""
+    s = st.static_twfe(d, fe=design.fe, controls=design.controls or None, **design.kwargs())
     column = {
         "label": label,
         "header": "Static TWFE",
         "depvar": design.y,
         "estimator": "static_twfe",
-        "fixed_effects": list(fe_used),
+        "fixed_effects": list(design.fe),
         "vcov": f"CRV1:{design.cluster}",
         "coef": {"att": _coef(s["estimate"], s["se"], s["n_clusters"] - 1)},
         "nobs": s["nobs"],
         "stats": {"n_clusters": s["n_clusters"]},
     }
-    return column, notes
+    return column, []
 
 
 def _closing_notes(notes: list[str], design: _Design) -> list[str]:
     """Which fixed effects were used, and how to read the coefficients."""
     out = []
-    if not any("did not accept" in n for n in notes):
-        out.append(
-            "every estimator accepted the paper's fixed effects (" + " + ".join(design.fe) + ")"
-        )
+    if not any("not estimated" in n for n in notes):
+        out.append("every estimator used the paper's fixed effects (" + " + ".join(design.fe) + ")")
     lo, hi = design.window
     out.append(
         "rel_k: effect k years after joining (reference k = "

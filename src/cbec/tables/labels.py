@@ -123,9 +123,10 @@ STAT_LABELS: dict[str, dict[str, str]] = {
         "en": "Kleibergen-Paap rk Wald F statistic",
         "zh": "Kleibergen-Paap rk Wald F统计量",
     },
+    "eff_f": {"en": "Effective F (Montiel Olea-Pflueger)", "zh": "有效F统计量(MOP)"},
     "first_stage_f": {"en": "First-stage F statistic", "zh": "第一阶段F统计量"},
-    "eff_f": {"en": "Effective first-stage F (Montiel Olea-Pflueger)", "zh": "有效F统计量"},
-    "ar_ci": {"en": "Anderson-Rubin 95% CI", "zh": "Anderson-Rubin 95%置信区间"},
+    "ar_ci": {"en": "Anderson-Rubin 95% set", "zh": "Anderson-Rubin 95%置信集"},
+    "ar_p": {"en": "Anderson-Rubin p-value", "zh": "Anderson-Rubin p值"},
     "pretrend_f": {"en": "Pre-trend F", "zh": "事前趋势F统计量"},
     "pretrend_p": {"en": "Pre-trend p", "zh": "事前趋势检验p值"},
     "depvar_mean": {"en": "Mean of dependent variable", "zh": "被解释变量均值"},
@@ -137,7 +138,7 @@ STAT_LABELS: dict[str, dict[str, str]] = {
     "wild_ci": {"en": "Wild-bootstrap 95% CI", "zh": "Wild bootstrap 95%置信区间"},
 }
 # statistics that are p-values (printed as "<0.001" below 0.001)
-P_VALUE_STATS: frozenset[str] = frozenset({"kp_lm_p", "pretrend_p", "wild_p"})
+P_VALUE_STATS: frozenset[str] = frozenset({"kp_lm_p", "pretrend_p", "wild_p", "ar_p"})
 # statistics that are counts (printed with thousands separators)
 COUNT_STATS: frozenset[str] = frozenset({"n_clusters"})
 
