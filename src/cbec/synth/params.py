@@ -112,6 +112,11 @@ DEFAULTS: dict[str, Any] = {
         "sd_wage_shock": 0.3,  # independent labour shock (wage)
         "materials_ratio": 2.6,  # M / VA at the mean
         "sd_materials": 0.05,  # LP proxy noise (small)
+        # elasticity of materials with respect to utilization u (ln M moves by this times
+        # ln u - its mean): materials are used in proportion to output (Leontief in gross
+        # output), and u raises value added through capital services u K with elasticity
+        # beta_k ~ 0.30 (docs/synthetic_world.md, "Production"). 0: materials ignore u.
+        "materials_util_elasticity": 0.3,
         "dep_a": 0.12,  # delta = a * u^theta
         "dep_theta": 2.0,
         "sd_book_dep": 0.15,  # book depreciation = delta x base x exp(sd e)
