@@ -37,6 +37,8 @@ import polars as pl
 
 from cbec.errors import InputError
 from cbec.matching.names import (
+    INTERMEDIARY_AMBIGUOUS,
+    INTERMEDIARY_STRONG,
     MUNICIPALITIES,
     clean_text,
     flag_intermediaries,
@@ -45,6 +47,7 @@ from cbec.matching.names import (
     phone_area_code,
     phone_last7,
 )
+from cbec.matching.pinyin import english_city, english_tokens, pinyin_windows
 
 __all__ = [
     "MEMBER_COLUMNS",
@@ -63,6 +66,11 @@ _LINK_SCHEMA = {
     "method": pl.String,
     "score": pl.Float64,
 }
+
+
+# trade words that end the name of a trading company, in Chinese and English
+_TRADE_CN = "|".join(["国际贸易", *INTERMEDIARY_STRONG, *INTERMEDIARY_AMBIGUOUS])
+_TRADE_EN = r"(?i)\b(?:import|export|trading|trade)\b"
 
 
 def _canon_city(e: pl.Expr) -> pl.Expr:
@@ -207,21 +215,30 @@ def _member_keys(members: pl.DataFrame) -> pl.DataFrame:
     m = members.with_columns(pl.col("member_id").cast(pl.String))
     nm = normalize_names(m["name_cn"])
     loc = address_city(m["address"]) if "address" in m.columns else None
+    en = (m["name_en"] if "name_en" in m.columns else pl.Series([None] * m.height)).cast(pl.String)
     m = pl.concat(
         [
             m.select("member_id", pl.col("name_cn").alias("raw")),
             nm,
             pl.DataFrame(
                 {
+                    "name_en": en,
                     "p7": phone_last7(m["phone"].cast(pl.String)),
                     "area": phone_area_code(m["phone"].cast(pl.String)),
                     "zipn": normalize_zip(m["zip"]),
                     "rep": clean_text(m["legal_rep"]),
-                    "inter": flag_intermediaries(m["name_cn"]),
+                    "inter": flag_intermediaries(m["name_cn"])
+                    | en.str.contains(_TRADE_EN).fill_null(False),
                 }
             ),
         ],
         how="horizontal",
+    ).with_columns(
+        (pl.col("is_branch").fill_null(False) | pl.col("name_en").str.contains(r"(?i)\bbranch\b"))
+        .fill_null(False)
+        .alias("is_branch"),
+        # the trade name of a short name or a related trading company: 海天进出口 -> 海天
+        pl.col("name_core").str.replace(f"(?:{_TRADE_CN})+$", "").alias("stem"),
     )
     if loc is not None:
         return pl.concat(
@@ -237,10 +254,14 @@ def _member_city(m: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
     code (zip4 / area -> city learnt from the firms, most frequent city); ``city_source``."""
     zip_map = _mode_map(fa.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4")), "z4", "city")
     area_map = _mode_map(fa, "area", "city")
+    en_city = english_city(m["member_id"], m["name_en"]).rename(
+        {"id": "member_id", "city": "city_en"}
+    )
     return (
         m.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4"))
         .join(zip_map.rename({"city": "city_zip"}), on="z4", how="left")
         .join(area_map.rename({"city": "city_area"}), on="area", how="left")
+        .join(en_city, on="member_id", how="left")
         .with_columns(
             pl.coalesce("city_addr", "place_city", "city_zip", "city_area").alias("city"),
         )
@@ -260,13 +281,100 @@ def _member_city(m: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _candidate_places(m: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every city a member may be in (from its address, the place in its name, its zip,
+    its phone's area code, the city its English name begins with): (member_id, city); and every province: (member_id, prov). A
+    member listing a sales office in another city still meets its firm's block."""
+    srcs = ["city_addr", "place_city", "city_zip", "city_area", "city_en"]
+    cities = (
+        m.select("member_id", pl.concat_list(srcs).alias("city"))
+        .explode("city")
+        .drop_nulls()
+        .unique(maintain_order=True)
+    )
+    provs = (
+        pl.concat(
+            [
+                m.select("member_id", pl.col("prov_addr").alias("prov")),
+                m.select("member_id", pl.col("place_prov").alias("prov")),
+                cities.select("member_id", pl.col("city").str.slice(0, 2).alias("prov")),
+            ]
+        )
+        .drop_nulls()
+        .unique(maintain_order=True)
+    )
+    return cities, provs
+
+
+def _corroborated(pairs: pl.DataFrame, m: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
+    """Candidate pairs (member_id, firm_id, optional ``w``: length of the agreeing name
+    part) with at least one agreeing field (phone, zip, legal representative). A member
+    keeps its candidate with the most agreeing fields, then the longest name part, when that
+    candidate is unique and is also the firm's best; otherwise no link."""
+    if "w" not in pairs.columns:
+        pairs = pairs.with_columns(pl.lit(0).alias("w"))
+    attrs = m.select(
+        "member_id", pl.col("p7").alias("m_p7"), pl.col("zipn").alias("m_zip"), "rep"
+    ).unique("member_id", maintain_order=True)
+    agree = [
+        (pl.col("m_p7") == pl.col("p7")).fill_null(False).cast(pl.Int32),
+        (pl.col("m_rep") == pl.col("rep")).fill_null(False).cast(pl.Int32),
+        (pl.col("m_zip") == pl.col("zipn")).fill_null(False).cast(pl.Int32),
+    ]
+    j = (
+        pairs.join(attrs.rename({"rep": "m_rep"}), on="member_id")
+        .join(fa.select("firm_id", "p7", "zipn", "rep"), on="firm_id")
+        .with_columns((pl.sum_horizontal(agree) * 10 + pl.col("w")).alias("rank"))
+        .filter(pl.col("rank") >= 10)
+        .group_by("member_id", "firm_id")
+        .agg(pl.col("rank").max())
+    )
+    for side in ("member_id", "firm_id"):
+        best = pl.col("rank") == pl.col("rank").max().over(side)
+        j = j.filter(best & (best.sum().over(side) == 1))
+    return j.select("member_id", "firm_id")
+
+
+def _trade_name_pairs(mc: pl.DataFrame, fu: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
+    """A short trade name (海天) or a related trading company (海天进出口) whose stem begins the
+    core of a firm of the same city (海天塑料), corroborated."""
+    ms = mc.filter(~pl.col("is_branch") & pl.col("stem").str.len_chars().is_between(2, 4))
+    fp = pl.concat(
+        [
+            fu.filter(pl.col("name_core").str.len_chars() > n).select(
+                "firm_id",
+                "city",
+                pl.col("name_core").str.slice(0, n).alias("stem"),
+                pl.lit(n).alias("w"),
+            )
+            for n in (2, 3, 4)
+        ]
+    )
+    pairs = ms.join(fp, on=["city", "stem"]).select("member_id", "firm_id", "w").unique()
+    return _corroborated(pairs, mc, fa)
+
+
+def _pinyin_pairs(mc: pl.DataFrame, fu: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
+    """A word of the member's English name equal to the pinyin of a window of the core of a
+    firm of the same city (Haitian = 海天), corroborated."""
+    mm = mc.filter(~pl.col("is_branch")).select("member_id", "city", "name_en")
+    tok = english_tokens(mm["member_id"], mm["name_en"]).rename({"id": "member_id"})
+    mk = tok.unique().join(mm.select("member_id", "city").unique(), on="member_id")
+    fw = pinyin_windows(fu["firm_id"], fu["name_core"]).rename({"id": "firm_id"})
+    fk = fw.unique().join(fu.select("firm_id", "city").unique(), on="firm_id")
+    pairs = mk.join(fk, on=["city", "key"]).select("member_id", "firm_id", "w").unique()
+    return _corroborated(pairs, mc, fa)
+
+
 def _exact_links(
     m: pl.DataFrame, fn: pl.DataFrame, fa: pl.DataFrame
 ) -> tuple[list[pl.DataFrame], pl.DataFrame, pl.DataFrame]:
-    """The exact steps in order (name_exact, core_city, core_province, phone_legal_rep);
-    returns their links and the members and firm names still unmatched."""
+    """The deterministic steps in order (name_exact, core_city, core_province, trade_name,
+    pinyin, phone_legal_rep); returns their links and the members and firm names still
+    unmatched."""
     links: list[pl.DataFrame] = []
     mu, fu = m, fn
+    cities, provs = _candidate_places(m)
 
     def take(pairs: pl.DataFrame, method: str) -> None:
         nonlocal mu, fu
@@ -278,13 +386,17 @@ def _exact_links(
         mu = mu.join(pairs.select("member_id"), on="member_id", how="anti")
         fu = fu.join(pairs.select("firm_id"), on="firm_id", how="anti")
 
+    def at(places: pl.DataFrame) -> pl.DataFrame:
+        """The members still unmatched, one row per candidate place."""
+        return mu.drop("city", "prov").join(places, on="member_id")
+
     take(_unique_join(mu, fu, ["name_key"]), "name_exact")
-    take(_unique_join(mu, fu, ["city", "name_core"]), "core_city")
-    take(_unique_join(mu, fu, ["prov", "name_core"]), "core_province")
-    # a renamed firm: same city, phone (last seven digits) and legal representative
-    ident_m = mu.filter(~pl.col("is_branch") & ~pl.col("inter")).select(
-        "member_id", "city", "p7", "rep"
-    )
+    take(_unique_join(at(cities), fu, ["city", "name_core"]), "core_city")
+    take(_unique_join(at(provs), fu, ["prov", "name_core"]), "core_province")
+    take(_trade_name_pairs(at(cities), fu, fa), "trade_name")
+    take(_pinyin_pairs(at(cities), fu, fa), "pinyin")
+    # a renamed firm (or its trading company): same city, phone and legal representative
+    ident_m = at(cities).filter(~pl.col("is_branch")).select("member_id", "city", "p7", "rep")
     ident_f = fa.join(fu.select("firm_id").unique(), on="firm_id", how="semi")
     take(_unique_join(ident_m, ident_f, ["city", "p7", "rep"]), "phone_legal_rep")
     return links, mu, fu

@@ -198,12 +198,20 @@ DEFAULTS: dict[str, Any] = {
         "customs_suffix_variant": 0.1,
         "customs_drop_prefix": 0.08,
         "customs_typo": 0.01,
-        "member_old_name": 0.08,
+        "member_old_name": 0.15,
         "member_traditional": 0.03,
         "member_typo": 0.02,
         "member_suffix_variant": 0.08,
         "member_bracket_place": 0.05,
         "member_space": 0.02,
+        # listings that are not the registered Chinese name (docs/synthetic_world.md,
+        # "Customs and members"): no Chinese name, only the English / pinyin one; a short
+        # trade name without the administrative suffix; a related trading company
+        # (宁波海天进出口有限公司); an address (and zip) in another city
+        "member_english_only": 0.25,
+        "member_short_name": 0.12,
+        "member_trading_arm": 0.06,
+        "member_other_address": 0.10,
         "unmatchable_share": 0.04,  # renamed beyond recognition
     },
     "members": {
