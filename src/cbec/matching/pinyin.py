@@ -47,12 +47,16 @@ def _keys_of(window: str) -> list[str]:
 
 
 def pinyin_windows(ids: pl.Series, core: pl.Series) -> pl.DataFrame:
-    """(id, key, w): pinyin of every 2- and 3-character (``w``) Han window of ``core``
-    starting at positions 0..MAX_START-1 (null cores give no rows)."""
+    """(id, key, w, start): pinyin of every 2- and 3-character (``w``) Han window of
+    ``core`` starting at positions 0..MAX_START-1 (null cores give no rows)."""
     df = pl.DataFrame({"id": ids, "core": core}).drop_nulls("core")
     wins = pl.concat(
         [
-            df.select("id", pl.col("core").str.slice(s, n).alias("win"))
+            df.select(
+                "id",
+                pl.col("core").str.slice(s, n).alias("win"),
+                pl.lit(s, pl.Int32).alias("start"),
+            )
             for n in WINDOWS
             for s in range(MAX_START)
         ]
@@ -66,7 +70,7 @@ def pinyin_windows(ids: pl.Series, core: pl.Series) -> pl.DataFrame:
     )
     return (
         wins.join(m, on="win")
-        .select("id", "key", pl.col("win").str.len_chars().cast(pl.Int32).alias("w"))
+        .select("id", "key", pl.col("win").str.len_chars().cast(pl.Int32).alias("w"), "start")
         .unique(maintain_order=True)
     )
 

@@ -356,14 +356,32 @@ def _trade_name_pairs(mc: pl.DataFrame, fu: pl.DataFrame, fa: pl.DataFrame) -> p
 
 def _pinyin_pairs(mc: pl.DataFrame, fu: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
     """A word of the member's English name equal to the pinyin of a window of the core of a
-    firm of the same city (Haitian = 海天), corroborated."""
-    mm = mc.filter(~pl.col("is_branch")).select("member_id", "city", "name_en")
+    firm of the same city (Haitian = 海天), corroborated; or, for a member that is not a
+    trading company, uncorroborated when the word begins the firm's core and is unique on
+    both sides within the city (no other firm has it anywhere in its core, no other member
+    has it)."""
+    mm = mc.filter(~pl.col("is_branch")).select("member_id", "city", "name_en", "inter")
     tok = english_tokens(mm["member_id"], mm["name_en"]).rename({"id": "member_id"})
-    mk = tok.unique().join(mm.select("member_id", "city").unique(), on="member_id")
+    mk = tok.unique().join(mm.select("member_id", "city", "inter").unique(), on="member_id")
     fw = pinyin_windows(fu["firm_id"], fu["name_core"]).rename({"id": "firm_id"})
     fk = fw.unique().join(fu.select("firm_id", "city").unique(), on="firm_id")
-    pairs = mk.join(fk, on=["city", "key"]).select("member_id", "firm_id", "w").unique()
-    return _corroborated(pairs, mc, fa)
+    cand = mk.join(fk, on=["city", "key"])
+    pairs = cand.select("member_id", "firm_id", (pl.col("w") + (pl.col("start") == 0)).alias("w"))
+    corr = _corroborated(pairs.unique(), mc, fa)
+    key_m = mk.group_by("city", "key").agg(pl.col("member_id").n_unique().alias("n_m"))
+    key_f = fk.group_by("city", "key").agg(pl.col("firm_id").n_unique().alias("n_f"))
+    solo = (
+        cand.filter(~pl.col("inter") & (pl.col("start") == 0))
+        .join(key_m, on=["city", "key"])
+        .join(key_f, on=["city", "key"])
+        .filter((pl.col("n_m") == 1) & (pl.col("n_f") == 1))
+        .select("member_id", "firm_id")
+        .unique()
+        .join(corr, on="member_id", how="anti")
+        .join(corr, on="firm_id", how="anti")
+    )
+    solo = solo.filter((pl.len().over("member_id") == 1) & (pl.len().over("firm_id") == 1))
+    return pl.concat([corr, solo])
 
 
 def _exact_links(
