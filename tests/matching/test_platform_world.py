@@ -17,7 +17,7 @@ from cbec.data import clean
 from cbec.data.io import read_raw
 from cbec.matching.link_panel import link_asif_panel
 from cbec.matching.platform import PANEL_COLUMNS, link_members
-from cbec.matching.quality import ROW_TRUTH_COLUMNS, member_link_quality, row_truth
+from cbec.matching.quality import ROW_TRUTH_COLUMNS, member_quality_report, row_truth
 from cbec.synth import generate
 from cbec.synth.params import DEFAULTS, YEARS
 
@@ -56,20 +56,10 @@ def _world(base: Path, names: dict) -> dict[str, dict]:
         links, _, report = link_members(
             members, panel.select(PANEL_COLUMNS), accept=80, review=70, high=97
         )
-        lk = links.select("member_id", "firm_id")
-        q = member_link_quality(lk, rows, truth, which)
-        matchable = truth.filter(~pl.col("unmatchable"))
-        q["recall_matchable"] = member_link_quality(lk, rows, matchable, which)["recall"]
-        q["name_exact"] = _exact_correct(links, rows, truth, which)
+        q = member_quality_report(links, rows, truth, which)
         q["report"] = report
         out[which] = q
     return out
-
-
-def _exact_correct(links: pl.DataFrame, rows: pl.DataFrame, truth: pl.DataFrame, which: str) -> int:
-    """Correct links found by the exact-name step."""
-    exact = links.filter(pl.col("method") == "name_exact").select("member_id", "firm_id")
-    return member_link_quality(exact, rows, truth, which)["correct"]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +77,7 @@ def noisy_world(tmp_path_factory) -> dict[str, dict]:
 def test_exact_names_find_at_most_70_percent(default_world, which):
     q = default_world[which]
     assert q["possible"] > 300
-    share = q["name_exact"] / q["possible"]
+    share = q["exact_name_share"]
     assert 0.3 < share <= 0.7, share
 
 
