@@ -183,6 +183,10 @@ DEFAULTS: dict[str, Any] = {
         "calibrate_to": "twfe",
     },
     "customs": {
+        # export rows per party-year (transactions: product x destination x month x mode).
+        # Real customs has ~100-150 per exporter (10-30 million rows a year); the presets
+        # stay smaller, the full preset at real volume: rows_per_party_mean 150,
+        # max_rows_per_party 20000 (docs/synthetic_world.md, "Presets and performance")
         "rows_per_party_mean": 12.0,
         "max_rows_per_party": 400,
         "intermediary_share": 0.35,  # intermediaries per direct exporter
