@@ -1,31 +1,45 @@
 """Matching scraped platform members (Alibaba / Made-in-China lists) to firms.
 
+Members are listed under their registered Chinese name, an English / pinyin name only, a
+short trade name without the legal suffix, a related trading company or an old name, and
+sometimes with the address of a sales office in another city. A member's *candidate cities*
+are all of: the city of its address (``cpca.transform``), of the place in its Chinese name,
+of its zip prefix and of its phone's area code (zip4 / area -> city learnt from the firm
+side, most frequent city), and the city its English name begins with ("Ningbo ...").
+
 Sequence (each member and each firm is linked at most once; earlier steps win):
 
 1. ``name_exact``: identical ``name_key`` (normalized full name: place + core, legal form
    ignored) against any of the firm's (historic) names; the key must point to one firm and
    one member.
-2. ``core_city`` then ``core_province``: identical ``name_core`` within the same city /
-   province, unique on both sides.
-3. ``fuzzy``: character-level :func:`rapidfuzz.fuzz.ratio` (Indel similarity, 0-100) on
+2. ``core_city`` then ``core_province``: identical ``name_core`` within one of the member's
+   candidate cities / provinces, unique on both sides.
+3. ``trade_name``: the member's stem (its core without trailing trade words: 海天进出口 ->
+   海天; a short name is its own stem) begins the core of a firm of a candidate city.
+4. ``pinyin``: a word of the member's English name equals the pinyin (:mod:`pypinyin`, every
+   reading of a polyphonic character) of a 2- or 3-character window of the core of a firm of
+   a candidate city ("Haitian" = 海天).
+   Steps 3 and 4 need a corroborating field (phone last seven digits, zip, legal
+   representative); among several corroborated candidates the one with most agreeing
+   fields, then the longest name part (and, for pinyin, a window at the start of the core)
+   wins if unique for the member and the firm. Step 4 also accepts an uncorroborated
+   candidate when the member is no trading company, the window starts the firm's core, and
+   the word is unique on both sides in the city.
+5. ``phone_legal_rep``: same candidate city, phone (last seven digits) and legal
+   representative, unique on both sides: a firm renamed beyond recognition.
+6. ``fuzzy``: character-level :func:`rapidfuzz.fuzz.ratio` (Indel similarity, 0-100) on
    ``name_core`` — Chinese has no spaces, so token scorers are meaningless — computed with
-   :func:`rapidfuzz.process.cdist` **within blocks** (member city x branch flag). A member's
-   city comes from its address (``cpca.transform``), else from the place in its name, else
-   from the zip prefix or the phone area code (zip4 / area -> city learnt from the firm
-   side, most frequent city). Candidates must be mutual best matches with a unique best
-   score. A candidate is accepted when ``score >= high``, or ``score >= accept`` and at
-   least one corroborating field agrees (phone last seven digits, zip, legal
-   representative), or ``score >= review`` and at least two fields agree; a candidate
-   with ``score >= review`` that is not accepted (or whose best is tied / not mutual) goes
-   to the clerical-review frame.
+   :func:`rapidfuzz.process.cdist` **within blocks** (city x branch flag; the member's city
+   is that of its address, else of its name, else of its zip, else of its phone).
+   Candidates must be mutual best matches with a unique best score. A candidate is
+   accepted when ``score >= high``, or ``score >= accept`` and at least one corroborating
+   field agrees, or ``score >= review`` and at least two fields agree; a candidate with
+   ``score >= review`` that is not accepted (or whose best is tied / not mutual) goes to
+   the clerical-review frame.
 
-Between steps 2 and 3, ``phone_legal_rep`` links a member to a firm of the same city with
-the same phone (last seven digits) and legal representative, unique on both sides: a firm
-renamed beyond recognition between the survey and the scrape.
-
-Branch offices (…分公司) carry a ``#`` marker in their core and are blocked separately, so
-a branch never matches its parent. The full cross product is never formed: the report
-gives the number of string comparisons against ``n_members x n_firm_names``.
+Branch offices (…分公司, "... Branch") carry a ``#`` marker in their core and are blocked
+separately, so a branch never matches its parent. The full cross product is never formed:
+the report gives the number of string comparisons against ``n_members x n_firm_names``.
 """
 
 from __future__ import annotations
