@@ -21,7 +21,8 @@ Sequence (each member and each firm is linked at most once; earlier steps win):
    a candidate city ("Haitian" = 海天).
    Steps 3 and 4 need a corroborating field (phone last seven digits, zip, legal
    representative); among several corroborated candidates the one with most agreeing
-   fields, then the longest name part (and, for pinyin, a window at the start of the core)
+   fields, then the same county (address vs the firm's region code), then the longest
+   name part (and, for pinyin, a window at the start of the core)
    wins if unique for the member and the firm. Step 4 also accepts an uncorroborated
    candidate when the member is no trading company, the window starts the firm's core, and
    the word is unique on both sides in the city.
@@ -101,7 +102,8 @@ def _canon_city(e: pl.Expr) -> pl.Expr:
 
 
 def address_city(address: pl.Series) -> pl.DataFrame:
-    """City (4-digit) and province (2-digit) codes parsed from address text with cpca."""
+    """City (4-digit), province (2-digit) and county (6-digit, null when the address
+    names no county) codes parsed from address text with cpca."""
     import cpca
 
     uniq = address.cast(pl.String).drop_nulls().unique().to_list()
@@ -115,6 +117,9 @@ def address_city(address: pl.Series) -> pl.DataFrame:
     return out.select(
         _canon_city(pl.col("_ad")).alias("city"),
         pl.col("_ad").str.slice(0, 2).replace("", None).alias("prov"),
+        pl.when(pl.col("_ad").str.slice(4, 2) != "00")
+        .then(pl.col("_ad").str.slice(0, 6))
+        .alias("county"),
     )
 
 
@@ -219,6 +224,11 @@ def _firm_side(firms: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Data
         phone_area_code(f["phone"].cast(pl.String)).alias("area"),
         normalize_zip(f["zip"]).alias("zipn"),
         clean_text(f["legal_rep"]).alias("rep"),
+        (
+            f["region_code"].cast(pl.String).str.slice(0, 6)
+            if "region_code" in f.columns
+            else pl.Series([None] * f.height, dtype=pl.String)
+        ).alias("county"),
     )
     return f, fn, fa
 
@@ -256,10 +266,13 @@ def _member_keys(members: pl.DataFrame) -> pl.DataFrame:
     )
     if loc is not None:
         return pl.concat(
-            [m, loc.rename({"city": "city_addr", "prov": "prov_addr"})], how="horizontal"
+            [m, loc.rename({"city": "city_addr", "prov": "prov_addr", "county": "county_addr"})],
+            how="horizontal",
         )
     return m.with_columns(
-        pl.lit(None, pl.String).alias("city_addr"), pl.lit(None, pl.String).alias("prov_addr")
+        pl.lit(None, pl.String).alias("city_addr"),
+        pl.lit(None, pl.String).alias("prov_addr"),
+        pl.lit(None, pl.String).alias("county_addr"),
     )
 
 
@@ -323,12 +336,17 @@ def _candidate_places(m: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 def _corroborated(pairs: pl.DataFrame, m: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
     """Candidate pairs (member_id, firm_id, optional ``w``: length of the agreeing name
     part) with at least one agreeing field (phone, zip, legal representative). A member
-    keeps its candidate with the most agreeing fields, then the longest name part, when that
-    candidate is unique and is also the firm's best; otherwise no link."""
+    keeps its candidate with the most agreeing fields, then the same county (address vs
+    the firm's region code), then the longest name part, when that candidate is unique and
+    is also the firm's best; otherwise no link."""
     if "w" not in pairs.columns:
         pairs = pairs.with_columns(pl.lit(0).alias("w"))
     attrs = m.select(
-        "member_id", pl.col("p7").alias("m_p7"), pl.col("zipn").alias("m_zip"), "rep"
+        "member_id",
+        pl.col("p7").alias("m_p7"),
+        pl.col("zipn").alias("m_zip"),
+        "rep",
+        pl.col("county_addr").alias("m_county"),
     ).unique("member_id", maintain_order=True)
     agree = [
         (pl.col("m_p7") == pl.col("p7")).fill_null(False).cast(pl.Int32),
@@ -337,8 +355,14 @@ def _corroborated(pairs: pl.DataFrame, m: pl.DataFrame, fa: pl.DataFrame) -> pl.
     ]
     j = (
         pairs.join(attrs.rename({"rep": "m_rep"}), on="member_id")
-        .join(fa.select("firm_id", "p7", "zipn", "rep"), on="firm_id")
-        .with_columns((pl.sum_horizontal(agree) * 10 + pl.col("w")).alias("rank"))
+        .join(fa.select("firm_id", "p7", "zipn", "rep", "county"), on="firm_id")
+        .with_columns(
+            (
+                pl.sum_horizontal(agree) * 10
+                + (pl.col("m_county") == pl.col("county")).fill_null(False).cast(pl.Int32) * 5
+                + pl.col("w")
+            ).alias("rank")
+        )
         .filter(pl.col("rank") >= 10)
         .group_by("member_id", "firm_id")
         .agg(pl.col("rank").max())
@@ -598,9 +622,9 @@ def match_platform(
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """Match members to firms; returns (links, review, report).
 
-    members: member_id, name_cn, legal_rep, phone, address, zip (name_en unused).
+    members: member_id, name_cn, legal_rep, phone, address, zip (optional: name_en).
     firms: firm_id, firm_name (str or list of historic names; ``firm_names`` also accepted),
-    legal_rep, phone, zip, city_code, province_code.
+    legal_rep, phone, zip, city_code, province_code (optional: region_code, the county).
     links: member_id, firm_id, method, score (100 for exact steps).
     review: member_id, firm_id, score, phone_match, zip_match, rep_match, n_corroborating,
     reason, name_member, name_firm.
@@ -674,6 +698,7 @@ PANEL_COLUMNS = [
     "zip",
     "city_code",
     "province_code",
+    "region_code",
 ]
 MEMBER_COLUMNS = ["member_id", "name_cn", "member_years", "scrape_date"]
 
@@ -681,7 +706,7 @@ MEMBER_COLUMNS = ["member_id", "name_cn", "member_years", "scrape_date"]
 def panel_firms(panel: pl.DataFrame) -> pl.DataFrame:
     """One row per ``firm_id`` of the linked ASIF panel, in firm order: every name it had
     (list, in year order) and its latest non-null legal_rep, phone and zip, and its latest
-    city_code and province_code."""
+    city_code, province_code and (when the panel has it) region_code, the county."""
     return (
         panel.sort(["firm_id", "year"])
         .group_by("firm_id", maintain_order=True)
@@ -692,6 +717,7 @@ def panel_firms(panel: pl.DataFrame) -> pl.DataFrame:
             pl.col("zip").drop_nulls().last(),
             pl.col("city_code").last(),
             pl.col("province_code").last(),
+            *([pl.col("region_code").last()] if "region_code" in panel.columns else []),
         )
     )
 
