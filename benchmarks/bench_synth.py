@@ -6,6 +6,7 @@ generator's own. Usage:
     python benchmarks/bench_synth.py                 # paper
     python benchmarks/bench_synth.py paper full      # both (full: ~4 million firm-years)
     python benchmarks/bench_synth.py tiny --keep OUT_DIR   # keep the output
+    python benchmarks/bench_synth.py full --customs-rows 150   # customs at real volume
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def run(preset: str, out: Path, params: dict, seed: int) -> dict:
         "peak_rss_gb": round(max(peak_kb, before) / 1024**2, 2),
         "asif_firm_years": sum(v for k, v in s.items() if k.startswith("raw/asif/")),
         "customs_rows": sum(v for k, v in s.items() if k.startswith("raw/customs/")),
+        "customs_rows_max_year": max(v for k, v in s.items() if k.startswith("raw/customs/")),
         "alibaba_rows": s["raw/members/alibaba.parquet"],
         "disk_gb": round(size / 1024**3, 2),
     }
@@ -69,9 +71,21 @@ def main() -> None:
     )
     ap.add_argument("presets", nargs="*", default=["paper"])
     ap.add_argument("--keep", type=Path, default=None, help="write worlds under this directory")
+    ap.add_argument(
+        "--customs-rows",
+        type=float,
+        default=None,
+        help="customs.rows_per_party_mean (max_rows_per_party is raised to 20000)",
+    )
     args = ap.parse_args()
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     params, seed = cfg.get("synthetic") or {}, int(cfg["seed"])
+    if args.customs_rows:
+        params["customs"] = {
+            **params.get("customs", {}),
+            "rows_per_party_mean": args.customs_rows,
+            "max_rows_per_party": 20000,
+        }
     rows = []
     for preset in args.presets:  # smallest first, so the children's peak RSS is per preset
         if args.keep:

@@ -7,7 +7,7 @@ import polars as pl
 
 from cbec import runlog
 from cbec.data.io import write_text_atomic
-from cbec.matching.quality import ROW_TRUTH_COLUMNS, member_link_quality, row_truth
+from cbec.matching.quality import ROW_TRUTH_COLUMNS, member_quality_report, row_truth
 
 
 def main() -> None:
@@ -16,10 +16,10 @@ def main() -> None:
         pl.read_parquet(inp.panel, columns=["row_id", "year", "firm_id"]),
         pl.read_parquet(inp.firm_year, columns=ROW_TRUTH_COLUMNS),
     )
-    quality = member_link_quality(
-        pl.read_parquet(inp.links, columns=["member_id", "firm_id"]),
+    quality = member_quality_report(
+        pl.read_parquet(inp.links, columns=["member_id", "firm_id", "method"]),
         rows,
-        pl.read_parquet(inp.members, columns=["list", "member_id", "true_firm"]),
+        pl.read_parquet(inp.members, columns=["list", "member_id", "true_firm", "unmatchable"]),
         snakemake.wildcards.platform,
     )
     logging.getLogger("validate_platform").info("against the truth: %s", quality)

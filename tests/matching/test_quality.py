@@ -8,6 +8,7 @@ import pytest
 from cbec.matching.quality import (
     customs_link_quality,
     member_link_quality,
+    member_quality_report,
     panel_link_quality,
     row_truth,
 )
@@ -124,3 +125,27 @@ def test_member_link_quality_by_hand():
         pl.DataFrame({"member_id": ["M1"], "firm_id": [2]}), rows, members, "mic"
     )
     assert (mic["correct"], mic["possible"], mic["precision"]) == (1, 1, 1.0)
+
+
+def test_member_quality_report_matchable_and_exact_share():
+    rows = _rows([(1, 2001, 1, 10), (2, 2001, 2, 20), (3, 2001, 3, 30), (4, 2001, 4, 40)])
+    members = pl.DataFrame(
+        {
+            "list": ["alibaba"] * 4,
+            "member_id": ["M1", "M2", "M3", "M4"],
+            "true_firm": [10, 20, 30, 40],
+            "unmatchable": [False, False, False, True],
+        }
+    )
+    links = pl.DataFrame(
+        {
+            "member_id": ["M1", "M2", "M3"],
+            "firm_id": [1, 2, 4],
+            "method": ["name_exact", "pinyin", "name_exact"],
+        }
+    )
+    q = member_quality_report(links, rows, members, "alibaba")
+    # correct: M1 (exact) and M2; M3 -> firm 4 is wrong; M4 cannot be matched
+    assert (q["correct"], q["possible"]) == (2, 4)
+    assert q["recall_matchable"] == pytest.approx(2 / 3, abs=1e-6)
+    assert q["exact_name_share"] == 0.25

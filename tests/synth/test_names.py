@@ -87,3 +87,28 @@ def test_person_names():
     s = nm.person_names(np.random.default_rng(4), 1000)
     assert s.str.len_chars().is_between(2, 3).all()
     assert s.str.slice(0, 1).is_in(list(nm.SURNAMES)).all()
+
+
+def test_member_listings_follow_the_parameters(tiny_world):
+    """Listing kinds of true members: rates near the parameters; English-only rows have no
+    Chinese name; a trading company's name carries a trade word; a short name no suffix."""
+    from cbec.synth.members import ALIBABA_HEADERS
+    from cbec.synth.params import DEFAULTS
+
+    raw, truth, _ = tiny_world
+    q = DEFAULTS["names"]
+    t = pl.read_parquet(truth / "members.parquet").filter(pl.col("list") == "alibaba")
+    m = pl.read_parquet(raw / "members" / "alibaba.parquet").rename(
+        {v: k for k, v in ALIBABA_HEADERS.items()}
+    )
+    d = t.join(m, on="member_id").filter(pl.col("kind") == "manufacturer")
+    english = d["listing"].str.starts_with("english_")
+    assert abs(english.mean() - q["member_english_only"]) < 0.06
+    assert d.filter(english)["name_cn"].is_null().all()
+    assert d.filter(~english)["name_cn"].is_not_null().all()
+    assert d["name_en"].is_not_null().all()
+    arm = d.filter(pl.col("listing") == "trading_arm")
+    assert abs(d["listing"].str.ends_with("trading_arm").mean() - q["member_trading_arm"]) < 0.03
+    assert arm["name_cn"].str.contains("|".join(nm.TRADE_WORDS)).all()
+    short = d.filter(pl.col("listing") == "short_name")
+    assert short.height > 0 and not short["name_cn"].str.contains("公司|厂$").any()

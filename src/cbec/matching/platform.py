@@ -1,31 +1,46 @@
 """Matching scraped platform members (Alibaba / Made-in-China lists) to firms.
 
+Members are listed under their registered Chinese name, an English / pinyin name only, a
+short trade name without the legal suffix, a related trading company or an old name, and
+sometimes with the address of a sales office in another city. A member's *candidate cities*
+are all of: the city of its address (``cpca.transform``), of the place in its Chinese name,
+of its zip prefix and of its phone's area code (zip4 / area -> city learnt from the firm
+side, most frequent city), and the city its English name begins with ("Ningbo ...").
+
 Sequence (each member and each firm is linked at most once; earlier steps win):
 
 1. ``name_exact``: identical ``name_key`` (normalized full name: place + core, legal form
    ignored) against any of the firm's (historic) names; the key must point to one firm and
    one member.
-2. ``core_city`` then ``core_province``: identical ``name_core`` within the same city /
-   province, unique on both sides.
-3. ``fuzzy``: character-level :func:`rapidfuzz.fuzz.ratio` (Indel similarity, 0-100) on
+2. ``core_city`` then ``core_province``: identical ``name_core`` within one of the member's
+   candidate cities / provinces, unique on both sides.
+3. ``trade_name``: the member's stem (its core without trailing trade words: 海天进出口 ->
+   海天; a short name is its own stem) begins the core of a firm of a candidate city.
+4. ``pinyin``: a word of the member's English name equals the pinyin (:mod:`pypinyin`, every
+   reading of a polyphonic character) of a 2- or 3-character window of the core of a firm of
+   a candidate city ("Haitian" = 海天).
+   Steps 3 and 4 need a corroborating field (phone last seven digits, zip, legal
+   representative); among several corroborated candidates the one with most agreeing
+   fields, then the same county (address vs the firm's region code), then the longest
+   name part (and, for pinyin, a window at the start of the core)
+   wins if unique for the member and the firm. Step 4 also accepts an uncorroborated
+   candidate when the member is no trading company, the window starts the firm's core, and
+   the word is unique on both sides in the city.
+5. ``phone_legal_rep``: same candidate city, phone (last seven digits) and legal
+   representative, unique on both sides: a firm renamed beyond recognition.
+6. ``fuzzy``: character-level :func:`rapidfuzz.fuzz.ratio` (Indel similarity, 0-100) on
    ``name_core`` — Chinese has no spaces, so token scorers are meaningless — computed with
-   :func:`rapidfuzz.process.cdist` **within blocks** (member city x branch flag). A member's
-   city comes from its address (``cpca.transform``), else from the place in its name, else
-   from the zip prefix or the phone area code (zip4 / area -> city learnt from the firm
-   side, most frequent city). Candidates must be mutual best matches with a unique best
-   score. A candidate is accepted when ``score >= high``, or ``score >= accept`` and at
-   least one corroborating field agrees (phone last seven digits, zip, legal
-   representative), or ``score >= review`` and at least two fields agree; a candidate
-   with ``score >= review`` that is not accepted (or whose best is tied / not mutual) goes
-   to the clerical-review frame.
+   :func:`rapidfuzz.process.cdist` **within blocks** (city x branch flag; the member's city
+   is that of its address, else of its name, else of its zip, else of its phone).
+   Candidates must be mutual best matches with a unique best score. A candidate is
+   accepted when ``score >= high``, or ``score >= accept`` and at least one corroborating
+   field agrees, or ``score >= review`` and at least two fields agree; a candidate with
+   ``score >= review`` that is not accepted (or whose best is tied / not mutual) goes to
+   the clerical-review frame.
 
-Between steps 2 and 3, ``phone_legal_rep`` links a member to a firm of the same city with
-the same phone (last seven digits) and legal representative, unique on both sides: a firm
-renamed beyond recognition between the survey and the scrape.
-
-Branch offices (…分公司) carry a ``#`` marker in their core and are blocked separately, so
-a branch never matches its parent. The full cross product is never formed: the report
-gives the number of string comparisons against ``n_members x n_firm_names``.
+Branch offices (…分公司, "... Branch") carry a ``#`` marker in their core and are blocked
+separately, so a branch never matches its parent. The full cross product is never formed:
+the report gives the number of string comparisons against ``n_members x n_firm_names``.
 """
 
 from __future__ import annotations
@@ -37,6 +52,8 @@ import polars as pl
 
 from cbec.errors import InputError
 from cbec.matching.names import (
+    INTERMEDIARY_AMBIGUOUS,
+    INTERMEDIARY_STRONG,
     MUNICIPALITIES,
     clean_text,
     flag_intermediaries,
@@ -45,6 +62,7 @@ from cbec.matching.names import (
     phone_area_code,
     phone_last7,
 )
+from cbec.matching.pinyin import english_city, english_tokens, pinyin_windows
 
 __all__ = [
     "MEMBER_COLUMNS",
@@ -65,6 +83,11 @@ _LINK_SCHEMA = {
 }
 
 
+# trade words that end the name of a trading company, in Chinese and English
+_TRADE_CN = "|".join(["国际贸易", *INTERMEDIARY_STRONG, *INTERMEDIARY_AMBIGUOUS])
+_TRADE_EN = r"(?i)\b(?:import|export|trading|trade)\b"
+
+
 def _canon_city(e: pl.Expr) -> pl.Expr:
     """4-digit city code; municipalities folded to PP00; 'PP00' of provinces -> null."""
     e = e.cast(pl.String).str.slice(0, 4)
@@ -79,7 +102,8 @@ def _canon_city(e: pl.Expr) -> pl.Expr:
 
 
 def address_city(address: pl.Series) -> pl.DataFrame:
-    """City (4-digit) and province (2-digit) codes parsed from address text with cpca."""
+    """City (4-digit), province (2-digit) and county (6-digit, null when the address
+    names no county) codes parsed from address text with cpca."""
     import cpca
 
     uniq = address.cast(pl.String).drop_nulls().unique().to_list()
@@ -93,6 +117,9 @@ def address_city(address: pl.Series) -> pl.DataFrame:
     return out.select(
         _canon_city(pl.col("_ad")).alias("city"),
         pl.col("_ad").str.slice(0, 2).replace("", None).alias("prov"),
+        pl.when(pl.col("_ad").str.slice(4, 2) != "00")
+        .then(pl.col("_ad").str.slice(0, 6))
+        .alias("county"),
     )
 
 
@@ -197,6 +224,11 @@ def _firm_side(firms: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Data
         phone_area_code(f["phone"].cast(pl.String)).alias("area"),
         normalize_zip(f["zip"]).alias("zipn"),
         clean_text(f["legal_rep"]).alias("rep"),
+        (
+            f["region_code"].cast(pl.String).str.slice(0, 6)
+            if "region_code" in f.columns
+            else pl.Series([None] * f.height, dtype=pl.String)
+        ).alias("county"),
     )
     return f, fn, fa
 
@@ -207,28 +239,40 @@ def _member_keys(members: pl.DataFrame) -> pl.DataFrame:
     m = members.with_columns(pl.col("member_id").cast(pl.String))
     nm = normalize_names(m["name_cn"])
     loc = address_city(m["address"]) if "address" in m.columns else None
+    en = (m["name_en"] if "name_en" in m.columns else pl.Series([None] * m.height)).cast(pl.String)
     m = pl.concat(
         [
             m.select("member_id", pl.col("name_cn").alias("raw")),
             nm,
             pl.DataFrame(
                 {
+                    "name_en": en,
                     "p7": phone_last7(m["phone"].cast(pl.String)),
                     "area": phone_area_code(m["phone"].cast(pl.String)),
                     "zipn": normalize_zip(m["zip"]),
                     "rep": clean_text(m["legal_rep"]),
-                    "inter": flag_intermediaries(m["name_cn"]),
+                    "inter": flag_intermediaries(m["name_cn"])
+                    | en.str.contains(_TRADE_EN).fill_null(False),
                 }
             ),
         ],
         how="horizontal",
+    ).with_columns(
+        (pl.col("is_branch").fill_null(False) | pl.col("name_en").str.contains(r"(?i)\bbranch\b"))
+        .fill_null(False)
+        .alias("is_branch"),
+        # the trade name of a short name or a related trading company: 海天进出口 -> 海天
+        pl.col("name_core").str.replace(f"(?:{_TRADE_CN})+$", "").alias("stem"),
     )
     if loc is not None:
         return pl.concat(
-            [m, loc.rename({"city": "city_addr", "prov": "prov_addr"})], how="horizontal"
+            [m, loc.rename({"city": "city_addr", "prov": "prov_addr", "county": "county_addr"})],
+            how="horizontal",
         )
     return m.with_columns(
-        pl.lit(None, pl.String).alias("city_addr"), pl.lit(None, pl.String).alias("prov_addr")
+        pl.lit(None, pl.String).alias("city_addr"),
+        pl.lit(None, pl.String).alias("prov_addr"),
+        pl.lit(None, pl.String).alias("county_addr"),
     )
 
 
@@ -237,10 +281,14 @@ def _member_city(m: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
     code (zip4 / area -> city learnt from the firms, most frequent city); ``city_source``."""
     zip_map = _mode_map(fa.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4")), "z4", "city")
     area_map = _mode_map(fa, "area", "city")
+    en_city = english_city(m["member_id"], m["name_en"]).rename(
+        {"id": "member_id", "city": "city_en"}
+    )
     return (
         m.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4"))
         .join(zip_map.rename({"city": "city_zip"}), on="z4", how="left")
         .join(area_map.rename({"city": "city_area"}), on="area", how="left")
+        .join(en_city, on="member_id", how="left")
         .with_columns(
             pl.coalesce("city_addr", "place_city", "city_zip", "city_area").alias("city"),
         )
@@ -260,13 +308,129 @@ def _member_city(m: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _candidate_places(m: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every city a member may be in (from its address, the place in its name, its zip,
+    its phone's area code, the city its English name begins with): (member_id, city); and every province: (member_id, prov). A
+    member listing a sales office in another city still meets its firm's block."""
+    srcs = ["city_addr", "place_city", "city_zip", "city_area", "city_en"]
+    cities = (
+        m.select("member_id", pl.concat_list(srcs).alias("city"))
+        .explode("city")
+        .drop_nulls()
+        .unique(maintain_order=True)
+    )
+    provs = (
+        pl.concat(
+            [
+                m.select("member_id", pl.col("prov_addr").alias("prov")),
+                m.select("member_id", pl.col("place_prov").alias("prov")),
+                cities.select("member_id", pl.col("city").str.slice(0, 2).alias("prov")),
+            ]
+        )
+        .drop_nulls()
+        .unique(maintain_order=True)
+    )
+    return cities, provs
+
+
+def _corroborated(pairs: pl.DataFrame, m: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
+    """Candidate pairs (member_id, firm_id, optional ``w``: length of the agreeing name
+    part) with at least one agreeing field (phone, zip, legal representative). A member
+    keeps its candidate with the most agreeing fields, then the same county (address vs
+    the firm's region code), then the longest name part, when that candidate is unique and
+    is also the firm's best; otherwise no link."""
+    if "w" not in pairs.columns:
+        pairs = pairs.with_columns(pl.lit(0).alias("w"))
+    attrs = m.select(
+        "member_id",
+        pl.col("p7").alias("m_p7"),
+        pl.col("zipn").alias("m_zip"),
+        "rep",
+        pl.col("county_addr").alias("m_county"),
+    ).unique("member_id", maintain_order=True)
+    agree = [
+        (pl.col("m_p7") == pl.col("p7")).fill_null(False).cast(pl.Int32),
+        (pl.col("m_rep") == pl.col("rep")).fill_null(False).cast(pl.Int32),
+        (pl.col("m_zip") == pl.col("zipn")).fill_null(False).cast(pl.Int32),
+    ]
+    j = (
+        pairs.join(attrs.rename({"rep": "m_rep"}), on="member_id")
+        .join(fa.select("firm_id", "p7", "zipn", "rep", "county"), on="firm_id")
+        .with_columns(
+            (
+                pl.sum_horizontal(agree) * 10
+                + (pl.col("m_county") == pl.col("county")).fill_null(False).cast(pl.Int32) * 5
+                + pl.col("w")
+            ).alias("rank")
+        )
+        .filter(pl.col("rank") >= 10)
+        .group_by("member_id", "firm_id")
+        .agg(pl.col("rank").max())
+    )
+    for side in ("member_id", "firm_id"):
+        best = pl.col("rank") == pl.col("rank").max().over(side)
+        j = j.filter(best & (best.sum().over(side) == 1))
+    return j.select("member_id", "firm_id")
+
+
+def _trade_name_pairs(mc: pl.DataFrame, fu: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
+    """A short trade name (海天) or a related trading company (海天进出口) whose stem begins the
+    core of a firm of the same city (海天塑料), corroborated."""
+    ms = mc.filter(~pl.col("is_branch") & pl.col("stem").str.len_chars().is_between(2, 4))
+    fp = pl.concat(
+        [
+            fu.filter(pl.col("name_core").str.len_chars() > n).select(
+                "firm_id",
+                "city",
+                pl.col("name_core").str.slice(0, n).alias("stem"),
+                pl.lit(n).alias("w"),
+            )
+            for n in (2, 3, 4)
+        ]
+    )
+    pairs = ms.join(fp, on=["city", "stem"]).select("member_id", "firm_id", "w").unique()
+    return _corroborated(pairs, mc, fa)
+
+
+def _pinyin_pairs(mc: pl.DataFrame, fu: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
+    """A word of the member's English name equal to the pinyin of a window of the core of a
+    firm of the same city (Haitian = 海天), corroborated; or, for a member that is not a
+    trading company, uncorroborated when the word begins the firm's core and is unique on
+    both sides within the city (no other firm has it anywhere in its core, no other member
+    has it)."""
+    mm = mc.filter(~pl.col("is_branch")).select("member_id", "city", "name_en", "inter")
+    tok = english_tokens(mm["member_id"], mm["name_en"]).rename({"id": "member_id"})
+    mk = tok.unique().join(mm.select("member_id", "city", "inter").unique(), on="member_id")
+    fw = pinyin_windows(fu["firm_id"], fu["name_core"]).rename({"id": "firm_id"})
+    fk = fw.unique().join(fu.select("firm_id", "city").unique(), on="firm_id")
+    cand = mk.join(fk, on=["city", "key"])
+    pairs = cand.select("member_id", "firm_id", (pl.col("w") + (pl.col("start") == 0)).alias("w"))
+    corr = _corroborated(pairs.unique(), mc, fa)
+    key_m = mk.group_by("city", "key").agg(pl.col("member_id").n_unique().alias("n_m"))
+    key_f = fk.group_by("city", "key").agg(pl.col("firm_id").n_unique().alias("n_f"))
+    solo = (
+        cand.filter(~pl.col("inter") & (pl.col("start") == 0))
+        .join(key_m, on=["city", "key"])
+        .join(key_f, on=["city", "key"])
+        .filter((pl.col("n_m") == 1) & (pl.col("n_f") == 1))
+        .select("member_id", "firm_id")
+        .unique()
+        .join(corr, on="member_id", how="anti")
+        .join(corr, on="firm_id", how="anti")
+    )
+    solo = solo.filter((pl.len().over("member_id") == 1) & (pl.len().over("firm_id") == 1))
+    return pl.concat([corr, solo])
+
+
 def _exact_links(
     m: pl.DataFrame, fn: pl.DataFrame, fa: pl.DataFrame
 ) -> tuple[list[pl.DataFrame], pl.DataFrame, pl.DataFrame]:
-    """The exact steps in order (name_exact, core_city, core_province, phone_legal_rep);
-    returns their links and the members and firm names still unmatched."""
+    """The deterministic steps in order (name_exact, core_city, core_province, trade_name,
+    pinyin, phone_legal_rep); returns their links and the members and firm names still
+    unmatched."""
     links: list[pl.DataFrame] = []
     mu, fu = m, fn
+    cities, provs = _candidate_places(m)
 
     def take(pairs: pl.DataFrame, method: str) -> None:
         nonlocal mu, fu
@@ -278,13 +442,17 @@ def _exact_links(
         mu = mu.join(pairs.select("member_id"), on="member_id", how="anti")
         fu = fu.join(pairs.select("firm_id"), on="firm_id", how="anti")
 
+    def at(places: pl.DataFrame) -> pl.DataFrame:
+        """The members still unmatched, one row per candidate place."""
+        return mu.drop("city", "prov").join(places, on="member_id")
+
     take(_unique_join(mu, fu, ["name_key"]), "name_exact")
-    take(_unique_join(mu, fu, ["city", "name_core"]), "core_city")
-    take(_unique_join(mu, fu, ["prov", "name_core"]), "core_province")
-    # a renamed firm: same city, phone (last seven digits) and legal representative
-    ident_m = mu.filter(~pl.col("is_branch") & ~pl.col("inter")).select(
-        "member_id", "city", "p7", "rep"
-    )
+    take(_unique_join(at(cities), fu, ["city", "name_core"]), "core_city")
+    take(_unique_join(at(provs), fu, ["prov", "name_core"]), "core_province")
+    take(_trade_name_pairs(at(cities), fu, fa), "trade_name")
+    take(_pinyin_pairs(at(cities), fu, fa), "pinyin")
+    # a renamed firm (or its trading company): same city, phone and legal representative
+    ident_m = at(cities).filter(~pl.col("is_branch")).select("member_id", "city", "p7", "rep")
     ident_f = fa.join(fu.select("firm_id").unique(), on="firm_id", how="semi")
     take(_unique_join(ident_m, ident_f, ["city", "p7", "rep"]), "phone_legal_rep")
     return links, mu, fu
@@ -454,9 +622,9 @@ def match_platform(
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """Match members to firms; returns (links, review, report).
 
-    members: member_id, name_cn, legal_rep, phone, address, zip (name_en unused).
+    members: member_id, name_cn, legal_rep, phone, address, zip (optional: name_en).
     firms: firm_id, firm_name (str or list of historic names; ``firm_names`` also accepted),
-    legal_rep, phone, zip, city_code, province_code.
+    legal_rep, phone, zip, city_code, province_code (optional: region_code, the county).
     links: member_id, firm_id, method, score (100 for exact steps).
     review: member_id, firm_id, score, phone_match, zip_match, rep_match, n_corroborating,
     reason, name_member, name_firm.
@@ -530,6 +698,7 @@ PANEL_COLUMNS = [
     "zip",
     "city_code",
     "province_code",
+    "region_code",
 ]
 MEMBER_COLUMNS = ["member_id", "name_cn", "member_years", "scrape_date"]
 
@@ -537,7 +706,7 @@ MEMBER_COLUMNS = ["member_id", "name_cn", "member_years", "scrape_date"]
 def panel_firms(panel: pl.DataFrame) -> pl.DataFrame:
     """One row per ``firm_id`` of the linked ASIF panel, in firm order: every name it had
     (list, in year order) and its latest non-null legal_rep, phone and zip, and its latest
-    city_code and province_code."""
+    city_code, province_code and (when the panel has it) region_code, the county."""
     return (
         panel.sort(["firm_id", "year"])
         .group_by("firm_id", maintain_order=True)
@@ -548,6 +717,7 @@ def panel_firms(panel: pl.DataFrame) -> pl.DataFrame:
             pl.col("zip").drop_nulls().last(),
             pl.col("city_code").last(),
             pl.col("province_code").last(),
+            *([pl.col("region_code").last()] if "region_code" in panel.columns else []),
         )
     )
 

@@ -14,6 +14,7 @@ __all__ = [
     "ROW_TRUTH_COLUMNS",
     "customs_link_quality",
     "member_link_quality",
+    "member_quality_report",
     "panel_link_quality",
     "row_truth",
 ]
@@ -134,3 +135,22 @@ def member_link_quality(
         firm_tf.select(pl.col("tf_firm").alias("true_firm")).unique(), on="true_firm", how="semi"
     )
     return _pr(correct, links.height, in_panel.height)
+
+
+def member_quality_report(
+    links: pl.DataFrame, rows: pl.DataFrame, members: pl.DataFrame, list_name: str
+) -> dict:
+    """:func:`member_link_quality` plus, when ``members`` has ``unmatchable`` (renamed
+    beyond recognition: no name, phone or legal representative left in common),
+    ``recall_matchable`` over the other members, and, when ``links`` has ``method``,
+    ``exact_name_share``: the share of the possible links found by the exact-name step."""
+    out = member_link_quality(links.select("member_id", "firm_id"), rows, members, list_name)
+    if "unmatchable" in members.columns:
+        ok = members.filter(~pl.col("unmatchable").fill_null(False))
+        q = member_link_quality(links.select("member_id", "firm_id"), rows, ok, list_name)
+        out["recall_matchable"] = q["recall"]
+    if "method" in links.columns and out["possible"]:
+        exact = links.filter(pl.col("method") == "name_exact").select("member_id", "firm_id")
+        correct = member_link_quality(exact, rows, members, list_name)["correct"]
+        out["exact_name_share"] = round(correct / out["possible"], 6)
+    return out

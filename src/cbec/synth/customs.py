@@ -300,10 +300,11 @@ def _party_volumes(
     party = np.concatenate([manu["party"].to_numpy(), inter["party"].to_numpy()])
     k = party.size
     base_rows = np.maximum(nm_, npr)
+    # extra rows (months, shipments) grow with the square root of the party's exports and
+    # are scaled so that export rows per party-year average rows_per_party_mean
+    size = np.sqrt(X / np.median(X)) if k else np.zeros(0)
     extra = rng.poisson(
-        np.maximum(c["rows_per_party_mean"] - base_rows.mean(), 0.5) * np.sqrt(X / np.median(X))
-        if k
-        else 0
+        max(c["rows_per_party_mean"] - base_rows.mean(), 0.5) * size / size.mean() if k else 0
     )
     n_rows = (
         np.minimum(base_rows + extra, c["max_rows_per_party"]) if k else np.zeros(0, dtype=np.int64)

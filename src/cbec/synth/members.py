@@ -46,6 +46,27 @@ def _address(
     ).to_numpy()
 
 
+def _random_places(rng: np.random.Generator, w: World, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(city, county) indices drawn with the city weights, the county uniform in its city."""
+    cities = w.cities
+    cw = cities["weight"].to_numpy()
+    city = rng.choice(cities.height, size=n, p=cw / cw.sum())
+    cc = w.counties["city_idx"].to_numpy()
+    order = np.argsort(cc, kind="stable")
+    start = np.searchsorted(cc[order], np.arange(cities.height))
+    count = np.bincount(cc, minlength=cities.height)
+    county = order[start[city] + (rng.random(n) * count[city]).astype(np.int64)]
+    return city, county
+
+
+def _zip_of(rng: np.random.Generator, w: World, city: np.ndarray) -> np.ndarray:
+    """A zip code of the city (its prefix and two random digits)."""
+    return (
+        pl.Series(w.cities["zip_prefix"].to_numpy()[city])
+        + pl.Series(rng.integers(0, 100, city.size).astype(str)).str.zfill(2)
+    ).to_numpy()
+
+
 def _phone(
     rng: np.random.Generator, area: np.ndarray, local: np.ndarray, same: np.ndarray
 ) -> np.ndarray:
@@ -103,9 +124,11 @@ def _listed(
         trad_map=trad_map,
     )
     name_en = nm.english_names(sel)
+    name_cn, name_en, listing = _listing_variants(sel, rng, q, name_cn, name_en)
     upper = rng.random(n) < 0.1
     name_en = pl.Series(np.where(upper, name_en.str.to_uppercase().to_numpy(), name_en.to_numpy()))
     f = w.firm
+    addr, zipc = _member_address(rng, w, q["member_other_address"], firms)
     slug = (sel["city_py"] + sel["core_py"]).str.to_lowercase()
     same_rep = rng.random(n) < 0.8
     other_rep = nm.person_names(rng, n).to_numpy()
@@ -121,16 +144,73 @@ def _listed(
             "phone": _phone(
                 rng, f["area_code"][firms], f["phone_local"][firms], ~unm & (rng.random(n) < 0.7)
             ),
-            "address": _address(rng, w, f["city_idx"][firms], f["county_idx"][firms]),
-            "zip": np.where(zr < 0.8, f["zip"][firms], ""),
+            "address": addr,
+            "zip": np.where(zr < 0.8, zipc, ""),
             "member_years": (pl.Series(scrape_year - join + 1).cast(pl.String) + " YRS"),
             "rating": rating,
             "true_firm": firms.astype(np.int64),
             "kind": "manufacturer",
             "join_year": join.astype(np.int64),
             "unmatchable": unm,
+            "listing": listing,
         }
     )
+
+
+def _member_address(
+    rng: np.random.Generator, w: World, share: float, firms: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Address and zip of listed manufacturers: the firm's own (county, zip) or, for a share
+    `share`, a sales office or new site in another city (with that city's zip)."""
+    f = w.firm
+    city, county = f["city_idx"][firms].copy(), f["county_idx"][firms].copy()
+    other = rng.random(firms.size) < share
+    o_city, o_county = _random_places(rng, w, int(other.sum()))
+    city[other], county[other] = o_city, o_county
+    zipc = np.where(other, "", f["zip"][firms]).astype(object)
+    zipc[other] = _zip_of(rng, w, o_city)
+    return _address(rng, w, city, county), zipc.astype(str)
+
+
+def _listing_variants(
+    sel: pl.DataFrame,
+    rng: np.random.Generator,
+    q: dict[str, Any],
+    name_cn: pl.Series,
+    name_en: pl.Series,
+) -> tuple[pl.Series, pl.Series, np.ndarray]:
+    """How a manufacturer is listed: under a related trading company (宁波海天进出口有限公司,
+    "Ningbo Haitian Import and Export Co., Ltd."), under a short trade name without the
+    administrative suffix (海天塑料, 海天), and/or with no Chinese name at all (English /
+    pinyin only). Returns the Chinese and English names and the listing kind (full_name,
+    short_name or trading_arm, prefixed english_ when the Chinese name is blank)."""
+    n = sel.height
+    r = rng.random((n, 5))
+    trade = r[:, 0] < q["member_trading_arm"]
+    short = ~trade & (r[:, 1] < q["member_short_name"])
+    english = r[:, 2] < q["member_english_only"]
+    k = rng.integers(0, len(nm.TRADE_WORDS), n)
+    words = pl.Series(np.array(nm.TRADE_WORDS)[k])
+    words_en = pl.Series(np.array(nm.TRADE_WORDS_EN)[k])
+    arm_cn = sel["prefix"] + sel["core"] + words + "有限公司"
+    arm_en = sel["city_py"] + " " + sel["core_py"] + " " + words_en + " Co., Ltd."
+    short_cn = (
+        pl.Series(np.where(r[:, 3] < 0.3, sel["prefix"].to_numpy(), ""))
+        + sel["core"]
+        + pl.Series(np.where(r[:, 4] < 0.5, sel["indword"].to_numpy(), ""))
+    )
+    cn = np.where(trade, arm_cn.to_numpy(), np.where(short, short_cn.to_numpy(), name_cn))
+    en = np.where(trade, arm_en.to_numpy(), name_en.to_numpy())
+    cn = _blank(pl.Series(cn, dtype=pl.String), english)
+    listing = np.where(trade, "trading_arm", np.where(short, "short_name", "full_name"))
+    listing = np.where(english, np.char.add("english_", listing.astype(str)), listing)
+    return cn, pl.Series(en, dtype=pl.String), listing
+
+
+def _blank(s: pl.Series, mask: np.ndarray) -> pl.Series:
+    """`s` with null where `mask`."""
+    df = pl.DataFrame({"s": s, "m": mask})
+    return df.select(pl.when("m").then(None).otherwise("s").alias(s.name))[:, 0]
 
 
 def _others(
@@ -143,13 +223,7 @@ def _others(
 ) -> pl.DataFrame:
     """Non-manufacturers (trading companies, service firms) on the list."""
     cities = w.cities
-    cw = cities["weight"].to_numpy()
-    city = rng.choice(cities.height, size=n, p=cw / cw.sum())
-    cc = w.counties["city_idx"].to_numpy()
-    order = np.argsort(cc, kind="stable")
-    start = np.searchsorted(cc[order], np.arange(cities.height))
-    count = np.bincount(cc, minlength=cities.height)
-    county = order[start[city] + (rng.random(n) * count[city]).astype(np.int64)]
+    city, county = _random_places(rng, w, n)
     core, core_py = nm.cores_to_str(nm.sample_cores(rng, n))
     k = rng.integers(0, len(nm.TRADE_WORDS), n)
     short = cities["short_name"].to_numpy()[city]
@@ -165,6 +239,9 @@ def _others(
         + pl.Series(np.array(nm.TRADE_WORDS_EN)[k])
         + " Co., Ltd."
     ).to_numpy()
+    # the listing format does not depend on who lists: English only as often as manufacturers
+    english = rng.random(n) < p["names"]["member_english_only"]
+    name_cn = _blank(pl.Series(name_cn, dtype=pl.String), english)
     join = scrape_year - rng.geometric(1 / 5, n) + 1
     area = cities["area_code"].to_numpy()[city]
     local = rng.integers(2 * 10**7, 9 * 10**7, n).astype(str)
@@ -173,10 +250,7 @@ def _others(
         if with_rating
         else np.full(n, np.nan)
     )
-    zipc = (
-        pl.Series(cities["zip_prefix"].to_numpy()[city])
-        + pl.Series(rng.integers(0, 100, n).astype(str)).str.zfill(2)
-    ).to_numpy()
+    zipc = _zip_of(rng, w, city)
     return pl.DataFrame(
         {
             "name_en": name_en,
@@ -192,6 +266,7 @@ def _others(
             "kind": "non_manufacturer",
             "join_year": join.astype(np.int64),
             "unmatchable": np.zeros(n, dtype=bool),
+            "listing": np.where(english, "english_other", "other"),
         }
     )
 
@@ -288,6 +363,7 @@ def member_list(
             "kind": allr["kind"],
             "join_year": allr["join_year"],
             "unmatchable": allr["unmatchable"],
+            "listing": allr["listing"],
         }
     )
     return raw, truth

@@ -112,6 +112,11 @@ DEFAULTS: dict[str, Any] = {
         "sd_wage_shock": 0.3,  # independent labour shock (wage)
         "materials_ratio": 2.6,  # M / VA at the mean
         "sd_materials": 0.05,  # LP proxy noise (small)
+        # elasticity of materials with respect to utilization u (ln M moves by this times
+        # ln u - its mean): materials are used in proportion to output (Leontief in gross
+        # output), and u raises value added through capital services u K with elasticity
+        # beta_k ~ 0.30 (docs/synthetic_world.md, "Production"). 0: materials ignore u.
+        "materials_util_elasticity": 0.3,
         "dep_a": 0.12,  # delta = a * u^theta
         "dep_theta": 2.0,
         "sd_book_dep": 0.15,  # book depreciation = delta x base x exp(sd e)
@@ -178,6 +183,10 @@ DEFAULTS: dict[str, Any] = {
         "calibrate_to": "twfe",
     },
     "customs": {
+        # export rows per party-year (transactions: product x destination x month x mode).
+        # Real customs has ~100-150 per exporter (10-30 million rows a year); the presets
+        # stay smaller, the full preset at real volume: rows_per_party_mean 150,
+        # max_rows_per_party 20000 (docs/synthetic_world.md, "Presets and performance")
         "rows_per_party_mean": 12.0,
         "max_rows_per_party": 400,
         "intermediary_share": 0.35,  # intermediaries per direct exporter
@@ -193,12 +202,20 @@ DEFAULTS: dict[str, Any] = {
         "customs_suffix_variant": 0.1,
         "customs_drop_prefix": 0.08,
         "customs_typo": 0.01,
-        "member_old_name": 0.08,
+        "member_old_name": 0.15,
         "member_traditional": 0.03,
         "member_typo": 0.02,
         "member_suffix_variant": 0.08,
         "member_bracket_place": 0.05,
         "member_space": 0.02,
+        # listings that are not the registered Chinese name (docs/synthetic_world.md,
+        # "Customs and members"): no Chinese name, only the English / pinyin one; a short
+        # trade name without the administrative suffix; a related trading company
+        # (宁波海天进出口有限公司); an address (and zip) in another city
+        "member_english_only": 0.25,
+        "member_short_name": 0.12,
+        "member_trading_arm": 0.06,
+        "member_other_address": 0.10,
         "unmatchable_share": 0.04,  # renamed beyond recognition
     },
     "members": {

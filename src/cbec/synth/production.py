@@ -368,8 +368,9 @@ def _output(
     p_out: np.ndarray,
     p_in: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Labour (independent wage shock), materials (LP proxy), value added, gross output
-    and sales (nominal), with the output shock v and the inefficiency s."""
+    """Labour (independent wage shock), materials (LP proxy, rising with utilization by
+    ``materials_util_elasticity``), value added, gross output and sales (nominal), with the
+    output shock v and the inefficiency s."""
     n, T = w.alive.shape
     u = w.arr["u"]
     bl, bk = ind.bl, ind.bk
@@ -395,6 +396,7 @@ def _output(
         + mu_omega[:, None] * omega
         - (mu_omega - 1)[:, None] * trend
         + mu_k[:, None] * lnK
+        + pr["materials_util_elasticity"] * (np.log(u) - np.log(u[w.alive]).mean())
         + rng.normal(0, pr["sd_materials"], (n, T))
     )
     VA = np.exp(lnVA) * p_out

@@ -1,0 +1,139 @@
+"""Pinyin keys for matching English / pinyin member names to Chinese firm names.
+
+Platform members are often listed only under an English name that transliterates the trade
+name (字号) in pinyin: 宁波海天塑料有限公司 -> "Ningbo Haitian Plastic Co., Ltd.". The
+firm side gets one key per window of two or three Han characters of its ``name_core``
+(the trade name is its first two or three characters, or follows an unstripped district),
+transliterated with :mod:`pypinyin` (toneless, syllables joined, lower case); every reading
+of a polyphonic character (重 zhong / chong) gives a key. The member side gets one key per
+word of its English name (lower case, letters only). A member and a firm whose keys agree
+within the same city are candidates; the caller decides with corroborating fields.
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import lru_cache
+
+import polars as pl
+
+__all__ = ["WINDOWS", "city_pinyin", "english_city", "english_tokens", "pinyin_windows"]
+
+# window lengths (Han characters) of the firm-side keys, and the first start position
+WINDOWS: tuple[int, ...] = (2, 3)
+MAX_START = 3
+# words of English company names that are never a transliterated trade name
+STOPWORDS: frozenset[str] = frozenset(
+    "co ltd limited company corp corporation inc group stock factory industrial industry "
+    "and of the trading trade import export international economic foreign sci tech "
+    "branch office manufacturing manufacturer".split()
+)
+
+
+@lru_cache(maxsize=200_000)
+def _readings(ch: str) -> tuple[str, ...]:
+    from pypinyin import Style, pinyin
+
+    out = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
+    return tuple(dict.fromkeys(out[0])) if out and out[0] else ()
+
+
+def _keys_of(window: str) -> list[str]:
+    """Every transliteration of a window (product of the characters' readings, at most 8)."""
+    parts = [_readings(c) for c in window]
+    if not all(parts):
+        return []
+    return ["".join(x) for x in itertools.islice(itertools.product(*parts), 8)]
+
+
+def pinyin_windows(ids: pl.Series, core: pl.Series) -> pl.DataFrame:
+    """(id, key, w, start): pinyin of every 2- and 3-character (``w``) Han window of
+    ``core`` starting at positions 0..MAX_START-1 (null cores give no rows)."""
+    df = pl.DataFrame({"id": ids, "core": core}).drop_nulls("core")
+    wins = pl.concat(
+        [
+            df.select(
+                "id",
+                pl.col("core").str.slice(s, n).alias("win"),
+                pl.lit(s, pl.Int32).alias("start"),
+            )
+            for n in WINDOWS
+            for s in range(MAX_START)
+        ]
+    ).filter(pl.col("win").str.contains(rf"^\p{{Han}}{{{min(WINDOWS)},}}$"))
+    wins = wins.filter(pl.col("win").str.len_chars().is_in(list(WINDOWS)))
+    uniq = wins["win"].unique().to_list()
+    m = pl.DataFrame(
+        [(w, k) for w in uniq for k in _keys_of(w)],
+        schema={"win": pl.String, "key": pl.String},
+        orient="row",
+    )
+    return (
+        wins.join(m, on="win")
+        .select("id", "key", pl.col("win").str.len_chars().cast(pl.Int32).alias("w"), "start")
+        .unique(maintain_order=True)
+    )
+
+
+def english_tokens(ids: pl.Series, name_en: pl.Series) -> pl.DataFrame:
+    """(id, key): the lower-case words (letters only, >= 3 letters) of English names that are
+    not :data:`STOPWORDS`."""
+    df = pl.DataFrame({"id": ids, "en": name_en.cast(pl.String)}).drop_nulls("en")
+    tok = df.select(
+        "id",
+        pl.col("en")
+        .str.normalize("NFKC")
+        .str.to_lowercase()
+        .str.extract_all(r"[a-z]+")
+        .alias("key"),
+    ).explode("key")
+    return tok.filter(
+        (pl.col("key").str.len_chars() >= 3) & ~pl.col("key").is_in(list(STOPWORDS))
+    ).unique(maintain_order=True)
+
+
+@lru_cache(maxsize=1)
+def city_pinyin() -> pl.DataFrame:
+    """(key, city): pinyin of the short name of every prefecture-level city (4-digit code;
+    municipalities PP00) from cpca's ``adcodes.csv``; a key shared by two cities is dropped."""
+    import csv
+    from importlib import resources
+
+    from pypinyin import lazy_pinyin
+
+    from cbec.matching.names import MUNICIPALITIES, _short
+
+    path = resources.files("cpca") / "resources" / "adcodes.csv"
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    out = []
+    for r in rows:
+        code, name = r["adcode"], r["name"]
+        if code[:2] in MUNICIPALITIES and code[2:] == "0000000000":
+            out.append((name, code[:2] + "00", "prov"))
+        elif code[4:] == "00000000" and code[2:4] != "00" and code[:2] not in MUNICIPALITIES:
+            out.append((name, code[:4], "city"))
+    keys = [
+        ("".join(lazy_pinyin(_short(n, lvl) or n)).lower(), c) for n, c, lvl in out
+    ]  # loop over ~370 cities (vocabulary)
+    df = pl.DataFrame(keys, schema={"key": pl.String, "city": pl.String}, orient="row").unique()
+    return df.filter(pl.len().over("key") == 1)
+
+
+def english_city(ids: pl.Series, name_en: pl.Series) -> pl.DataFrame:
+    """(id, city): the city whose pinyin is the first word of the English name that names a
+    city ("Ningbo Haitian Plastic Co., Ltd." -> 3302)."""
+    df = pl.DataFrame({"id": ids, "en": name_en.cast(pl.String)}).drop_nulls("en")
+    tok = df.select(
+        "id",
+        pl.col("en")
+        .str.normalize("NFKC")
+        .str.to_lowercase()
+        .str.extract_all(r"[a-z]+")
+        .alias("key"),
+    ).explode("key")
+    return (
+        tok.join(city_pinyin(), on="key", maintain_order="left")
+        .unique("id", keep="first", maintain_order=True)
+        .select("id", "city")
+    )
