@@ -82,6 +82,7 @@ def all_targets():
         targets += [f"results/tables/{name}.{ext}" for ext in ("tex", "md", "html")]
     if SYNTHETIC:
         targets.append("results/synthetic/calibration.md")
+        targets += [f"results/validation/{n}.md" for n in ("scorecard", "bias_budget")]
     targets += figure_files()
     targets.append("results/report.html")
     return targets

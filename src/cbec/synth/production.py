@@ -46,7 +46,17 @@ def heterogeneity(w: World, p: dict[str, Any], ports: pl.DataFrame, weights: pl.
     f["high_ict"] = high_ict_city[f["city_idx"]]
     f["early"] = (jy > 0) & (jy < med_join)
     f["high_score"] = np.nan_to_num(f["rating"], nan=0.0) > mean_rating
+    tm = am & w.arr["platform"]
+
+    def treated_share(d: np.ndarray) -> float | None:
+        return float(np.broadcast_to(d[:, None], am.shape)[tm].mean()) if tm.any() else None
+
     w.extra["heterogeneity"] = {
+        # shares of the dummies among treated analysis firm-years (the effect of a dummy's
+        # 0 group is the average effect minus tau x share: the truth of Table 7's main term)
+        "treated_share_high_ict": treated_share(f["high_ict"]),
+        "treated_share_early": treated_share(f["early"]),
+        "treated_share_high_score": treated_share(f["high_score"]),
         "ict_city_median": float(med),
         "median_join_year": float(med_join),
         "mean_rating": float(mean_rating),
