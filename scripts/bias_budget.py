@@ -8,7 +8,15 @@ import polars as pl
 
 from cbec import runlog
 from cbec.data.io import write_text_atomic
-from cbec.validation.bias_budget import attach_truth, budget, population, stage_estimates
+from cbec.synth.calibration import TABLE1
+from cbec.validation.bias_budget import (
+    attach_truth,
+    budget,
+    population,
+    precision_bound,
+    stage_estimates,
+)
+from cbec.validation.paper import load_paper_results
 from cbec.validation.render import bias_budget_md
 
 
@@ -26,6 +34,10 @@ def main() -> None:
     oracle = truth["calibration"]["utilization"].get("oracle_twfe_alibaba")
     unknown = sample.filter(pl.col("true_firm").is_null()).height
     out = budget(stages, oracle, unknown)
+    # the paper's residual sd of Table 2 column (2): Table 1's sd(cu) and the column's R²
+    r2 = load_paper_results()["table2"]["columns"][1]["r2"]
+    sigma = TABLE1["cu"][1] * (1 - r2) ** 0.5
+    out["precision_bound"] = precision_bound(pop, list(prm.spec["fixed_effects"]), sigma)
     logging.getLogger("bias_budget").info("gap %.5f over %d stages", out["gap"], len(stages))
     write_text_atomic(json.dumps(out, indent=2), snakemake.output.json)
     write_text_atomic(bias_budget_md(out), snakemake.output.md)

@@ -8,9 +8,16 @@ import numpy as np
 import polars as pl
 import pytest
 
+from cbec.estimation.fe import FESample, feols
 from cbec.synth.generator import generate
 from cbec.synth.params import ANALYSIS_EXCLUDED
-from cbec.validation.bias_budget import attach_truth, budget, population, stage_estimates
+from cbec.validation.bias_budget import (
+    attach_truth,
+    budget,
+    population,
+    precision_bound,
+    stage_estimates,
+)
 
 SPEC = {
     "depvar": "cu",
@@ -77,3 +84,30 @@ def test_stages_add_up_to_the_gap_between_oracle_and_pipeline(world):
     known = attach_truth(sample, panel, fy)
     assert known["true_firm"].null_count() == 0
     assert (known["true_firm"] + 100_000 == known["firm_id"]).all()
+
+
+def test_precision_bound_is_attained_by_errors_aligned_with_the_treatment(world):
+    fy, firms, _ = world
+    pop = population(fy, firms, ANALYSIS_EXCLUDED)
+    fe = SPEC["fixed_effects"]
+    sigma = 0.08
+    pb = precision_bound(pop, fe, sigma)
+    s = FESample.from_frame(pop, fe, ["true_platform"], cluster="firm_id", tol=1e-10)
+    xt = s.demeaned(["true_platform"])[:, 0]
+    gi = s.cluster_codes("firm_id")
+    S, T = np.bincount(gi, weights=xt**2), np.bincount(gi)
+    # errors proportional to the demeaned treatment, sd sigma within each switching firm,
+    # with a random sign per firm (heterogeneous effects: no common slope to absorb)
+    rng = np.random.default_rng(0)
+    sign = rng.choice([-1.0, 1.0], S.size)
+    scale = np.where(S > 0, sign * sigma * np.sqrt(T / np.where(S > 0, S, 1.0)), 0.0)
+    worst = s.data.with_columns(y=pl.Series(scale[gi] * xt))
+    iid = s.data.with_columns(y=pl.Series(rng.normal(0, sigma, s.nobs)))
+    se_worst = _se(worst, fe)
+    assert 0.9 * pb["max_se"] < se_worst < 1.05 * pb["max_se"]
+    assert _se(iid, fe) < 0.7 * pb["max_se"]
+
+
+def _se(df: pl.DataFrame, fe: list[str]) -> float:
+    s = FESample.from_frame(df, fe, ["y", "true_platform"], cluster="firm_id", tol=1e-10)
+    return feols(s, "y", ["true_platform"])["true_platform"]["se"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from cbec.estimation.fe import FESample, feols
@@ -120,4 +121,22 @@ def budget(stages: list[dict[str, Any]], oracle: float | None, n_unknown: int) -
         "sum_of_steps": sum(s["step"] for s in steps[1:]),
         "rows_without_truth": int(n_unknown),
         "stages": steps,
+    }
+
+
+def precision_bound(pop: pl.DataFrame, fe: list[str], sigma: float) -> dict[str, float]:
+    """Largest firm-clustered s.e. of the TWFE platform coefficient that any error process
+    with residual sd ``sigma`` can produce on ``pop``'s treatment pattern (Cauchy-Schwarz
+    within each firm): sigma * sqrt(sum_g S_g T_g) / sum_g S_g, S_g = sum_t of the squared
+    platform dummy net of the fixed effects, T_g the firm's firm-years."""
+    s = FESample.from_frame(pop, fe, ["true_platform"], cluster="firm_id", tol=1e-10)
+    xt = s.demeaned(["true_platform"])[:, 0]
+    gi = s.cluster_codes("firm_id")
+    S = np.bincount(gi, weights=xt**2)
+    T = np.bincount(gi).astype(float)
+    return {
+        "sigma": float(sigma),
+        "sum_S": float(S.sum()),
+        "effective_switchers": float(S.sum() ** 2 / (S**2).sum()) if S.any() else 0.0,
+        "max_se": float(sigma * np.sqrt((S * T).sum()) / S.sum()) if S.any() else float("nan"),
     }

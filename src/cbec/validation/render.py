@@ -85,4 +85,14 @@ def bias_budget_md(b: dict[str, Any]) -> str:
         f"whose true firm is unknown (left out from stage 1 on): {b['rows_without_truth']}.",
         "",
     ]
+    pb = b.get("precision_bound")
+    if pb:
+        lines += [
+            f"Precision bound: with the paper's residual sd {_f(pb['sigma'], 4)} (Table 1's "
+            "sd of CU and Table 2's R²) no error process can give the headline coefficient a "
+            f"firm-clustered s.e. above {_f(pb['max_se'], 4)} on the world's treatment "
+            f"pattern (Σ S_g = {_f(pb['sum_S'], 0)}, {_f(pb['effective_switchers'], 0)} "
+            "effective switching firms); see docs/synthetic_world.md.",
+            "",
+        ]
     return "\n".join(lines)
