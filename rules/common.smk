@@ -86,3 +86,16 @@ def all_targets():
     targets += figure_files()
     targets.append("results/report.html")
     return targets
+
+
+def headline_spec():
+    """Table 2 column (2) of config.yaml: depvar, treatment, controls, fixed effects, cluster."""
+    t = config["tables"]
+    col = t["specs"]["table2"]["columns"][1]
+    return {
+        "depvar": col["depvar"],
+        "treatment": col["treatment"],
+        "controls": t["controls"] if col.get("controls") else [],
+        "fixed_effects": col.get("fixed_effects", t["fixed_effects"]),
+        "cluster": t["cluster"],
+    }

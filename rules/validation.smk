@@ -81,19 +81,6 @@ rule scorecard:
         "../scripts/scorecard.py"
 
 
-def headline_spec():
-    """Table 2 column (2) of config.yaml: depvar, treatment, controls, fixed effects, cluster."""
-    t = config["tables"]
-    col = t["specs"]["table2"]["columns"][1]
-    return {
-        "depvar": col["depvar"],
-        "treatment": col["treatment"],
-        "controls": t["controls"] if col.get("controls") else [],
-        "fixed_effects": col.get("fixed_effects", t["fixed_effects"]),
-        "cluster": t["cluster"],
-    }
-
-
 # Table 2 column (2) re-estimated with the truth substituted one stage at a time (true
 # links, true utilization, no controls, the full population, the oracle's specification);
 # the steps telescope to the gap between the oracle and the pipeline's estimate.
