@@ -86,6 +86,7 @@ def all_targets():
     targets.append("results/tables/tables.xlsx")
     if SYNTHETIC:
         targets.append("results/synthetic/calibration.md")
+        targets += [f"results/validation/{n}.md" for n in ("scorecard", "bias_budget")]
     targets += figure_files()
     targets.append("results/report.html")
     return targets
@@ -100,3 +101,16 @@ def report_pages():
     """The REPORT_PAGES that some rule of the workflow writes (synthetic world only)."""
     made = {str(f) for r in workflow.rules for f in r.output}
     return [p for p in REPORT_PAGES if SYNTHETIC and p in made]
+
+
+def headline_spec():
+    """Table 2 column (2) of config.yaml: depvar, treatment, controls, fixed effects, cluster."""
+    t = config["tables"]
+    col = t["specs"]["table2"]["columns"][1]
+    return {
+        "depvar": col["depvar"],
+        "treatment": col["treatment"],
+        "controls": t["controls"] if col.get("controls") else [],
+        "fixed_effects": col.get("fixed_effects", t["fixed_effects"]),
+        "cluster": t["cluster"],
+    }

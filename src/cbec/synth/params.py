@@ -135,18 +135,30 @@ DEFAULTS: dict[str, Any] = {
         "wage_2001": 11.0,  # thousand yuan per worker and year
         "wage_growth": 0.11,
         "newprod_zero_share": 0.75,
+        "newprod_sd_year": 1.5,  # ln sd of an innovating firm's yearly new-product share
+        "newprod_off_rate": 0.7,  # yearly probability that an innovating firm has none
         "export_intensity_mean": 0.45,
+        # within-firm noise of the customs outcomes (Table 6 (4)-(6) have R² 0.61-0.74 with
+        # firm effects): stationary sd of the ln export value AR(1) (0.2 before) and yearly
+        # sd of ln markets and ln products (0.15 before)
+        "export_sd_ar": 0.7,
+        "count_sd_year": 0.4,
     },
     "utilization": {
         # u = 1 - exp(x): the slack 1 - u is log-normal (left-skewed u, as in Table 1);
         # the sd parameters below are in log-slack units
         "target_mean": 0.7381,  # Table 1, analysis sample
         "c_alpha": 0.2,  # log slack on alpha (per sd): source of the pooled-OLS bias
-        "sd_firm": 0.30,
+        # firm effect, AR(1) and random walk share the within-firm variance: sd(u) stays at
+        # Table 1's 0.126 (0.30 / 0.24 / 0 before the random walk was added)
+        "sd_firm": 0.22,
         "rho": 0.5,
-        "sd_ar": 0.24,  # stationary sd of the AR(1) component
+        "sd_ar": 0.15,  # stationary sd of the AR(1) component
         "sd_ind_year": 0.06,
         "sd_city_year": 0.06,
+        # innovation sd of a firm-level random walk (persistent shocks that firm effects do
+        # not remove; serially correlated residuals, the main source of clustered s.e.)
+        "sd_rw": 0.10,
         "u_min": 0.05,
         "u_max": 0.995,
     },
@@ -172,6 +184,9 @@ DEFAULTS: dict[str, Any] = {
         "tau_old": 0.03,
         "tau_score": 0.02,
         "dynamic_slope": 0.0,
+        # sd of an idiosyncratic firm-level platform effect on u (returns to the platform
+        # differ between firms beyond ICT, tenure and rating; centred over the treated)
+        "tau_cu_sd": 0.15,
         "tau_mic": 0.045,  # Table 3 (1)
         "tau_tfp": 0.13,  # Table 6 (1)
         "tau_export": 0.257,  # ln export value, Table 6 (4)

@@ -27,6 +27,18 @@ def _ar1(rng: np.random.Generator, w: World, rho: float, sd: float) -> np.ndarra
     return x
 
 
+def _random_walk(rng: np.random.Generator, w: World, sd: float) -> np.ndarray:
+    """Random walk per firm (n, T) from 0 at entry, innovations N(0, sd) (log-slack units),
+    centred on its mean over each year's alive firms (the level stays calibrated)."""
+    n, T = w.alive.shape
+    e = rng.normal(0.0, sd, (n, T))
+    tt = np.arange(T)[None, :]
+    e = np.where(tt > w.firm["entry_t"][:, None], e, 0.0)
+    x = np.cumsum(e, axis=1)
+    mean_t = np.where(w.alive, x, 0.0).sum(axis=0) / np.maximum(w.alive.sum(axis=0), 1)
+    return x - mean_t[None, :]
+
+
 def heterogeneity(w: World, p: dict[str, Any], ports: pl.DataFrame, weights: pl.DataFrame) -> None:
     """Dummies of Table 7 in the truth: high-ICT city, early joiner, high rating."""
     f = w.firm
@@ -46,7 +58,17 @@ def heterogeneity(w: World, p: dict[str, Any], ports: pl.DataFrame, weights: pl.
     f["high_ict"] = high_ict_city[f["city_idx"]]
     f["early"] = (jy > 0) & (jy < med_join)
     f["high_score"] = np.nan_to_num(f["rating"], nan=0.0) > mean_rating
+    tm = am & w.arr["platform"]
+
+    def treated_share(d: np.ndarray) -> float | None:
+        return float(np.broadcast_to(d[:, None], am.shape)[tm].mean()) if tm.any() else None
+
     w.extra["heterogeneity"] = {
+        # shares of the dummies among treated analysis firm-years (the effect of a dummy's
+        # 0 group is the average effect minus tau x share: the truth of Table 7's main term)
+        "treated_share_high_ict": treated_share(f["high_ict"]),
+        "treated_share_early": treated_share(f["early"]),
+        "treated_share_high_score": treated_share(f["high_score"]),
         "ict_city_median": float(med),
         "median_join_year": float(med_join),
         "mean_rating": float(mean_rating),
@@ -54,13 +76,16 @@ def heterogeneity(w: World, p: dict[str, Any], ports: pl.DataFrame, weights: pl.
     }
 
 
-def _effect_heterogeneity(w: World, e: dict[str, Any], tm: np.ndarray) -> np.ndarray:
+def _effect_heterogeneity(
+    w: World, e: dict[str, Any], tm: np.ndarray, z_firm: np.ndarray
+) -> np.ndarray:
     """Individual deviation (n, T) of the platform effect from its intercept: high-ICT city,
-    early joiner, high rating and years since joining, each centred over the treated
-    analysis firm-years `tm`."""
+    early joiner, high rating, years since joining and an idiosyncratic firm effect
+    (`tau_cu_sd` x `z_firm`), each centred over the treated analysis firm-years `tm`."""
     f = w.firm
     n, T = w.alive.shape
-    het = np.zeros((n, T))
+    idio = np.broadcast_to((e["tau_cu_sd"] * z_firm)[:, None], (n, T))
+    het = idio - (idio[tm].mean() if tm.any() else 0.0)
     for key, dummy in (("tau_ict", "high_ict"), ("tau_old", "early"), ("tau_score", "high_score")):
         d = np.broadcast_to(f[dummy][:, None].astype(float), (n, T))
         het += e[key] * (d - (d[tm].mean() if tm.any() else 0.0))
@@ -87,9 +112,12 @@ def simulate_utilization(w: World, p: dict[str, Any], rng: np.random.Generator) 
     ar = _ar1(rng, w, uu["rho"], uu["sd_ar"] * np.sqrt(1 - uu["rho"] ** 2))
     ind_year = rng.normal(0, uu["sd_ind_year"], (len(INDUSTRIES), T))[f["ind_idx"]]
     city_year = rng.normal(0, uu["sd_city_year"], (w.cities.height, T))[f["city_idx"]]
-    x0 = base[:, None] + ar + ind_year + city_year
+    # persistent firm-level demand shocks: a random walk from entry (shocks that never
+    # fade within the firm: lost customers, a new product line); not removed by firm effects
+    rw = _random_walk(rng, w, uu["sd_rw"])
+    x0 = base[:, None] + ar + ind_year + city_year + rw
     tm = am & plat
-    tau_i = _effect_heterogeneity(w, e, tm)
+    tau_i = _effect_heterogeneity(w, e, tm, rng.normal(0.0, 1.0, n))
     lo, hi = uu["u_min"], uu["u_max"]
     mm = am & mic
     fi, ti = np.nonzero(am)
@@ -456,8 +484,11 @@ def _new_products(
     f = w.firm
     n, T = w.alive.shape
     np_base = np.where(rng.random(n) < pr["newprod_zero_share"], 0.0, rng.beta(1.5, 6, n))
+    # new products are lumpy: an innovating firm has none in a year with probability
+    # newprod_off_rate, and the share it reports varies from year to year (newprod_sd_year)
+    on = rng.random((n, T)) >= pr["newprod_off_rate"]
     np_share = np.clip(
-        np_base[:, None] * np.exp(rng.normal(0, 0.2, (n, T)))
+        np_base[:, None] * on * np.exp(rng.normal(0, pr["newprod_sd_year"], (n, T)))
         + p["effects"]["tau_newprod"] * w.arr["platform"],
         0,
         1,
@@ -482,7 +513,9 @@ def _exports(w: World, p: dict[str, Any], rng: np.random.Generator) -> None:
     # on ln exports is exactly tau_export)
     entry = f["entry_t"]
     s0 = w.arr["sales"][np.arange(n), entry] * 1000 / fx[entry]
-    ar = _ar1(rng, w, 0.6, 0.2 * np.sqrt(1 - 0.36))
+    pr = p["production"]
+    # year-to-year swings of a firm's exports (orders won and lost): stationary AR(1)
+    ar = _ar1(rng, w, 0.6, pr["export_sd_ar"] * np.sqrt(1 - 0.36))
     growth = 0.06 * np.arange(T)[None, :]
     lnX = (
         np.log(s0 * np.maximum(f["intensity"], 0.02))[:, None]
@@ -499,13 +532,18 @@ def _exports(w: World, p: dict[str, Any], rng: np.random.Generator) -> None:
             np.exp(
                 c_m[:, None]
                 + 0.02 * np.arange(T)[None, :]
-                + rng.normal(0, 0.15, (n, T))
+                + rng.normal(0, pr["count_sd_year"], (n, T))
                 + e["tau_markets"] * plat
             )
         ),
     ).astype(np.int64)
     n_prod = np.maximum(
-        1, np.round(np.exp(c_p[:, None] + rng.normal(0, 0.15, (n, T)) + e["tau_products"] * plat))
+        1,
+        np.round(
+            np.exp(
+                c_p[:, None] + rng.normal(0, pr["count_sd_year"], (n, T)) + e["tau_products"] * plat
+            )
+        ),
     ).astype(np.int64)
     n_mkt = np.minimum(n_mkt, 60)
     n_prod = np.minimum(n_prod, 300)

@@ -1,0 +1,106 @@
+"""The paper's published numbers (paper_results.yaml) and the scorecard built on them."""
+
+from __future__ import annotations
+
+import pytest
+
+from cbec.validation.paper import TABLES, load_paper_results, paper_cells
+from cbec.validation.render import scorecard_md
+from cbec.validation.scorecard import build_scorecard
+
+# an independent spot check of the transcription: (table, paper column, term) -> (b, t),
+# read again from the paper's Tables 2-7
+SPOT = {
+    ("table2", 2, "platform"): (0.090, 5.45),
+    ("table2", 2, "sfwzqy"): (0.214, 4.25),
+    ("table3", 1, "platform_mic"): (0.045, 2.18),
+    ("table4", 3, "platform"): (0.061, 5.95),
+    ("table5", 3, "iv_bartik"): (0.246, 4.15),
+    ("table5", 4, "platform"): (0.061, 2.75),
+    ("table6", 3, "platform"): (0.106, 2.68),
+    ("table7", 1, "platform:sfhighict"): (0.328, 4.11),
+    ("table7", 3, "platform"): (0.091, 1.80),
+}
+# coefficient cells printed per table: Table 2 (1 + 7), 3 (3), 4 (3), 5 (2 first stages and
+# 2 second stages), 6 (6), 7 (3 main effects and 3 interactions)
+CELLS_PER_TABLE = {"table2": 8, "table3": 3, "table4": 3, "table5": 4, "table6": 6, "table7": 6}
+
+
+def _fake_estimates(paper: dict, shift: float = 0.0) -> dict:
+    """Estimates JSON of every table whose cells equal the paper's b (+ shift) and t."""
+    out = {}
+    for table in TABLES:
+        cols = []
+        for col in sorted(paper[table]["columns"], key=lambda c: c["ours"]):
+            coef = {
+                term: {"b": c["b"] + shift, "se": c["b"] / c["t"], "t": c["t"], "p": 0.0}
+                for term, c in col["coef"].items()
+            }
+            cols.append({"coef": coef, "nobs": col["n"], "r2": col.get("r2")})
+        out[table] = {"columns": cols}
+    return out
+
+
+def _truth(tau_cu: float = 0.09) -> dict:
+    eff = {
+        "tau_cu": tau_cu, "tau_mic": 0.045, "tau_tfp": 0.13, "tau_newprod": 0.106,
+        "tau_export": 0.257, "tau_markets": 0.218, "tau_products": 0.154,
+        "tau_ict": 0.04, "tau_old": 0.03, "tau_score": 0.02,
+    }  # fmt: skip
+    return {
+        "planted_effects": eff,
+        "calibration": {
+            "utilization": {"oracle_twfe_alibaba": tau_cu, "oracle_twfe_mic": 0.045},
+            "heterogeneity": {
+                "treated_share_high_ict": 0.5,
+                "treated_share_early": 0.5,
+                "treated_share_high_score": 0.5,
+            },
+        },
+    }
+
+
+def test_paper_results_cover_tables_2_to_7():
+    paper = load_paper_results()
+    cells = paper_cells(paper)
+    counts = {t: sum(c["table"] == t for c in cells) for t in TABLES}
+    assert counts == CELLS_PER_TABLE
+    got = {(c["table"], c["paper_column"], c["term"]): (c["paper_b"], c["paper_t"]) for c in cells}
+    for key, val in SPOT.items():
+        assert got[key] == pytest.approx(val), key
+
+
+def test_scorecard_lists_every_cell_with_the_papers_numbers():
+    paper = load_paper_results()
+    card = build_scorecard(paper, {}, None)  # nothing estimated: every cell still listed
+    assert len(card["cells"]) == sum(CELLS_PER_TABLE.values())
+    listed = {(c["table"], c["paper_column"], c["term"]): c for c in card["cells"]}
+    for (table, col, term), (b, t) in SPOT.items():
+        row = listed[(table, col, term)]
+        assert (row["paper_b"], row["paper_t"]) == pytest.approx((b, t))
+        assert row["ours_b"] is None
+    md = scorecard_md(card)
+    assert md.count("\n| table |") == 2 and "| table5 | (3) | iv_bartik | 0.246 | 4.15 |" in md
+
+
+def test_scorecard_matches_our_columns_and_flags_the_truth():
+    paper = load_paper_results()
+    est = _fake_estimates(paper)
+    card = build_scorecard(paper, est, _truth())
+    rows = {(c["table"], c["paper_column"], c["term"]): c for c in card["cells"]}
+    # our column (0-based position) is the paper's column: the estimates come back
+    assert rows[("table6", 4, "platform")]["ours_b"] == pytest.approx(0.257)
+    assert rows[("table5", 3, "iv_bartik")]["ours_b"] == pytest.approx(0.246)
+    assert all(c["t_ratio"] == pytest.approx(1.0) for c in card["cells"])
+    # Table 2: 0.090 vs oracle 0.09 inside; Table 4 (1): 0.039 (s.e. 0.012) vs 0.09 outside
+    assert rows[("table2", 2, "platform")]["truth_outside_ci"] is False
+    assert rows[("table4", 1, "platform")]["truth_outside_ci"] is True
+    # no planted value for controls and first stages
+    assert rows[("table2", 2, "lnqygm")]["truth"] is None
+    assert rows[("table5", 1, "iv_dist")]["truth"] is None
+    # Table 7: interaction = planted; main term = average effect - tau x treated share
+    assert rows[("table7", 1, "platform:sfhighict")]["truth"] == pytest.approx(0.04)
+    assert rows[("table7", 1, "platform")]["truth"] == pytest.approx(0.09 - 0.04 * 0.5)
+    assert card["summary"]["r2_within_tol"] == card["summary"]["r2_judged"] == 11
+    shifted = build_scorecard(paper, _fake_estimates(paper, shift=0.5), _truth())
+    assert shifted["summary"]["truth_outside_ci"] == shifted["summary"]["truth_judged"]
