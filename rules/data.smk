@@ -97,6 +97,12 @@ rule match_platform:
     params:
         matching=config["matching"],
         encoding=config["inputs"]["csv_encoding"],
+        checks=lambda w: {
+            "launch_year": config["members"]["launch_year"][w.platform],
+            "scrape_window": config["members"]["scrape_window"],
+            "last_year": config["years"]["last"],
+            "on_implausible": config["members"]["on_implausible"],
+        },
     script:
         "../scripts/match_platform.py"
 

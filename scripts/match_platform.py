@@ -25,6 +25,7 @@ def main() -> None:
         review=cfg["review_score"],
         high=cfg["accept_without_corroboration"],
         source=snakemake.input.members,
+        checks=snakemake.params.checks,
     )
     logging.getLogger("match_platform").info(
         "%d candidates for clerical review written to %s", review.height, snakemake.output.review
