@@ -120,51 +120,106 @@ def map_columns(df: pl.DataFrame, kind: str, path: str | Path) -> tuple[pl.DataF
     return out, found
 
 
-def _coerce(df: pl.DataFrame, kind: str, path: str | Path) -> pl.DataFrame:
+#: code columns whose all-zero value is a placeholder, not a code ("000000" zips, "0" phones)
+ZERO_IS_MISSING = ("zip", "phone")
+
+
+def _missing_str(s: pl.Series, col: str) -> tuple[pl.Series, int]:
+    """Blank, whitespace-only (and all-zero zip/phone) strings as null; how many there were."""
+    blank = s.is_not_null() & (s.str.strip_chars() == "")
+    if col in ZERO_IS_MISSING:
+        blank = blank | (s.is_not_null() & s.str.contains(r"^[\s0.+\-()]*$"))
+    n = int(blank.sum())
+    return (s.set(blank, None) if n else s), n
+
+
+def _missing_num(s: pl.Series) -> tuple[pl.Series, int]:
+    """NaN and +-inf as null; how many there were."""
+    if not s.dtype.is_float():
+        return s, 0
+    bad = s.is_not_null() & ~s.is_finite()
+    n = int(bad.sum())
+    return (s.set(bad, None) if n else s), n
+
+
+def _coerce_str(s: pl.Series, col: str) -> tuple[pl.Series, int]:
+    if s.dtype.is_numeric():
+        # codes exported as numbers: 315000.0 -> "315000"
+        if s.dtype.is_float():
+            s = s.cast(pl.Int64, strict=False)
+        s = s.cast(pl.String)
+    else:
+        s = s.cast(pl.String)
+    s = s.str.strip_chars().str.normalize("NFKC")
+    s, n = _missing_str(s, col)
+    if col in CODE_WIDTH:
+        s = s.str.replace(r"\.0+$", "").str.zfill(CODE_WIDTH[col])
+    return s, n
+
+
+def _coerce_num(s: pl.Series, col: str, want: str, path: str | Path) -> tuple[pl.Series, int]:
+    n_blank = 0
+    if s.dtype == pl.String:
+        clean = s.str.normalize("NFKC").str.strip_chars().str.replace_all(",", "")
+        n_blank = int((clean == "").sum())
+        clean = clean.replace("", None)
+        conv = clean.cast(pl.Float64, strict=False)
+        bad = clean.is_not_null() & conv.is_null()
+        if bad.any():
+            idx = int(bad.arg_true()[0])
+            raise InputError(
+                path,
+                col,
+                f"{int(bad.sum())} non-numeric value(s), e.g. {clean[idx]!r} in row {idx + 1}",
+            )
+        s = conv
+    elif not (s.dtype.is_numeric() or s.dtype == pl.Null or s.dtype == pl.Boolean):
+        raise InputError(path, col, f"expected a number, found type {s.dtype}")
+    if s.dtype.is_float():
+        s, n_bad = _missing_num(s)
+        n_blank += n_bad
+    if want == "int":
+        f = s.cast(pl.Float64)
+        frac = f.is_not_null() & (f != f.round(0))
+        if frac.any():
+            idx = int(frac.arg_true()[0])
+            raise InputError(path, col, f"expected a whole number, found {f[idx]} in row {idx + 1}")
+    return s.cast(_DTYPES[want]), n_blank
+
+
+def _coerce(
+    df: pl.DataFrame, kind: str, path: str | Path, counts: dict[str, int] | None = None
+) -> pl.DataFrame:
+    """Canonical types; blank, whitespace-only, NaN and +-inf values become null.
+
+    ``counts`` (if given) receives, per column, how many values were such disguised
+    missings (blank or whitespace text, NaN, inf, all-zero zip or phone).
+    """
     spec = load_dictionary()[kind]
     exprs = []
     for col in df.columns:
         want = spec[col]["dtype"]
-        s = df[col]
         if want == "str":
-            if s.dtype.is_numeric():
-                # codes exported as numbers: 315000.0 -> "315000"
-                if s.dtype.is_float():
-                    s = s.cast(pl.Int64, strict=False)
-                s = s.cast(pl.String)
-            else:
-                s = s.cast(pl.String)
-            s = s.str.strip_chars().str.normalize("NFKC")
-            if col in CODE_WIDTH:
-                s = s.str.replace(r"\.0+$", "").str.zfill(CODE_WIDTH[col])
-            exprs.append(s.alias(col))
-            continue
-        dtype = _DTYPES[want]
-        if s.dtype == pl.String:
-            clean = s.str.normalize("NFKC").str.strip_chars().str.replace_all(",", "")
-            clean = clean.replace("", None)
-            conv = clean.cast(pl.Float64, strict=False)
-            bad = clean.is_not_null() & conv.is_null()
-            if bad.any():
-                idx = int(bad.arg_true()[0])
-                raise InputError(
-                    path,
-                    col,
-                    f"{int(bad.sum())} non-numeric value(s), e.g. {clean[idx]!r} in row {idx + 1}",
-                )
-            s = conv
-        elif not (s.dtype.is_numeric() or s.dtype == pl.Null or s.dtype == pl.Boolean):
-            raise InputError(path, col, f"expected a number, found type {s.dtype}")
-        if want == "int":
-            f = s.cast(pl.Float64)
-            frac = f.is_not_null() & (f != f.round(0))
-            if frac.any():
-                idx = int(frac.arg_true()[0])
-                raise InputError(
-                    path, col, f"expected a whole number, found {f[idx]} in row {idx + 1}"
-                )
-        exprs.append(s.cast(dtype).alias(col))
+            s, n = _coerce_str(df[col], col)
+        else:
+            s, n = _coerce_num(df[col], col, want, path)
+        if counts is not None:
+            counts[col] = n
+        exprs.append(s.alias(col))
     return pl.DataFrame(exprs) if exprs else df
+
+
+def missing_counts(df: pl.DataFrame, disguised: dict[str, int]) -> pl.DataFrame:
+    """Per column: ``missing`` (null after reading) and ``disguised`` (of which: blank text,
+    NaN, inf or an all-zero zip/phone in the file)."""
+    return pl.DataFrame(
+        {
+            "column": df.columns,
+            "missing": [int(df[c].null_count()) for c in df.columns],
+            "disguised": [int(disguised.get(c, 0)) for c in df.columns],
+        },
+        schema={"column": pl.String, "missing": pl.Int64, "disguised": pl.Int64},
+    )
 
 
 def read_raw(
@@ -172,11 +227,13 @@ def read_raw(
     kind: str,
     required: list[str] | None = None,
     encoding: str = "auto",
+    counts: dict[str, int] | None = None,
 ) -> pl.DataFrame:
     """Read one raw input of ``kind`` (asif | customs | members) into canonical columns.
 
     Columns of the dictionary absent from the file are added as nulls unless listed in
-    ``required``, whose absence is an error naming every raw spelling looked for.
+    ``required``, whose absence is an error naming every raw spelling looked for. Blank,
+    whitespace-only, NaN and inf values are null; ``counts`` receives how many per column.
     """
     df = read_table(path, encoding)
     mapped, found = map_columns(df, kind, path)
@@ -188,7 +245,7 @@ def read_raw(
                 col,
                 "required column is missing (looked for: " + ", ".join(spec[col]["raw"]) + ")",
             )
-    out = _coerce(mapped, kind, path)
+    out = _coerce(mapped, kind, path, counts)
     missing = [c for c in spec if c not in out.columns]
     if missing:
         out = out.with_columns(
@@ -214,6 +271,7 @@ def read_csv_checked(
             if bad.any():
                 idx = int(bad.arg_true()[0])
                 raise InputError(path, col, f"non-numeric value {s[idx]!r} in row {idx + 1}")
+            conv, _ = _missing_num(conv)
         df = df.with_columns(conv.alias(col))
     return df.select(list(columns))
 
