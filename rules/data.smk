@@ -12,6 +12,7 @@ rule clean_asif:
     output:
         clean="results/interim/asif_clean.parquet",
         attrition="results/logs/attrition_asif.csv",
+        missing="results/logs/missing_asif.csv",
     log:
         "results/logs/clean_asif.log",
     benchmark:

@@ -153,3 +153,37 @@ def test_nan_and_inf_text_in_a_csv_are_missing(tmp_path):
     )
     df = read_raw(p, "customs")
     assert df["value_usd"].to_list() == [None, None, None, 5.0]
+
+
+def test_two_headers_for_one_variable_use_the_one_with_data(tmp_path):
+    p = tmp_path / "a.parquet"
+    pl.DataFrame(
+        {
+            "法人代码": ["1", "2"],
+            "企业名称": [None, None],
+            "qymc": ["甲厂", "乙厂"],
+            "zczj": [1.0, 2.0],
+        }
+    ).write_parquet(p)
+    df = read_raw(p, "asif")
+    assert df["firm_name"].to_list() == ["甲厂", "乙厂"]
+
+
+def test_two_headers_for_one_variable_that_disagree_stop(tmp_path):
+    p = tmp_path / "a.parquet"
+    pl.DataFrame(
+        {"法人代码": ["1", "2"], "资产总计": [1.0, 2.0], "zczj": [1.0, 3.0]}
+    ).write_parquet(p)
+    with pytest.raises(
+        InputError, match=r"a.parquet, column 'total_assets'.*'资产总计' and 'zczj'"
+    ):
+        read_raw(p, "asif")
+
+
+def test_unknown_headers_and_absent_variables_are_reported(tmp_path):
+    p = tmp_path / "a.parquet"
+    pl.DataFrame({"法人代码": ["1"], "本年折旧额(新)": [3.0]}).write_parquet(p)
+    headers: dict[str, list[str]] = {}
+    read_raw(p, "asif", headers=headers)
+    assert headers["unknown"] == ["本年折旧额(新)"]
+    assert "depreciation" in headers["absent"] and "firm_code" not in headers["absent"]

@@ -40,8 +40,11 @@ def scan_customs(path: str | Path, encoding: str = "auto") -> pl.LazyFrame:
             raise InputError(path, None, f"cannot read file: {type(err).__name__}: {err}") from err
         empty = pl.DataFrame(schema=schema)
         _, found = map_columns(empty, "customs", path)
-        numeric_ok = all(
-            schema[found[c]].is_numeric() for c in found if spec[c]["dtype"] in {"float", "int"}
+        # two headers for one variable ("+"): resolved by the eager reader
+        numeric_ok = all("+" not in raw for raw in found.values()) and all(
+            schema[found[c]].is_numeric()
+            for c in found
+            if spec[c]["dtype"] in {"float", "int"} and "+" not in found[c]
         )
         if numeric_ok:
             for col in REQUIRED:

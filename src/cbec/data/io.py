@@ -105,19 +105,73 @@ def read_table(path: str | Path, encoding: str = "auto") -> pl.DataFrame:
     return df
 
 
-def map_columns(df: pl.DataFrame, kind: str, path: str | Path) -> tuple[pl.DataFrame, dict]:
-    """Rename raw headers to canonical names; return the frame and ``{canonical: raw}``."""
+def _header_hits(df: pl.DataFrame, kind: str) -> dict[str, list[str]]:
+    """``{canonical: [raw headers of the file that spell it]}`` (a raw header used once)."""
     spec = load_dictionary()[kind]
-    by_norm = {_norm_header(c): c for c in df.columns}
-    found: dict[str, str] = {}
+    taken: set[str] = set()
+    hits: dict[str, list[str]] = {}
     for canon, info in spec.items():
-        for raw in [canon, *info["raw"]]:
-            hit = by_norm.get(_norm_header(raw))
-            if hit is not None and hit not in found.values():
-                found[canon] = hit
-                break
-    out = df.select([pl.col(raw).alias(canon) for canon, raw in found.items()])
+        spellings = {_norm_header(r) for r in [canon, *info["raw"]]}
+        cols = [c for c in df.columns if _norm_header(c) in spellings and c not in taken]
+        if cols:
+            hits[canon] = cols
+            taken.update(cols)
+    return hits
+
+
+def _one_of(df: pl.DataFrame, canon: str, cols: list[str], kind: str, path) -> pl.Series:
+    """The column among ``cols`` (two headers for one variable) that has data; their
+    agreement where both have it; an error naming both headers when they conflict."""
+    want = load_dictionary()[kind][canon]["dtype"]
+    vals = [
+        (_coerce_str(df[c], canon) if want == "str" else _coerce_num(df[c], canon, want, path))[0]
+        for c in cols
+    ]
+    with_data = [(c, v) for c, v in zip(cols, vals, strict=True) if v.null_count() < v.len()]
+    if not with_data:
+        return vals[0]
+    col0, out = with_data[0]
+    for c, v in with_data[1:]:
+        both = out.is_not_null() & v.is_not_null()
+        differ = both & (out != v)
+        if differ.any():
+            i = int(differ.arg_true()[0])
+            raise InputError(
+                path,
+                canon,
+                f"headers '{col0}' and '{c}' both spell this variable and disagree in "
+                f"{int(differ.sum())} row(s), e.g. row {i + 1}; delete the wrong one",
+            )
+        out = out.fill_null(v)
+    return out
+
+
+def map_columns(df: pl.DataFrame, kind: str, path: str | Path) -> tuple[pl.DataFrame, dict]:
+    """Rename raw headers to canonical names; return the frame and ``{canonical: raw}``.
+
+    When two headers spell one variable (a Chinese and a pinyin header), the one with data
+    is used (both, where they agree); conflicting data stop the run naming both headers.
+    """
+    hits = _header_hits(df, kind)
+    found = {canon: cols[0] for canon, cols in hits.items()}
+    exprs = []
+    for canon, cols in hits.items():
+        if len(cols) == 1:
+            exprs.append(df[cols[0]].alias(canon))
+        else:
+            exprs.append(_one_of(df, canon, cols, kind, path).alias(canon))
+            found[canon] = "+".join(cols)
+    out = pl.DataFrame(exprs, schema=None) if exprs else df.select([])
     return out, found
+
+
+def header_report(df: pl.DataFrame, kind: str) -> tuple[list[str], list[str]]:
+    """(headers the dictionary does not know, dictionary variables the file lacks)."""
+    hits = _header_hits(df, kind)
+    used = {c for cols in hits.values() for c in cols}
+    unknown = [c for c in df.columns if c not in used]
+    absent = [c for c in load_dictionary()[kind] if c not in hits]
+    return unknown, absent
 
 
 #: code columns whose all-zero value is a placeholder, not a code ("000000" zips, "0" phones)
@@ -228,14 +282,19 @@ def read_raw(
     required: list[str] | None = None,
     encoding: str = "auto",
     counts: dict[str, int] | None = None,
+    headers: dict[str, list[str]] | None = None,
 ) -> pl.DataFrame:
     """Read one raw input of ``kind`` (asif | customs | members) into canonical columns.
 
     Columns of the dictionary absent from the file are added as nulls unless listed in
     ``required``, whose absence is an error naming every raw spelling looked for. Blank,
-    whitespace-only, NaN and inf values are null; ``counts`` receives how many per column.
+    whitespace-only, NaN and inf values are null; ``counts`` receives how many per column;
+    ``headers`` receives ``unknown`` (headers not in the dictionary) and ``absent``
+    (dictionary variables without a header in the file).
     """
     df = read_table(path, encoding)
+    if headers is not None:
+        headers["unknown"], headers["absent"] = header_report(df, kind)
     mapped, found = map_columns(df, kind, path)
     spec = load_dictionary()[kind]
     for col in required or []:
