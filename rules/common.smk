@@ -22,8 +22,12 @@ from cbec.config import (
 )  # noqa: E402
 from cbec.errors import ConfigError  # noqa: E402
 
+# config files in the order they apply: the `configfile:` directive, then --configfile
+_OVERRIDES = [str(f) for f in workflow.overwrite_configfiles]
+_CONFIG_FILES = [str(f) for f in workflow.configfiles if str(f) not in _OVERRIDES] + _OVERRIDES
+
 try:
-    validate_config(config)
+    validate_config(config, files=_CONFIG_FILES)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 apply_defaults(config)

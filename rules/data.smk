@@ -9,6 +9,7 @@ rule clean_asif:
     input:
         asif=raw_years("asif"),
         cities=raw_path("cities"),
+        manifests=manifests("asif", "cities"),
     output:
         clean="results/interim/asif_clean.parquet",
         attrition="results/logs/attrition_asif.csv",
@@ -46,7 +47,8 @@ rule link_panel:
 
 rule aggregate_customs:
     input:
-        raw_years("customs"),
+        customs=raw_years("customs"),
+        manifests=manifests("customs"),
     output:
         "results/interim/customs_firm_year.parquet",
     log:
@@ -82,6 +84,7 @@ rule match_customs:
 rule match_platform:
     input:
         members=lambda w: raw_path(w.platform),
+        manifests=lambda w: manifests(w.platform),
         panel="results/interim/asif_panel.parquet",
     output:
         links="results/links/{platform}_panel.parquet",
@@ -116,6 +119,7 @@ rule build_panel:
         alibaba="results/links/alibaba_panel.parquet",
         mic="results/links/mic_panel.parquet",
         deflators=raw_path("deflators"),
+        manifests=manifests("deflators"),
     output:
         panel="results/panel/panel.parquet",
     log:

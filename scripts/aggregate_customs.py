@@ -13,7 +13,7 @@ from cbec.matching.names import flag_intermediaries
 def main() -> None:
     log = logging.getLogger("aggregate_customs")
     parts = []
-    for year, path in zip(snakemake.params.years, snakemake.input, strict=True):
+    for year, path in zip(snakemake.params.years, snakemake.input.customs, strict=True):
         agg = aggregate_party_year(scan_customs(path, snakemake.params.encoding), year)
         df = agg.collect(engine="streaming")
         log.info("%d: %d parties, %d transactions", year, df.height, df["n_transactions"].sum())

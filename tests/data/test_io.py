@@ -187,3 +187,16 @@ def test_unknown_headers_and_absent_variables_are_reported(tmp_path):
     read_raw(p, "asif", headers=headers)
     assert headers["unknown"] == ["本年折旧额(新)"]
     assert "depreciation" in headers["absent"] and "firm_code" not in headers["absent"]
+
+
+@pytest.mark.parametrize("sep", ["\t", ";", "|"])
+def test_tab_semicolon_and_pipe_separated_files_are_read(tmp_path, sep):
+    p = tmp_path / "c.csv"
+    p.write_text(
+        sep.join(["金额", "企业名称", "商品编码", "目的国"])
+        + "\n"
+        + sep.join(["1,000", "甲", "1", "US"])
+        + "\n"
+    )
+    df = read_raw(p, "customs", required=["value_usd", "party_name"])
+    assert df["value_usd"].to_list() == [1000.0] and df["party_name"].to_list() == ["甲"]

@@ -158,7 +158,7 @@ def resolve_duplicates(df: pl.DataFrame, path: str, rule: str = "stop") -> tuple
         raise InputError(
             path,
             "firm_code",
-            f"{int(identical.sum())} rows are identical duplicates of another row (duplicate "
+            f"{int(identical.sum())} rows are identical duplicates of one another (duplicate "
             f"firm-years; rows {_rows(df, identical, 4)}); fix the delivery or set "
             "cleaning.duplicate_firm_years to keep_first or drop",
         )

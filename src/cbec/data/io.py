@@ -55,6 +55,18 @@ def _decode_csv(path: Path, encoding: str) -> str:
     )
 
 
+#: field separators a delivery may use, in order of preference on a tie
+DELIMITERS = (",", "\t", ";", "|")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The separator of a CSV text: the candidate most frequent in its header line."""
+    header = text.split("\n", 1)[0]
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
 def sniff_format(path: Path) -> str:
     """The file's format from its first bytes: parquet | dta | csv (whatever its suffix says)."""
     with open(path, "rb") as fh:
@@ -86,7 +98,8 @@ def read_table(path: str | Path, encoding: str = "auto") -> pl.DataFrame:
             df = pl.read_parquet(path)
         elif fmt == "csv" and suffix not in {".xls", ".xlsx"}:
             text = _decode_csv(path, encoding)
-            df = pl.read_csv(io.StringIO(text), infer_schema=False)
+            sep = sniff_delimiter(text)
+            df = pl.read_csv(io.StringIO(text), infer_schema=False, separator=sep)
         elif fmt == "dta":
             import pyreadstat
 
