@@ -24,7 +24,9 @@ from cbec.errors import ConfigError  # noqa: E402
 
 # config files in the order they apply: the `configfile:` directive, then --configfile
 _OVERRIDES = [str(f) for f in workflow.overwrite_configfiles]
-_CONFIG_FILES = [str(f) for f in workflow.configfiles if str(f) not in _OVERRIDES] + _OVERRIDES
+_CONFIG_FILES = [
+    str(f) for f in workflow.configfiles if str(f) not in _OVERRIDES
+] + _OVERRIDES
 
 try:
     validate_config(config, files=_CONFIG_FILES)
@@ -89,3 +91,18 @@ def all_targets():
     targets += figure_files()
     targets.append("results/report.html")
     return targets
+
+
+# Checksum manifests of the user's raw inputs (results/inputs/<key>.sha256, rewritten only
+# when a file's content changes): a redelivered file with new content but its old
+# modification time still reruns the rules that read it, and a vanished one stops them.
+from cbec.data.manifest import input_paths, manifest_path, update_manifest  # noqa: E402
+
+if not SYNTHETIC and workflow.is_main_process:
+    for _key, _paths in input_paths(config["inputs"], YEARS).items():
+        update_manifest(manifest_path(_key), _paths)
+
+
+def manifests(*keys):
+    """Manifests of the given input keys (user data only; synthetic inputs are rule outputs)."""
+    return [] if SYNTHETIC else [manifest_path(k) for k in keys]

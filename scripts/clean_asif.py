@@ -6,6 +6,7 @@ import polars as pl
 
 from cbec import runlog
 from cbec.data import clean
+from cbec.data.coverage import coverage_alarms
 from cbec.data.external import read_cities
 from cbec.data.io import missing_counts, read_raw, write_parquet_atomic, write_text_atomic
 from cbec.errors import InputError
@@ -61,8 +62,16 @@ def main() -> None:
         missing.append(miss)
     attrition = pl.concat(attrition)
     clean.check_attrition(attrition)
+    missing = pl.concat(missing)
+    read = attrition.filter(pl.col("reason") == "read").select("year", "rows")
+    shares = missing.join(read, on="year").select(
+        "year", "column", (1 - pl.col("missing") / pl.col("rows")).alias("share")
+    )
+    rows = dict(zip(read["year"].to_list(), read["rows"].to_list(), strict=True))
+    for msg in coverage_alarms(rows, shares, cfg["knowingly_absent"]):
+        log.warning("coverage: %s", msg)
     write_parquet_atomic(pl.concat(kept, how="vertical_relaxed"), snakemake.output.clean)
-    write_text_atomic(pl.concat(missing).write_csv(), snakemake.output.missing)
+    write_text_atomic(missing.write_csv(), snakemake.output.missing)
     write_text_atomic(attrition.write_csv(), snakemake.output.attrition)
 
 
