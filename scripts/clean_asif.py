@@ -18,9 +18,21 @@ def read_year(path: str, year: int, known: set[str], cfg: dict) -> tuple[pl.Data
     """One year's raw rows, checked; summary rows and duplicates removed (counted)."""
     log = logging.getLogger("clean_asif")
     counts: dict[str, int] = {}
-    raw = read_raw(
-        path, "asif", required=REQUIRED, encoding=snakemake.params.encoding, counts=counts
-    )
+    headers: dict[str, list[str]] = {}
+    enc = snakemake.params.encoding
+    raw = read_raw(path, "asif", required=REQUIRED, encoding=enc, counts=counts, headers=headers)
+    if headers["unknown"]:
+        log.warning(
+            "%s (%d): header(s) not in the data dictionary, not read: %s",
+            path,
+            year,
+            ", ".join(headers["unknown"]),
+        )
+    if headers["absent"]:
+        log.warning("%s (%d): no header for %s", path, year, ", ".join(headers["absent"]))
+    absent = clean.check_needed_vars(raw, year, path, cfg["knowingly_absent"])
+    if absent:
+        log.info("%d: knowingly absent (cleaning.knowingly_absent): %s", year, ", ".join(absent))
     missing = missing_counts(raw, counts).select(pl.lit(year, pl.Int64).alias("year"), pl.all())
     raw = clean.number_rows(raw)
     raw, n_summary = clean.drop_summary_rows(raw)
