@@ -5,8 +5,9 @@ Snakemake decides what to rebuild from modification times, and ``rsync -a``, ``t
 keep stale results. The workflow therefore writes, for every input key of ``config.yaml``
 (``asif``, ``customs``, ``alibaba``, ...), a manifest with the size and SHA-256 of each of its
 files, rewritten only when a line changes; the rules that read the inputs depend on their
-manifests, so a changed or vanished file reruns them (and a vanished one stops the run with
-Snakemake's "Missing input files" instead of keeping results built from it).
+manifests, so a changed file reruns them. A file the manifest lists with a checksum that no
+longer exists stops the workflow before it builds the DAG (``rules/common.smk``), instead of
+Snakemake's "Nothing to be done" over results built from it.
 """
 
 from __future__ import annotations
@@ -67,3 +68,17 @@ def input_paths(inputs: dict, years: list[int]) -> dict[str, list[str]]:
 def missing_inputs(inputs: dict, years: list[int]) -> list[str]:
     """Configured input files that do not exist."""
     return [p for ps in input_paths(inputs, years).values() for p in ps if not Path(p).is_file()]
+
+
+def vanished(out: str | Path, paths: list[str]) -> list[str]:
+    """Files the manifest ``out`` lists with a checksum (results were built from them) that no
+    longer exist."""
+    out = Path(out)
+    if not out.is_file():
+        return []
+    listed = {
+        line.split("  ", 2)[2]
+        for line in out.read_text(encoding="utf-8").splitlines()
+        if line.count("  ") >= 2 and not line.startswith("MISSING")
+    }
+    return [p for p in paths if p in listed and not Path(p).is_file()]
