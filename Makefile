@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 CORES ?= 2
 
-.PHONY: all run test lint rulegraph clean
+.PHONY: all run test lint rulegraph clean check-inputs
 
 all: run
 
@@ -35,5 +35,21 @@ rulegraph: $(STAMP)
 	$(BIN)/snakemake --rulegraph --quiet all --cores 1 > docs/rulegraph.dot
 	dot -Tsvg docs/rulegraph.dot > docs/rulegraph.svg
 
+# the configured inputs against the contract of docs/data.md, one line per problem
+check-inputs: $(STAMP)
+	$(BIN)/snakemake --cores 1 check_inputs
+
+# results and Snakemake's state go; of resources/ only the files the synthesize rule writes,
+# and only when config.yaml says the inputs are synthetic: user data is never deleted
+SYNTH_FILES := resources/raw/asif/asif_*.parquet resources/raw/customs/customs_*.parquet \
+	resources/raw/members/alibaba.parquet resources/raw/members/mic.parquet \
+	$(foreach n,cities counties it_revenue internet_ports it_weights deflators,resources/raw/external/$(n).csv) \
+	resources/truth
 clean:
-	rm -rf results resources .snakemake
+	rm -rf results .snakemake
+	@if grep -Eq '^[[:space:]]+source:[[:space:]]*synthetic' config.yaml; then \
+		rm -rf $(SYNTH_FILES); \
+		find resources -type d -empty -delete 2>/dev/null || true; \
+	else \
+		echo "inputs.source is not synthetic: resources/ kept (user data)"; \
+	fi

@@ -16,15 +16,18 @@ localrules:
 
 
 include: "rules/common.smk"
-include: "rules/synth.smk"
-include: "rules/data.smk"
+include: "rules/inputs.smk"
 
 
+# the synthetic world's rules exist only when config.yaml says the inputs are synthetic: with
+# inputs.source: files no rule can write to (or delete) a path that holds user data
 if SYNTHETIC:
 
+    include: "rules/synth.smk"
     include: "rules/validation.smk"
 
 
+include: "rules/data.smk"
 include: "rules/measures.smk"
 include: "rules/analysis.smk"
 include: "rules/tables.smk"

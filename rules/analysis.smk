@@ -11,6 +11,9 @@ rule analysis_sample:
         it_revenue=raw_path("it_revenue"),
         internet_ports=raw_path("internet_ports"),
         it_weights=raw_path("it_weights"),
+        manifests=manifests(
+            "cities", "counties", "it_revenue", "internet_ports", "it_weights"
+        ),
     output:
         sample="results/analysis/sample.parquet",
         attrition="results/logs/attrition_sample.csv",

@@ -22,8 +22,14 @@ from cbec.config import (
 )  # noqa: E402
 from cbec.errors import ConfigError  # noqa: E402
 
+# config files in the order they apply: the `configfile:` directive, then --configfile
+_OVERRIDES = [str(f) for f in workflow.overwrite_configfiles]
+_CONFIG_FILES = [
+    str(f) for f in workflow.configfiles if str(f) not in _OVERRIDES
+] + _OVERRIDES
+
 try:
-    validate_config(config)
+    validate_config(config, files=_CONFIG_FILES)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 apply_defaults(config)
@@ -114,3 +120,36 @@ def headline_spec():
         "fixed_effects": col.get("fixed_effects", t["fixed_effects"]),
         "cluster": t["cluster"],
     }
+
+
+# Checksum manifests of the user's raw inputs (results/inputs/<key>.sha256, rewritten only
+# when a file's content changes): a redelivered file with new content but its old
+# modification time still reruns the rules that read it, and a vanished one stops them.
+from cbec.data.manifest import (
+    input_paths,
+    manifest_path,
+    update_manifest,
+    vanished,
+)  # noqa: E402
+
+if not SYNTHETIC and workflow.is_main_process:
+    _gone = []
+    for _key, _paths in input_paths(config["inputs"], YEARS).items():
+        _lost = vanished(manifest_path(_key), _paths)
+        _gone += [f"inputs.{_key}: {p}" for p in _lost]
+        if not _lost:
+            update_manifest(manifest_path(_key), _paths)
+    # results built from a file that no longer exists are not reported as up to date (the
+    # targets are not known yet when this runs: check_inputs is recognized on the command line)
+    if _gone and "check_inputs" not in sys.argv:
+        raise WorkflowError(
+            "input file(s) the results were built from no longer exist:\n  "
+            + "\n  ".join(_gone)
+            + "\nrestore them, or point config.yaml at the new delivery and rerun "
+            "(the results in results/ are stale)"
+        )
+
+
+def manifests(*keys):
+    """Manifests of the given input keys (user data only; synthetic inputs are rule outputs)."""
+    return [] if SYNTHETIC else [manifest_path(k) for k in keys]

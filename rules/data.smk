@@ -9,9 +9,11 @@ rule clean_asif:
     input:
         asif=raw_years("asif"),
         cities=raw_path("cities"),
+        manifests=manifests("asif", "cities"),
     output:
         clean="results/interim/asif_clean.parquet",
         attrition="results/logs/attrition_asif.csv",
+        missing="results/logs/missing_asif.csv",
     log:
         "results/logs/clean_asif.log",
     benchmark:
@@ -45,7 +47,8 @@ rule link_panel:
 
 rule aggregate_customs:
     input:
-        raw_years("customs"),
+        customs=raw_years("customs"),
+        manifests=manifests("customs"),
     output:
         "results/interim/customs_firm_year.parquet",
     log:
@@ -81,6 +84,7 @@ rule match_customs:
 rule match_platform:
     input:
         members=lambda w: raw_path(w.platform),
+        manifests=lambda w: manifests(w.platform),
         panel="results/interim/asif_panel.parquet",
     output:
         links="results/links/{platform}_panel.parquet",
@@ -97,6 +101,12 @@ rule match_platform:
     params:
         matching=config["matching"],
         encoding=config["inputs"]["csv_encoding"],
+        checks=lambda w: {
+            "launch_year": config["members"]["launch_year"][w.platform],
+            "scrape_window": config["members"]["scrape_window"],
+            "last_year": config["years"]["last"],
+            "on_implausible": config["members"]["on_implausible"],
+        },
     script:
         "../scripts/match_platform.py"
 
@@ -109,6 +119,7 @@ rule build_panel:
         alibaba="results/links/alibaba_panel.parquet",
         mic="results/links/mic_panel.parquet",
         deflators=raw_path("deflators"),
+        manifests=manifests("deflators"),
     output:
         panel="results/panel/panel.parquet",
     log:

@@ -8,6 +8,11 @@ from cbec.synth import generate
 
 
 def main() -> None:
+    if snakemake.config["inputs"]["source"] != "synthetic":
+        raise RuntimeError(
+            "config.yaml: inputs.source is 'files' (user data): synthesize refuses to write "
+            "to the configured input paths"
+        )
     raw_dir = Path(snakemake.output.alibaba).parents[1]
     truth_dir = Path(snakemake.output.truth[0]).parent
     summary = generate(

@@ -9,12 +9,14 @@ message naming the file, the column and the problem, and no output of the failin
 from __future__ import annotations
 
 import copy
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import polars as pl
 import pytest
-from helpers import copy_workflow, run_snakemake
+from helpers import ROOT, copy_workflow, run_snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -211,6 +213,239 @@ def case_gbk_is_fine(data, cfg):
     return None, None, None
 
 
+# --------------------------------------------------------------- issue 17: more realistic faults
+CLEAN = "results/interim/asif_clean.parquet"
+CUSTOMS = "results/interim/customs_firm_year.parquet"
+
+
+def _set_row(df: pl.DataFrame, col: str, row: int, value) -> pl.DataFrame:
+    """``df`` with ``value`` in row ``row`` (0-based) of ``col``."""
+    lit = pl.lit(value, dtype=df.schema[col]) if value is None else pl.lit(value)
+    return df.with_columns(
+        pl.when(pl.int_range(pl.len()) == row).then(lit).otherwise(pl.col(col)).alias(col)
+    )
+
+
+def _members(data: Path, which: str, fn) -> None:
+    _edit_parquet(data / "members" / f"{which}.parquet", fn)
+
+
+def case_scrape_date_typo(data, cfg):
+    """One mistyped scrape date (2042 for 2024): the fault that moved Table 2 to -0.009."""
+    _members(
+        data,
+        "alibaba",
+        lambda df: _set_row(df, _col(df, "scrape_date", "采集日期"), 0, "2042-06-30"),
+    )
+    return "alibaba.parquet", "scrape_date", "outside the plausible window"
+
+
+def case_scrape_date_unparseable(data, cfg):
+    _members(
+        data, "mic", lambda df: _set_row(df, _col(df, "scrape_date", "采集日期"), 4, "30/06/2O24")
+    )
+    return "mic.parquet", "scrape_date", "unparseable"
+
+
+def case_membership_older_than_platform(data, cfg):
+    _members(
+        data, "alibaba", lambda df: _set_row(df, _col(df, "member_years", "会员年限"), 3, "31 YRS")
+    )
+    return "alibaba.parquet", "member_years", "before the platform's launch"
+
+
+def case_scrape_dates_in_chinese_format(data, cfg):
+    """Not an error: 2024年6月30日 and 2024/6/30 are read (per row)."""
+
+    def f(df):
+        c = _col(df, "scrape_date", "采集日期")
+        return df.with_columns(
+            pl.when(pl.int_range(pl.len()) % 2 == 0)
+            .then(pl.lit("2024年6月30日"))
+            .otherwise(pl.lit("2024/6/30"))
+            .alias(c)
+        )
+
+    _members(data, "alibaba", f)
+    return None, None, None
+
+
+def case_implausible_member_dropped_by_config(data, cfg):
+    """Allowed to pass: members.on_implausible: drop removes the row, with a count."""
+    cfg["members"]["on_implausible"] = "drop"
+    _members(
+        data, "alibaba", lambda df: _set_row(df, _col(df, "member_years", "会员年限"), 3, "40 YRS")
+    )
+    return None, None, None
+
+
+def case_conflicting_duplicate_firm_year(data, cfg):
+    def f(df):
+        twin = df.head(1).with_columns(pl.col(_col(df, "工业总产值", "gyzcz")) * 2)
+        return pl.concat([df, twin])
+
+    _edit_parquet(_asif(data, 2005), f)
+    return "asif_2005.parquet", "firm_code", "different values"
+
+
+def case_duplicate_firm_years_kept_first_by_config(data, cfg):
+    """Allowed to pass: cleaning.duplicate_firm_years: keep_first, counted; data unchanged."""
+    cfg["cleaning"]["duplicate_firm_years"] = "keep_first"
+    _edit_parquet(_asif(data, 2005), lambda df: pl.concat([df, df.head(2)]))
+    return None, None, None
+
+
+def case_summary_row(data, cfg):
+    """Allowed to pass: a 合计 row is dropped and counted; the cleaned data are unchanged."""
+
+    def f(df):
+        total = df.select(
+            [
+                (
+                    pl.col(c).sum() if df.schema[c].is_numeric() else pl.lit(None, df.schema[c])
+                ).alias(c)
+                for c in df.columns
+            ]
+        ).with_columns(pl.lit("合计").alias(_col(df, "企业名称", "qymc", "单位名称")))
+        return pl.concat([df, total], how="vertical_relaxed")
+
+    _edit_parquet(_asif(data, 2006), f)
+    return None, None, None
+
+
+def case_impossible_output(data, cfg):
+    """Allowed to pass: output beyond any firm in the economy is dropped with a reason."""
+    _edit_parquet(
+        _asif(data, 2002), lambda df: _set_row(df, _col(df, "工业总产值", "gyzcz"), 5, 5.0e13)
+    )
+    return None, None, None
+
+
+def case_part_exceeds_whole(data, cfg):
+    """Allowed to pass: new-product output above gross output is dropped with a reason."""
+
+    def f(df):
+        go = df[_col(df, "工业总产值", "gyzcz")][6]
+        return _set_row(df, _col(df, "新产品产值", "xcpcz"), 6, float(go) * 3)
+
+    _edit_parquet(_asif(data, 2002), f)
+    return None, None, None
+
+
+def case_two_headers_disagree(data, cfg):
+    """A Chinese and a pinyin header for total assets with different numbers."""
+
+    def f(df):
+        c = _col(df, "资产总计", "zczj")
+        return df.with_columns((pl.col(c) + 1).alias("zczj" if c != "zczj" else "资产总计"))
+
+    _edit_parquet(_asif(data, 2007), f)
+    return "asif_2007.parquet", "total_assets", "disagree"
+
+
+def case_two_headers_one_empty(data, cfg):
+    """Allowed to pass: an empty Chinese twin of the pinyin header (2004's vintage) is
+    ignored, although the dictionary lists its spelling first."""
+
+    def f(df):
+        c = _col(df, "资产总计", "zczj")
+        twin = "zczj" if c != "zczj" else "资产总计"
+        return df.select(pl.lit(None, pl.Float64).alias(twin), pl.all())
+
+    _edit_parquet(_asif(data, 2004), f)
+    return None, None, None
+
+
+def case_unknown_depreciation_header(data, cfg):
+    """A new vintage's depreciation header the dictionary does not know: CU would be lost."""
+
+    def f(df):
+        return df.rename({_col(df, "本年折旧", "bnzj", "当年折旧"): "本年折旧额(新口径)"})
+
+    _edit_parquet(_asif(data, 2012), f)
+    return "asif_2012.parquet", "depreciation", "has no value of depreciation"
+
+
+def case_year_keeps_no_rows(data, cfg):
+    _edit_parquet(
+        _asif(data, 2003),
+        lambda df: df.with_columns(pl.lit(1.0).alias(_col(df, "全部从业人员年平均人数", "cyrs"))),
+    )
+    return "asif_2003.parquet", None, "no row of 2003 survives cleaning"
+
+
+def case_nan_and_blank_key_values(data, cfg):
+    """Allowed to pass: NaN output and whitespace names are missing values, counted."""
+
+    def f(df):
+        df = _set_row(df, _col(df, "工业总产值", "gyzcz"), 2, float("nan"))
+        return _set_row(df, _col(df, "企业名称", "qymc"), 3, "   ")
+
+    _edit_parquet(_asif(data, 2001), f)
+    return None, None, None
+
+
+def case_blank_zips_are_not_codes(data, cfg):
+    """Allowed to pass: blank and all-zero zips are missing, never the code 000000."""
+
+    def f(df):
+        c = _col(df, "邮政编码", "yzbm", "邮编")
+        df = df.with_columns(pl.col(c).cast(pl.String))
+        return _set_row(_set_row(df, c, 0, ""), c, 1, "000000")
+
+    _edit_parquet(_asif(data, 2001), f)
+    return None, None, None
+
+
+def case_infinite_export_value(data, cfg):
+    """Allowed to pass: an infinite customs value is a missing value, not an extreme."""
+    p = data / "customs" / "customs_2005.parquet"
+    _edit_parquet(p, lambda df: _set_row(df, _col(df, "金额", "美元值"), 0, float("inf")))
+    return None, None, None
+
+
+def case_tab_separated_csv(data, cfg):
+    """Not an error: a tab-separated delivery is read (delimiter sniffed)."""
+    p = _asif(data, 2001)
+    _to_csv(p, text_fn=lambda t: t.replace(",", "\t")).rename(p)
+    return None, None, None
+
+
+def case_semicolon_separated_csv_with_bad_value(data, cfg):
+    """A semicolon-separated file is read as such: the real problem (a bad number) is named."""
+    p = _asif(data, 2002)
+
+    def text_fn(t):
+        lines = t.splitlines()
+        i = lines[0].split(",").index("资产总计")
+        row = lines[4].split(",")
+        row[i] = "12x4"
+        lines[4] = ",".join(row)
+        return "\n".join(lines).replace(",", ";") + "\n"
+
+    _to_csv(p, text_fn=text_fn).rename(p)
+    return "asif_2002", "total_assets", "non-numeric"
+
+
+def case_config_override_names_its_file(data, cfg):
+    """A bad key in a --configfile override is reported with that file's name."""
+    (data / "override.yaml").write_text("cleaning:\n  min_employes: 8\n", encoding="utf-8")
+    return "override.yaml", None, "unknown key 'min_employes'"
+
+
+def case_user_data_is_never_synthesized(data, cfg):
+    """With inputs.source: files, no rule can write the synthetic world over user data."""
+    return None, None, "synthesize"
+
+
+def case_check_inputs_lists_every_problem(data, cfg):
+    _edit_parquet(_asif(data, 2004), lambda df: pl.concat([df, df.head(2)]))
+    _members(
+        data, "mic", lambda df: _set_row(df, _col(df, "scrape_date", "采集日期"), 1, "1924-06-30")
+    )
+    return "asif_2004.parquet", "firm_code", "duplicate firm-years"
+
+
 CASES = [
     case_missing_file,
     case_empty_file,
@@ -228,18 +463,157 @@ CASES = [
     case_customs_missing_value,
     case_deflator_gap,
     case_gbk_is_fine,
+    case_scrape_date_typo,
+    case_scrape_date_unparseable,
+    case_membership_older_than_platform,
+    case_scrape_dates_in_chinese_format,
+    case_implausible_member_dropped_by_config,
+    case_conflicting_duplicate_firm_year,
+    case_duplicate_firm_years_kept_first_by_config,
+    case_summary_row,
+    case_impossible_output,
+    case_part_exceeds_whole,
+    case_two_headers_disagree,
+    case_two_headers_one_empty,
+    case_unknown_depreciation_header,
+    case_year_keeps_no_rows,
+    case_nan_and_blank_key_values,
+    case_blank_zips_are_not_codes,
+    case_infinite_export_value,
+    case_tab_separated_csv,
+    case_semicolon_separated_csv_with_bad_value,
+    case_config_override_names_its_file,
+    case_user_data_is_never_synthesized,
+    case_check_inputs_lists_every_problem,
 ]
+
+MEMBERS = "results/links/alibaba_panel.parquet"
+#: cases checked at the rule that reads the faulty input (the default runs up to the panel)
+TARGETS = {
+    "duplicate_firm_years": [CLEAN],
+    "negative_capital": [CLEAN],
+    "unknown_city": [CLEAN],
+    "wrong_type": [CLEAN],
+    "missing_column": [CLEAN],
+    "conflicting_duplicate_firm_year": [CLEAN],
+    "duplicate_firm_years_kept_first_by_config": [CLEAN],
+    "summary_row": [CLEAN],
+    "impossible_output": [CLEAN],
+    "part_exceeds_whole": [CLEAN],
+    "two_headers_disagree": [CLEAN],
+    "two_headers_one_empty": [CLEAN],
+    "unknown_depreciation_header": [CLEAN],
+    "year_keeps_no_rows": [CLEAN],
+    "nan_and_blank_key_values": [CLEAN],
+    "blank_zips_are_not_codes": [CLEAN],
+    "tab_separated_csv": [CLEAN],
+    "semicolon_separated_csv_with_bad_value": [CLEAN],
+    "infinite_export_value": [CUSTOMS],
+    "scrape_date_typo": [MEMBERS],
+    "membership_older_than_platform": [MEMBERS],
+    "scrape_dates_in_chinese_format": [MEMBERS],
+    "implausible_member_dropped_by_config": [MEMBERS],
+    "scrape_date_unparseable": ["results/links/mic_panel.parquet"],
+    "config_override_names_its_file": ["--configfile", "data/override.yaml", "--", CLEAN],
+    "user_data_is_never_synthesized": ["synthesize"],
+    "check_inputs_lists_every_problem": ["check_inputs"],
+}
+
+
+def _attrition(wd: Path) -> dict[tuple[int, str], int]:
+    a = pl.read_csv(wd / "results/logs/attrition_asif.csv")
+    return {(y, r): n for y, r, n in a.select("year", "reason", "rows").iter_rows()}
+
+
+def _frame_without(wd: Path, baseline: Path, col: str | None = None) -> None:
+    """The cleaned ASIF equals the clean run's (except ``col``)."""
+    got, ref = pl.read_parquet(wd / CLEAN), pl.read_parquet(baseline)
+    if col:
+        got, ref = got.drop(col), ref.drop(col)
+    assert got.equals(ref)
+
+
+def _check_passed(name: str, wd: Path, out: str, baseline: Path) -> None:
+    """For faults allowed to pass: the count in the logs, and the data unchanged or explained."""
+    log = (wd / "results/logs/clean_asif.log").read_text() if (wd / CLEAN).exists() else ""
+    if name == "summary_row":
+        assert _attrition(wd)[(2006, "summary row (total or subtotal)")] == 1
+        assert "1 total or subtotal row(s) dropped" in log
+        _frame_without(wd, baseline)
+    elif name == "duplicate_firm_years_kept_first_by_config":
+        assert _attrition(wd)[(2005, "duplicate firm-year")] == 2
+        _frame_without(wd, baseline)
+    elif name == "two_headers_one_empty":
+        _frame_without(wd, baseline)
+    elif name == "impossible_output":
+        assert (
+            _attrition(wd)[(2002, "impossible value: output, assets or employment beyond any firm")]
+            == 1
+        )
+    elif name == "part_exceeds_whole":
+        assert (
+            _attrition(wd)[
+                (2002, "impossible value: a part exceeds its whole (share outside [0, 1])")
+            ]
+            == 1
+        )
+    elif name == "nan_and_blank_key_values":
+        assert _attrition(wd)[(2001, "missing key variable")] >= 2
+        miss = pl.read_csv(wd / "results/logs/missing_asif.csv")
+        row = miss.filter((pl.col("year") == 2001) & (pl.col("column") == "gross_output"))
+        assert row["disguised"][0] == 1
+    elif name == "blank_zips_are_not_codes":
+        zips = pl.read_parquet(wd / CLEAN).filter(pl.col("year") == 2001)["zip"]
+        assert "000000" not in zips.to_list() and zips.null_count() >= 2
+    elif name == "infinite_export_value":
+        agg = pl.read_parquet(wd / CUSTOMS)
+        assert agg["export_value"].is_finite().all()
+    elif name == "tab_separated_csv":
+        _frame_without(wd, baseline)
+    elif name == "implausible_member_dropped_by_config":
+        import json
+
+        report = json.loads((wd / "results/links/alibaba_report.json").read_text())
+        assert sum(report["members_dropped"].values()) == 1
+        assert (
+            "1 member row(s) dropped"
+            in (wd / "results/logs/match_platform_alibaba.log").read_text()
+        )
+    elif name == "user_data_is_never_synthesized":
+        assert "synthesize" in out
+
+
+@pytest.fixture(scope="module")
+def clean_baseline(tmp_path_factory, tiny_raw, base_config) -> Path:
+    """The cleaned ASIF of the untouched tiny world, read through the real-data path."""
+    tmp = tmp_path_factory.mktemp("baseline")
+    _, cfg = _setup(tmp, tiny_raw, base_config)
+    wd = copy_workflow(tmp / "wf", cfg)
+    run_snakemake(wd, CLEAN)
+    return wd / CLEAN
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.__name__[5:] for c in CASES])
-def test_bad_input(case, tmp_path, tiny_raw, base_config):
+def test_bad_input(case, tmp_path, tiny_raw, base_config, clean_baseline):
     data, cfg = _setup(tmp_path, tiny_raw, base_config)
     fname, column, problem = case(data, cfg)
     wd = copy_workflow(tmp_path / "wf", cfg)
-    proc = run_snakemake(wd, TARGET, check=False)
+    if (data / "override.yaml").exists():
+        shutil.copy(data / "override.yaml", wd / "override.yaml")
+    name = case.__name__[5:]
+    targets = [
+        a.replace("data/override.yaml", "override.yaml") for a in TARGETS.get(name, [TARGET])
+    ]
+    proc = run_snakemake(wd, *targets, check=False)
     out = proc.stdout + proc.stderr
-    if fname is None:  # control case: must succeed
+    if fname is None and problem is None:  # control case: must succeed
         assert proc.returncode == 0, out[-3000:]
+        _check_passed(name, wd, out, clean_baseline)
+        return
+    if fname is None:  # a refusal that names what was refused
+        assert proc.returncode != 0, out[-2000:]
+        assert problem in out, out[-3000:]
+        _check_passed(name, wd, out, clean_baseline)
         return
     assert proc.returncode != 0, out[-2000:]
     assert fname in out, out[-3000:]
@@ -247,6 +621,55 @@ def test_bad_input(case, tmp_path, tiny_raw, base_config):
         assert f"column '{column}'" in out, out[-3000:]
     assert problem in out, out[-3000:]
     assert not (wd / TARGET).exists()
+    for t in targets:
+        assert not t.startswith("results/") or not (wd / t).exists()
+    if name == "check_inputs_lists_every_problem":  # one line per problem, every file
+        assert "mic.parquet, column 'scrape_date'" in out and "2 problem(s)" in out
     # no half-written output anywhere
     leftovers = [p for p in (wd / "results").rglob("*.tmp")] if (wd / "results").exists() else []
     assert not leftovers
+
+
+def test_redelivered_input_with_its_old_mtime_is_noticed(tmp_path, tiny_raw, base_config):
+    """New content under the old modification time (rsync -a, tar, unzip) reruns cleaning."""
+    data, cfg = _setup(tmp_path, tiny_raw, base_config)
+    wd = copy_workflow(tmp_path / "wf", cfg)
+    run_snakemake(wd, CLEAN)
+    before = pl.read_parquet(wd / CLEAN).filter(pl.col("year") == 2003).height
+    p = _asif(data, 2003)
+    st = p.stat()
+    _edit_parquet(p, lambda df: df.head(df.height - 50))
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    proc = run_snakemake(wd, CLEAN)
+    assert "Nothing to be done" not in proc.stdout + proc.stderr
+    assert pl.read_parquet(wd / CLEAN).filter(pl.col("year") == 2003).height < before
+
+
+def test_vanished_input_stops_instead_of_keeping_stale_results(tmp_path, tiny_raw, base_config):
+    """A deleted input with the panel built from it: the panel is not reported as up to date."""
+    data, cfg = _setup(tmp_path, tiny_raw, base_config)
+    wd = copy_workflow(tmp_path / "wf", cfg)
+    run_snakemake(wd, TARGET)
+    _asif(data, 2003).unlink()
+    proc = run_snakemake(wd, TARGET, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "asif_2003.parquet" in out and "no longer exist" in out
+    assert "inputs.asif" in out and "Nothing to be done" not in out
+
+
+@pytest.mark.parametrize("source", ["files", "synthetic"])
+def test_make_clean_keeps_user_inputs(tmp_path, base_config, source):
+    cfg = copy.deepcopy(base_config)
+    cfg["inputs"]["source"] = source
+    wd = copy_workflow(tmp_path / "wf", cfg)
+    shutil.copy(ROOT / "Makefile", wd / "Makefile")
+    mine = wd / "resources/raw/asif/my_notes.txt"
+    delivered = wd / "resources/raw/asif/asif_2001.parquet"
+    for f in (mine, delivered, wd / "results/tables/table2.md", wd / "resources/truth/params.json"):
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("x")
+    subprocess.run(["make", "clean"], cwd=wd, check=True, capture_output=True)
+    assert mine.exists() and not (wd / "results").exists()
+    # a delivered file at a configured input path survives unless the inputs are synthetic
+    assert delivered.exists() == (source == "files")
+    assert (wd / "resources/truth").exists() == (source == "files")

@@ -129,3 +129,23 @@ def test_researcher_industries_are_kept(base_config):
     cfg = copy.deepcopy(base_config)
     cfg["measures"]["industries"] = ["06", "13", "44"]
     assert apply_defaults(validate_config(cfg))["measures"]["industries"] == ["06", "13", "44"]
+
+
+def test_a_bad_key_is_blamed_on_the_file_it_came_from(tmp_path, base_config):
+    main = tmp_path / "config.yaml"
+    override = tmp_path / "mine.yaml"
+    main.write_text("cleaning:\n  min_employees: 8\n", encoding="utf-8")
+    override.write_text("cleaning:\n  min_employees: many\n  min_employes: 3\n", encoding="utf-8")
+    cfg = copy.deepcopy(base_config)
+    cfg["cleaning"].update(min_employees="many", min_employes=3)
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg, files=[str(main), str(override)])
+    lines = str(err.value).splitlines()[1:]
+    assert all(line.strip().startswith(f"{override}: key 'cleaning.min_employ") for line in lines)
+    # a value set on the command line (--config) is blamed on it, not on a file
+    cfg = copy.deepcopy(base_config)
+    cfg["cleaning"]["min_employees"] = -1
+    with pytest.raises(
+        ConfigError, match=r"--config \(command line\): key 'cleaning.min_employees'"
+    ):
+        validate_config(cfg, files=[str(main)])

@@ -47,10 +47,42 @@ def _key_path(error: Any) -> str:
     return ".".join(parts) if parts else "(top level)"
 
 
+def _get(node: Any, parts: list[str]) -> tuple[bool, Any]:
+    for part in parts:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False, None
+    return True, node
+
+
+def key_source(key: str, files: list[str], config: dict | None = None) -> str:
+    """The config file a (dotted) key came from: the last of ``files`` that sets it to the
+    value in ``config`` (Snakemake applies ``--configfile`` overrides in order, then
+    ``--config``); else ``--config`` on the command line."""
+    parts = [p for p in key.split(".") if p]
+    has, value = _get(config, parts) if config is not None else (False, None)
+    for f in reversed(files):
+        try:
+            node = _load_yaml(Path(f))
+        except (OSError, yaml.YAMLError):
+            continue
+        found, in_file = _get(node, parts)
+        if found:
+            return str(f) if not has or in_file == value else "--config (command line)"
+    return "--config (command line)"
+
+
 def validate_config(
-    config: dict, schema_dir: Path = SCHEMA_DIR, source: str = "config.yaml"
+    config: dict,
+    schema_dir: Path = SCHEMA_DIR,
+    source: str = "config.yaml",
+    files: list[str] | None = None,
 ) -> dict:
-    """Validate ``config`` against ``config.schema.yaml``; raise :class:`ConfigError` naming the key."""
+    """Validate ``config`` against ``config.schema.yaml``; raise :class:`ConfigError` naming the
+    key and the file it came from (``files``: the config files in the order applied)."""
     schema = _load_yaml(schema_dir / "config.schema.yaml")
     validator = Draft202012Validator(schema, registry=_registry(schema_dir))
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -64,7 +96,8 @@ def validate_config(
                 msg = "required key is missing"
             else:
                 msg = e.message
-            lines.append(f"{source}: key '{key}': {msg}")
+            where = key_source(key, files, config) if files else source
+            lines.append(f"{where}: key '{key}': {msg}")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
     years = config["years"]
     if years["first"] > years["last"]:

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from cbec.analysis.sample import ict_infrastructure, iv_bartik
+from cbec.analysis.sample import ict_infrastructure, iv_bartik, winsorize
 
 
 def _panel(platform_2001: list[int]) -> pl.DataFrame:
@@ -75,3 +75,11 @@ def test_ict_infrastructure_does_not_depend_on_row_order():
         shuffled = weights.sample(fraction=1.0, shuffle=True, seed=seed)
         out = ict_infrastructure(ports, shuffled, cities)
         assert out.write_csv() == ref.write_csv()
+
+
+def test_winsorize_treats_nan_and_inf_as_missing_not_as_extremes():
+    vals = [float(i) for i in range(100)] + [float("inf"), float("nan"), -float("inf")]
+    out = winsorize(pl.DataFrame({"x": vals}), ["x"], 0.01, 0.99)["x"]
+    assert out[-3:].to_list() == [None, None, None]
+    # quantiles of the 100 finite values only
+    assert out.max() == pytest.approx(np.quantile(np.arange(100.0), 0.99))

@@ -6,10 +6,16 @@ import polars as pl
 import pytest
 
 from cbec.data.clean import (
+    ANALYSIS_VARS,
     check_attrition,
     check_city_codes,
-    check_unique_firm_year,
+    check_needed_vars,
+    check_nonnegative,
     clean_asif_year,
+    drop_summary_rows,
+    number_rows,
+    resolve_duplicates,
+    shared_codes,
 )
 from cbec.data.io import load_dictionary
 from cbec.errors import InputError
@@ -79,19 +85,94 @@ def test_attrition_mismatch_detected():
         check_attrition(broken)
 
 
-def test_duplicate_firm_years_stop():
-    df = _frame(3)
-    df = pl.concat([df, df.head(1)])
-    with pytest.raises(InputError, match="firm_code.*duplicate firm-years"):
-        check_unique_firm_year(df, "asif_2003.parquet")
+def test_identical_duplicate_firm_years_stop_naming_rows_not_firms():
+    df = number_rows(pl.concat([_frame(3), _frame(3).head(1)]))
+    with pytest.raises(InputError, match="firm_code.*identical duplicates.*rows 1, 4") as err:
+        resolve_duplicates(df, "asif_2003.parquet")
+    assert "000000000" not in str(err.value)
+
+
+def test_conflicting_duplicate_firm_years_stop_or_follow_the_configured_rule():
+    twin = _frame(3).head(1).with_columns(gross_output=pl.lit(9999.0))
+    df = number_rows(pl.concat([_frame(3), twin]))
+    with pytest.raises(InputError, match="1 duplicate firm-years.*different values.*rows 1, 4"):
+        resolve_duplicates(df, "asif_2003.parquet")
+    first, n = resolve_duplicates(df, "asif_2003.parquet", "keep_first")
+    assert n == 1 and first.filter(pl.col("firm_code") == "000000000")["gross_output"][0] == 1000
+    dropped, n = resolve_duplicates(df, "asif_2003.parquet", "drop")
+    assert n == 2 and dropped.height == 2
+    kept, attr = clean_asif_year(
+        first, 2003, min_employees=8, min_found_year=1900, pre_drops=[("duplicate firm-year", n)]
+    )
+    check_attrition(attr)
+    assert dict(zip(attr["reason"], attr["rows"], strict=True))["read"] == 5
 
 
 def test_shared_codes_are_counted_not_fatal():
     df = _frame(3).with_columns(firm_code=pl.Series(["111", "111", "222"]))
-    assert check_unique_firm_year(df, "asif_2003.parquet") == 2
+    assert resolve_duplicates(df, "asif_2003.parquet")[1] == 0
+    assert shared_codes(df) == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [
+        ("000000009", "合计"),
+        (None, "浙江省小计"),
+        ("", "总计"),
+        (None, "TOTAL"),
+        ("x", "其中：合计"),
+    ],
+)
+def test_summary_rows_are_dropped_and_counted(code, name):
+    total = _frame(1).with_columns(firm_code=pl.lit(code, pl.String), firm_name=pl.lit(name))
+    kept, n = drop_summary_rows(pl.concat([_frame(3), total]))
+    assert n == 1 and kept.height == 3
+
+
+def test_a_firm_named_like_an_accountant_is_not_a_total():
+    firm = _frame(1).with_columns(firm_name=pl.lit("宁波合计五金有限公司"))
+    assert drop_summary_rows(firm)[1] == 0
+
+
+def test_impossible_values_are_dropped_with_a_reason():
+    df = _frame(4).with_columns(
+        gross_output=pl.Series([1000.0, 5e12, 1000, 1000]),
+        new_product=pl.Series([None, None, 2000.0, 10.0]),
+    )
+    kept, attr = clean_asif_year(
+        df, 2003, min_employees=8, min_found_year=1900, max_value=1e10, max_employees=2e6
+    )
+    d = dict(zip(attr["reason"], attr["rows"], strict=True))
+    assert d["impossible value: output, assets or employment beyond any firm"] == 1
+    assert d["impossible value: a part exceeds its whole (share outside [0, 1])"] == 1
+    assert kept.height == 2
+    check_attrition(attr)
+
+
+def test_negative_stock_names_the_row_not_the_firm():
+    df = number_rows(_frame(3).with_columns(total_assets=pl.Series([1.0, -5.0, 1.0])))
+    with pytest.raises(InputError, match="total_assets.*negative value.*in row 2") as err:
+        check_nonnegative(df, "asif_2003.parquet")
+    assert "000000001" not in str(err.value)
 
 
 def test_unknown_city_stops():
     df = _frame(2).with_columns(region_code=pl.Series(["330201", "999901"]))
     with pytest.raises(InputError, match="region_code.*unknown city code.*9999"):
         check_city_codes(df, {"3302"}, "asif_2003.parquet")
+
+
+def test_a_year_that_loses_an_analysis_variable_stops_unless_known():
+    df = _frame(3).with_columns(
+        depreciation=pl.lit(5.0), value_added=pl.lit(None, pl.Float64), new_product=pl.lit(1.0)
+    )
+    df = df.with_columns(
+        [pl.lit(1.0).alias(c) for c in ANALYSIS_VARS if c not in {"value_added", "depreciation"}]
+    )
+    with pytest.raises(InputError, match="column 'value_added'.*2003 has no value of value_added"):
+        check_needed_vars(df, 2003, "asif_2003.parquet", {})
+    known = {"value_added": [2003]}
+    assert check_needed_vars(df, 2003, "asif_2003.parquet", known) == ["value_added"]
+    with pytest.raises(InputError, match="2004 has no value"):
+        check_needed_vars(df, 2004, "asif_2004.parquet", known)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from cbec.data.io import read_raw, read_table
+from cbec.data.io import missing_counts, read_raw, read_table
 from cbec.errors import InputError
 
 
@@ -119,3 +119,84 @@ def test_format_from_content(tmp_path):
     p.write_text("qymc,frdm\n某厂,1\n", encoding="utf-8")  # a CSV under a parquet name
     assert sniff_format(p) == "csv"
     assert read_raw(p, "asif")["firm_name"][0] == "某厂"
+
+
+def test_disguised_missing_values_are_null_and_counted(tmp_path):
+    """NaN, +-inf, blank and whitespace-only text, all-zero zips and phones are missing."""
+    p = tmp_path / "m.parquet"
+    pl.DataFrame(
+        {
+            "member_id": ["a", "b", "c", "d"],
+            "company_name_cn": ["甲", "  ", "", "丁"],
+            "zip": ["", "000000", "315000", None],
+            "phone": ["0", "00000000", "057487654321", " "],
+            "rating": [float("nan"), float("inf"), -float("inf"), 4.0],
+            "member_years": ["1 YRS"] * 4,
+            "scrape_date": ["2024-06-30"] * 4,
+        }
+    ).write_parquet(p)
+    counts: dict[str, int] = {}
+    df = read_raw(p, "members", counts=counts)
+    assert df["name_cn"].to_list() == ["甲", None, None, "丁"]
+    assert df["zip"].to_list() == [None, None, "315000", None]  # never "000000"
+    assert df["phone"].to_list() == [None, None, "057487654321", None]
+    assert df["rating"].to_list() == [None, None, None, 4.0]
+    assert (counts["name_cn"], counts["zip"], counts["phone"], counts["rating"]) == (2, 2, 3, 3)
+    table = missing_counts(df, counts).filter(pl.col("column") == "rating")
+    assert table.row(0) == ("rating", 3, 3)
+
+
+def test_nan_and_inf_text_in_a_csv_are_missing(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text(
+        "金额,企业名称,商品编码,目的国\nnan,甲,1,US\ninf,乙,2,US\n-inf,丙,3,US\n5,丁,4,US\n"
+    )
+    df = read_raw(p, "customs")
+    assert df["value_usd"].to_list() == [None, None, None, 5.0]
+
+
+def test_two_headers_for_one_variable_use_the_one_with_data(tmp_path):
+    p = tmp_path / "a.parquet"
+    pl.DataFrame(
+        {
+            "法人代码": ["1", "2"],
+            "企业名称": [None, None],
+            "qymc": ["甲厂", "乙厂"],
+            "zczj": [1.0, 2.0],
+        }
+    ).write_parquet(p)
+    df = read_raw(p, "asif")
+    assert df["firm_name"].to_list() == ["甲厂", "乙厂"]
+
+
+def test_two_headers_for_one_variable_that_disagree_stop(tmp_path):
+    p = tmp_path / "a.parquet"
+    pl.DataFrame(
+        {"法人代码": ["1", "2"], "资产总计": [1.0, 2.0], "zczj": [1.0, 3.0]}
+    ).write_parquet(p)
+    with pytest.raises(
+        InputError, match=r"a.parquet, column 'total_assets'.*'资产总计' and 'zczj'"
+    ):
+        read_raw(p, "asif")
+
+
+def test_unknown_headers_and_absent_variables_are_reported(tmp_path):
+    p = tmp_path / "a.parquet"
+    pl.DataFrame({"法人代码": ["1"], "本年折旧额(新)": [3.0]}).write_parquet(p)
+    headers: dict[str, list[str]] = {}
+    read_raw(p, "asif", headers=headers)
+    assert headers["unknown"] == ["本年折旧额(新)"]
+    assert "depreciation" in headers["absent"] and "firm_code" not in headers["absent"]
+
+
+@pytest.mark.parametrize("sep", ["\t", ";", "|"])
+def test_tab_semicolon_and_pipe_separated_files_are_read(tmp_path, sep):
+    p = tmp_path / "c.csv"
+    p.write_text(
+        sep.join(["金额", "企业名称", "商品编码", "目的国"])
+        + "\n"
+        + sep.join(["1,000", "甲", "1", "US"])
+        + "\n"
+    )
+    df = read_raw(p, "customs", required=["value_usd", "party_name"])
+    assert df["value_usd"].to_list() == [1000.0] and df["party_name"].to_list() == ["甲"]

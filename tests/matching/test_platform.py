@@ -387,5 +387,5 @@ def test_link_members_joins_member_info_to_the_links():
     assert {k: r["firm_id"] for k, r in got.items()} == {"a": 7, "b": 9}
     assert (got["a"]["join_year"], got["a"]["member_years"], got["a"]["rating"]) == (2022, 3, 4.5)
     assert (got["b"]["join_year"], got["b"]["member_years"], got["b"]["rating"]) == (2013, 12, None)
-    assert report == {**ref_report, "members": 3}
+    assert report == {**ref_report, "members": 3, "members_dropped": {}}
     assert "truth" not in report

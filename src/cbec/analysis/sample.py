@@ -164,16 +164,27 @@ def ict_infrastructure(
 
 
 def winsorize(df: pl.DataFrame, cols: list[str], lower: float, upper: float) -> pl.DataFrame:
-    """Clip each column at its ``lower`` and ``upper`` quantiles (computed on non-null values)."""
+    """Clip each column at its ``lower`` and ``upper`` quantiles (computed on finite values).
+
+    NaN and +-inf are missing values, not extremes: they become null (and are logged with
+    their count), never clipped to a quantile.
+    """
     exprs = []
     for c in cols:
         if c not in df.columns:
             continue
-        vals = df[c].drop_nulls().drop_nans() if df[c].dtype.is_float() else df[c].drop_nulls()
+        col = df[c]
+        if col.dtype.is_float():
+            bad = col.is_not_null() & ~col.is_finite()
+            if bad.any():
+                log.warning("%s: %d NaN or infinite value(s) treated as missing", c, int(bad.sum()))
+                col = col.set(bad, None)
+        vals = col.drop_nulls()
         if vals.len() == 0:
+            exprs.append(col.alias(c))
             continue
         lo, hi = np.quantile(vals.to_numpy(), [lower, upper])
-        exprs.append(pl.col(c).clip(float(lo), float(hi)))
+        exprs.append(col.clip(float(lo), float(hi)).alias(c))
     return df.with_columns(exprs) if exprs else df
 
 

@@ -34,7 +34,40 @@ def _blank(col: str) -> pl.Expr:
     return c.is_null() | (c.cast(pl.String).str.strip_chars() == "")
 
 
-def drop_rules(min_employees: float, min_found_year: int) -> list[tuple[str, pl.Expr]]:
+#: money stocks and flows checked against the largest value any firm can have
+MAGNITUDE_VARS = ["gross_output", "sales", "total_assets", "fixed_assets_net", "value_added"]
+#: parts that cannot exceed their whole: (part, whole)
+SHARE_PARTS = [("new_product", "gross_output")] + [
+    (c, "paidin_capital")
+    for c in [
+        "cap_state",
+        "cap_collective",
+        "cap_legal",
+        "cap_individual",
+        "cap_hmt",
+        "cap_foreign",
+    ]
+]
+
+
+def impossible_values(max_value: float, max_employees: float) -> tuple[pl.Expr, pl.Expr]:
+    """(beyond any firm in the economy, a share outside [0, 1]) as drop conditions."""
+    huge = pl.any_horizontal([pl.col(c) > max_value for c in MAGNITUDE_VARS]) | (
+        pl.col("employees") > max_employees
+    )
+    # 0.1 % slack for rounding in the delivery
+    share = pl.any_horizontal(
+        [(pl.col(p) < 0) | (pl.col(p) > 1.001 * pl.col(w)) for p, w in SHARE_PARTS]
+    )
+    return huge, share
+
+
+def drop_rules(
+    min_employees: float,
+    min_found_year: int,
+    max_value: float = float("inf"),
+    max_employees: float = float("inf"),
+) -> list[tuple[str, pl.Expr]]:
     """Ordered (reason, condition-to-drop) pairs; a row is charged to its first true reason."""
     assets = pl.col("total_assets")
     bad_assets = (assets < pl.col("current_assets").fill_null(0)) | (
@@ -49,34 +82,140 @@ def drop_rules(min_employees: float, min_found_year: int) -> list[tuple[str, pl.
     nonpos = pl.any_horizontal([pl.col(c) <= 0 for c in LOG_VARS]) | (
         pl.col("value_added").is_not_null() & (pl.col("value_added") <= 0)
     )
+    huge, share = impossible_values(max_value, max_employees)
     return [
         ("missing key variable", pl.any_horizontal([_blank(c) for c in KEY_VARS + NUMERIC_KEYS])),
         ("invalid founding year or month", bad_found),
+        ("impossible value: output, assets or employment beyond any firm", huge),
+        ("impossible value: a part exceeds its whole (share outside [0, 1])", share),
         (f"fewer than {min_employees:g} employees", pl.col("employees") < min_employees),
         ("total assets below current or net fixed assets", bad_assets),
         ("non-positive output, capital or intermediate inputs", nonpos),
     ]
 
 
-def check_unique_firm_year(df: pl.DataFrame, path: str) -> int:
-    """Stop on duplicated firm-years (identical rows); return how many rows share a code.
+#: the 1-based data row of the delivered file (set by :func:`number_rows`)
+ROW = "_row"
 
-    Rows that repeat the same firm-year (every field equal) are a broken delivery and stop the
-    run. Distinct firms sharing a legal-person code happen in the real ASIF (coding errors);
-    they are kept, and the linker ignores codes that are not unique within a year.
+
+def number_rows(df: pl.DataFrame) -> pl.DataFrame:
+    """Attach each row's 1-based position in the delivered file (header not counted)."""
+    return df.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+def _rows(df: pl.DataFrame, mask: pl.Series, k: int = 3) -> str:
+    """The file rows of the first ``k`` rows where ``mask`` holds (messages never name firms)."""
+    idx = mask.arg_true().head(k)
+    rows = df[ROW].gather(idx) if ROW in df.columns else idx + 1
+    return ", ".join(str(r) for r in rows.to_list())
+
+
+#: a total or subtotal line of a statistical table, not a firm
+SUMMARY_NAME = (
+    r"^(?:其中)?[:：]?(?:合计|总计|小计|总合计|全部合计|累计)|^(?i:total|subtotal|grand total|sum)$"
+)
+SUMMARY_ANYWHERE = r"合计|总计|小计"
+
+
+def summary_rows(df: pl.DataFrame) -> pl.Series:
+    """Rows that are totals or subtotals: a name like 合计/总计/小计 (or 'total'), or a
+    blank legal-person code with such a word anywhere in the name."""
+    name = df["firm_name"].cast(pl.String).str.replace_all(r"\s", "").fill_null("")
+    code_blank = df["firm_code"].is_null() | (df["firm_code"].str.strip_chars() == "")
+    return name.str.contains(SUMMARY_NAME) | (code_blank & name.str.contains(SUMMARY_ANYWHERE))
+
+
+def drop_summary_rows(df: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Drop total and subtotal rows; return the rest and how many were dropped."""
+    mask = summary_rows(df)
+    return df.filter(~mask), int(mask.sum())
+
+
+def resolve_duplicates(df: pl.DataFrame, path: str, rule: str = "stop") -> tuple[pl.DataFrame, int]:
+    """Firm-years delivered more than once (same legal-person code and name).
+
+    ``rule``: ``stop`` (default) raises naming the rows; ``keep_first`` keeps the first row
+    of each repeated firm-year; ``drop`` drops every row of it. Returns the frame and the
+    rows dropped. Distinct firms sharing a code (different names) are not duplicates.
     """
-    dup = df.filter(df.is_duplicated())
-    if dup.height:
-        codes = dup["firm_code"].cast(pl.String).fill_null("(null)").unique().sort().head(3)
+    key = ["firm_code", "firm_name"]
+    has_key = pl.col("firm_code").is_not_null()
+    dup = df.select((has_key & pl.struct(key).is_duplicated()).alias("d"))["d"]
+    if not dup.any():
+        return df, 0
+    identical = df.drop(ROW, strict=False).is_duplicated() & dup
+    conflicting = dup & ~identical
+    if rule == "stop":
+        if conflicting.any():
+            n = df.filter(conflicting).select(key).unique().height
+            raise InputError(
+                path,
+                "firm_code",
+                f"{n} duplicate firm-years: the same legal-person code and name with different "
+                f"values (rows {_rows(df, conflicting, 4)}); fix the delivery or set "
+                "cleaning.duplicate_firm_years to keep_first or drop",
+            )
         raise InputError(
             path,
             "firm_code",
-            f"{dup.height} rows are identical duplicates of another row (duplicate firm-years), "
-            f"e.g. legal-person code {', '.join(codes.to_list())}",
+            f"{int(identical.sum())} rows are identical duplicates of one another (duplicate "
+            f"firm-years; rows {_rows(df, identical, 4)}); fix the delivery or set "
+            "cleaning.duplicate_firm_years to keep_first or drop",
         )
+    indexed = df.with_row_index("_i")
+    if rule == "keep_first":
+        first = pl.col("_i") == pl.col("_i").min().over(key)
+        keep = ~has_key | first
+    else:
+        keep = ~(has_key & pl.struct(key).is_duplicated())
+    out = indexed.filter(keep).drop("_i")
+    return out, df.height - out.height
+
+
+def shared_codes(df: pl.DataFrame) -> int:
+    """Rows whose legal-person code another firm (another name) also carries this year."""
     return int(
-        df.filter(pl.col("firm_code").is_not_null() & pl.col("firm_code").is_duplicated()).height
+        df.filter(
+            pl.col("firm_code").is_not_null()
+            & (pl.col("firm_name").n_unique().over("firm_code") > 1)
+        ).height
     )
+
+
+#: variables the analysis needs beyond the cleaning keys (CU needs depreciation, TFP value
+#: added, mechanisms new products, controls interest and ownership capital, PSM sales and
+#: liabilities): a year without one stops the run unless config lists it as knowingly absent
+ANALYSIS_VARS = [
+    "value_added",
+    "depreciation",
+    "new_product",
+    "interest",
+    "paidin_capital",
+    "cap_state",
+    "cap_hmt",
+    "cap_foreign",
+    "sales",
+    "total_liabilities",
+]
+
+
+def check_needed_vars(
+    df: pl.DataFrame, year: int, path: str, knowingly_absent: dict[str, list[int]]
+) -> list[str]:
+    """Stop on a year that lost a variable the analysis needs (no header or no value),
+    unless ``knowingly_absent`` lists the year; return the knowingly absent ones."""
+    lost = [c for c in ANALYSIS_VARS if df[c].null_count() == df.height]
+    unexpected = [c for c in lost if year not in knowingly_absent.get(c, [])]
+    if unexpected:
+        raise InputError(
+            path,
+            unexpected[0],
+            f"the year {year} has no value of {', '.join(unexpected)} (no known header or an "
+            "empty column), which the analysis needs; add the header's spelling to "
+            "src/cbec/data/dictionary.yaml, or list the year under "
+            "cleaning.knowingly_absent if the variable was not collected",
+        )
+    return lost
 
 
 #: stocks and counts that cannot be negative in a valid delivery
@@ -93,13 +232,14 @@ NONNEGATIVE = [
 def check_nonnegative(df: pl.DataFrame, path: str) -> None:
     """Stop on negative stocks or counts (a corrupt delivery, not a small-firm filter)."""
     for col in NONNEGATIVE:
-        bad = df.filter(pl.col(col) < 0)
-        if bad.height:
+        neg = (df[col] < 0).fill_null(False)
+        if neg.any():
+            first = int(neg.arg_true()[0])
             raise InputError(
                 path,
                 col,
-                f"{bad.height} negative value(s), e.g. {bad[col][0]} "
-                f"(legal-person code {bad['firm_code'][0]})",
+                f"{int(neg.sum())} negative value(s), e.g. {df[col][first]} "
+                f"in row {_rows(df, neg, 1)}",
             )
 
 
@@ -129,24 +269,43 @@ def check_city_codes(df: pl.DataFrame, known: set[str], path: str) -> None:
         )
 
 
+def filter_params(cleaning: dict) -> dict:
+    """The keys of ``config.cleaning`` that :func:`clean_asif_year` takes."""
+    keys = ("min_employees", "min_found_year", "max_value", "max_employees")
+    return {k: cleaning[k] for k in keys if k in cleaning}
+
+
 def clean_asif_year(
-    df: pl.DataFrame, year: int, *, min_employees: float, min_found_year: int
+    df: pl.DataFrame,
+    year: int,
+    *,
+    min_employees: float,
+    min_found_year: int,
+    max_value: float = float("inf"),
+    max_employees: float = float("inf"),
+    pre_drops: list[tuple[str, int]] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Apply the filters to one year's canonical frame; return (kept rows, attrition rows)."""
-    df = df.with_columns(
+    """Apply the filters to one year's canonical frame; return (kept rows, attrition rows).
+
+    ``pre_drops`` are rows already removed before (summary rows, duplicates): counted after
+    ``read``, which is then the delivered row count.
+    """
+    pre = list(pre_drops or [])
+    df = df.drop(ROW, strict=False).with_columns(
         pl.lit(year, dtype=pl.Int64).alias("year"),
         (pl.lit(year * 10_000_000, dtype=pl.Int64) + pl.int_range(pl.len(), dtype=pl.Int64)).alias(
             "row_id"
         ),
     )
-    rules = drop_rules(min_employees, min_found_year)
+    rules = drop_rules(min_employees, min_found_year, max_value, max_employees)
     reason = pl.lit(None, dtype=pl.String)
     for label, cond in reversed(rules):
         reason = pl.when(cond.fill_null(False)).then(pl.lit(label)).otherwise(reason)
     tagged = df.with_columns(reason.alias("_reason"))
     counts = tagged.group_by("_reason").len()
     count = dict(zip(counts["_reason"].to_list(), counts["len"].to_list(), strict=True))
-    rows = [("read", df.height)] + [(label, count.get(label, 0)) for label, _ in rules]
+    read = df.height + sum(n for _, n in pre)
+    rows = [("read", read), *pre] + [(label, count.get(label, 0)) for label, _ in rules]
     kept = tagged.filter(pl.col("_reason").is_null()).drop("_reason")
     rows.append(("kept", kept.height))
     attrition = pl.DataFrame(

@@ -6,8 +6,20 @@ from pathlib import Path
 
 import polars as pl
 
-from cbec.data.io import load_dictionary, map_columns, read_raw
+from cbec.data.io import ZERO_IS_MISSING, load_dictionary, map_columns, read_raw
 from cbec.errors import InputError
+
+#: pattern of an all-zero zip or phone (a placeholder, never a corroborating value)
+_ZEROS = r"^[\s0.+\-()]*$"
+
+
+def _missing_str(e: pl.Expr, canon: str) -> pl.Expr:
+    """Blank text (and an all-zero zip or phone) as null, lazily."""
+    blank = e == ""
+    if canon in ZERO_IS_MISSING:
+        blank = blank | e.str.contains(_ZEROS)
+    return pl.when(blank).then(None).otherwise(e)
+
 
 REQUIRED = ["party_name", "hs8", "destination", "value_usd"]
 EXPORT_FLAGS = ["出口", "export", "exports", "e", "1"]
@@ -28,8 +40,11 @@ def scan_customs(path: str | Path, encoding: str = "auto") -> pl.LazyFrame:
             raise InputError(path, None, f"cannot read file: {type(err).__name__}: {err}") from err
         empty = pl.DataFrame(schema=schema)
         _, found = map_columns(empty, "customs", path)
-        numeric_ok = all(
-            schema[found[c]].is_numeric() for c in found if spec[c]["dtype"] in {"float", "int"}
+        # two headers for one variable ("+"): resolved by the eager reader
+        numeric_ok = all("+" not in raw for raw in found.values()) and all(
+            schema[found[c]].is_numeric()
+            for c in found
+            if spec[c]["dtype"] in {"float", "int"} and "+" not in found[c]
         )
         if numeric_ok:
             for col in REQUIRED:
@@ -46,9 +61,12 @@ def scan_customs(path: str | Path, encoding: str = "auto") -> pl.LazyFrame:
                 if canon in found:
                     e = pl.col(found[canon])
                     if info["dtype"] == "str":
-                        e = e.cast(pl.String)
+                        e = _missing_str(e.cast(pl.String).str.strip_chars(), canon)
+                    elif info["dtype"] == "float":
+                        e = e.cast(pl.Float64)
+                        e = pl.when(e.is_finite()).then(e)  # NaN and +-inf are missing
                     else:
-                        e = e.cast(pl.Float64 if info["dtype"] == "float" else pl.Int64)
+                        e = e.cast(pl.Int64)
                     exprs.append(e.alias(canon))
                 else:
                     exprs.append(pl.lit(None, dtype=pl.String).alias(canon))

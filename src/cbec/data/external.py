@@ -48,3 +48,17 @@ def read_counties(path: str | Path) -> pl.DataFrame:
             "lat": pl.Float64,
         },
     ).with_columns(pl.col("county_code").str.zfill(6), pl.col("city_code").str.zfill(4))
+
+
+#: the columns and types of each small external series (the contract of docs/data.md)
+SERIES: dict[str, dict[str, pl.DataType]] = {
+    "it_revenue": {"year": pl.Int64, "it_revenue": pl.Float64},
+    "internet_ports": {"province_code": pl.String, "year": pl.Int64, "ports": pl.Float64},
+    "it_weights": {"city_code": pl.String, "ind2": pl.String, "weight": pl.Float64},
+    "deflators": {
+        "ind2": pl.String,
+        "year": pl.Int64,
+        "output_deflator": pl.Float64,
+        "input_deflator": pl.Float64,
+    },
+}

@@ -50,6 +50,7 @@ from datetime import date, datetime
 import numpy as np
 import polars as pl
 
+from cbec.data.members import check_members, member_years_n, parse_scrape_dates
 from cbec.errors import InputError
 from cbec.matching.names import (
     INTERMEDIARY_AMBIGUOUS,
@@ -663,27 +664,33 @@ def match_platform(
     return out, review_df, report
 
 
-_YRS_PATTERN = r"^\s*(\d{1,3})\s*(?i:YRS?|YEARS?|年)?\s*$"
-
-
-def parse_member_years(s: pl.Series, scrape_date: str | date) -> pl.Series:
+def parse_member_years(s: pl.Series, scrape_date: str | date | pl.Series) -> pl.Series:
     """'N YRS' -> join year, with join_year = scrape_year - N + 1.
 
     Convention: Alibaba counts the running membership year, so a firm that joined during
-    the scrape year shows '1 YRS'. Nulls stay null; an unparseable value or N < 1 raises
-    ValueError naming it.
+    the scrape year shows '1 YRS'. ``scrape_date`` is one date for the list or a series with
+    each row's scrape date (any format of :func:`cbec.data.members.parse_scrape_dates`).
+    Nulls stay null; an unparseable value or N < 1 raises ValueError naming the row.
     """
-    if isinstance(scrape_date, str):
+    if isinstance(scrape_date, pl.Series):
+        dates = parse_scrape_dates(scrape_date)
+        bad_date = scrape_date.is_not_null() & dates.is_null()
+        if bad_date.any():
+            i = int(bad_date.arg_true()[0])
+            raise ValueError(f"unparseable scrape date in row {i + 1}: {scrape_date[i]!r}")
+        scrape_year = dates.dt.year().cast(pl.Int64)
+    elif isinstance(scrape_date, str):
         scrape_year = datetime.fromisoformat(scrape_date).year
     elif isinstance(scrape_date, date):
         scrape_year = scrape_date.year
     else:
-        raise TypeError("scrape_date must be an ISO string or a date")
+        raise TypeError("scrape_date must be an ISO string, a date or a series of dates")
     t = s.cast(pl.String).str.normalize("NFKC")
-    n = t.str.extract(_YRS_PATTERN, 1).cast(pl.Int64)
+    n = member_years_n(t)
     bad = t.is_not_null() & (n.is_null() | (n < 1))
     if bad.any():
-        raise ValueError(f"unparseable member years value: {t.filter(bad)[0]!r}")
+        i = int(bad.arg_true()[0])
+        raise ValueError(f"unparseable member years value in row {i + 1}: {t[i]!r}")
     return (scrape_year - n + 1).rename(s.name or "join_year")
 
 
@@ -725,11 +732,19 @@ def panel_firms(panel: pl.DataFrame) -> pl.DataFrame:
 def member_info(members: pl.DataFrame, source: str = "members") -> pl.DataFrame:
     """member_id, join_year, member_years (the N of "N YRS" at the scrape) and rating.
 
-    Raises :class:`~cbec.errors.InputError` naming ``source`` for an unparseable
-    ``member_years`` or a list without any Chinese name.
+    Each row's join year comes from its own scrape date. Raises
+    :class:`~cbec.errors.InputError` naming ``source`` for an unparseable ``scrape_date`` or
+    ``member_years`` (with the row) or a list without any Chinese name.
     """
+    dates = parse_scrape_dates(members["scrape_date"])
+    bad = members["scrape_date"].is_not_null() & dates.is_null()
+    if bad.any():
+        i = int(bad.arg_true()[0])
+        raise InputError(
+            source, "scrape_date", f"unparseable date in row {i + 1}: {members['scrape_date'][i]!r}"
+        )
     try:
-        join_year = parse_member_years(members["member_years"], members["scrape_date"][0])
+        join_year = parse_member_years(members["member_years"], dates)
     except ValueError as err:
         raise InputError(source, "member_years", str(err)) from err
     if members["name_cn"].is_null().all():
@@ -737,7 +752,7 @@ def member_info(members: pl.DataFrame, source: str = "members") -> pl.DataFrame:
     return members.select(
         "member_id",
         join_year.alias("join_year"),
-        members["member_years"].str.extract(r"(\d+)").cast(pl.Int64).alias("member_years"),
+        member_years_n(members["member_years"]).alias("member_years"),
         "rating",
     )
 
@@ -750,13 +765,20 @@ def link_members(
     review: float,
     high: float,
     source: str = "members",
+    checks: dict | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """Rule match_platform: a member list matched to the firms of the linked ASIF panel.
 
-    Returns the links (member_id, firm_id as Int64, method, score, join_year, member_years,
-    rating), the clerical-review candidates and the report (:func:`match_platform`, plus
-    ``members``: rows of the list).
+    ``checks`` (keyword arguments of :func:`cbec.data.members.check_members`) stops on
+    implausible member rows or drops them. Returns the links (member_id, firm_id as Int64,
+    method, score, join_year, member_years, rating), the clerical-review candidates and the
+    report (:func:`match_platform`, plus ``members``: rows of the list, and
+    ``members_dropped``: rows dropped per problem).
     """
+    n_rows = members.height
+    dropped: dict[str, int] = {}
+    if checks is not None:
+        members, dropped = check_members(members, source, **checks)
     info = member_info(members, source)
     links, review_df, report = match_platform(
         members, panel_firms(panel), accept=accept, review=review, high=high
@@ -764,5 +786,6 @@ def link_members(
     links = links.with_columns(pl.col("firm_id").cast(pl.Int64)).join(
         info, on="member_id", how="left"
     )
-    report["members"] = members.height
+    report["members"] = n_rows
+    report["members_dropped"] = dropped
     return links, review_df, report

@@ -1,0 +1,30 @@
+"""Coverage alarms (issue 17, item 6)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cbec.data.coverage import blank_share, coverage_alarms, thin_years
+
+
+def test_a_year_far_below_its_neighbours_is_flagged():
+    assert thin_years({2001: 100, 2002: 40, 2003: 110}) == [(2002, 40, 105.0)]
+    assert thin_years({2001: 100, 2002: 80, 2003: 110}) == []
+
+
+def test_row_counts_and_variable_coverage_alarms_name_the_numbers():
+    cov = pl.DataFrame(
+        {
+            "year": [2007, 2008, 2009, 2007, 2008, 2009],
+            "column": ["depreciation"] * 3 + ["sales"] * 3,
+            "share": [0.99, 0.0, 0.98, 0.99, 0.1, 0.98],
+        }
+    )
+    msgs = coverage_alarms({2007: 1000, 2008: 300, 2009: 1100}, cov, {"depreciation": [2008]})
+    assert msgs[0].startswith("2008: 300 rows, below 50%")
+    assert any(m.startswith("2008: sales observed in 10% of rows") for m in msgs)
+    assert not any("depreciation" in m for m in msgs)  # knowingly absent
+
+
+def test_blank_share_counts_null_and_whitespace():
+    assert blank_share(pl.Series(["a", None, " ", "b"])) == 0.5
