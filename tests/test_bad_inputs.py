@@ -1,9 +1,10 @@
 """A catalogue of bad inputs, through the real-data path of the workflow.
 
-The tiny synthetic world is written once; each case copies it, breaks one input, points
-``config.yaml: inputs`` at the copies (``source: files``, as a researcher with the licensed
-data does) and runs the workflow up to the panel. Each must stop with a non-zero exit, a
-message naming the file, the column and the problem, and no output of the failing step.
+The raw inputs of the session's tiny run (``tiny_run``, tests/conftest.py) are the source;
+each case copies them, breaks one input, points ``config.yaml: inputs`` at the copies
+(``source: files``, as a researcher with the licensed data does) and runs the workflow up to
+the panel. Each must stop with a non-zero exit, a message naming the file, the column and the
+problem, and no output of the failing step.
 """
 
 from __future__ import annotations
@@ -24,11 +25,10 @@ TARGET = "results/panel/panel.parquet"
 
 
 @pytest.fixture(scope="module")
-def tiny_raw(tmp_path_factory, base_config) -> Path:
-    """The tiny world's raw inputs (written by the workflow's own synthesize rule)."""
-    wd = copy_workflow(tmp_path_factory.mktemp("raw_src"))
-    run_snakemake(wd, "--config", "preset=tiny", "--", "synthesize")
-    return wd / "resources" / "raw"
+def tiny_raw(tiny_run) -> Path:
+    """The tiny world's raw inputs (written by the workflow's own synthesize rule in the
+    session's shared run; read-only: each case copies them)."""
+    return tiny_run / "resources" / "raw"
 
 
 def _setup(tmp_path: Path, tiny_raw: Path, base_config: dict) -> tuple[Path, dict]:

@@ -7,13 +7,15 @@ here is skipped with the reason. See docs/cluster.md.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, copy_workflow, run_snakemake
+from helpers import ROOT, copy_run, run_snakemake
 
 pytestmark = pytest.mark.slurm
 
@@ -31,8 +33,25 @@ SLURM_ARGS = (
     "--slurm-init-seconds-before-status-checks",
     "2",
 )
+# The part of the real DAG run under SLURM, on a copy of the session's tiny run: two
+# industries' measures forced to rerun and everything from them up to Tables 2 and 8, i.e.
+# measure_industry (the profile's set-resources), analysis_sample, table2 and table8 as SLURM
+# jobs and tfp and cu (local rules) on the controller.
+FORCED = ("results/measures/by_industry/13.parquet", "results/measures/by_industry/26.parquet")
+TARGETS = ("results/tables/table2.tex", "results/tables/table8.tex")
+SLURM_JOBS = {"measure_industry": 2, "analysis_sample": 1, "table2": 1, "table8": 1}
+REWRITTEN = (
+    *FORCED,
+    "results/measures/tfp.parquet",
+    "results/measures/cu.parquet",
+    "results/analysis/sample.parquet",
+    "results/estimates/table2.json",
+    "results/estimates/table8.json",
+)
+# rewritten files compared byte for byte with the local run: data and estimates (the
+# measures' diagnostics CSVs hold timings) and every table
 COMPARED_DIRS = ("results/estimates", "results/tables")
-COMPARED_SUFFIXES = {".parquet", ".csv", ".json"}
+COMPARED_SUFFIXES = {".parquet", ".json"}
 
 
 def slurm_unavailable_reason() -> str | None:
@@ -54,7 +73,7 @@ def slurm_unavailable_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def slurm_cluster() -> None:
     reason = slurm_unavailable_reason()
     if reason is not None:
@@ -153,58 +172,40 @@ def test_toy_workflow_runs_as_slurm_jobs(slurm_cluster, tmp_path):
     assert retried["job"] not in job_ids
 
 
-def _compared_files(results: Path) -> list[Path]:
-    """Files to compare, relative to the workdir: results/estimates and results/tables if the
-    workflow makes them yet, else every parquet/csv/json under results/."""
-    base = results.parent
-    dirs = [base / d for d in COMPARED_DIRS if (base / d).is_dir()]
-    if dirs:
-        files = [p for d in dirs for p in d.rglob("*") if p.is_file()]
-    else:
-        files = [p for p in results.rglob("*") if p.suffix in COMPARED_SUFFIXES]
-    return sorted(p.relative_to(base) for p in files)
+def _compared_files(wd: Path, since: float) -> list[Path]:
+    """Files under results/ written after ``since``, relative to the workdir, to compare with
+    the local run: every file of results/estimates and results/tables, and the parquet and
+    JSON files elsewhere."""
+    return sorted(
+        p.relative_to(wd)
+        for p in (wd / "results").rglob("*")
+        if p.is_file()
+        and p.stat().st_mtime > since
+        and (p.suffix in COMPARED_SUFFIXES or any(p.is_relative_to(wd / d) for d in COMPARED_DIRS))
+    )
 
 
-def _tail(text: str, n: int = 15) -> str:
-    return "\n".join(text.strip().splitlines()[-n:])
+def test_tiny_dag_matches_local(slurm_cluster, tiny_run, tmp_path):
+    # the session's run (tests/conftest.py) is the local run; its copy holds the same
+    # snapshot of the library, on the PYTHONPATH of the SLURM jobs as well
+    cluster = copy_run(tiny_run, tmp_path / "slurm")
+    start = time.time()
+    proc = run_snakemake(
+        cluster, *TARGETS, "--forcerun", *FORCED, "--config", "preset=tiny", *SLURM_ARGS
+    )
+    print(f"{sum(SLURM_JOBS.values())} SLURM jobs of the tiny DAG: {time.time() - start:.1f} s")
 
-
-def test_tiny_dag_matches_local(slurm_cluster, tmp_path, monkeypatch):
-    # One snapshot of the workflow and the library (src/ beside schemas/, as in the repo) for
-    # both runs and their SLURM jobs (which inherit PYTHONPATH), so that edits to the tree
-    # during the test cannot spoil the comparison.
-    snapshot = copy_workflow(tmp_path / "snapshot")
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
-    shutil.copytree(ROOT / "src", snapshot / "src", ignore=ignore)
-    monkeypatch.setenv("PYTHONPATH", str(snapshot / "src"))
-    local = shutil.copytree(snapshot, tmp_path / "local")
-    dry = run_snakemake(local, "--config", "preset=tiny", "--dry-run", check=False)
-    if dry.returncode != 0:
-        pytest.skip(
-            "the workflow is not runnable on the tiny preset yet (dry run failed):\n"
-            + _tail(dry.stdout + dry.stderr)
-        )
-    start = time.perf_counter()
-    proc = run_snakemake(local, "--config", "preset=tiny", check=False)
-    local_seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        pytest.skip(
-            "the workflow does not run end to end on the tiny preset yet (local run failed):\n"
-            + _tail(proc.stdout + proc.stderr)
-        )
-    expected = _compared_files(local / "results")
-    if not expected:
-        pytest.skip("the local tiny run wrote no results to compare yet")
-
-    cluster = shutil.copytree(snapshot, tmp_path / "slurm")
-    start = time.perf_counter()
-    run_snakemake(cluster, "--config", "preset=tiny", *SLURM_ARGS)
-    slurm_seconds = time.perf_counter() - start
-    print(f"tiny DAG: local {local_seconds:.1f} s, slurm {slurm_seconds:.1f} s")
-
-    assert _compared_files(cluster / "results") == expected
+    # each job of the part was submitted to SLURM, the local rules were not
+    submitted = re.findall(
+        r"submitted with SLURM jobid \d+ \(log: [^)]*/rule_(\w+)/", proc.stdout + proc.stderr
+    )
+    assert Counter(submitted) == SLURM_JOBS, submitted
+    expected = _compared_files(cluster, start)
+    assert set(REWRITTEN) <= {str(p) for p in expected}, sorted(map(str, expected))
     differ = [
-        str(rel) for rel in expected if (local / rel).read_bytes() != (cluster / rel).read_bytes()
+        str(rel)
+        for rel in expected
+        if (tiny_run / rel).read_bytes() != (cluster / rel).read_bytes()
     ]
     assert not differ, (
         f"{len(differ)} of {len(expected)} files differ from the local run: {differ} "

@@ -1,8 +1,9 @@
 """End to end on the tiny preset: every rule runs; determinism; resume; attrition; confidentiality.
 
-Three runs of the whole DAG (about three minutes each on two cores): a clean run, a second
-clean run (byte-identical estimates and tables), and a run killed in the middle and resumed
-(identical to the uninterrupted run).
+The checks of a finished run read the session's shared run (``tiny_run``, tests/conftest.py).
+Determinism: a second clean run of the whole DAG in its own directory is byte-identical to
+it. Resume: the shared run's state before the measures, copied, run, killed in the middle of
+the measures and resumed, ends identical to the uninterrupted run.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from helpers import copy_workflow, run_snakemake
+from helpers import copy_run, copy_workflow, run_snakemake, snakemake_env
 
 pytestmark = pytest.mark.slow
 
@@ -32,13 +33,6 @@ def _outputs(wd: Path) -> dict[str, bytes]:
             if p.is_file():
                 out[str(p.relative_to(wd))] = p.read_bytes()
     return out
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> Path:
-    wd = copy_workflow(tmp_path_factory.mktemp("tiny_a"))
-    run_snakemake(wd, *TINY)
-    return wd
 
 
 def test_every_table_is_built(tiny_run, base_config):
@@ -138,11 +132,16 @@ def test_deterministic_rerun(tiny_run, tmp_path):
     assert not differ, differ
 
 
-def test_resume_after_kill(tiny_run, tmp_path):
-    wd = copy_workflow(tmp_path / "tiny_c")
+def test_resume_after_kill(tiny_run, tiny_run_to_panel, tmp_path):
+    wd = copy_run(tiny_run_to_panel, tmp_path / "tiny_c")
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *TINY]
     proc = subprocess.Popen(
-        cmd, cwd=wd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        cmd,
+        cwd=wd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=snakemake_env(wd),
     )
     parts = wd / "results/measures/by_industry"
     deadline = time.time() + 600
