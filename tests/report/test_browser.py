@@ -107,11 +107,10 @@ def test_screenshot_renders(tmp_path):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 
-@pytest.mark.skipif(
-    not (ROOT / "results" / "report.html").is_file(), reason="no workflow report in results/"
-)
-def test_workflow_report(tmp_path):
-    page = (ROOT / "results" / "report.html").read_text(encoding="utf-8")
+@pytest.mark.slow
+def test_workflow_report(tiny_run, tmp_path):
+    """The report of the session's tiny workflow run: images decode, nothing is fetched."""
+    page = (tiny_run / "results" / "report.html").read_text(encoding="utf-8")
     out = probe(page, tmp_path)
     assert out["broken"] == [] and out["resources"] == [] and out["n_images"] >= 5
 
@@ -173,9 +172,8 @@ def test_width_probe_detects_overflow(tmp_path):
     assert any(b.startswith("DIV#wide") for b in width_probe(page, tmp_path)["bad"])
 
 
-@pytest.mark.skipif(
-    not (ROOT / "results" / "report.html").is_file(), reason="no workflow report in results/"
-)
-def test_workflow_report_fits_an_a4_page(tmp_path):
-    page = (ROOT / "results" / "report.html").read_text(encoding="utf-8")
+@pytest.mark.slow
+def test_workflow_report_fits_an_a4_page(tiny_run, tmp_path):
+    """The report of the session's tiny workflow run fits an A4 page."""
+    page = (tiny_run / "results" / "report.html").read_text(encoding="utf-8")
     assert width_probe(page, tmp_path)["bad"] == []
