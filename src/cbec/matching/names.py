@@ -331,6 +331,20 @@ def clean_text(series: pl.Series, *, t2s: bool = True) -> pl.Series:
     return _t2s(s) if t2s else s
 
 
+NORMALIZED_COLUMNS = [
+    "name_nfkc",
+    "name_simpl",
+    "name_core",
+    "suffix_class",
+    "is_branch",
+    "place_prefix",
+    "bracket_place",
+    "place_city",
+    "place_prov",
+    "name_key",
+]
+
+
 def normalize_names(series: pl.Series) -> pl.DataFrame:
     """Run the ladder on a Series of names.
 
@@ -343,17 +357,29 @@ def normalize_names(series: pl.Series) -> pl.DataFrame:
     uniq = pl.DataFrame({"name": s.unique()})
     df = uniq.with_columns(_nfkc_expr(pl.col("name")).replace("", None).alias("name_nfkc"))
     df = df.with_columns(_t2s(df["name_nfkc"]).alias("name_simpl"))
-    br_rx = rf"\(((?:{pl_.bracket_alt})+)(?:省|市|区|县)?\)"
+    df = _split_branch(df, pl_.bracket_alt)
+    df = _split_suffix(df)
+    df = _strip_place_prefix(df, pl_.prefix_alt)
+    df = _canonical_place(df)
+    res = s.to_frame().join(
+        df.select("name", *NORMALIZED_COLUMNS), on="name", how="left", nulls_equal=True
+    )
+    return res.select(NORMALIZED_COLUMNS)
+
+
+def _split_branch(df: pl.DataFrame, bracket_alt: str) -> pl.DataFrame:
+    """Bracketed place out (``bracket_place``); branches: parent part up to the first legal
+    suffix (``_parent``), branch part the rest (``_branch``, ``is_branch``)."""
+    br_rx = rf"\(((?:{bracket_alt})+)(?:省|市|区|县)?\)"
     suf_alt = "|".join(re.escape(x) for x, _ in LEGAL_SUFFIXES)
     branch_alt = "|".join(BRANCH_MARKERS)
     df = df.with_columns(
         pl.col("name_simpl").str.extract(br_rx, 1).alias("bracket_place"),
         pl.col("name_simpl").str.replace_all(br_rx, "").str.replace_all(r"[()]", "").alias("_n"),
     )
-    # branches: parent part up to the first legal suffix, branch part = rest
     df = df.with_columns(pl.col("_n").str.contains(branch_alt).fill_null(False).alias("is_branch"))
     parent_rx = rf"^(.*?(?:{suf_alt}))(.*(?:{branch_alt}).*)$"
-    df = df.with_columns(
+    return df.with_columns(
         pl.when(pl.col("is_branch"))
         .then(
             pl.coalesce(
@@ -369,20 +395,28 @@ def normalize_names(series: pl.Series) -> pl.DataFrame:
         .otherwise(None)
         .alias("_branch")
     )
+
+
+def _split_suffix(df: pl.DataFrame) -> pl.DataFrame:
+    """The legal form at the end of the parent name (``suffix_class``) and the rest (``_base``)."""
+    suf_alt = "|".join(re.escape(x) for x, _ in LEGAL_SUFFIXES)
     suf_rx = rf"^(.*?)({suf_alt})$"
-    suf_map = dict(LEGAL_SUFFIXES)
-    df = df.with_columns(
+    return df.with_columns(
         pl.col("_parent").str.extract(suf_rx, 2).alias("_suffix"),
     ).with_columns(
-        pl.col("_suffix").replace_strict(suf_map, default=None).alias("suffix_class"),
+        pl.col("_suffix").replace_strict(dict(LEGAL_SUFFIXES), default=None).alias("suffix_class"),
         pl.when(pl.col("_suffix").is_not_null())
         .then(pl.col("_parent").str.extract(suf_rx, 1))
         .otherwise(pl.col("_parent"))
         .alias("_base"),
     )
-    # leading administrative prefix with guard
+
+
+def _strip_place_prefix(df: pl.DataFrame, prefix_alt: str) -> pl.DataFrame:
+    """Leading administrative place (``place_prefix``), kept only when at least two Han
+    characters remain (else shortened by :func:`_guarded_prefix`); ``name_core``."""
     df = df.with_columns(
-        pl.col("_base").str.extract(rf"^((?:{pl_.prefix_alt})+)", 1).alias("_pre"),
+        pl.col("_base").str.extract(rf"^((?:{prefix_alt})+)", 1).alias("_pre"),
     ).with_columns(
         pl.when(pl.col("_pre").is_not_null())
         .then(pl.col("_base").str.slice(pl.col("_pre").str.len_chars()))
@@ -403,14 +437,18 @@ def normalize_names(series: pl.Series) -> pl.DataFrame:
             pl.when(pl.col("_ok")).then(pl.col("_rest")).otherwise(pl.col("_rest2")).alias("_rest"),
         )
     df = df.with_columns(pl.col("_pre").replace("", None).alias("place_prefix"))
-    df = df.with_columns(
+    return df.with_columns(
         pl.when(pl.col("is_branch"))
         .then(pl.concat_str([pl.col("_rest"), pl.lit("#"), pl.col("_branch")]))
         .otherwise(pl.col("_rest"))
         .replace("", None)
         .alias("name_core")
     )
-    # canonical place: leading prefix, else bracketed place
+
+
+def _canonical_place(df: pl.DataFrame) -> pl.DataFrame:
+    """Canonical place (leading prefix, else bracketed place): ``place_city``, ``place_prov``
+    and the matching key ``name_key`` = place label + core."""
     pp = df.select("place_prefix", "bracket_place").unique()
     city, prov, label = [], [], []
     for pre, brk in pp.iter_rows():
@@ -429,26 +467,12 @@ def normalize_names(series: pl.Series) -> pl.DataFrame:
         pl.Series("_label", label, dtype=pl.String),
     )
     df = df.join(pp, on=["place_prefix", "bracket_place"], how="left", nulls_equal=True)
-    df = df.with_columns(
+    return df.with_columns(
         pl.when(pl.col("name_core").is_null())
         .then(None)
         .otherwise(pl.concat_str([pl.col("_label").fill_null(""), pl.col("name_core")]))
         .alias("name_key")
     )
-    out_cols = [
-        "name_nfkc",
-        "name_simpl",
-        "name_core",
-        "suffix_class",
-        "is_branch",
-        "place_prefix",
-        "bracket_place",
-        "place_city",
-        "place_prov",
-        "name_key",
-    ]
-    res = s.to_frame().join(df.select("name", *out_cols), on="name", how="left", nulls_equal=True)
-    return res.select(out_cols)
 
 
 def normalize_name(s: str) -> str:
@@ -484,6 +508,14 @@ _SCI = r"^(\d)(?:\.(\d+))?E\+?(\d+)$"
 
 
 def _phone_frame(series: pl.Series) -> pl.DataFrame:
+    """Local phone number (``phone``) and area code (``area``) of each raw phone string."""
+    df = _phone_digits(series)
+    df = _drop_country_code(df)
+    return _split_area(df).select("phone", "area")
+
+
+def _phone_digits(series: pl.Series) -> pl.DataFrame:
+    """The digits (``_d``), their groups (``_parts``) and the cleaned text (``_txt``)."""
     s = series.cast(pl.String).str.normalize("NFKC").str.strip_chars().str.to_uppercase()
     df = pl.DataFrame({"raw": s})
     # Excel scientific notation: exact when the mantissa carries every digit; else lossy -> null
@@ -515,7 +547,11 @@ def _phone_frame(series: pl.Series) -> pl.DataFrame:
         pl.col("_sp").str.replace_all(r"\s+", "").alias("_d"),
         pl.col("_sp").str.strip_chars().str.split(" ").alias("_parts"),
     )
-    # country code
+    return df
+
+
+def _drop_country_code(df: pl.DataFrame) -> pl.DataFrame:
+    """Without the country code 86; a '+86 574 …' number gets back the trunk 0."""
     d = pl.col("_d")
     df = df.with_columns(
         pl.when(d.str.starts_with("0086"))
@@ -526,7 +562,7 @@ def _phone_frame(series: pl.Series) -> pl.DataFrame:
         .alias("_d")
     )
     # a number written '+86 574 ...' lost the trunk 0 of its area code
-    df = df.with_columns(
+    return df.with_columns(
         pl.when(
             d.str.contains(r"^[2-9]")
             & d.str.len_chars().is_between(10, 11)
@@ -536,6 +572,12 @@ def _phone_frame(series: pl.Series) -> pl.DataFrame:
         .otherwise(d)
         .alias("_d")
     )
+
+
+def _split_area(df: pl.DataFrame) -> pl.DataFrame:
+    """Area code (3 digits for 010 / 02X, else 4; none for mobiles) and the local number of
+    7 or 8 digits (extensions and trailing junk dropped) or the 11-digit mobile."""
+    d = pl.col("_d")
     # area code: 010 / 02X are 3 digits, other 0XXX 4 digits; numbers may lack the leading 0
     area3 = d.str.contains(r"^0(10|2\d)")
     mobile = d.str.contains(r"^1[3-9]\d{9}$")
@@ -559,7 +601,7 @@ def _phone_frame(series: pl.Series) -> pl.DataFrame:
     )
     # extension / trailing junk: keep 7 or 8 digits of a landline local number
     loc = pl.col("_loc")
-    df = df.with_columns(
+    return df.with_columns(
         pl.when(mobile)
         .then(loc)
         .when(loc.str.len_chars().is_between(7, 8))
@@ -584,7 +626,6 @@ def _phone_frame(series: pl.Series) -> pl.DataFrame:
         .otherwise(None)
         .alias("phone")
     )
-    return df.select("phone", "area")
 
 
 def normalize_phone(series: pl.Series) -> pl.Series:
