@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from cbec.data.coverage import blank_share, coverage_alarms, thin_years
+from cbec.data.coverage import blank_share, coverage_alarms, match_rate_alarms, thin_years
 
 
 def test_a_year_far_below_its_neighbours_is_flagged():
@@ -28,3 +28,17 @@ def test_row_counts_and_variable_coverage_alarms_name_the_numbers():
 
 def test_blank_share_counts_null_and_whitespace():
     assert blank_share(pl.Series(["a", None, " ", "b"])) == 0.5
+
+
+def test_customs_years_that_match_no_or_few_firms_are_flagged():
+    parties = {2001: 355, 2002: 363, 2003: 415, 2004: 516, 2005: 533}
+    matched = {2001: 266, 2002: 0, 2003: 308, 2004: 90, 2005: 393}
+    msgs = match_rate_alarms(parties, matched)
+    assert msgs == [
+        "customs 2002: none of its 363 exporting parties matched an ASIF firm",
+        "customs 2004: 17% of its parties matched an ASIF firm, below 50% of the neighbouring "
+        "years' mean (74%)",
+    ]
+    # keys as in the JSON report (strings), a normal delivery: no alarm
+    ok = {str(y): round(0.75 * n) for y, n in parties.items()}
+    assert match_rate_alarms({str(y): n for y, n in parties.items()}, ok) == []

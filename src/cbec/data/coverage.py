@@ -61,3 +61,29 @@ def blank_share(s: pl.Series) -> float:
         return 0.0
     blank = s.is_null() | (s.cast(pl.String).str.strip_chars() == "")
     return float(blank.mean())
+
+
+def match_rate_alarms(
+    parties_by_year: dict, matched_by_year: dict, ratio: float = ALARM_RATIO
+) -> list[str]:
+    """Warnings for customs years that match no firm, or whose share of matched parties falls
+    below ``ratio`` x the neighbouring years' mean (e.g. a year delivered with another name
+    encoding or without zips and phones). Keys are years (int or str, as in the JSON report)."""
+    parties = {int(y): int(n) for y, n in parties_by_year.items()}
+    matched = {
+        int(y): int(matched_by_year.get(y, matched_by_year.get(str(y), 0)) or 0)
+        for y in parties_by_year
+    }
+    msgs = [
+        f"customs {y}: none of its {parties[y]} exporting parties matched an ASIF firm"
+        for y in sorted(parties)
+        if parties[y] > 0 and matched[y] == 0
+    ]
+    rate = {y: matched[y] / parties[y] for y in parties if parties[y] > 0}
+    msgs += [
+        f"customs {y}: {v:.0%} of its parties matched an ASIF firm, below {ratio:.0%} of the "
+        f"neighbouring years' mean ({ref:.0%})"
+        for y, v, ref in thin_years(rate, ratio)
+        if matched[y] > 0
+    ]
+    return msgs
