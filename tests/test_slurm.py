@@ -39,7 +39,7 @@ SLURM_ARGS = (
 # jobs and tfp and cu (local rules) on the controller.
 FORCED = ("results/measures/by_industry/13.parquet", "results/measures/by_industry/26.parquet")
 TARGETS = ("results/tables/table2.tex", "results/tables/table8.tex")
-SLURM_JOBS = {"measure_industry": 2, "analysis_sample": 1, "table2": 1, "table8": 1}
+SLURM_JOBS = {"measure_industry": 2, "analysis_sample": 1, "table": 2}
 REWRITTEN = (
     *FORCED,
     "results/measures/tfp.parquet",

@@ -75,11 +75,10 @@ def pinyin_windows(ids: pl.Series, core: pl.Series) -> pl.DataFrame:
     )
 
 
-def english_tokens(ids: pl.Series, name_en: pl.Series) -> pl.DataFrame:
-    """(id, key): the lower-case words (letters only, >= 3 letters) of English names that are
-    not :data:`STOPWORDS`."""
+def _english_words(ids: pl.Series, name_en: pl.Series) -> pl.DataFrame:
+    """(id, key): every lower-case run of letters of each English name, in order."""
     df = pl.DataFrame({"id": ids, "en": name_en.cast(pl.String)}).drop_nulls("en")
-    tok = df.select(
+    return df.select(
         "id",
         pl.col("en")
         .str.normalize("NFKC")
@@ -87,6 +86,12 @@ def english_tokens(ids: pl.Series, name_en: pl.Series) -> pl.DataFrame:
         .str.extract_all(r"[a-z]+")
         .alias("key"),
     ).explode("key")
+
+
+def english_tokens(ids: pl.Series, name_en: pl.Series) -> pl.DataFrame:
+    """(id, key): the lower-case words (letters only, >= 3 letters) of English names that are
+    not :data:`STOPWORDS`."""
+    tok = _english_words(ids, name_en)
     return tok.filter(
         (pl.col("key").str.len_chars() >= 3) & ~pl.col("key").is_in(list(STOPWORDS))
     ).unique(maintain_order=True)
@@ -123,15 +128,7 @@ def city_pinyin() -> pl.DataFrame:
 def english_city(ids: pl.Series, name_en: pl.Series) -> pl.DataFrame:
     """(id, city): the city whose pinyin is the first word of the English name that names a
     city ("Ningbo Haitian Plastic Co., Ltd." -> 3302)."""
-    df = pl.DataFrame({"id": ids, "en": name_en.cast(pl.String)}).drop_nulls("en")
-    tok = df.select(
-        "id",
-        pl.col("en")
-        .str.normalize("NFKC")
-        .str.to_lowercase()
-        .str.extract_all(r"[a-z]+")
-        .alias("key"),
-    ).explode("key")
+    tok = _english_words(ids, name_en)
     return (
         tok.join(city_pinyin(), on="key", maintain_order="left")
         .unique("id", keep="first", maintain_order=True)

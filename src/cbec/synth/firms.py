@@ -354,13 +354,7 @@ def _name_versions(
 ) -> tuple[pl.DataFrame, np.ndarray]:
     """Renames: core characters and suffix of each (firm, version), and the name version
     of each firm-year."""
-    n, T = alive.shape
-    tt = np.arange(T)[None, :]
-    rename = alive & (tt > entry_t[:, None]) & (rng.random((n, T)) < p["demography"]["rename_rate"])
-    name_version = np.cumsum(rename, axis=1)
-    nv = name_version[:, -1] + 1
-    vf = np.repeat(np.arange(n), nv)
-    vv = np.arange(vf.size) - np.repeat(np.cumsum(nv) - nv, nv)
+    name_version, vf, vv = _versions(rng, alive, entry_t, p["demography"]["rename_rate"])
     cores = nm.sample_cores(rng, vf.size)
     change_core = (vv == 0) | (rng.random(vf.size) < 0.6)
     sp = np.array(nm.SUFFIX_P)
@@ -384,17 +378,25 @@ def _name_versions(
     return pieces, name_version
 
 
+def _versions(
+    rng: np.random.Generator, alive: np.ndarray, entry_t: np.ndarray, rate: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Events (a rename, a new code) at ``rate`` per firm-year after entry: the version of
+    each firm-year (n x T) and, one row per (firm, version), the firm and the version."""
+    n, T = alive.shape
+    tt = np.arange(T)[None, :]
+    event = alive & (tt > entry_t[:, None]) & (rng.random((n, T)) < rate)
+    version = np.cumsum(event, axis=1)
+    nv = version[:, -1] + 1
+    firm = np.repeat(np.arange(n), nv)
+    return version, firm, np.arange(firm.size) - np.repeat(np.cumsum(nv) - nv, nv)
+
+
 def _legal_codes(
     p: dict[str, Any], rng: np.random.Generator, alive: np.ndarray, entry_t: np.ndarray
 ) -> tuple[pl.DataFrame, np.ndarray]:
     """Legal-person codes by (firm, code version) and the code version of each firm-year."""
-    n, T = alive.shape
-    tt = np.arange(T)[None, :]
-    recode = alive & (tt > entry_t[:, None]) & (rng.random((n, T)) < p["demography"]["recode_rate"])
-    code_version = np.cumsum(recode, axis=1)
-    ncv = code_version[:, -1] + 1
-    cf = np.repeat(np.arange(n), ncv)
-    cv = np.arange(cf.size) - np.repeat(np.cumsum(ncv) - ncv, ncv)
+    code_version, cf, cv = _versions(rng, alive, entry_t, p["demography"]["recode_rate"])
     d8 = unique_ints(rng, cf.size, 10**8, 10**6)
     code = pl.Series(d8.astype(str)).str.zfill(8) + pl.Series(check_digit(d8))
     codes = pl.DataFrame({"firm": cf, "code_version": cv, "firm_code": code})
