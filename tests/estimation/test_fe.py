@@ -219,3 +219,20 @@ def test_weights_must_be_positive(panel):
     df = panel.with_columns(pl.lit(0.0).alias("w"))
     with pytest.raises(ValueError, match="weights column 'w' must be positive"):
         FESample.from_frame(df, FE, ["cu", *X_VARS], weights="w")
+
+
+@pytest.mark.parametrize("with_fe", [True, False], ids=["fe", "nofe"])
+def test_adjusted_r2_and_depvar_mean_match_pyfixest(panel, with_fe):
+    """The rows "Adjusted R²" and "Mean of dependent variable": pyfixest's ``_adj_r2`` (every
+    fixed-effect level counted as a parameter) and the mean of y on the estimation rows."""
+    fe = FE if with_fe else []
+    s = FESample.from_frame(panel, fe, ["cu", *X_VARS], cluster="firm_id", tol=1e-13)
+    r = feols(s, "cu", X_VARS)
+    fml = f"cu ~ {' + '.join(X_VARS)}" + (f" | {FML_FE}" if with_fe else "")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = pf.feols(fml, data=panel.to_pandas(), vcov={"CRV1": "firm_id"}, demeaner=TIGHT)
+    st = r.to_dict()["stats"]
+    assert st["r2_adj"] == pytest.approx(fit._adj_r2, rel=1e-8)
+    assert st["r2_adj"] < r.r2
+    assert st["depvar_mean"] == pytest.approx(float(fit._Y_untransformed.to_numpy().mean()))

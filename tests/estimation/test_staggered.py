@@ -130,7 +130,11 @@ def test_robust_estimators_recover_planted_path(world, name):
 
 def test_dynamic_twfe_runs_with_paper_fe(world):
     r = world["res"]["dynamic_twfe"]
-    assert r.fixed_effects == FE and r.vcov == "CRV1:firm_id" and r.nobs == world["sim"].height
+    from cbec.estimation.fe import drop_singletons, encode_fe
+
+    kept = int(drop_singletons(encode_fe(world["sim"], list(FE))).sum())
+    assert r.fixed_effects == FE and r.vcov == "CRV1:firm_id" and r.nobs == kept
+    assert any("singleton firm-years" in n for n in r.notes) == (kept < world["sim"].height)
     assert r.path.height == 11 and r.path.filter(pl.col("is_reference"))["rel_time"].to_list() == [
         -1
     ]
@@ -345,3 +349,28 @@ def test_sun_abraham_reports_each_cohorts_reference_period(world):
     note = next(n for n in sa.notes if "reference" in n)
     assert note.endswith("joined 2009: -2 (year 2007), joined 2010: -3 (year 2007), "
                          "joined 2011: -4 (year 2007)")  # fmt: skip
+
+
+def test_static_twfe_drops_singletons_like_the_tables():
+    """Table 8's static TWFE has the N, clusters and estimate of Table 2's regression (the FE
+    layer, singletons dropped: pyfixest's default), not those of a fit keeping singletons."""
+    from pyfixest.demeaners import MapDemeaner
+
+    sim = simulate_staggered(400, seed=3).with_columns(
+        (pl.col("year") >= pl.col("cohort")).fill_null(False).cast(pl.Float64).alias("d")
+    )
+    r = st.static_twfe(sim, *ARGS, fe=FE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tight = MapDemeaner(fixef_tol=1e-12, fixef_maxiter=100_000)
+        drop = pf.feols(
+            "cu ~ d | firm_id + ind2^year + city^year",
+            sim.to_pandas(),
+            vcov={"CRV1": "firm_id"},
+            demeaner=tight,
+        )
+    assert drop._N < sim.height  # the panel has singletons
+    assert r["nobs"] == drop._N
+    assert r["n_clusters"] == drop._G[0]
+    assert r["estimate"] == pytest.approx(drop.coef()["d"], rel=1e-6)
+    assert r["se"] == pytest.approx(drop.se()["d"], rel=1e-6)

@@ -600,7 +600,6 @@ def test_wild_bootstrap_method_in_notes(table2, method):
     assert "wild cluster bootstrap" not in render_table(table2, "md", lang="en")
 
 
-
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not on PATH")
 @pytest.mark.slow
 def test_workflow_tex_compiles_and_fits(tiny_run, tmp_path):

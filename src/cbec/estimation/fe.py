@@ -498,6 +498,21 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+def depvar_mean(sample: FESample, y: str) -> float:
+    """Mean of the raw dependent variable on the estimation rows (weighted with weights)."""
+    v = sample.column(y)
+    return float(v.mean() if sample.weights is None else np.average(v, weights=sample.weights))
+
+
+def adjusted_r2(sample: FESample, r2: float, k: int) -> float:
+    """Adjusted R² counting every fixed-effect level as a parameter, as pyfixest:
+    ``1 - (1 - R²) (N - 1) / (N - k - k_fe)`` with ``k_fe = Σ (levels - 1) + 1`` (0 without
+    fixed effects, where ``k`` counts the intercept)."""
+    n = sample.nobs
+    k_fe = int(np.sum(sample.fe_sizes - 1)) + 1 if sample.fe else 0
+    return float(1 - (1 - r2) * (n - 1) / (n - k - k_fe))
+
+
 # ----------------------------------------------------------------------------- OLS
 
 
@@ -622,6 +637,7 @@ def feols(
     r2 = 1 - ssu / sample.tss(y)
     r2w = 1 - ssu / float(M[0, 0]) if sample.fe else float("nan")
     return RegResult(
+        stats={"depvar_mean": depvar_mean(sample, y), "r2_adj": adjusted_r2(sample, r2, k)},
         names=names,
         params=beta,
         cov=V,

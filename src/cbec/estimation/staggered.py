@@ -49,7 +49,7 @@ import pyfixest as pf
 from scipy import sparse, stats
 from scipy.linalg import cho_factor, cho_solve
 
-from cbec.estimation.fe import FESample
+from cbec.estimation.fe import FESample, drop_singletons, encode_fe
 from cbec.estimation.fe import feols as fe_feols
 
 PAPER_FE: list[str] = ["firm_id", "ind2^year", "city^year"]
@@ -208,8 +208,11 @@ def _prepare(
     window: tuple[int, int],
     controls: Sequence[str] | None,
     ref: int,
+    drop_singleton_obs: bool = True,
 ) -> tuple[pl.DataFrame, list[str]]:
-    """Select, drop incomplete rows (noted) and add event time."""
+    """Select, drop incomplete rows (noted), drop firm-years alone in a fixed-effect group
+    (iteratively, noted; as the tables' FE layer does, so that N and the clusters agree with
+    Table 2's) and add event time."""
     controls = list(controls or [])
     cols = list(dict.fromkeys([unit, time, cohort, y, cluster, *controls, *_fe_sources(fe)]))
     missing = [c for c in cols if c not in df.columns]
@@ -222,6 +225,11 @@ def _prepare(
     notes = []
     if d.height < n0:
         notes.append(f"dropped {n0 - d.height} rows with missing {y}/controls/FE/cluster")
+    if drop_singleton_obs and fe and d.height:
+        keep = drop_singletons(encode_fe(d, list(fe)))
+        if not keep.all():
+            notes.append(f"dropped {int((~keep).sum())} singleton firm-years")
+            d = d.filter(pl.Series(keep))
     return event_time(d, unit, time, cohort, window, ref), notes
 
 
@@ -325,7 +333,8 @@ def _fit_feols(
 ) -> tuple[pd.Series, np.ndarray, list[str]]:
     """OLS absorbing ``fe`` with CRV1 by ``cluster`` via the project's FE layer
     (:mod:`cbec.estimation.fe`: integer-encoded ``a^b`` effects, MAP then LSMR when MAP is slow,
-    pyfixest's small-sample conventions); singletons are kept (pyfixest's ``fixef_rm="none"``).
+    pyfixest's small-sample conventions); singletons are dropped by the callers (``_prepare``),
+    so here none remain (kept if any: pyfixest's ``fixef_rm="none"``).
     Collinear regressors are dropped (not in the returned names)."""
     sample = FESample.from_frame(
         d, list(fe), [y, *regressors], cluster=cluster, drop_singleton_obs=False
@@ -675,7 +684,7 @@ def did2s(
     firm-years that are singletons in an FE are removed iteratively); ``"cbec"`` runs the
     stage-1 ``pf.feols`` (keeping singletons unless ``drop_singletons``) and computes the same
     variance with sparse matrices."""
-    d, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref)
+    d, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref, False)
     # pyfixest's feols().fixef()/predict (stage 1) rejects `a^b`: one combined factor column each
     exprs, fe_cols = _combined_fe(fe)
     if exprs:

@@ -45,6 +45,16 @@ _PATTERNS: list[tuple[re.Pattern[str], Phrase, Phrase]] = [
         lambda m, w: f"{w}:剔除{_fmt(m[1])}个固定效应组内仅有一个观测值的未处理企业—年份。",
     ),
     (
+        re.compile(r"^dropped (\d+) singleton firm-years$"),
+        lambda m, w: (
+            f"{w}: {_fmt(m[1])} firm-years alone in a fixed-effect group (singletons) are "
+            "dropped, as in Tables 2-7."
+        ),
+        lambda m, w: (
+            f"{w}:与表2至表7相同,剔除{_fmt(m[1])}个固定效应组内仅有一个观测值的企业—年份。"
+        ),
+    ),
+    (
         re.compile(r"^dropped (\d+) treated firm-years with FE levels not seen untreated$"),
         lambda m, w: (
             f"{w}: {_fmt(m[1])} treated firm-years whose fixed-effect levels are never "
