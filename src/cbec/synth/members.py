@@ -242,7 +242,8 @@ def _others(
     # the listing format does not depend on who lists: English only as often as manufacturers
     english = rng.random(n) < p["names"]["member_english_only"]
     name_cn = _blank(pl.Series(name_cn, dtype=pl.String), english)
-    join = scrape_year - rng.geometric(1 / 5, n) + 1
+    # tenure ~ geometric (mean 5 years), never longer than the platform has existed
+    join = np.maximum(scrape_year - rng.geometric(1 / 5, n) + 1, p["members"]["launch_year"])
     area = cities["area_code"].to_numpy()[city]
     local = rng.integers(2 * 10**7, 9 * 10**7, n).astype(str)
     rating = (

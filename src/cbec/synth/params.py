@@ -235,6 +235,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "members": {
         "scrape_date": "2024-06-30",
+        "launch_year": 1999,  # the platforms' first year: no membership is older
         "non_manufacturer_share": 0.35,  # trading companies etc. per listed manufacturer
         "branch_share": 0.04,  # 分公司 rows per listed manufacturer
         "lapsed_share": 0.02,  # true members missing from the scrape
