@@ -6,7 +6,7 @@ import logging
 import polars as pl
 
 from cbec import runlog
-from cbec.data.coverage import BLANK_NAME_ALARM, blank_share
+from cbec.data.coverage import blank_name_alarm
 from cbec.data.io import read_raw, write_parquet_atomic, write_text_atomic
 from cbec.matching.platform import MEMBER_COLUMNS, PANEL_COLUMNS, link_members
 
@@ -19,14 +19,9 @@ def main() -> None:
         required=MEMBER_COLUMNS,
         encoding=snakemake.params.encoding,
     )
-    blank = blank_share(members["name_cn"])
-    if blank > BLANK_NAME_ALARM:
-        logging.getLogger("match_platform").warning(
-            "coverage: %s: %.0f%% of %d members have no Chinese name (they cannot be matched)",
-            snakemake.input.members,
-            100 * blank,
-            members.height,
-        )
+    alarm = blank_name_alarm(members["name_cn"], snakemake.input.members)
+    if alarm:
+        logging.getLogger("match_platform").warning(alarm)
     links, review, report = link_members(
         members,
         pl.read_parquet(snakemake.input.panel, columns=PANEL_COLUMNS),

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from cbec.data.coverage import blank_share, coverage_alarms, match_rate_alarms, thin_years
+from cbec.data.coverage import (
+    blank_name_alarm,
+    blank_share,
+    coverage_alarms,
+    match_rate_alarms,
+    thin_years,
+)
 
 
 def test_a_year_far_below_its_neighbours_is_flagged():
@@ -42,3 +48,12 @@ def test_customs_years_that_match_no_or_few_firms_are_flagged():
     # keys as in the JSON report (strings), a normal delivery: no alarm
     ok = {str(y): round(0.75 * n) for y, n in parties.items()}
     assert match_rate_alarms({str(y): n for y, n in parties.items()}, ok) == []
+
+
+def test_blank_name_alarm_above_half_of_the_list():
+    """A quarter of members listed under an English name only is ordinary; most is not."""
+    quarter = pl.Series(["海天", None, "宁波", "", "天马", "金龙", "华美", "  "])
+    assert blank_name_alarm(quarter.head(4), "m.parquet") is None  # half: not above
+    most = pl.Series(["海天", None, "", " ", None])
+    msg = blank_name_alarm(most, "m.parquet")
+    assert msg is not None and "m.parquet: 80% of 5 members have no Chinese name" in msg

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import polars as pl
 
-#: a member list with a larger share of blank Chinese names is reported
-BLANK_NAME_ALARM = 0.2
+#: a member list with a larger share of blank Chinese names is reported (real lists carry many
+#: members under an English or pinyin name only: a quarter is ordinary, a half is not)
+BLANK_NAME_ALARM = 0.5
 #: a year is an outlier when its value is below this share of its neighbours' mean
 ALARM_RATIO = 0.5
 
@@ -87,3 +88,14 @@ def match_rate_alarms(
         if matched[y] > 0
     ]
     return msgs
+
+
+def blank_name_alarm(names: pl.Series, source: str, ratio: float = BLANK_NAME_ALARM) -> str | None:
+    """A warning when more than ``ratio`` of a member list's Chinese names are blank."""
+    share = blank_share(names)
+    if share <= ratio:
+        return None
+    return (
+        f"coverage: {source}: {share:.0%} of {names.len()} members have no Chinese name (matched "
+        "only through an English or pinyin name, phone, zip or legal representative)"
+    )
