@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations_with_replacement
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -127,6 +128,19 @@ def _gmm(
     return r.x, float(r.fun), converged
 
 
+class _Group(NamedTuple):
+    """One estimation group's columns, the lag structure and OLS start values."""
+
+    va: np.ndarray
+    lab: np.ndarray
+    k: np.ndarray
+    m: np.ndarray
+    lnd: np.ndarray
+    idx: np.ndarray  # rows with a lag
+    lg: np.ndarray  # their lagged rows
+    b_ols: np.ndarray
+
+
 def _fit(
     va: np.ndarray,
     lab: np.ndarray,
@@ -153,9 +167,9 @@ def _fit(
     if method == "dynamic":
         return _fit_dynamic(va, lab, k, m, lnd, lag, idx, lg, poly_degree, times)
     if method == "iv":
-        return _fit_iv(va, lab, k, m, lnd, idx, lg, b_ols, poly_degree, markov_degree)
+        return _fit_iv(_Group(va, lab, k, m, lnd, idx, lg, b_ols), poly_degree, markov_degree)
     if method == "acf":
-        return _fit_acf(va, lab, k, m, lnd, idx, lg, b_ols, poly_degree, markov_degree)
+        return _fit_acf(_Group(va, lab, k, m, lnd, idx, lg, b_ols), poly_degree, markov_degree)
     raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
 
 
@@ -185,20 +199,10 @@ def _message(fval: float, conv: bool) -> str:
     return "ok" if conv else f"second stage not converged (objective {fval:.2e})"
 
 
-def _fit_iv(
-    va: np.ndarray,
-    lab: np.ndarray,
-    k: np.ndarray,
-    m: np.ndarray,
-    lnd: np.ndarray,
-    idx: np.ndarray,
-    lg: np.ndarray,
-    b_ols: np.ndarray,
-    poly_degree: int,
-    markov_degree: int,
-) -> _Fit:
+def _fit_iv(g: _Group, poly_degree: int, markov_degree: int) -> _Fit:
     """First stage va = P(l,k,m)·b + φ ln δ + ε with ln δ instrumented by ln δ_{t−1};
     second stage ω(β) = ψ − β_l l − β_k k with moments E[ξ (1, k_t, l_{t−1})]."""
+    va, lab, k, m, lnd, idx, lg, b_ols = g
     nn = idx.size
     P = _poly(_standardize(np.column_stack([lab, k, m])), poly_degree)
     # ψ̂ = Φ̂ − φ̂ ln δ: a function of (l, k, m) only, free of book noise
@@ -341,20 +345,10 @@ def _rho_search(
     return rho, b, bool(grid[0] + 1e-6 < rho < grid[-1] - 1e-6)
 
 
-def _fit_acf(
-    va: np.ndarray,
-    lab: np.ndarray,
-    k: np.ndarray,
-    m: np.ndarray,
-    lnd: np.ndarray,
-    idx: np.ndarray,
-    lg: np.ndarray,
-    b_ols: np.ndarray,
-    poly_degree: int,
-    markov_degree: int,
-) -> _Fit:
+def _fit_acf(g: _Group, poly_degree: int, markov_degree: int) -> _Fit:
     """Plain ACF: Φ̂ = E[va | poly(l, k, m, ln δ)]; all of (β_l, β_k, φ) in stage 2 with
     instruments (1, k_t, l_{t−1}, ln δ_{t−1})."""
+    va, lab, k, m, lnd, idx, lg, b_ols = g
     nn = idx.size
     P = _poly(_standardize(np.column_stack([lab, k, m, lnd])), poly_degree)
     b, *_ = np.linalg.lstsq(P, va, rcond=None)

@@ -174,13 +174,12 @@ def _check_columns(
     free: list[str],
     state: list[str],
     proxy: str,
-    id: str,
-    time: str,
+    keys: list[str],
     poly_degree: int,
-    exit: str | None,
 ) -> None:
-    """Raise ValueError on missing or repeated columns, no state input, degree < 1."""
-    names = [y, *free, *state, proxy, id, time] + ([exit] if exit else [])
+    """Raise ValueError on missing or repeated columns, no state input, degree < 1 (``keys``:
+    firm, time and the exit indicator if any)."""
+    names = [y, *free, *state, proxy, *keys]
     missing = [c for c in names if c not in df.columns]
     if missing:
         raise ValueError(f"columns not found in df: {missing}")
@@ -257,7 +256,7 @@ def _prepare(
     Returns the data, the original row positions of the sorted complete rows, and the
     (y, inputs)-finite mask over all rows of ``df`` (for TFP).
     """
-    _check_columns(df, y, free, state, proxy, id, time, poly_degree, exit)
+    _check_columns(df, y, free, state, proxy, [id, time, *([exit] if exit else [])], poly_degree)
     idc, ti = _panel_index(df, id, time)
     yv = _col(df, y)
     fv = np.column_stack([_col(df, c) for c in free]) if free else np.empty((df.height, 0))
