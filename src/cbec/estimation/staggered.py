@@ -40,7 +40,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -349,6 +349,35 @@ def _keys(d: pl.DataFrame, unit: str, time: str) -> pl.DataFrame:
     return d.select(unit, time)
 
 
+def _result(
+    estimator: str,
+    summary: tuple,
+    fe: Sequence[str],
+    cluster: str,
+    d: pl.DataFrame,
+    g: int,
+    keys: tuple[str, str],
+    notes: list[str],
+    **extra: Any,
+) -> EventStudyResult:
+    """An event-study result on the estimation rows ``d`` (path, ATT, pre-trend from
+    ``_summarise``), CRV1 by ``cluster`` with ``g`` clusters."""
+    path, att, pre = summary
+    return EventStudyResult(
+        estimator,
+        path,
+        att,
+        pre,
+        list(fe),
+        f"CRV1:{cluster}",
+        d.height,
+        g,
+        _keys(d, *keys),
+        notes,
+        **extra,
+    )
+
+
 # --------------------------------------------------------------------------- estimators
 
 
@@ -424,18 +453,7 @@ def dynamic_twfe(
     path, att, pre = _summarise(
         "twfe", bins, beta.iloc[idx].to_numpy(), vcov[np.ix_(idx, idx)], n_bin, g, window, ref
     )
-    return EventStudyResult(
-        "twfe",
-        path,
-        att,
-        pre,
-        list(fe),
-        f"CRV1:{cluster}",
-        d.height,
-        g,
-        _keys(d, unit, time),
-        notes,
-    )
+    return _result("twfe", (path, att, pre), fe, cluster, d, g, (unit, time), notes)
 
 
 def sun_abraham(
@@ -491,16 +509,14 @@ def sun_abraham(
     g = int(d[cluster].n_unique())
     b_vec = R @ beta.to_numpy()
     path, att, pre = _summarise("sun_abraham", bins, b_vec, R @ vcov @ R.T, n_bin, g, window, ref)
-    return EventStudyResult(
+    return _result(
         "sun_abraham",
-        path,
-        att,
-        pre,
-        list(fe),
-        f"CRV1:{cluster}",
-        d.height,
+        (path, att, pre),
+        fe,
+        cluster,
+        d,
         g,
-        _keys(d, unit, time),
+        (unit, time),
         notes,
         reference_periods=dict(sorted(ref_g.items())),
     )
