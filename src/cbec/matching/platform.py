@@ -282,8 +282,11 @@ def _member_city(m: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
     code (zip4 / area -> city learnt from the firms, most frequent city); ``city_source``."""
     zip_map = _mode_map(fa.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4")), "z4", "city")
     area_map = _mode_map(fa, "area", "city")
-    en_city = english_city(m["member_id"], m["name_en"]).rename(
-        {"id": "member_id", "city": "city_en"}
+    en_city = (
+        english_city(m["member_id"], m["name_en"])
+        .group_by("id", maintain_order=True)
+        .agg(pl.col("city").alias("city_en"))
+        .rename({"id": "member_id"})
     )
     return (
         m.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4"))
@@ -311,12 +314,17 @@ def _member_city(m: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
 
 def _candidate_places(m: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Every city a member may be in (from its address, the place in its name, its zip,
-    its phone's area code, the city its English name begins with): (member_id, city); and every province: (member_id, prov). A
-    member listing a sales office in another city still meets its firm's block."""
-    srcs = ["city_addr", "place_city", "city_zip", "city_area", "city_en"]
+    its phone's area code, the cities its English name begins with): (member_id, city); and
+    every province: (member_id, prov). A member listing a sales office in another city still
+    meets its firm's block."""
+    srcs = ["city_addr", "place_city", "city_zip", "city_area"]
     cities = (
-        m.select("member_id", pl.concat_list(srcs).alias("city"))
-        .explode("city")
+        pl.concat(
+            [
+                m.select("member_id", pl.concat_list(srcs).alias("city")).explode("city"),
+                m.select("member_id", pl.col("city_en").alias("city")).explode("city"),
+            ]
+        )
         .drop_nulls()
         .unique(maintain_order=True)
     )
