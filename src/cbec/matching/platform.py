@@ -384,7 +384,10 @@ def _corroborated(pairs: pl.DataFrame, m: pl.DataFrame, fa: pl.DataFrame) -> pl.
 
 def _trade_name_pairs(mc: pl.DataFrame, fu: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
     """A short trade name (海天) or a related trading company (海天进出口) whose stem begins the
-    core of a firm of the same city (海天塑料), corroborated."""
+    core of a firm of the same city (海天塑料), corroborated; or, uncorroborated, when the
+    member's address lies in the firm's county and the stem is unique on both sides within
+    the city (no other unmatched member has it, no other unmatched firm's core begins with
+    it: :func:`_unique_pairs`)."""
     ms = mc.filter(~pl.col("is_branch") & pl.col("stem").str.len_chars().is_between(2, 4))
     fp = pl.concat(
         [
@@ -397,8 +400,46 @@ def _trade_name_pairs(mc: pl.DataFrame, fu: pl.DataFrame, fa: pl.DataFrame) -> p
             for n in (2, 3, 4)
         ]
     )
-    pairs = ms.join(fp, on=["city", "stem"]).select("member_id", "firm_id", "w").unique()
-    return _corroborated(pairs, mc, fa)
+    cand = ms.select("member_id", "city", "stem").join(fp, on=["city", "stem"])
+    corr = _corroborated(cand.select("member_id", "firm_id", "w").unique(), mc, fa)
+    mk = ms.select("member_id", "city", pl.col("stem").alias("key"))
+    fk = fu.select(
+        "firm_id", "city", *[pl.col("name_core").str.slice(0, n).alias(f"k{n}") for n in (2, 3, 4)]
+    ).unpivot(index=["firm_id", "city"], value_name="key").drop("variable")
+    solo = _unique_pairs(_same_county(cand, ms, fa).rename({"stem": "key"}), mk, fk, corr)
+    return pl.concat([corr, solo])
+
+
+def _same_county(cand: pl.DataFrame, m: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
+    """The candidates (member_id, firm_id, ...) whose member's address lies in the firm's
+    county (``county_addr`` of ``m`` equal to ``county`` of ``fa``)."""
+    pairs = (
+        cand.select("member_id", "firm_id")
+        .unique()
+        .join(m.select("member_id", pl.col("county_addr").alias("county")).unique(), on="member_id")
+        .join(fa.select("firm_id", "county"), on=["firm_id", "county"], how="semi")
+    )
+    return cand.join(pairs.select("member_id", "firm_id"), on=["member_id", "firm_id"], how="semi")
+
+
+def _unique_pairs(
+    cand: pl.DataFrame, mk: pl.DataFrame, fk: pl.DataFrame, taken: pl.DataFrame
+) -> pl.DataFrame:
+    """Candidates (member_id, firm_id, city, key) whose key no other member (``mk``: member_id,
+    city, key) and no other firm (``fk``: firm_id, city, key) of the city has, for a member
+    and a firm not in ``taken``, when the pair is the only one of its member and firm."""
+    key_m = mk.group_by("city", "key").agg(pl.col("member_id").n_unique().alias("n_m"))
+    key_f = fk.group_by("city", "key").agg(pl.col("firm_id").n_unique().alias("n_f"))
+    solo = (
+        cand.join(key_m, on=["city", "key"])
+        .join(key_f, on=["city", "key"])
+        .filter((pl.col("n_m") == 1) & (pl.col("n_f") == 1))
+        .select("member_id", "firm_id")
+        .unique()
+        .join(taken, on="member_id", how="anti")
+        .join(taken, on="firm_id", how="anti")
+    )
+    return solo.filter((pl.len().over("member_id") == 1) & (pl.len().over("firm_id") == 1))
 
 
 def _pinyin_pairs(mc: pl.DataFrame, fu: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
@@ -415,19 +456,7 @@ def _pinyin_pairs(mc: pl.DataFrame, fu: pl.DataFrame, fa: pl.DataFrame) -> pl.Da
     cand = mk.join(fk, on=["city", "key"])
     pairs = cand.select("member_id", "firm_id", (pl.col("w") + (pl.col("start") == 0)).alias("w"))
     corr = _corroborated(pairs.unique(), mc, fa)
-    key_m = mk.group_by("city", "key").agg(pl.col("member_id").n_unique().alias("n_m"))
-    key_f = fk.group_by("city", "key").agg(pl.col("firm_id").n_unique().alias("n_f"))
-    solo = (
-        cand.filter(~pl.col("inter") & (pl.col("start") == 0))
-        .join(key_m, on=["city", "key"])
-        .join(key_f, on=["city", "key"])
-        .filter((pl.col("n_m") == 1) & (pl.col("n_f") == 1))
-        .select("member_id", "firm_id")
-        .unique()
-        .join(corr, on="member_id", how="anti")
-        .join(corr, on="firm_id", how="anti")
-    )
-    solo = solo.filter((pl.len().over("member_id") == 1) & (pl.len().over("firm_id") == 1))
+    solo = _unique_pairs(cand.filter(~pl.col("inter") & (pl.col("start") == 0)), mk, fk, corr)
     return pl.concat([corr, solo])
 
 
