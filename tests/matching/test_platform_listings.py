@@ -48,17 +48,23 @@ def test_trade_name_without_corroboration_in_the_firms_county(name):
 
 def test_trade_name_without_corroboration_needs_the_county():
     # the same trading company with an address in another county of the city (北仑区)
-    links, _, _ = match_platform(_member("宁波海天进出口有限公司", "浙江省宁波市北仑区明州路1号"), FIRMS)
+    links, _, _ = match_platform(
+        _member("宁波海天进出口有限公司", "浙江省宁波市北仑区明州路1号"), FIRMS
+    )
     assert links.height == 0
 
 
 def test_trade_name_without_corroboration_needs_a_unique_stem():
     # a second firm of the city whose name begins with the stem, in another county
     other = FIRMS.head(1).with_columns(
-        firm_id=pl.lit("hai2"), firm_name=pl.lit("宁波海天机械有限公司"), region_code=pl.lit("330206")
+        firm_id=pl.lit("hai2"),
+        firm_name=pl.lit("宁波海天机械有限公司"),
+        region_code=pl.lit("330206"),
     )
     firms = pl.concat([FIRMS, other])
-    links, _, _ = match_platform(_member("宁波海天进出口有限公司", "浙江省宁波市鄞州区天童路1号"), firms)
+    links, _, _ = match_platform(
+        _member("宁波海天进出口有限公司", "浙江省宁波市鄞州区天童路1号"), firms
+    )
     assert links.height == 0
     # and a second member with the stem: neither is linked
     two = pl.concat(

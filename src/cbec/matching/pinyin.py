@@ -181,8 +181,6 @@ def english_city(ids: pl.Series, name_en: pl.Series) -> pl.DataFrame:
     """(id, city): the cities whose pinyin is the first word of the English name that names
     a city ("Ningbo Haitian Plastic Co., Ltd." -> 3302; "Taizhou ..." -> 台州 3310 and 泰州
     3212: both are candidates, the other fields decide)."""
-    tok = _english_words(ids, name_en).with_columns(
-        pl.int_range(pl.len()).over("id").alias("pos")
-    )
+    tok = _english_words(ids, name_en).with_columns(pl.int_range(pl.len()).over("id").alias("pos"))
     hit = tok.join(city_pinyin(), on="key", maintain_order="left")
     return hit.filter(pl.col("pos") == pl.col("pos").min().over("id")).select("id", "city")

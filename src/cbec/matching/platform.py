@@ -5,7 +5,8 @@ short trade name without the legal suffix, a related trading company or an old n
 sometimes with the address of a sales office in another city. A member's *candidate cities*
 are all of: the city of its address (``cpca.transform``), of the place in its Chinese name,
 of its zip prefix and of its phone's area code (zip4 / area -> city learnt from the firm
-side, most frequent city), and the city its English name begins with ("Ningbo ...").
+side, most frequent city), and the city its English name begins with ("Ningbo ..."; every
+city of that pinyin when several share it: "Taizhou" = 台州 and 泰州).
 
 Sequence (each member and each firm is linked at most once; earlier steps win):
 
@@ -16,10 +17,13 @@ Sequence (each member and each firm is linked at most once; earlier steps win):
    candidate cities / provinces, unique on both sides.
 3. ``trade_name``: the member's stem (its core without trailing trade words: 海天进出口 ->
    海天; a short name is its own stem) begins the core of a firm of a candidate city.
-4. ``pinyin``: a word of the member's English name equals the pinyin (:mod:`pypinyin`, every
-   reading of a polyphonic character) of a 2- or 3-character window of the core of a firm of
-   a candidate city ("Haitian" = 海天).
-   Steps 3 and 4 need a corroborating field (phone last seven digits, zip, legal
+   Without a corroborating field it is accepted when the member's address lies in the
+   firm's county and the stem is unique on both sides in the city (no other unmatched
+   member has it, no other unmatched firm's core begins with it).
+4. ``pinyin``: a word of the member's English name (not its leading place word) equals the
+   pinyin (:mod:`pypinyin`, every reading of a polyphonic character) of a 2- or 3-character
+   window of the core of a firm of a candidate city ("Haitian" = 海天).
+   Otherwise steps 3 and 4 need a corroborating field (phone last seven digits, zip, legal
    representative); among several corroborated candidates the one with most agreeing
    fields, then the same county (address vs the firm's region code), then the longest
    name part (and, for pinyin, a window at the start of the core)
@@ -403,9 +407,15 @@ def _trade_name_pairs(mc: pl.DataFrame, fu: pl.DataFrame, fa: pl.DataFrame) -> p
     cand = ms.select("member_id", "city", "stem").join(fp, on=["city", "stem"])
     corr = _corroborated(cand.select("member_id", "firm_id", "w").unique(), mc, fa)
     mk = ms.select("member_id", "city", pl.col("stem").alias("key"))
-    fk = fu.select(
-        "firm_id", "city", *[pl.col("name_core").str.slice(0, n).alias(f"k{n}") for n in (2, 3, 4)]
-    ).unpivot(index=["firm_id", "city"], value_name="key").drop("variable")
+    fk = (
+        fu.select(
+            "firm_id",
+            "city",
+            *[pl.col("name_core").str.slice(0, n).alias(f"k{n}") for n in (2, 3, 4)],
+        )
+        .unpivot(index=["firm_id", "city"], value_name="key")
+        .drop("variable")
+    )
     solo = _unique_pairs(_same_county(cand, ms, fa).rename({"stem": "key"}), mk, fk, corr)
     return pl.concat([corr, solo])
 
