@@ -226,6 +226,18 @@ def _places() -> _Places:
     return _Places(info=info, prefix_alt=alt(prefix_names), bracket_alt=alt(bracket_names))
 
 
+@lru_cache(maxsize=1)
+def county_names() -> dict[str, str]:
+    """6-digit county code -> county name (cpca's ``adcodes.csv``)."""
+    path = resources.files("cpca") / "resources" / "adcodes.csv"
+    with path.open(encoding="utf-8") as fh:
+        return {
+            r["adcode"][:6]: r["name"]
+            for r in csv.DictReader(fh)
+            if r["adcode"][6:] == "000000" and r["adcode"][4:6] != "00"
+        }
+
+
 def place_lookup(name: str) -> tuple[str | None, str | None, str] | None:
     """(city_code 4-digit | None, province_code 2-digit | None, label) for a place name."""
     return _places().info.get(name)

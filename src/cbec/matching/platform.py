@@ -235,7 +235,49 @@ def _firm_side(firms: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Data
             else pl.Series([None] * f.height, dtype=pl.String)
         ).alias("county"),
     )
-    return f, fn, fa
+    return f, pl.concat([fn, _alt_cores(fn, fa)]), fa
+
+
+def _alt_cores(fn: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
+    """Extra name rows (``name_core`` replaced) of firms whose normalized core kept the
+    remnant of their own county's name (浦东新区: "浦东新生聚制衣" -> 生聚制衣; 宽甸满族自治县:
+    "满族自治前迪鼎机电" -> 前迪鼎机电), or lost a trade name that is also the name of a
+    place outside the firm's city (双鸭山新丰丝绸: core 丝绸 -> 新丰丝绸)."""
+    from cbec.matching.names import _prefix_token_re, _tokens, county_names, place_lookup
+
+    counties = county_names()
+    own = dict(fa.drop_nulls("county").select("firm_id", "county").iter_rows())
+    rows = []
+    cols = ["firm_id", "city", "place_prefix", "name_core"]
+    for fid, city, pre0, core in fn.select(cols).unique().iter_rows():
+        if core is None:
+            continue
+        pre = pre0 or ""
+        alts = []
+        county = counties.get(own.get(fid) or "", "")
+        stem = county[:-1] if county[-1:] in "区县市旗" else county
+        i = (pre + core).find(stem) if len(stem) >= 2 else -1
+        if i >= 0 and i + len(stem) > len(pre):
+            alts.append((pre + core)[i + len(stem) :])
+        if pre:
+            last = _tokens(pre, _prefix_token_re())[-1]
+            place = place_lookup(last)
+            if len(last) >= 2 and (place is None or place[0] != city):
+                alts.append(last + core)
+        rows += [(fid, pre0, core, a) for a in alts if len(a) >= 2 and a != core]
+    schema = {
+        "firm_id": pl.String,
+        "place_prefix": pl.String,
+        "name_core": pl.String,
+        "alt": pl.String,
+    }
+    alt = pl.DataFrame(rows, schema=schema, orient="row").unique()
+    return (
+        fn.join(alt, on=["firm_id", "place_prefix", "name_core"], how="inner", nulls_equal=True)
+        .with_columns(pl.col("alt").alias("name_core"))
+        .drop("alt")
+        .select(fn.columns)
+    )
 
 
 def _member_keys(members: pl.DataFrame) -> pl.DataFrame:
