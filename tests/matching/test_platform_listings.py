@@ -129,3 +129,39 @@ def test_english_city_and_tokens():
     assert keys["c"] == ["haitian", "plastic"]  # province and city words both dropped
     assert keys["d"][0] == "ningde"
     assert keys["e"] == ["haitian", "plastic"]
+
+
+def _firm(name: str, city: str, prov: str, county: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "firm_id": ["f1"],
+            "firm_name": [name],
+            "legal_rep": ["张一"],
+            "phone": ["0000-81111111"],
+            "zip": ["000000"],
+            "city_code": [city],
+            "province_code": [prov],
+            "region_code": [county],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("firm", "member"),
+    [
+        # the core keeps the remnant of the firm's own district (浦东新区): 浦东新生聚制衣
+        (_firm("浦东新生聚制衣有限公司", "3100", "31", "310115"), "生聚制衣"),
+        (_firm("浦东新生聚制衣有限公司", "3100", "31", "310115"), None),
+        # the trade name 新丰 is also a county (in Guangdong): the core lost it (丝绸)
+        (_firm("双鸭山新丰丝绸有限公司", "2305", "23", "230502"), None),
+    ],
+)
+def test_firm_core_with_a_place_in_it(firm, member):
+    """A short name or an English-only member (legal representative agrees) still meets the
+    firm whose normalized core kept a district remnant or lost a trade name to a place."""
+    city = {"3100": "上海市浦东新区张江路1号", "2305": "黑龙江省双鸭山市尖山区中山路1号"}
+    en = {"3100": "Shanghai Shengju Apparel Co., Ltd.", "2305": "Shuangyashan Xinfeng Silk Co."}
+    c = firm["city_code"][0]
+    members = _member(member, city[c], en[c]).with_columns(legal_rep=pl.lit("张一"))
+    links, _, _ = match_platform(members, firm)
+    assert links.select("member_id", "firm_id").rows() == [("m1", "f1")]
