@@ -42,6 +42,11 @@ Sequence (each member and each firm is linked at most once; earlier steps win):
    ``score >= review`` that is not accepted (or whose best is tied / not mutual) goes to
    the clerical-review frame.
 
+A firm's names get alternative cores where normalization cut them badly: the remnant of the
+firm's own county name (region code) stripped from the start (浦东新区: 浦东新生聚制衣 ->
+生聚制衣), and a trade name that is also a place outside the firm's city put back (双鸭山新丰丝绸:
+core 丝绸 -> 新丰丝绸). Steps 2-6 see them as further names of the firm.
+
 Branch offices (…分公司, "... Branch") carry a ``#`` marker in their core and are blocked
 separately, so a branch never matches its parent. The full cross product is never formed:
 the report gives the number of string comparisons against ``n_members x n_firm_names``.
