@@ -71,32 +71,7 @@ PDF_METADATA: dict[str, str | None] = {"CreationDate": None, "ModDate": None, "P
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
 
 
-_T: dict[str, dict[str, str]] = {
-    "dist_title": {
-        "en": "Distribution of {var} by platform status",
-        "zh": "{var}的分布:按是否加入平台",
-    },
-    "non": {"en": "non-members", "zh": "未加入平台"},
-    "members": {"en": "platform members", "zh": "平台会员"},
-    "density": {"en": "density", "zh": "密度"},
-    "before": {"en": "before matching", "zh": "匹配前"},
-    "after": {"en": "after matching", "zh": "匹配后"},
-    "smd": {"en": "standardized difference", "zh": "标准化偏差"},
-    "balance": {
-        "en": "Covariate balance before and after propensity-score matching",
-        "zh": "倾向得分匹配前后的协变量平衡性",
-    },
-    "es_title": {
-        "en": "Effect on capacity utilization by years relative to joining",
-        "zh": "加入平台前后各年对企业产能利用率的影响",
-    },
-    "es_x": {
-        "en": "years relative to joining the platform (reference: {ref}; endpoints pooled)",
-        "zh": "相对加入平台的年份(参照期:{ref};两端合并)",
-    },
-    "es_y": {"en": "effect on capacity utilization", "zh": "对企业产能利用率的影响"},
-    "ci": {"en": "95% CI bands", "zh": "95%置信区间"},
-}
+_T: dict[str, dict[str, str]] = L.FIGURE_TEXT
 
 
 def _t(key: str, lang: str, **kw: Any) -> str:

@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_TITLES",
     "ESTIMATORS",
     "FE_LABELS",
+    "FIGURE_TEXT",
     "HEADERS",
     "NOTES",
     "PAPER_CODES",
@@ -107,6 +108,8 @@ TEXT: dict[str, dict[str, str]] = _LABELS["text"]
 DEFAULT_TITLES: dict[str, dict[str, str]] = _LABELS["titles"]
 # The notes the estimation code writes in English -> both languages.
 NOTES: dict[str, dict[str, str]] = _LABELS["notes"]
+# The text of the figures (titles, axes, legends; ``{var}`` and ``{ref}`` filled in there).
+FIGURE_TEXT: dict[str, dict[str, str]] = _LABELS["figures"]
 
 
 def note_text(note: str, lang: Lang = "en") -> str:
