@@ -10,95 +10,81 @@ are restated here in words for the reader. A note not recognised is left out of 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from cbec.tables import labels as L
 
 __all__ = ["event_study_notes", "event_study_render"]
 
-Phrase = Callable[[re.Match[str], str], str]
-
 
 def _fmt(n: str) -> str:
     return f"{int(n):,}"
 
 
-# pattern of an estimation note -> its sentence in "en" / "zh" (``who`` is the estimator)
-_PATTERNS: list[tuple[re.Pattern[str], Phrase, Phrase]] = [
+# pattern of an estimation note -> its sentence in "en" / "zh": ``{who}`` is the estimator,
+# the other fields the pattern's named groups (those named ``n``: counts, printed 1,234).
+_PATTERNS: list[tuple[re.Pattern[str], str, str]] = [
     (
-        re.compile(r"^(\d+) firms joining after (\d+) coded as never treated$"),
-        lambda m, w: f"{_fmt(m[1])} firms that join after {m[2]} are treated as never members.",
-        lambda m, w: f"{_fmt(m[1])}家在{m[2]}年之后加入平台的企业视为从未加入。",
+        re.compile(r"^(?P<n>\d+) firms joining after (?P<year>\d+) coded as never treated$"),
+        "{n} firms that join after {year} are treated as never members.",
+        "{n}家在{year}年之后加入平台的企业视为从未加入。",
     ),
     (
-        re.compile(r"^dropped (\d+) rows with missing .*$"),
-        lambda m, w: f"{w}: {_fmt(m[1])} firm-years without the variables it needs are dropped.",
-        lambda m, w: f"{w}:剔除{_fmt(m[1])}个变量缺失的企业—年份。",
+        re.compile(r"^dropped (?P<n>\d+) rows with missing .*$"),
+        "{who}: {n} firm-years without the variables it needs are dropped.",
+        "{who}:剔除{n}个变量缺失的企业—年份。",
     ),
     (
-        re.compile(r"^dropped (\d+) untreated singleton firm-years$"),
-        lambda m, w: (
-            f"{w}: {_fmt(m[1])} untreated firm-years alone in a fixed-effect group "
-            "(singletons) are dropped."
-        ),
-        lambda m, w: f"{w}:剔除{_fmt(m[1])}个固定效应组内仅有一个观测值的未处理企业—年份。",
+        re.compile(r"^dropped (?P<n>\d+) untreated singleton firm-years$"),
+        "{who}: {n} untreated firm-years alone in a fixed-effect group (singletons) are dropped.",
+        "{who}:剔除{n}个固定效应组内仅有一个观测值的未处理企业—年份。",
     ),
     (
-        re.compile(r"^dropped (\d+) singleton firm-years$"),
-        lambda m, w: (
-            f"{w}: {_fmt(m[1])} firm-years alone in a fixed-effect group (singletons) are "
-            "dropped, as in Tables 2-7."
-        ),
-        lambda m, w: (
-            f"{w}:与表2至表7相同,剔除{_fmt(m[1])}个固定效应组内仅有一个观测值的企业—年份。"
-        ),
+        re.compile(r"^dropped (?P<n>\d+) singleton firm-years$"),
+        "{who}: {n} firm-years alone in a fixed-effect group (singletons) are dropped, as in "
+        "Tables 2-7.",
+        "{who}:与表2至表7相同,剔除{n}个固定效应组内仅有一个观测值的企业—年份。",
     ),
     (
-        re.compile(r"^dropped (\d+) treated firm-years with FE levels not seen untreated$"),
-        lambda m, w: (
-            f"{w}: {_fmt(m[1])} treated firm-years whose fixed-effect levels are never "
-            "observed untreated are dropped."
-        ),
-        lambda m, w: f"{w}:剔除{_fmt(m[1])}个固定效应水平从未在未处理样本中出现的处理组企业—年份。",
+        re.compile(r"^dropped (?P<n>\d+) treated firm-years with FE levels not seen untreated$"),
+        "{who}: {n} treated firm-years whose fixed-effect levels are never observed untreated "
+        "are dropped.",
+        "{who}:剔除{n}个固定效应水平从未在未处理样本中出现的处理组企业—年份。",
     ),
     (
         re.compile(r"^collinear .* dropped: .*$"),
-        lambda m, w: (
-            f"{w}: event-time coefficients that are collinear with the fixed effects "
-            "are not estimated."
-        ),
-        lambda m, w: f"{w}:与固定效应共线的事件时间系数未予估计。",
+        "{who}: event-time coefficients that are collinear with the fixed effects are not "
+        "estimated.",
+        "{who}:与固定效应共线的事件时间系数未予估计。",
     ),
     (
         re.compile(
-            r"^no never-treated units: cohort (\d+) used as control \((\d+) rows dropped\)$"
+            r"^no never-treated units: cohort (?P<cohort>\d+) used as control "
+            r"\((?P<n>\d+) rows dropped\)$"
         ),
-        lambda m, w: (
-            f"{w}: with no firm that never joins, the {m[1]} cohort serves as the "
-            f"control group ({_fmt(m[2])} firm-years dropped)."
-        ),
-        lambda m, w: (
-            f"{w}:由于没有从未加入的企业,以{m[1]}年加入的企业为对照组"
-            f"(剔除{_fmt(m[2])}个企业—年份)。"
-        ),
+        "{who}: with no firm that never joins, the {cohort} cohort serves as the control group "
+        "({n} firm-years dropped).",
+        "{who}:由于没有从未加入的企业,以{cohort}年加入的企业为对照组(剔除{n}个企业—年份)。",
     ),
     (
-        re.compile(r"^cohorts without an observed pre-period dropped: .* \((\d+) rows\)$"),
-        lambda m, w: (
-            f"{w}: cohorts never observed before joining are dropped ({_fmt(m[1])} firm-years)."
-        ),
-        lambda m, w: f"{w}:剔除加入前未被观测到的队列({_fmt(m[1])}个企业—年份)。",
+        re.compile(r"^cohorts without an observed pre-period dropped: .* \((?P<n>\d+) rows\)$"),
+        "{who}: cohorts never observed before joining are dropped ({n} firm-years).",
+        "{who}:剔除加入前未被观测到的队列({n}个企业—年份)。",
     ),
     (
         re.compile(r"^static_twfe: did not accept the paper's fixed effects.*$"),
-        lambda m, w: (
-            "The static TWFE column could not use the paper's fixed effects and uses "
-            "firm and year fixed effects instead."
-        ),
-        lambda m, w: "静态双向固定效应模型无法使用论文的固定效应,改用企业和年份固定效应。",
+        "The static TWFE column could not use the paper's fixed effects and uses firm and year "
+        "fixed effects instead.",
+        "静态双向固定效应模型无法使用论文的固定效应,改用企业和年份固定效应。",
     ),
 ]
+
+
+def _phrase(template: str, m: re.Match[str], who: str) -> str:
+    """``template`` filled with the estimator ``who`` and the note's named groups."""
+    fields = {k: _fmt(v) if k == "n" else v for k, v in m.groupdict().items()}
+    return template.format(who=who, **fields)
 
 
 def _estimator_of(note: str) -> tuple[str | None, str]:
@@ -116,7 +102,7 @@ def _sentences(notes: list[str], lang: L.Lang) -> list[str]:
         for pattern, en, zh in _PATTERNS:
             m = pattern.match(rest) or pattern.match(note)
             if m:
-                out.append((zh if lang == "zh" else en)(m, who))
+                out.append(_phrase(zh if lang == "zh" else en, m, who))
                 break
     return list(dict.fromkeys(out))
 
