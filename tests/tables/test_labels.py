@@ -32,3 +32,20 @@ def test_shipped_tables_are_complete() -> None:
         for key, pair in table.items():
             assert pair["en"] and pair["zh"], key
     assert list(L.FE_LABELS)[:2] == ["firm_id", "ind2^year"]
+
+
+def test_note_patterns_checked_on_load(tmp_path: Path) -> None:
+    from cbec.tables import event_notes as EN
+
+    path = tmp_path / "event_notes.toml"
+    path.write_text(
+        "[[note]]\npattern = '^dropped (?P<n>\\d+) rows$'\nen = '{who}: {n}.'\nzh = '{n}'\n"
+    )
+    [(pattern, en, _)] = EN.load_note_patterns(path)
+    assert EN._phrase(en, pattern.match("dropped 1234 rows"), "TWFE") == "TWFE: 1,234."
+    path.write_text("[[note]]\npattern = '^dropped (?P<n>\\d+) rows$'\nen = '{m} {n}'\nzh = ''\n")
+    with pytest.raises(ValueError, match=r"note 1: '\{m\} \{n\}' uses \['m'\]"):
+        EN.load_note_patterns(path)
+    path.write_text("[[note]]\npattern = '^dropped ('\nen = ''\nzh = ''\n")
+    with pytest.raises(ValueError, match="note 1: needs a valid pattern"):
+        EN.load_note_patterns(path)

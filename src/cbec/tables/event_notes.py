@@ -3,14 +3,18 @@ written as sentences in English and Chinese from the estimates JSON.
 
 The estimation code records what happened in short English notes (``"twfe: dropped 12 rows
 with missing cu/controls/FE/cluster"``); they stay as they are in the JSON and the log, and
-are restated here in words for the reader. A note not recognised is left out of the table
+are restated here in words for the reader, by the patterns and sentences of
+``event_notes.toml``. A note not recognised is left out of the table
 (it remains in the JSON).
 """
 
 from __future__ import annotations
 
 import re
+import string
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from cbec.tables import labels as L
@@ -22,63 +26,35 @@ def _fmt(n: str) -> str:
     return f"{int(n):,}"
 
 
-# pattern of an estimation note -> its sentence in "en" / "zh": ``{who}`` is the estimator,
-# the other fields the pattern's named groups (those named ``n``: counts, printed 1,234).
-_PATTERNS: list[tuple[re.Pattern[str], str, str]] = [
-    (
-        re.compile(r"^(?P<n>\d+) firms joining after (?P<year>\d+) coded as never treated$"),
-        "{n} firms that join after {year} are treated as never members.",
-        "{n}家在{year}年之后加入平台的企业视为从未加入。",
-    ),
-    (
-        re.compile(r"^dropped (?P<n>\d+) rows with missing .*$"),
-        "{who}: {n} firm-years without the variables it needs are dropped.",
-        "{who}:剔除{n}个变量缺失的企业—年份。",
-    ),
-    (
-        re.compile(r"^dropped (?P<n>\d+) untreated singleton firm-years$"),
-        "{who}: {n} untreated firm-years alone in a fixed-effect group (singletons) are dropped.",
-        "{who}:剔除{n}个固定效应组内仅有一个观测值的未处理企业—年份。",
-    ),
-    (
-        re.compile(r"^dropped (?P<n>\d+) singleton firm-years$"),
-        "{who}: {n} firm-years alone in a fixed-effect group (singletons) are dropped, as in "
-        "Tables 2-7.",
-        "{who}:与表2至表7相同,剔除{n}个固定效应组内仅有一个观测值的企业—年份。",
-    ),
-    (
-        re.compile(r"^dropped (?P<n>\d+) treated firm-years with FE levels not seen untreated$"),
-        "{who}: {n} treated firm-years whose fixed-effect levels are never observed untreated "
-        "are dropped.",
-        "{who}:剔除{n}个固定效应水平从未在未处理样本中出现的处理组企业—年份。",
-    ),
-    (
-        re.compile(r"^collinear .* dropped: .*$"),
-        "{who}: event-time coefficients that are collinear with the fixed effects are not "
-        "estimated.",
-        "{who}:与固定效应共线的事件时间系数未予估计。",
-    ),
-    (
-        re.compile(
-            r"^no never-treated units: cohort (?P<cohort>\d+) used as control "
-            r"\((?P<n>\d+) rows dropped\)$"
-        ),
-        "{who}: with no firm that never joins, the {cohort} cohort serves as the control group "
-        "({n} firm-years dropped).",
-        "{who}:由于没有从未加入的企业,以{cohort}年加入的企业为对照组(剔除{n}个企业—年份)。",
-    ),
-    (
-        re.compile(r"^cohorts without an observed pre-period dropped: .* \((?P<n>\d+) rows\)$"),
-        "{who}: cohorts never observed before joining are dropped ({n} firm-years).",
-        "{who}:剔除加入前未被观测到的队列({n}个企业—年份)。",
-    ),
-    (
-        re.compile(r"^static_twfe: did not accept the paper's fixed effects.*$"),
-        "The static TWFE column could not use the paper's fixed effects and uses firm and year "
-        "fixed effects instead.",
-        "静态双向固定效应模型无法使用论文的固定效应,改用企业和年份固定效应。",
-    ),
-]
+NOTES_PATH = Path(__file__).with_name("event_notes.toml")
+
+
+def load_note_patterns(path: Path = NOTES_PATH) -> list[tuple[re.Pattern[str], str, str]]:
+    """(pattern, English, Chinese) of every ``[[note]]`` in ``path``, in order; ValueError naming
+    the entry when a pattern does not compile or a sentence uses a field the pattern lacks."""
+    with path.open("rb") as fh:
+        entries = tomllib.load(fh).get("note", [])
+    out = []
+    for i, e in enumerate(entries, 1):
+        where = f"{path.name}: note {i}"
+        try:
+            pattern = re.compile(e["pattern"])
+            en, zh = str(e["en"]), str(e["zh"])
+        except (KeyError, re.error) as err:
+            raise ValueError(f"{where}: needs a valid pattern, en and zh ({err})") from err
+        known = {"who", *pattern.groupindex}
+        for text in (en, zh):
+            used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+            if used - known:
+                raise ValueError(
+                    f"{where}: {text!r} uses {sorted(used - known)}, not in the pattern"
+                )
+        out.append((pattern, en, zh))
+    return out
+
+
+# pattern of an estimation note -> its sentence in "en" / "zh" (``event_notes.toml``)
+_PATTERNS = load_note_patterns()
 
 
 def _phrase(template: str, m: re.Match[str], who: str) -> str:
