@@ -680,17 +680,5 @@ def fit_sfa_measure(pool: pl.DataFrame, form: str, cfg: dict, own_n: int) -> Mea
         problem = f"no inefficiency identified (gamma = 0): {res.message}"
     elif not res.converged:
         problem = "not converged: " + res.message
-    return MeasureFit(
-        values=res.efficiency.cast(pl.Float64).fill_null(np.nan).to_numpy(),
-        ok=not problem,
-        converged=res.converged,
-        nobs=res.nobs,
-        message=problem or res.message,
-        diag={
-            "b_l": b_l,
-            "b_k": b_k,
-            "gamma": c["gamma"],
-            "sigma2": c["sigma2"],
-            "skewness": res.skewness_ols,
-        },
-    )
+    diag = {"b_l": b_l, "b_k": b_k, "gamma": c["gamma"], "sigma2": c["sigma2"]}
+    return MeasureFit.of(res.efficiency, res, problem, {**diag, "skewness": res.skewness_ols})
