@@ -231,20 +231,17 @@ def fig_match_scores(
                 continue
             lo = min(50.0, float(np.floor(min(np.r_[a, r].min(), 100) / 2) * 2))
             e = np.arange(lo, 102, 2.0) if lo < 50 else edges
-            ax.hist(
-                np.clip(a, e[0], 100),
-                bins=e,
-                color=COLORS[0],
-                alpha=0.6,
-                label=f"accepted links (n={a.size:,})",
-            )
-            ax.hist(
-                np.clip(r, e[0], 100),
-                bins=e,
-                color=COLORS[1],
-                alpha=0.6,
-                label=f"review / rejected (n={r.size:,})",
-            )
+            for x, color, what in (
+                (a, COLORS[0], "accepted links"),
+                (r, COLORS[1], "review / rejected"),
+            ):
+                ax.hist(
+                    np.clip(x, e[0], 100),
+                    bins=e,
+                    color=color,
+                    alpha=0.6,
+                    label=f"{what} (n={x.size:,})",
+                )
             for k, v in (thresholds or {}).items():
                 ax.axvline(float(v), color="grey", ls="--", lw=0.8)
                 ax.text(
