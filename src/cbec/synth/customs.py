@@ -407,13 +407,5 @@ def customs_names(
     """Name of each (firm, version) as customs writes it."""
     q = p["names"]
     pieces = w.name_pieces
-    cname = nm.noisy_names(
-        pieces,
-        rng,
-        fullwidth=q["customs_fullwidth"],
-        bracket_place=q["customs_bracket_place"],
-        suffix_variant=q["customs_suffix_variant"],
-        drop_prefix=q["customs_drop_prefix"],
-        typo=q["customs_typo"],
-    )
+    cname = nm.noisy_names(pieces, rng, **nm.noise_of(q, "customs"))
     return pieces.select("firm", "version").with_columns(cname=cname)
