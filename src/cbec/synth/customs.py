@@ -261,14 +261,8 @@ def _active_parties(
     tf = manu["true_firm"].to_numpy()
     act = w.alive[tf, t]
     manu = manu.filter(pl.Series(act))
-    nv = w.name_version[tf[act], t]
-    manu = manu.with_columns(version=pl.Series(nv)).join(
-        names_by_version,
-        left_on=["true_firm", "version"],
-        right_on=["firm", "version"],
-        how="left",
-        maintain_order="left",
-    )
+    named = w.name_rows(tf[act], t, names_by_version).drop("firm")
+    manu = pl.concat([manu, named], how="horizontal")
     return manu, inter
 
 

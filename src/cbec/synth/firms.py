@@ -59,6 +59,12 @@ class World:
     def years(self) -> np.ndarray:
         return np.array(YEARS)
 
+    def name_rows(self, idx: np.ndarray, t: int, names: pl.DataFrame) -> pl.DataFrame:
+        """The rows of ``names`` (one per ``firm`` and name ``version``) that firms ``idx`` go
+        by in year ``t``, in the order of ``idx`` (nulls where ``names`` has none)."""
+        keys = pl.DataFrame({"firm": idx, "version": self.name_version[idx, t]})
+        return keys.join(names, on=["firm", "version"], how="left", maintain_order="left")
+
 
 def check_digit(d8: np.ndarray) -> np.ndarray:
     """GB 11714 organisation-code check character for 8-digit integers."""
