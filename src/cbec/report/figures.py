@@ -362,6 +362,29 @@ def _endpoint_ticks(ax: Any, window: Sequence[int]) -> None:
     ax.set_xticks(ticks, names)
 
 
+def _event_series(
+    ax: Any,
+    q: pl.DataFrame,
+    offset: float,
+    color: str,
+    ylim: tuple[float, float],
+    label: str,
+    window: Sequence[int] | None,
+) -> None:
+    """One estimator's path (shifted by ``offset`` on the x axis) with its CI band cut at
+    ``ylim``; the pooled endpoints of ``window`` hollow."""
+    x = q["rel_time"].to_numpy().astype(float) + offset
+    b = q["estimate"].to_numpy().astype(float)
+    cl = q["ci_low"].fill_null(q["estimate"]).to_numpy().astype(float)
+    ch = q["ci_high"].fill_null(q["estimate"]).to_numpy().astype(float)
+    band = (np.clip(cl, *ylim), np.clip(ch, *ylim))
+    ax.fill_between(x, *band, color=color, alpha=0.15, lw=0)
+    ax.plot(x, b, "o-", ms=3.5, color=color, label=label)
+    if window is not None:
+        ends = np.isin(q["rel_time"].to_numpy(), list(window))
+        ax.plot(x[ends], b[ends], "o", ms=6, mfc="white", mec=color, zorder=4)
+
+
 def fig_event_study(
     path: pl.DataFrame | Sequence[Mapping[str, Any]],
     clip_factor: float = 8.0,
@@ -398,23 +421,11 @@ def fig_event_study(
         width = 0.12
         for i, e in enumerate(ests):
             q = p.filter(pl.col("estimator") == e).sort("rel_time")
-            x = q["rel_time"].to_numpy().astype(float) + (i - (len(ests) - 1) / 2) * width
-            b = q["estimate"].to_numpy().astype(float)
-            cl = q["ci_low"].fill_null(q["estimate"]).to_numpy().astype(float)
-            ch = q["ci_high"].fill_null(q["estimate"]).to_numpy().astype(float)
-            c = COLORS[i % len(COLORS)]
-            ax.fill_between(
-                x,
-                np.clip(cl, lo - pad, hi + pad),
-                np.clip(ch, lo - pad, hi + pad),
-                color=c,
-                alpha=0.15,
-                lw=0,
+            label = L.estimator_label(str(e), lang)  # type: ignore[arg-type]
+            offset = (i - (len(ests) - 1) / 2) * width
+            _event_series(
+                ax, q, offset, COLORS[i % len(COLORS)], (lo - pad, hi + pad), label, window
             )
-            ax.plot(x, b, "o-", ms=3.5, color=c, label=L.estimator_label(str(e), lang))  # type: ignore[arg-type]
-            if window is not None:
-                ends = np.isin(q["rel_time"].to_numpy(), list(window))
-                ax.plot(x[ends], b[ends], "o", ms=6, mfc="white", mec=c, zorder=4)
         ax.set_ylim(lo - pad, hi + pad)
         ax.axhline(0.0, color="black", lw=0.8)
         ax.axvline(-0.5, color="grey", ls="--", lw=0.8)
