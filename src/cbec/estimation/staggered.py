@@ -295,15 +295,24 @@ def _summarise(
         orient="row",
     ).select(pl.lit(estimator).alias("estimator"), pl.all())
 
-    post = [b for b in bins if b >= 0]
+    att = _att(bins, beta, vcov, n_bin, crit)
+    return path, att, _pretrend(bins, beta, vcov, ref, n_clusters)
+
+
+def _att(
+    bins: list[int], beta: np.ndarray, vcov: np.ndarray, n_bin: dict[int, int], crit: float
+) -> dict[str, float]:
+    """Post-period average of the bin estimates weighted by treated firm-years (delta-method
+    se, CI with critical value ``crit``)."""
     w = np.zeros(len(bins))
-    for b in post:
-        w[pos[b]] = n_bin.get(b, 0)
+    for i, b in enumerate(bins):
+        if b >= 0:
+            w[i] = n_bin.get(b, 0)
     n_treated = int(w.sum())
     w = w / n_treated if n_treated else w
     att_b = float(w @ beta)
     att_se = float(np.sqrt(max(w @ vcov @ w, 0.0)))
-    att = {
+    return {
         "estimate": att_b,
         "se": att_se,
         "ci_low": att_b - crit * att_se,
@@ -311,25 +320,29 @@ def _summarise(
         "n_treated": n_treated,
     }
 
-    leads = [pos[b] for b in bins if b < ref]
-    if leads:
-        bl = beta[leads]
-        vl = vcov[np.ix_(leads, leads)]
-        wald = float(bl @ np.linalg.pinv(vl) @ bl)
-        q = len(leads)
-        dfd = max(n_clusters - 1, 1)
-        pretrend = {
-            "wald": wald,
-            "df": q,
-            "f_stat": wald / q,
-            "dfd": dfd,
-            "p_value": float(stats.f.sf(wald / q, q, dfd)),
-            "p_chi2": float(stats.chi2.sf(wald, q)),
-        }
-    else:
-        pretrend = {"wald": float("nan"), "df": 0, "f_stat": float("nan"), "dfd": 0}
-        pretrend |= {"p_value": float("nan"), "p_chi2": float("nan")}
-    return path, att, pretrend
+
+def _pretrend(
+    bins: list[int], beta: np.ndarray, vcov: np.ndarray, ref: int, n_clusters: int
+) -> dict[str, float]:
+    """Joint Wald test that the leads (bins before ``ref``) are zero: chi2, and F with
+    (leads, G-1) degrees of freedom; NaN without leads."""
+    leads = [i for i, b in enumerate(bins) if b < ref]
+    if not leads:
+        nan = float("nan")
+        return {"wald": nan, "df": 0, "f_stat": nan, "dfd": 0, "p_value": nan, "p_chi2": nan}
+    bl = beta[leads]
+    vl = vcov[np.ix_(leads, leads)]
+    wald = float(bl @ np.linalg.pinv(vl) @ bl)
+    q = len(leads)
+    dfd = max(n_clusters - 1, 1)
+    return {
+        "wald": wald,
+        "df": q,
+        "f_stat": wald / q,
+        "dfd": dfd,
+        "p_value": float(stats.f.sf(wald / q, q, dfd)),
+        "p_chi2": float(stats.chi2.sf(wald, q)),
+    }
 
 
 def _bin_counts(d: pl.DataFrame) -> dict[int, int]:

@@ -581,6 +581,15 @@ def _bootstrap_se(
     return se, msg
 
 
+def _tfp(df: pl.DataFrame, y: str, names: list[str], beta: np.ndarray, ok: np.ndarray) -> pl.Series:
+    """log TFP ``y - inputs @ beta`` on the rows of ``df`` (null where ``ok`` is false)."""
+    yv = _col(df, y)
+    xv = np.column_stack([_col(df, c) for c in names])
+    with np.errstate(invalid="ignore"):
+        vals = np.where(ok, yv - np.where(ok[:, None], xv, 0.0) @ beta, np.nan)
+    return pl.Series("tfp", vals, dtype=pl.Float64).fill_nan(None)
+
+
 def estimate_prodfn(
     df: pl.DataFrame,
     method: Literal["op", "lp", "acf"],
@@ -634,12 +643,7 @@ def estimate_prodfn(
         msg += boot_msg
 
     coef = dict(zip(names, beta.tolist(), strict=True))
-    # TFP on the original row order
-    yv = _col(df, y)
-    xv = np.column_stack([_col(df, c) for c in names])
-    with np.errstate(invalid="ignore"):
-        tfp_vals = np.where(tfp_ok, yv - np.where(tfp_ok[:, None], xv, 0.0) @ beta, np.nan)
-    tfp = pl.Series(f"tfp_{method}", tfp_vals, dtype=pl.Float64).fill_nan(None)
+    tfp = _tfp(df, y, names, beta, tfp_ok).alias(f"tfp_{method}")
     if not np.all(np.isfinite(beta)):
         ok = False
         msg = "non-finite estimates; " + msg
