@@ -245,14 +245,8 @@ def _places() -> _Places:
 
 @lru_cache(maxsize=1)
 def county_names() -> dict[str, str]:
-    """6-digit county code -> county name (cpca's ``adcodes.csv``)."""
-    path = resources.files("cpca") / "resources" / "adcodes.csv"
-    with path.open(encoding="utf-8") as fh:
-        return {
-            r["adcode"][:6]: r["name"]
-            for r in csv.DictReader(fh)
-            if r["adcode"][6:] == "000000" and r["adcode"][4:6] != "00"
-        }
+    """6-digit county code -> county name (cpca's division codes)."""
+    return _read_adcodes()[2]
 
 
 def place_lookup(name: str) -> tuple[str | None, str | None, str] | None:

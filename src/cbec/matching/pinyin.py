@@ -124,29 +124,23 @@ def english_tokens(ids: pl.Series, name_en: pl.Series) -> pl.DataFrame:
 def _place_names() -> tuple[tuple[str, str, str], ...]:
     """(short name, code, level) of every province ("prov": 2-digit code), prefecture-level
     city or municipality ("city": 4-digit, municipalities PP00) and county-level city or
-    county ("county": 6-digit) in cpca's ``adcodes.csv``; names without a safe short form
+    county ("county": 6-digit) of cpca's division codes; names without a safe short form
     are left out."""
-    import csv
-    from importlib import resources
+    from cbec.matching.names import MUNICIPALITIES, _read_adcodes, _short
 
-    from cbec.matching.names import MUNICIPALITIES, _short
-
-    path = resources.files("cpca") / "resources" / "adcodes.csv"
-    with path.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    prov, city, county = _read_adcodes()
     out = []
-    for r in rows:
-        code, name = r["adcode"], r["name"]
-        if code[2:] == "0000000000":
-            muni = code[:2] in MUNICIPALITIES
-            level, c = ("city", code[:2] + "00") if muni else ("prov", code[:2])
-            out.append((_short(name, "prov") or name, c, level))
-        elif code[4:] == "00000000" and code[2:4] != "00" and code[:2] not in MUNICIPALITIES:
-            out.append((_short(name, "city") or name, code[:4], "city"))
-        elif code[6:] == "000000" and code[4:6] != "00":
-            short = _short(name, "county")
-            if short:
-                out.append((short, code[:6], "county"))
+    for p2, name in prov.items():
+        muni = p2 in MUNICIPALITIES
+        out.append(
+            (_short(name, "prov") or name, p2 + "00" if muni else p2, "city" if muni else "prov")
+        )
+    for c4, name in city.items():
+        if c4[:2] not in MUNICIPALITIES:
+            out.append((_short(name, "city") or name, c4, "city"))
+    for c6, name in county.items():
+        if (short := _short(name, "county")) is not None:
+            out.append((short, c6, "county"))
     return tuple(out)
 
 
