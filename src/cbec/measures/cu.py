@@ -447,7 +447,11 @@ def estimate_cu_yjz(
     ``poly_degree`` is the first-stage polynomial degree, ``markov_degree`` that of g(ω_{t−1}).
     """
     _check_arguments(method, norm_method, norm_quantile, norm_value, theta_bounds)
-    data = _Data.from_frame(df, va, labor, capital, depreciation_rate, proxy, id, time, group)
+    roles = dict(va=va, labor=labor, capital=capital, proxy=proxy)
+    data = _Data.from_frame(
+        df,
+        {**roles, "depreciation_rate": depreciation_rate, "id": id, "time": time, "group": group},
+    )
 
     def fit_rows(mask: np.ndarray) -> _Fit:
         return data.fit(mask, poly_degree, markov_degree, method)
@@ -542,19 +546,14 @@ class _Data:
     est_ok: np.ndarray  # usable for estimation: every input finite, group not null
 
     @classmethod
-    def from_frame(
-        cls,
-        df: pl.DataFrame,
-        va: str,
-        labor: str,
-        capital: str,
-        depreciation_rate: str,
-        proxy: str,
-        id: str,
-        time: str,
-        group: str | None,
-    ) -> _Data:
-        """Arrays from the frame; raises ValueError when (id, time) is not unique."""
+    def from_frame(cls, df: pl.DataFrame, cols: dict[str, str | None]) -> _Data:
+        """Arrays from the frame; ``cols`` maps the roles (va, labor, capital,
+        depreciation_rate, proxy, id, time, group) to column names. Raises ValueError when
+        (id, time) is not unique."""
+        va, labor, capital, proxy = (cols[r] for r in ("va", "labor", "capital", "proxy"))
+        depreciation_rate, id, time, group = (
+            cols[r] for r in ("depreciation_rate", "id", "time", "group")
+        )
         n = df.height
         gcol = (
             df[group].cast(pl.Utf8)
@@ -684,7 +683,7 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
         pool,
         va="ln_va",
         labor="ln_l",
-        capital="ln_k",
+        capital=y["capital"],
         depreciation_rate="dep_rate",
         proxy="ln_m",
         id="firm_id",
