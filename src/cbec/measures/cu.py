@@ -7,7 +7,10 @@ CU is the capital-utilization rate u = utilized capital / installed capital. Dep
 
     va_it = c + β_l l_it + β_k k_it + φ ln δ_it + ω_it + ε_it,      φ = β_k / θ,
 
-which is estimated ACF-style (Ackerberg, Caves & Frazer 2015) with materials as the proxy:
+which is estimated ACF-style (Ackerberg, Caves & Frazer 2015) with materials as the proxy.
+The pipeline's default is ``method="dynamic"`` (:func:`_fit_dynamic`: φ from the law of
+motion of ω, valid when materials respond to utilization) on capital depreciated at each
+firm's book rate, with the investment rate of t − 1 instrumenting k_t. ``method="iv"``:
 
 1. first stage (partially linear, 2SLS): va on a polynomial in (l, k, m) plus ln δ entered
    linearly and instrumented by ln δ_{t−1} (book depreciation is a noisy signal of δ; the lag
@@ -560,8 +563,8 @@ class _Data:
     @classmethod
     def from_frame(cls, df: pl.DataFrame, cols_map: dict[str, str | None]) -> _Data:
         """Arrays from the frame; ``cols_map`` maps the roles (va, labor, capital,
-        depreciation_rate, proxy, id, time, group, investment) to column names. Raises ValueError when
-        (id, time) is not unique."""
+        depreciation_rate, proxy, id, time, group, investment) to column names. Raises
+        ValueError when (id, time) is not unique."""
         va, labor, capital, proxy = (cols_map[r] for r in ("va", "labor", "capital", "proxy"))
         depreciation_rate, id, time, group = (
             cols_map[r] for r in ("depreciation_rate", "id", "time", "group")
