@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -112,3 +113,60 @@ def test_assemble_panel_drops_the_identifiers():
         out.columns
     )
     assert out["platform"].to_list() == [0, 1, 0]
+
+
+def _two_firms(dep_b3: float | None) -> pl.DataFrame:
+    """Two firms of one industry, identical books except their depreciation: firm 2 runs
+    its plant harder (book rate 0.15 against 0.05)."""
+    orig = [100.0, 120.0, 150.0]
+    dep_b = [15.0, 18.0, dep_b3]
+    return pl.DataFrame(
+        {
+            "firm_id": [1, 1, 1, 2, 2, 2],
+            "year": [2001, 2002, 2003] * 2,
+            "ind2": ["31"] * 6,
+            "fixed_assets_orig": orig * 2,
+            "fixed_assets_net": [80.0, 90.0, 100.0] * 2,
+            "depreciation": [5.0, 6.0, 7.5, *dep_b],
+            "capital_deflator": [1.0, 1.0, 1.0] * 2,
+        }
+    )
+
+
+def test_capital_in_use_depreciates_at_each_firms_book_rate():
+    out = perpetual_inventory(_two_firms(22.5), delta=0.09, in_use=True).sort("firm_id", "year")
+    k = out["real_capital_use"].to_numpy().reshape(2, 3)
+    # both start from net assets (production in 2001 and 2002 uses 80); in 2002 the rates
+    # 0.05 and 0.15 are scaled so that the industry's real depreciation equals its book
+    # depreciation deflated: 6 + 18 = level * (0.05 + 0.15) * 80
+    assert k[:, :2] == pytest.approx(np.full((2, 2), 80.0))
+    level = 24.0 / (0.2 * 80.0)
+    assert k[:, 2] == pytest.approx(
+        [80.0 * (1 - 0.05 * level) + 20, 80.0 * (1 - 0.15 * level) + 20]
+    )
+    assert k[0, 2] > k[1, 2]  # the harder-run plant has less capital left
+    # the fixed-rate stock ignores use: identical for both firms
+    fixed = out["real_capital"].to_numpy().reshape(2, 3)
+    assert fixed[0] == pytest.approx(fixed[1])
+
+
+def test_capital_in_use_carries_the_last_rate_over_missing_depreciation():
+    full = perpetual_inventory(_two_firms(22.5), delta=0.09, in_use=True)
+    gap = perpetual_inventory(
+        _two_firms(None).with_columns(
+            pl.when(pl.col("year") == 2002)
+            .then(None)
+            .otherwise("depreciation")
+            .alias("depreciation")
+        ),
+        delta=0.09,
+        in_use=True,
+    ).sort("firm_id", "year")
+    k = gap["real_capital_use"].to_numpy().reshape(2, 3)
+    # 2002 has no depreciation: each firm keeps its 2001 rate (5 + 15 = level * 0.2 * 80)
+    level = 20.0 / (0.2 * 80.0)
+    assert k[:, 2] == pytest.approx(
+        [80.0 * (1 - 0.05 * level) + 20, 80.0 * (1 - 0.15 * level) + 20]
+    )
+    assert gap["real_capital_use"].is_not_null().all()
+    assert full.height == gap.height

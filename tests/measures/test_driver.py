@@ -50,6 +50,7 @@ CFG = {
         "norm_quantile": 0.99,
         "norm_value": 1.0,
         "theta_bounds": [0.5, 10.0],
+        "capital": "ln_k",
     },
 }
 NO_YJZ = ["tfp_op", "tfp_lp", "cu_sfa_cd", "cu_sfa_tl"]
@@ -108,6 +109,7 @@ def simulate_industry(
                         "ln_k": lnk,
                         "ln_m": ln_m,
                         "ln_inv": ln_inv,
+                        "ln_k_use": lnk,
                         "dep_rate": dep if year < 2008 else np.full(n_firms, np.nan),
                         "omega": omega,
                         "u": u,
@@ -318,6 +320,7 @@ def simulate_world_like(n_firms: int, seed: int) -> pl.DataFrame:
                     "ln_k": lnk,
                     "ln_m": ln_m,
                     "ln_inv": ln_inv,
+                    "ln_k_use": lnk,
                     "dep_rate": 0.12 * u**2,
                     "omega": w,
                     "u": u,

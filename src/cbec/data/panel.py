@@ -9,6 +9,8 @@ year's price.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from cbec.errors import InputError
@@ -42,7 +44,7 @@ def deflate(
     )
 
 
-def perpetual_inventory(df: pl.DataFrame, delta: float) -> pl.DataFrame:
+def perpetual_inventory(df: pl.DataFrame, delta: float, in_use: bool = False) -> pl.DataFrame:
     """Real capital by perpetual inventory, dated for production, and real investment.
 
     ASIF book values are year-end: gross fixed assets at original value include the year's
@@ -58,6 +60,9 @@ def perpetual_inventory(df: pl.DataFrame, delta: float) -> pl.DataFrame:
     Olley–Pakes proxy, which needs positive investment. After a gap (s < t − 1) Δorig spans
     several years of investment: it enters the stock but ``real_investment`` is null (it is
     not the year's investment, the proxy Olley–Pakes inverts for ω_t).
+
+    ``in_use``: also ``real_capital_use``, the same accumulation with each firm-year's own
+    depreciation rate (:func:`_in_use_step`; needs ``depreciation`` and ``ind2``).
     """
     df = df.sort(["firm_id", "year"])
     prev = df.select(
@@ -69,34 +74,89 @@ def perpetual_inventory(df: pl.DataFrame, delta: float) -> pl.DataFrame:
     df = df.join(prev, on=["firm_id", "year"], how="left")
     nominal_inv = pl.col("fixed_assets_orig") - pl.col("orig_prev")
     df = df.with_columns((nominal_inv / pl.col("capital_deflator")).alias("_inv"))
-    state = pl.DataFrame(
-        schema={"firm_id": df.schema["firm_id"], "year_k": pl.Int64, "k_prev": pl.Float64}
-    )
-    parts = []
-    for year in sorted(df["year"].unique().to_list()):
-        part = df.filter(pl.col("year") == year).join(state, on="firm_id", how="left")
-        gap = pl.col("year") - pl.col("year_k")
-        start = pl.col("fixed_assets_net") / pl.col("capital_deflator")
-        first = pl.col("k_prev").is_null() | pl.col("_inv").is_null()
-        begin = pl.col("k_prev") * (1 - delta) ** (gap - 1)
-        end = pl.max_horizontal(
-            pl.col("k_prev") * (1 - delta) ** gap + pl.col("_inv"), 0.05 * begin
+    out = _accumulate(df, lambda part: _fixed_step(part, delta))
+    if in_use:
+        use = _accumulate(df, lambda part: _in_use_step(part, delta))
+        out = out.join(
+            use.select("firm_id", "year", pl.col("real_capital").alias("real_capital_use")),
+            on=["firm_id", "year"],
+            how="left",
         )
-        part = part.with_columns(
-            pl.when(first).then(start).otherwise(end).alias("real_capital_end"),
-            pl.when(first).then(start).otherwise(begin).alias("real_capital"),
-        )
-        parts.append(part.drop("k_prev", "year_k"))
-        new = part.select(
-            "firm_id", pl.col("year").alias("year_k"), pl.col("real_capital_end").alias("k_prev")
-        )
-        state = pl.concat([state.join(new, on="firm_id", how="anti"), new])
-    out = pl.concat(parts)
     return out.with_columns(
         pl.when((pl.col("_inv") > 0) & (pl.col("_inv_span") == 1))
         .then(pl.col("_inv"))
         .alias("real_investment")
     ).drop("_inv", "orig_prev", "_inv_span")
+
+
+def _accumulate(df: pl.DataFrame, step: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+    """Year-by-year accumulation of the stock. ``step`` gets a year's rows joined with each
+    firm's state (``k_prev`` its last end-of-year stock, ``year_k`` that year, ``r_prev`` the
+    depreciation rate it last used; null for a new firm) and adds ``real_capital_end``,
+    ``real_capital`` and ``_rate`` (the rate carried to the next year)."""
+    state = pl.DataFrame(
+        schema={
+            "firm_id": df.schema["firm_id"],
+            "year_k": pl.Int64,
+            "k_prev": pl.Float64,
+            "r_prev": pl.Float64,
+        }
+    )
+    parts = []
+    for year in sorted(df["year"].unique().to_list()):
+        part = step(df.filter(pl.col("year") == year).join(state, on="firm_id", how="left"))
+        parts.append(part.drop("k_prev", "year_k", "r_prev", "_rate"))
+        new = part.select(
+            "firm_id",
+            pl.col("year").alias("year_k"),
+            pl.col("real_capital_end").alias("k_prev"),
+            pl.col("_rate").alias("r_prev"),
+        )
+        state = pl.concat([state.join(new, on="firm_id", how="anti"), new])
+    return pl.concat(parts)
+
+
+_FIRST = pl.col("k_prev").is_null() | pl.col("_inv").is_null()
+_START = pl.col("fixed_assets_net") / pl.col("capital_deflator")
+
+
+def _fixed_step(part: pl.DataFrame, delta: float) -> pl.DataFrame:
+    """One year of the perpetual inventory at the constant rate ``delta``."""
+    gap = pl.col("year") - pl.col("year_k")
+    begin = pl.col("k_prev") * (1 - delta) ** (gap - 1)
+    end = pl.max_horizontal(pl.col("k_prev") * (1 - delta) ** gap + pl.col("_inv"), 0.05 * begin)
+    return part.with_columns(
+        pl.when(_FIRST).then(_START).otherwise(end).alias("real_capital_end"),
+        pl.when(_FIRST).then(_START).otherwise(begin).alias("real_capital"),
+        pl.lit(delta).alias("_rate"),
+    )
+
+
+def _in_use_step(part: pl.DataFrame, delta: float) -> pl.DataFrame:
+    """One year of the perpetual inventory with depreciation in use (Yu–Jin–Zhang).
+
+    The firm's rate is its book rate ``depreciation / fixed_assets_orig`` (the YJZ proxy of
+    utilization, charged on original value) times one factor per industry-year that makes
+    the industry's real depreciation of the real stock equal to its book depreciation
+    deflated: Σ rate·K = Σ depreciation / P. The level then comes from the accounts, the
+    firm-to-firm variation from each firm's rate (book amounts of old firms are at historical
+    cost; their rates are not). A missing or non-positive book rate (ASIF 2008–2010) carries
+    the firm's last rate forward, ``delta`` before any."""
+    gap = pl.col("year") - pl.col("year_k")
+    r_prev = pl.col("r_prev").fill_null(delta)
+    begin = pl.when(_FIRST).then(_START).otherwise(pl.col("k_prev") * (1 - r_prev) ** (gap - 1))
+    book = pl.col("depreciation") / pl.col("fixed_assets_orig")
+    ok = book.is_finite() & (book > 0) & (book < 1) & (begin > 0)
+    level = pl.when(ok).then(pl.col("depreciation") / pl.col("capital_deflator")).sum().over(
+        "ind2"
+    ) / pl.when(ok).then(book * begin).sum().over("ind2")
+    rate = pl.when(ok).then((book * level).clip(0.0, 0.95)).otherwise(r_prev)
+    part = part.with_columns(begin.alias("real_capital"), rate.alias("_rate"))
+    end = pl.max_horizontal(
+        pl.col("real_capital") * (1 - pl.col("_rate")) + pl.col("_inv"),
+        0.05 * pl.col("real_capital"),
+    )
+    return part.with_columns(pl.when(_FIRST).then(_START).otherwise(end).alias("real_capital_end"))
 
 
 def controls(df: pl.DataFrame, foreign_includes_hmt: bool = True) -> pl.DataFrame:
@@ -123,6 +183,7 @@ def controls(df: pl.DataFrame, foreign_includes_hmt: bool = True) -> pl.DataFram
         pl.col("real_va").log().alias("ln_va"),
         pl.col("employees").log().alias("ln_l"),
         pl.col("real_capital").log().alias("ln_k"),
+        pl.col("real_capital_use").log().alias("ln_k_use"),
         pl.col("real_materials").log().alias("ln_m"),
         pl.col("real_investment").log().alias("ln_inv"),
         pl.col("real_output").log().alias("ln_y"),
@@ -177,7 +238,7 @@ def assemble_panel(
     ``firm_id`` from here on).
     """
     df = deflate(panel.drop(IDENTIFIERS, strict=False), deflators)
-    df = perpetual_inventory(df, pim_delta)
+    df = perpetual_inventory(df, pim_delta, in_use=True)
     df = controls(df, foreign_includes_hmt)
     df = df.join(exports, on=["firm_id", "year"], how="left")
     df = df.with_columns(

@@ -7,7 +7,10 @@ CU is the capital-utilization rate u = utilized capital / installed capital. Dep
 
     va_it = c + β_l l_it + β_k k_it + φ ln δ_it + ω_it + ε_it,      φ = β_k / θ,
 
-which is estimated ACF-style (Ackerberg, Caves & Frazer 2015) with materials as the proxy:
+which is estimated ACF-style (Ackerberg, Caves & Frazer 2015) with materials as the proxy.
+The pipeline's default is ``method="dynamic"`` (:func:`_fit_dynamic`: φ from the law of
+motion of ω, valid when materials respond to utilization) on capital depreciated at each
+firm's book rate, with the investment rate of t − 1 instrumenting k_t. ``method="iv"``:
 
 1. first stage (partially linear, 2SLS): va on a polynomial in (l, k, m) plus ln δ entered
    linearly and instrumented by ln δ_{t−1} (book depreciation is a noisy signal of δ; the lag
@@ -152,8 +155,10 @@ def _fit(
     poly_degree: int,
     markov_degree: int,
     method: str,
+    ir: np.ndarray | None = None,
 ) -> _Fit:
-    """ACF-style estimation of (β_l, β_k, φ) on one group (all inputs finite)."""
+    """ACF-style estimation of (β_l, β_k, φ) on one group (all inputs finite; ``ir`` the
+    investment rate I/K, used by ``dynamic`` only)."""
     lag = _lag_index(ids, times)
     idx = np.flatnonzero(lag >= 0)
     if idx.size < _MIN_OBS:
@@ -165,7 +170,8 @@ def _fit(
     b_ols, *_ = np.linalg.lstsq(A, va, rcond=None)
 
     if method == "dynamic":
-        return _fit_dynamic(va, lab, k, m, lnd, lag, idx, lg, poly_degree, times)
+        kt = k if ir is None else ir  # instrument of k_t, taken at t (k) or t − 1 (ir)
+        return _fit_dynamic(va, lab, k, m, lnd, lag, idx, lg, poly_degree, times, kt, ir is None)
     if method == "iv":
         return _fit_iv(_Group(va, lab, k, m, lnd, idx, lg, b_ols), poly_degree, markov_degree)
     if method == "acf":
@@ -258,14 +264,18 @@ def _fit_dynamic(
     lg: np.ndarray,
     poly_degree: int,
     times: np.ndarray,
+    kt: np.ndarray,
+    kt_current: bool,
 ) -> _Fit:
     """φ in the second stage, identified by the law of motion (docs/methods.md).
 
     Stage 1: Φ̂ = ψ̂(l, k, m) + γ̂ ln δ (:func:`_stage1_iv`; γ = φ − κ when materials respond
     to utilization with ∂ω/∂ln δ = −κ given m). Stage 2: ω(β) = Φ̂ − β_l l − β_k k − φ ln δ
     follows ω_t = c + ρ ω_{t−1} + ξ_t; (c, β_l, β_k, φ) by 2SLS given ρ with instruments
-    (1, k_t, k_{t−1}, l_{t−1}, ψ̂_{t−2}, ln δ_{t−2}), ρ ∈ (0, 1) by minimizing the GMM
-    criterion; among its local minima the lowest with β_k > 0 and φ > 0 is kept."""
+    (1, kt, k_{t−1}, l_{t−1}, ψ̂_{t−2}, ln δ_{t−2}), ρ ∈ (0, 1) by minimizing the GMM
+    criterion; among its local minima the lowest with β_k > 0 and φ > 0 is kept. ``kt`` is
+    k_t itself (``kt_current``) or the investment rate of t − 1 (capital depreciated at the
+    book rate carries the book noise of t − 1, which is in the error)."""
     P = _poly(_standardize(np.column_stack([lab, k, m])), poly_degree)
     psi, gamma, _ = _stage1_iv(va, P, lnd, idx, lg)
     r = idx[lag[lg] >= 0]
@@ -274,7 +284,8 @@ def _fit_dynamic(
     l1 = lag[r]
     l2 = lag[l1]
     phi_hat = psi + gamma * lnd
-    inst = _standardize(np.column_stack([k[r], k[l1], lab[l1], psi[l2], lnd[l2]]))
+    z_k = kt[r] if kt_current else kt[l1]
+    inst = _standardize(np.column_stack([z_k, k[l1], lab[l1], psi[l2], lnd[l2]]))
     years = np.unique(times[r])
     D = (times[r][:, None] == years[None, :]).astype(float)  # year effects c_t
     Z = np.column_stack([D, inst])
@@ -410,6 +421,7 @@ def estimate_cu_yjz(
     id: str,
     time: str,
     group: str | None = None,
+    investment: str | None = None,
     norm_quantile: float = 0.99,
     norm_value: float = 1.0,
     theta_bounds: tuple[float, float] = (0.5, 10.0),
@@ -437,8 +449,10 @@ def estimate_cu_yjz(
     ``method="dynamic"`` estimates φ with (β_l, β_k) in the second stage from the
     AR(1) law of motion of ω, with ln δ_{t−2} as the instrument of ln δ (valid when materials
     respond to utilization; :func:`_fit_dynamic`); its F (ln δ_{t−2} in the quasi-differenced
-    ln δ) below ``min_first_stage_f`` counts as invalid.
-    ``method="iv"`` (default) estimates φ in a partially linear first stage with ln δ
+    ln δ) below ``min_first_stage_f`` counts as invalid. With ``investment`` (ln real
+    investment; null = none) the investment rate of t − 1 instruments k_t instead of k_t
+    itself (needed when capital is depreciated at the book rate, whose noise k_t carries).
+    ``method="iv"`` estimates φ in a partially linear first stage with ln δ
     instrumented by ln δ_{t−1} (robust to noise in book depreciation) and (β_l, β_k) in the ACF
     second stage; valid only when the proxy m does not respond to utilization; a first-stage F
     below ``min_first_stage_f`` counts as invalid.
@@ -447,7 +461,11 @@ def estimate_cu_yjz(
     ``poly_degree`` is the first-stage polynomial degree, ``markov_degree`` that of g(ω_{t−1}).
     """
     _check_arguments(method, norm_method, norm_quantile, norm_value, theta_bounds)
-    data = _Data.from_frame(df, va, labor, capital, depreciation_rate, proxy, id, time, group)
+    roles = dict(va=va, labor=labor, capital=capital, proxy=proxy, investment=investment)
+    data = _Data.from_frame(
+        df,
+        {**roles, "depreciation_rate": depreciation_rate, "id": id, "time": time, "group": group},
+    )
 
     def fit_rows(mask: np.ndarray) -> _Fit:
         return data.fit(mask, poly_degree, markov_degree, method)
@@ -540,21 +558,17 @@ class _Data:
     garr: np.ndarray  # group labels ("__null__" for a null group)
     gnull: np.ndarray
     est_ok: np.ndarray  # usable for estimation: every input finite, group not null
+    ir: np.ndarray | None = None  # investment rate I/K (0 where no positive investment)
 
     @classmethod
-    def from_frame(
-        cls,
-        df: pl.DataFrame,
-        va: str,
-        labor: str,
-        capital: str,
-        depreciation_rate: str,
-        proxy: str,
-        id: str,
-        time: str,
-        group: str | None,
-    ) -> _Data:
-        """Arrays from the frame; raises ValueError when (id, time) is not unique."""
+    def from_frame(cls, df: pl.DataFrame, cols_map: dict[str, str | None]) -> _Data:
+        """Arrays from the frame; ``cols_map`` maps the roles (va, labor, capital,
+        depreciation_rate, proxy, id, time, group, investment) to column names. Raises
+        ValueError when (id, time) is not unique."""
+        va, labor, capital, proxy = (cols_map[r] for r in ("va", "labor", "capital", "proxy"))
+        depreciation_rate, id, time, group = (
+            cols_map[r] for r in ("depreciation_rate", "id", "time", "group")
+        )
         n = df.height
         gcol = (
             df[group].cast(pl.Utf8)
@@ -576,6 +590,10 @@ class _Data:
             raise ValueError(f"({id}, {time}) is not unique: {int(dup.sum())} duplicated rows")
         for v in cols:
             est_ok &= np.isfinite(v)
+        ir = None
+        if cols_map.get("investment") is not None:
+            ln_i = df[cols_map["investment"]].cast(pl.Float64).fill_null(np.nan).to_numpy()
+            ir = np.where(np.isfinite(ln_i), np.exp(ln_i - cols[2]), 0.0)
         return cls(
             *cols,
             lnd=lnd,
@@ -584,6 +602,7 @@ class _Data:
             garr=gcol.fill_null("__null__").to_numpy(),
             gnull=gnull,
             est_ok=est_ok,
+            ir=ir,
         )
 
     def fit(self, mask: np.ndarray, poly_degree: int, markov_degree: int, method: str) -> _Fit:
@@ -602,6 +621,7 @@ class _Data:
             poly_degree,
             markov_degree,
             method,
+            None if self.ir is None else self.ir[ix],
         )
 
 
@@ -684,7 +704,8 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
         pool,
         va="ln_va",
         labor="ln_l",
-        capital="ln_k",
+        capital=y["capital"],
+        investment="ln_inv",
         depreciation_rate="dep_rate",
         proxy="ln_m",
         id="firm_id",

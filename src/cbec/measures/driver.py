@@ -177,7 +177,7 @@ def _fit_prodfn(pool: pl.DataFrame, method: str, cfg: dict) -> MeasureFit:
 _USABLE = {
     "tfp_op": ["ln_va", "ln_l", "ln_k", "ln_inv"],
     "tfp_lp": ["ln_va", "ln_l", "ln_k", "ln_m"],
-    "cu": ["ln_va", "ln_l", "ln_k", "ln_m", "dep_rate"],
+    "cu": ["ln_va", "ln_l", "ln_m", "dep_rate"],  # + measures.yjz.capital
     "cu_sfa_cd": [SFA_OUTPUT, *SFA_INPUTS],  # replaced by the configured variables
     "cu_sfa_tl": [SFA_OUTPUT, *SFA_INPUTS],
 }
@@ -187,6 +187,8 @@ def _usable_cols(measure: str, cfg: dict) -> list[str]:
     if measure in ("cu_sfa_cd", "cu_sfa_tl"):
         y, x = sfa_variables(cfg)
         return [y, *x]
+    if measure == "cu":
+        return [*_USABLE["cu"], cfg["yjz"]["capital"]]
     return _USABLE[measure]
 
 

@@ -21,6 +21,7 @@ REQUIRED_COLUMNS = [
     "ln_y",
     "ln_l",
     "ln_k",
+    "ln_k_use",
     "ln_m",
     "ln_inv",
     "dep_rate",
