@@ -46,6 +46,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from cbec.estimation.cg import demean_cg
+
 __all__ = [
     "FESample",
     "RegResult",
@@ -162,24 +164,25 @@ def demean(
     tol: float = 1e-8,
     maxiter: int = 10_000,
     method: str = "auto",
+    threads: int | None = None,
 ) -> np.ndarray:
     """Residuals of each column of ``x`` on the fixed effects given by integer ``codes``.
 
-    ``method``: ``"map"`` (pyfixest's Rust alternating projections; ``tol`` is its convergence
-    criterion), ``"lsmr"`` (pyfixest's ``within`` LSMR solver with additive Schwarz
-    preconditioning; robust when MAP converges slowly), or ``"auto"`` (MAP with at most
-    ``min(maxiter, 50)`` sweeps, then LSMR with ``tol`` capped at 1e-8 if it did not
-    converge). Raises ``RuntimeError`` if the chosen solver fails to converge.
+    ``method``: ``"cg"`` (:func:`cbec.estimation.cg.demean_cg`: conjugate gradient on
+    symmetric alternating projections, columns in parallel on ``threads`` threads, results
+    identical for any number of threads; ``tol`` bounds the change one more symmetric sweep
+    would make), ``"map"`` (pyfixest's Rust alternating projections; ``tol`` is its
+    convergence criterion), ``"lsmr"`` (pyfixest's ``within`` LSMR solver with additive
+    Schwarz preconditioning; robust when projections converge slowly), or ``"auto"`` (CG at
+    ``min(tol, 1e-8)`` with at most ``min(maxiter, CG_BUDGET)`` iterations, then LSMR at
+    ``min(tol, 1e-8)`` for the columns that did not converge). Raises ``RuntimeError`` if the
+    chosen solver fails to converge.
 
-    Why a short MAP budget: with the paper's fixed effects (firm + ind2^year + city^year, a few
-    firms moving between cities) MAP converges very slowly. On the paper preset's Table 2
-    sample (221,846 rows, 8 columns) MAP did not reach 1e-6 in 10,000 sweeps (46 s), while
-    LSMR took 0.29 s at 1e-8 and was within 5e-6 of the 1e-11 solution (MAP at 1e-8: 237 s,
-    7e-5 away).
+    Why a budget: with the paper's fixed effects (firm + ind2^year + city^year) and a few
+    firms moving between cities, projections converge slowly (on the paper preset's Table 2
+    sample MAP did not reach 1e-6 in 10,000 sweeps, 46 s, while LSMR took 0.29 s at 1e-8);
+    CG needs a few hundred iterations there but under ten without movers.
     """
-    from pyfixest.core.demean import demean as _map
-    from pyfixest.core.demean import demean_within as _lsmr
-
     x = np.asarray(x, dtype=np.float64)
     one_d = x.ndim == 1
     x2 = np.ascontiguousarray(x.reshape(-1, 1) if one_d else x)
@@ -188,34 +191,60 @@ def demean(
         codes = codes.reshape(-1, 1)
     if codes.shape[1] == 0:
         return x.copy()
-    w = np.ones(x2.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
-    out: np.ndarray | None = None
-    if method in ("map", "auto"):
-        it = maxiter if method == "map" else min(maxiter, 50)
-        # the Rust MAP kernel is much faster with row-major (C-contiguous) uint64 codes
-        c64 = (
-            codes
-            if codes.dtype == np.uint64 and codes.flags.c_contiguous
-            else np.ascontiguousarray(codes, dtype=np.uint64)
-        )
-        res, ok = _map(x2, c64, w, tol, it)
-        if ok:
-            out = res
-        elif method == "map":
-            raise RuntimeError(f"MAP demeaning did not converge in {it} iterations")
-        else:
+    if method not in ("auto", "cg", "map", "lsmr"):
+        raise ValueError(f"unknown demeaning method {method!r}")
+    if method == "map":
+        out = _demean_map(x2, codes, weights, tol, maxiter)
+    elif method == "lsmr":
+        out = _demean_lsmr(x2, codes, weights, tol, maxiter)
+    else:
+        ctol = min(tol, 1e-8) if method == "auto" else tol
+        it = min(maxiter, CG_BUDGET) if method == "auto" else maxiter
+        out, sweeps = demean_cg(x2, codes, weights, ctol, it, threads)
+        bad = np.flatnonzero(sweeps < 0)
+        if bad.size and method == "cg":
+            raise RuntimeError(f"CG demeaning did not converge in {it} iterations")
+        if bad.size:
             warnings.warn(
-                "MAP demeaning did not converge; switching to LSMR", RuntimeWarning, stacklevel=2
+                f"CG demeaning did not converge in {it} iterations for {bad.size} of "
+                f"{x2.shape[1]} column(s); switching to LSMR for them",
+                RuntimeWarning,
+                stacklevel=2,
             )
-    if out is None:
-        if method not in ("lsmr", "auto"):
-            raise ValueError(f"unknown demeaning method {method!r}")
-        ltol = min(tol, 1e-8) if method == "auto" else tol
-        res, ok, _ = _lsmr(x2, codes, None if weights is None else w, ltol, min(maxiter, 10_000))
-        if not ok:
-            raise RuntimeError("LSMR demeaning did not converge")
-        out = res
-    return out.ravel() if one_d else out
+            sub = np.ascontiguousarray(x2[:, bad])
+            out[:, bad] = _demean_lsmr(sub, codes, weights, ctol, maxiter)
+    return out.ravel() if one_d else np.ascontiguousarray(out)
+
+
+# CG iterations before "auto" switches to LSMR (each costs about two alternating-projection
+# sweeps; without movers CG converges in under ten, with 2% movers it needs 150-300)
+CG_BUDGET = 50
+
+
+def _demean_map(
+    x: np.ndarray, codes: np.ndarray, weights: np.ndarray | None, tol: float, maxiter: int
+) -> np.ndarray:
+    """pyfixest's Rust alternating projections (row-major uint64 codes are much faster)."""
+    from pyfixest.core.demean import demean as _map
+
+    w = np.ones(x.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
+    res, ok = _map(x, np.ascontiguousarray(codes, dtype=np.uint64), w, tol, maxiter)
+    if not ok:
+        raise RuntimeError(f"MAP demeaning did not converge in {maxiter} iterations")
+    return res
+
+
+def _demean_lsmr(
+    x: np.ndarray, codes: np.ndarray, weights: np.ndarray | None, tol: float, maxiter: int
+) -> np.ndarray:
+    """pyfixest's ``within`` LSMR (one Rayon thread in the workflow: deterministic)."""
+    from pyfixest.core.demean import demean_within as _lsmr
+
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    res, ok, _ = _lsmr(x, codes, w, tol, min(maxiter, 10_000))
+    if not ok:
+        raise RuntimeError("LSMR demeaning did not converge")
+    return res
 
 
 # ----------------------------------------------------------------------------- sample
@@ -245,7 +274,6 @@ class FESample:
     _cache: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
     _blocks: list[tuple[list[str], np.ndarray]] = field(default_factory=list, repr=False)
     _nested: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    _codes_u64: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def from_frame(
@@ -350,9 +378,7 @@ class FESample:
         if new:
             raw = self.data.select([pl.col(c).cast(pl.Float64) for c in new]).to_numpy(order="c")
             if self.fe:
-                if self._codes_u64 is None:
-                    self._codes_u64 = np.ascontiguousarray(self.codes, dtype=np.uint64)
-                dm = demean(raw, self._codes_u64, self.weights, self.tol, self.maxiter, self.method)
+                dm = demean(raw, self.codes, self.weights, self.tol, self.maxiter, self.method)
             else:
                 dm = raw
             if self.weights is not None:
