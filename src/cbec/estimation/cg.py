@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 
-__all__ = ["demean_cg", "default_threads"]
+from cbec.estimation.schur import SchurSolver
+
+__all__ = ["Prepared", "default_threads", "demean_cg", "prepare"]
 
 
 def default_threads() -> int:
@@ -131,17 +134,35 @@ def _cg_column(y, w, weighted, codes, seq, inv, offs, tol, maxiter):
     return -1
 
 
-def _structure(codes: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sweep order (0..Q-1..0), 1 / (weight of each level) and offsets of each FE's levels."""
-    q = codes.shape[1]
+@dataclass
+class Prepared:
+    """What every column of one sample's demeaning shares: codes (Fortran order), weights,
+    the sweep order, 1 / (weight of each level), offsets, and the direct solver (or None)."""
+
+    codes: np.ndarray
+    w: np.ndarray
+    weighted: bool
+    seq: np.ndarray
+    inv: np.ndarray
+    offs: np.ndarray
+    direct: SchurSolver | None
+
+
+def prepare(codes: np.ndarray, weights: np.ndarray | None, direct: bool = True) -> Prepared:
+    """Set up the demeaning of one sample (the direct solver's factorization included)."""
+    c = np.asfortranarray(codes if codes.dtype == np.uint32 else codes.astype(np.int64))
+    n, q = c.shape
+    weighted = weights is not None
+    w = np.ones(n) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
     seq = np.array([*range(q), *range(q - 2, -1, -1)], dtype=np.int64)
-    sizes = [int(codes[:, j].max()) + 1 if codes.shape[0] else 0 for j in range(q)]
+    sizes = [int(c[:, j].max()) + 1 if n else 0 for j in range(q)]
     offs = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     inv = np.zeros(int(offs[-1]))
     for j in range(q):
-        tot = np.bincount(codes[:, j], weights=w, minlength=sizes[j])
+        tot = np.bincount(c[:, j], weights=w, minlength=sizes[j])
         inv[offs[j] : offs[j + 1]] = np.divide(1.0, tot, out=np.zeros_like(tot), where=tot > 0)
-    return seq, inv, offs
+    solver = SchurSolver.build(c, w, inv, offs) if direct and n else None
+    return Prepared(c, w, weighted, seq, inv, offs, solver)
 
 
 def demean_cg(
@@ -151,33 +172,39 @@ def demean_cg(
     tol: float = 1e-8,
     maxiter: int = 10_000,
     threads: int | None = None,
+    prepared: Prepared | None = None,
+    direct: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Residuals of the columns of ``x`` (``(n, k)``) on the fixed effects ``codes``
-    (``(n, Q)`` dense integer codes) and the sweeps each column took (-1: not converged).
+    (``(n, Q)`` dense integer codes) and the CG iterations each column took (0: solved by the
+    direct solver or already converged; -1: not converged in ``maxiter``).
 
-    ``tol`` bounds the change one more symmetric sweep would make (absolute, every value).
-    Columns are solved in parallel on ``threads`` threads; results do not depend on it."""
+    ``direct``: first solve with :class:`cbec.estimation.schur.SchurSolver` (when the small
+    effects are few enough), then polish by CG only the columns that fail its check.
+    ``prepared`` (from :func:`prepare`) reuses one sample's set-up across calls. ``tol``
+    bounds the change one more symmetric sweep would make (absolute, every value). Columns
+    are solved in parallel on ``threads`` threads; results do not depend on it."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError("x must be 2-dimensional")
-    c = np.asfortranarray(codes, dtype=np.int64) if codes.dtype != np.uint32 else codes
-    c = np.asfortranarray(c)
+    p = prepared if prepared is not None else prepare(codes, weights, direct)
     n, k = x.shape
-    weighted = weights is not None
-    w = np.ones(1) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
-    seq, inv, offs = _structure(c, np.ones(n) if weights is None else w)
-    wk = w if weighted else np.ones(n)
     out = np.asfortranarray(x.copy())
     sweeps = np.zeros(k, dtype=np.int64)
+    nt = min(threads or default_threads(), max(k, 1))
+    todo = np.arange(k)
+    if direct and p.direct is not None:
+        todo = p.direct.solve(out, tol, nt)
 
     def one(j: int) -> None:
-        sweeps[j] = _cg_column(out[:, j], wk, weighted, c, seq, inv, offs, tol, maxiter)
+        sweeps[j] = _cg_column(
+            out[:, j], p.w, p.weighted, p.codes, p.seq, p.inv, p.offs, tol, maxiter
+        )
 
-    nt = min(threads or default_threads(), max(k, 1))
-    if nt <= 1:
-        for j in range(k):
-            one(j)
+    if nt <= 1 or todo.size <= 1:
+        for j in todo:
+            one(int(j))
     else:
-        with ThreadPoolExecutor(nt) as ex:
-            list(ex.map(one, range(k)))
+        with ThreadPoolExecutor(min(nt, todo.size)) as ex:
+            list(ex.map(one, todo.tolist()))
     return out, sweeps

@@ -46,7 +46,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from cbec.estimation.cg import demean_cg
+from cbec.estimation.cg import Prepared, demean_cg, prepare
 
 __all__ = [
     "FESample",
@@ -165,23 +165,28 @@ def demean(
     maxiter: int = 10_000,
     method: str = "auto",
     threads: int | None = None,
+    prepared: Prepared | None = None,
 ) -> np.ndarray:
     """Residuals of each column of ``x`` on the fixed effects given by integer ``codes``.
 
-    ``method``: ``"cg"`` (:func:`cbec.estimation.cg.demean_cg`: conjugate gradient on
-    symmetric alternating projections, columns in parallel on ``threads`` threads, results
-    identical for any number of threads; ``tol`` bounds the change one more symmetric sweep
-    would make), ``"map"`` (pyfixest's Rust alternating projections; ``tol`` is its
-    convergence criterion), ``"lsmr"`` (pyfixest's ``within`` LSMR solver with additive
-    Schwarz preconditioning; robust when projections converge slowly), or ``"auto"`` (CG at
-    ``min(tol, 1e-8)`` with at most ``min(maxiter, CG_BUDGET)`` iterations, then LSMR at
-    ``min(tol, 1e-8)`` for the columns that did not converge). Raises ``RuntimeError`` if the
-    chosen solver fails to converge.
+    ``method``: ``"auto"`` (default): the direct solver of :mod:`cbec.estimation.schur`
+    (largest fixed effect eliminated exactly, the others, when they have at most
+    ``DIRECT_MAX_LEVELS`` levels together, solved from one factored matrix shared by every
+    column), then CG polishing (at most ``min(maxiter, CG_BUDGET)`` iterations) of any column
+    that fails the check, then LSMR for any column CG did not finish; all at
+    ``min(tol, 1e-8)``. ``"cg"``: CG alone (:func:`cbec.estimation.cg.demean_cg`: conjugate
+    gradient on symmetric alternating projections). ``"map"``: pyfixest's Rust alternating
+    projections (``tol`` is its convergence criterion). ``"lsmr"``: pyfixest's ``within``
+    LSMR solver (additive Schwarz preconditioning). For ``"auto"`` and ``"cg"``, ``tol``
+    bounds the change one more symmetric sweep of alternating projections would make to any
+    value; columns run in parallel on ``threads`` threads (default ``CBEC_THREADS`` or 1)
+    with results identical for any number of threads; ``prepared`` (:func:`prepare`) reuses
+    a sample's set-up. Raises ``RuntimeError`` if the chosen solver fails to converge.
 
-    Why a budget: with the paper's fixed effects (firm + ind2^year + city^year) and a few
-    firms moving between cities, projections converge slowly (on the paper preset's Table 2
-    sample MAP did not reach 1e-6 in 10,000 sweeps, 46 s, while LSMR took 0.29 s at 1e-8);
-    CG needs a few hundred iterations there but under ten without movers.
+    Why not projections alone: with the paper's fixed effects (firm + ind2^year + city^year)
+    and a few firms moving between cities, projections converge slowly (on the paper
+    preset's Table 2 sample MAP did not reach 1e-6 in 10,000 sweeps, 46 s; CG needs about
+    80 iterations); the direct solver's work does not depend on the movers.
     """
     x = np.asarray(x, dtype=np.float64)
     one_d = x.ndim == 1
@@ -198,15 +203,16 @@ def demean(
     elif method == "lsmr":
         out = _demean_lsmr(x2, codes, weights, tol, maxiter)
     else:
-        ctol = min(tol, 1e-8) if method == "auto" else tol
-        it = min(maxiter, CG_BUDGET) if method == "auto" else maxiter
-        out, sweeps = demean_cg(x2, codes, weights, ctol, it, threads)
+        auto = method == "auto"
+        ctol = min(tol, 1e-8) if auto else tol
+        it = min(maxiter, CG_BUDGET) if auto else maxiter
+        out, sweeps = demean_cg(x2, codes, weights, ctol, it, threads, prepared, direct=auto)
         bad = np.flatnonzero(sweeps < 0)
-        if bad.size and method == "cg":
+        if bad.size and not auto:
             raise RuntimeError(f"CG demeaning did not converge in {it} iterations")
         if bad.size:
             warnings.warn(
-                f"CG demeaning did not converge in {it} iterations for {bad.size} of "
+                f"demeaning did not converge in {it} CG iterations for {bad.size} of "
                 f"{x2.shape[1]} column(s); switching to LSMR for them",
                 RuntimeWarning,
                 stacklevel=2,
@@ -274,6 +280,7 @@ class FESample:
     _cache: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
     _blocks: list[tuple[list[str], np.ndarray]] = field(default_factory=list, repr=False)
     _nested: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _prepared: Prepared | None = field(default=None, repr=False)
 
     @classmethod
     def from_frame(
@@ -378,7 +385,15 @@ class FESample:
         if new:
             raw = self.data.select([pl.col(c).cast(pl.Float64) for c in new]).to_numpy(order="c")
             if self.fe:
-                dm = demean(raw, self.codes, self.weights, self.tol, self.maxiter, self.method)
+                dm = demean(
+                    raw,
+                    self.codes,
+                    self.weights,
+                    self.tol,
+                    self.maxiter,
+                    self.method,
+                    prepared=self.prepared(),
+                )
             else:
                 dm = raw
             if self.weights is not None:
@@ -390,6 +405,13 @@ class FESample:
             if bnames == list(names):
                 return block
         return np.column_stack([self._blocks[b][1][:, j] for b, j in map(self._cache.get, names)])
+
+    def prepared(self) -> Prepared | None:
+        """The demeaning set-up shared by every column of the sample (the direct solver's
+        factored matrix; built on first use) for methods ``auto`` and ``cg``."""
+        if self._prepared is None and self.fe and self.method in ("auto", "cg"):
+            self._prepared = prepare(self.codes, self.weights, direct=self.method == "auto")
+        return self._prepared
 
     def add_column(self, name: str, values: np.ndarray) -> None:
         """Add a derived column (e.g. an interaction) to the sample; clears its cache entry."""
