@@ -20,22 +20,15 @@ the recomputed (not the recursively updated) residual.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
 from cbec.estimation.schur import SchurSolver
+from cbec.estimation.threads import default_threads, each
 
 __all__ = ["Prepared", "default_threads", "demean_cg", "prepare"]
-
-
-def default_threads() -> int:
-    """Threads for demeaning: ``CBEC_THREADS`` if set, else 1."""
-    v = os.environ.get("CBEC_THREADS", "").strip()
-    return max(int(v), 1) if v else 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -93,14 +86,17 @@ def _apply_a(u, out, w, weighted, codes, seq, inv, offs, buf):
 
 
 @numba.njit(cache=True, nogil=True)
-def _cg_column(y, w, weighted, codes, seq, inv, offs, tol, maxiter):
-    """Solve one column in place (``y`` becomes its residual); returns the sweeps used, or
-    -1 if it did not converge in ``maxiter`` sweeps."""
+def _cg_column(y, w, weighted, codes, seq, inv, offs, tol, maxiter, give_up):
+    """Solve one column in place (``y`` becomes its residual); returns the iterations used,
+    or -1 if it did not converge in ``maxiter`` (with ``give_up``: -1 as soon as the rate
+    of the first ten iterations projects more than ``maxiter``; ``y`` is then partly
+    demeaned, i.e. still the input plus a combination of fixed-effect dummies)."""
     n = y.shape[0]
     buf = np.empty(inv.shape[0])
     r = np.empty(n)
     v = np.empty(n)
-    if _apply_a(y, r, w, weighted, codes, seq, inv, offs, buf) <= tol:
+    r0 = _apply_a(y, r, w, weighted, codes, seq, inv, offs, buf)
+    if r0 <= tol:
         return 0
     u = r.copy()
     ssr = _wdot(r, r, w, weighted)
@@ -126,6 +122,10 @@ def _cg_column(y, w, weighted, codes, seq, inv, offs, tol, maxiter):
             u[:] = r
             ssr = _wdot(r, r, w, weighted)
             continue
+        if give_up and it == 10 and rmax > 0.0 and rmax < r0:
+            # iterations to go at the rate so far, over the budget: stop now
+            if it + np.log(tol / rmax) / (np.log(rmax / r0) / it) > maxiter:
+                return -1
         ssr_new = _wdot(r, r, w, weighted)
         beta = ssr_new / ssr
         ssr = ssr_new
@@ -137,7 +137,8 @@ def _cg_column(y, w, weighted, codes, seq, inv, offs, tol, maxiter):
 @dataclass
 class Prepared:
     """What every column of one sample's demeaning shares: codes (Fortran order), weights,
-    the sweep order, 1 / (weight of each level), offsets, and the direct solver (or None)."""
+    the sweep order, 1 / (weight of each level), offsets, and the direct solver (built on
+    first use by :meth:`direct`)."""
 
     codes: np.ndarray
     w: np.ndarray
@@ -145,11 +146,19 @@ class Prepared:
     seq: np.ndarray
     inv: np.ndarray
     offs: np.ndarray
-    direct: SchurSolver | None
+    _direct: SchurSolver | None = None
+    _direct_built: bool = False
+
+    def direct(self) -> SchurSolver | None:
+        """The factored direct solver (``None`` when the small effects are too many)."""
+        if not self._direct_built:
+            self._direct = SchurSolver.build(self.codes, self.w, self.inv, self.offs)
+            self._direct_built = True
+        return self._direct
 
 
-def prepare(codes: np.ndarray, weights: np.ndarray | None, direct: bool = True) -> Prepared:
-    """Set up the demeaning of one sample (the direct solver's factorization included)."""
+def prepare(codes: np.ndarray, weights: np.ndarray | None) -> Prepared:
+    """Set up the demeaning of one sample (shared by every column and call)."""
     c = np.asfortranarray(codes if codes.dtype == np.uint32 else codes.astype(np.int64))
     n, q = c.shape
     weighted = weights is not None
@@ -161,8 +170,7 @@ def prepare(codes: np.ndarray, weights: np.ndarray | None, direct: bool = True) 
     for j in range(q):
         tot = np.bincount(c[:, j], weights=w, minlength=sizes[j])
         inv[offs[j] : offs[j + 1]] = np.divide(1.0, tot, out=np.zeros_like(tot), where=tot > 0)
-    solver = SchurSolver.build(c, w, inv, offs) if direct and n else None
-    return Prepared(c, w, weighted, seq, inv, offs, solver)
+    return Prepared(c, w, weighted, seq, inv, offs)
 
 
 def demean_cg(
@@ -176,35 +184,40 @@ def demean_cg(
     direct: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Residuals of the columns of ``x`` (``(n, k)``) on the fixed effects ``codes``
-    (``(n, Q)`` dense integer codes) and the CG iterations each column took (0: solved by the
-    direct solver or already converged; -1: not converged in ``maxiter``).
+    (``(n, Q)`` dense integer codes) and the CG iterations each column took (0 for a column
+    finished by the direct solver; -1: not converged).
 
-    ``direct``: first solve with :class:`cbec.estimation.schur.SchurSolver` (when the small
-    effects are few enough), then polish by CG only the columns that fail its check.
+    ``direct``: a column CG cannot finish in ``maxiter`` iterations (judged after ten) is
+    handed to :class:`cbec.estimation.schur.SchurSolver` (when the small effects are few
+    enough) and, if that fails its check, to CG again for ``maxiter`` iterations.
     ``prepared`` (from :func:`prepare`) reuses one sample's set-up across calls. ``tol``
     bounds the change one more symmetric sweep would make (absolute, every value). Columns
     are solved in parallel on ``threads`` threads; results do not depend on it."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError("x must be 2-dimensional")
-    p = prepared if prepared is not None else prepare(codes, weights, direct)
-    n, k = x.shape
+    p = prepared if prepared is not None else prepare(codes, weights)
+    k = x.shape[1]
     out = np.asfortranarray(x.copy())
     sweeps = np.zeros(k, dtype=np.int64)
-    nt = min(threads or default_threads(), max(k, 1))
-    todo = np.arange(k)
-    if direct and p.direct is not None:
-        todo = p.direct.solve(out, tol, nt)
+    nt = max(threads or default_threads(), 1)
 
-    def one(j: int) -> None:
-        sweeps[j] = _cg_column(
-            out[:, j], p.w, p.weighted, p.codes, p.seq, p.inv, p.offs, tol, maxiter
-        )
+    def cg(cols: np.ndarray, give_up: bool) -> None:
+        def one(j: int) -> None:
+            sweeps[j] = _cg_column(
+                out[:, j], p.w, p.weighted, p.codes, p.seq, p.inv, p.offs, tol, maxiter, give_up
+            )
 
-    if nt <= 1 or todo.size <= 1:
-        for j in todo:
-            one(int(j))
-    else:
-        with ThreadPoolExecutor(min(nt, todo.size)) as ex:
-            list(ex.map(one, todo.tolist()))
+        each(one, cols.tolist(), nt)
+
+    cg(np.arange(k), direct)
+    bad = np.flatnonzero(sweeps < 0)
+    solver = p.direct() if direct and bad.size else None
+    if solver is not None:
+        sub = np.asfortranarray(out[:, bad])
+        failed = solver.solve(sub, tol, nt)
+        out[:, bad] = sub
+        sweeps[bad] = 0
+        sweeps[bad[failed]] = -1
+        cg(bad[failed], False)
     return out, sweeps

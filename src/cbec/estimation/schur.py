@@ -22,12 +22,13 @@ handed back to the caller (who polishes them with CG).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 import scipy.linalg as sla
+
+from cbec.estimation.threads import each as _each
 
 __all__ = ["SchurSolver", "DIRECT_MAX_LEVELS"]
 
@@ -212,17 +213,7 @@ class SchurSolver:
             ok[j] = worst <= tol / 2.0 ** (2 * self.codes.shape[1] - 1)
 
         if m:
-            _each(first, k, threads)
+            _each(first, list(range(k)), threads)
             beta = self._solve(rhs)
-        _each(second, k, threads)
+        _each(second, list(range(k)), threads)
         return np.flatnonzero(~ok)
-
-
-def _each(fn, k: int, threads: int) -> None:
-    """``fn(j)`` for every column ``j``, on ``threads`` threads (each column on one thread)."""
-    if threads <= 1 or k <= 1:
-        for j in range(k):
-            fn(j)
-    else:
-        with ThreadPoolExecutor(min(threads, k)) as ex:
-            list(ex.map(fn, range(k)))
