@@ -170,12 +170,8 @@ def demean(
     """Residuals of each column of ``x`` on the fixed effects given by integer ``codes``.
 
     ``method``: ``"auto"`` (default): conjugate gradient (CG) on symmetric alternating
-    projections, at most ``min(maxiter, CG_BUDGET)`` iterations; a column it cannot finish
-    in that budget (judged after ten iterations) goes to the direct solver of
-    :mod:`cbec.estimation.schur` (largest fixed effect eliminated exactly, the others, when
-    they have at most ``DIRECT_MAX_LEVELS`` levels together, from one factored matrix shared
-    by every column), then, if that fails its check, to CG again and finally LSMR; all at
-    ``min(tol, AUTO_TOL)``. ``"cg"``: CG alone (:func:`cbec.estimation.cg.demean_cg`: conjugate
+    projections at ``min(tol, AUTO_TOL)``, then pyfixest's LSMR at the same tolerance for
+    any column CG did not finish in ``maxiter`` iterations. ``"cg"``: CG alone (:func:`cbec.estimation.cg.demean_cg`: conjugate
     gradient on symmetric alternating projections). ``"map"``: pyfixest's Rust alternating
     projections (``tol`` is its convergence criterion). ``"lsmr"``: pyfixest's ``within``
     LSMR solver (additive Schwarz preconditioning). For ``"auto"`` and ``"cg"``, ``tol``
@@ -186,8 +182,8 @@ def demean(
 
     Why not projections alone: with the paper's fixed effects (firm + ind2^year + city^year)
     and a few firms moving between cities, projections converge slowly (on the paper
-    preset's Table 2 sample MAP did not reach 1e-6 in 10,000 sweeps, 46 s; CG needs about
-    80 iterations); the direct solver's work does not depend on the movers.
+    preset's Table 2 sample MAP did not reach 1e-6 in 10,000 sweeps, 46 s); CG needs about a
+    hundred iterations there, under ten without movers.
     """
     x = np.asarray(x, dtype=np.float64)
     one_d = x.ndim == 1
@@ -206,8 +202,8 @@ def demean(
     else:
         auto = method == "auto"
         ctol = min(tol, AUTO_TOL) if auto else tol
-        it = min(maxiter, CG_BUDGET) if auto else maxiter
-        out, sweeps = demean_cg(x2, codes, weights, ctol, it, threads, prepared, direct=auto)
+        it = maxiter
+        out, sweeps = demean_cg(x2, codes, weights, ctol, it, threads, prepared)
         bad = np.flatnonzero(sweeps < 0)
         if bad.size and not auto:
             raise RuntimeError(f"CG demeaning did not converge in {it} iterations")
@@ -227,12 +223,6 @@ def demean(
 # (CG's error is the criterion times the conditioning; at 1e-10 Table 2's coefficients and
 # standard errors on a panel with many movers equal a 1e-13 pyfixest fit to 1e-8, tested)
 AUTO_TOL = 1e-10
-
-# CG iterations "auto" allows before the direct solver takes a column (judged after ten
-# iterations from the rate so far). Each costs about three alternating-projection sweeps;
-# without movers CG converges in under ten, on the paper preset's Table 2 sample (movers) in
-# about a hundred, where the direct solver is cheaper
-CG_BUDGET = 50
 
 
 def _demean_map(
@@ -415,8 +405,8 @@ class FESample:
         return np.column_stack([self._blocks[b][1][:, j] for b, j in map(self._cache.get, names)])
 
     def prepared(self) -> Prepared | None:
-        """The demeaning set-up shared by every column of the sample (with the direct
-        solver's factored matrix once a column needs it) for methods ``auto`` and ``cg``."""
+        """The demeaning set-up shared by every column of the sample (codes in Fortran
+        order, level weights) for methods ``auto`` and ``cg``."""
         if self._prepared is None and self.fe and self.method in ("auto", "cg"):
             self._prepared = prepare(self.codes, self.weights)
         return self._prepared
