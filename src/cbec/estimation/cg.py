@@ -9,8 +9,9 @@ converges to ``M x`` in far fewer sweeps than plain alternating projections, als
 firms move between cities (where plain projections need thousands of sweeps; CG about a
 hundred iterations on the paper preset's Table 2 sample, under ten without movers). Each
 column is first demeaned by ``M_1``; every CG vector then stays in that subspace, the
-sweep's first projection is the identity, and one iteration costs seven passes over the
-rows (each subtraction fused with the next group sums).
+sweep's first projection is the identity, and one iteration costs six passes over the
+rows (each subtraction fused with the next group sums, the new search direction with the
+first sums).
 
 Determinism: every column is solved by one thread from start to end, its sums in row order;
 columns are spread over threads (``threads``, default ``CBEC_THREADS`` or 1), so the result is
@@ -47,10 +48,11 @@ def _project(v, w, weighted, code, inv, buf):
 
 
 @numba.njit(cache=True, nogil=True)
-def _apply_a(u, v, w, weighted, codes, seq, inv, offs, buf):
+def _apply_a(u, v, w, weighted, codes, seq, inv, offs, buf, r, beta):
     """``v <- u - T u`` for ``u`` already demeaned by ``seq[-1]`` (the first projection of the
     symmetric sweep ``T`` is then the identity and ``seq`` omits it); one pass over the rows
-    per projection (each subtraction fused with the next sums). Returns ``max |v|`` and the
+    per projection (each subtraction fused with the next sums). With ``beta`` >= 0, first
+    ``u <- r + beta u`` (CG's new direction, in the same pass). Returns ``max |v|`` and the
     weighted ``u'v``."""
     n = u.shape[0]
     q = seq[0]
@@ -58,6 +60,8 @@ def _apply_a(u, v, w, weighted, codes, seq, inv, offs, buf):
     cur[:] = 0.0
     cq = codes[:, q]
     for i in range(n):
+        if beta >= 0.0:
+            u[i] = r[i] + beta * u[i]
         cur[cq[i]] += w[i] * u[i] if weighted else u[i]
     last = seq.shape[0] - 1
     vmax = 0.0
@@ -104,15 +108,16 @@ def _cg_column(y, w, weighted, codes, seq, inv, offs, tol, maxiter):
         return 0
     r = np.empty(n)
     v = np.empty(n)
-    r0, ssr = _apply_a(y, r, w, weighted, codes, seq, inv, offs, buf)
+    r0, ssr = _apply_a(y, r, w, weighted, codes, seq, inv, offs, buf, r, -1.0)
     if r0 <= tol:
         return 0
     ssr = 0.0
     for i in range(n):
         ssr += w[i] * r[i] * r[i] if weighted else r[i] * r[i]
     u = r.copy()
+    beta = -1.0  # u is already the first direction
     for it in range(1, maxiter + 1):
-        _, uv = _apply_a(u, v, w, weighted, codes, seq, inv, offs, buf)
+        _, uv = _apply_a(u, v, w, weighted, codes, seq, inv, offs, buf, r, beta)
         alpha = ssr / uv if uv > 0.0 and ssr > 0.0 else 0.0
         rmax = 0.0
         ssr_new = 0.0
@@ -124,7 +129,7 @@ def _cg_column(y, w, weighted, codes, seq, inv, offs, tol, maxiter):
             ssr_new += w[i] * t * t if weighted else t * t
         if rmax <= tol or alpha == 0.0:
             # confirm on the true residual (the recursive one drifts in floating point)
-            if _apply_a(y, r, w, weighted, codes, seq, inv, offs, buf)[0] <= tol:
+            if _apply_a(y, r, w, weighted, codes, seq, inv, offs, buf, r, -1.0)[0] <= tol:
                 return it
             if alpha == 0.0:
                 return -1
@@ -132,11 +137,10 @@ def _cg_column(y, w, weighted, codes, seq, inv, offs, tol, maxiter):
             for i in range(n):
                 ssr += w[i] * r[i] * r[i] if weighted else r[i] * r[i]
                 u[i] = r[i]
+            beta = -1.0
             continue
-        beta = ssr_new / ssr
+        beta = ssr_new / ssr  # u <- r + beta u in the next _apply_a's first pass
         ssr = ssr_new
-        for i in range(n):
-            u[i] = r[i] + beta * u[i]
     return -1
 
 
