@@ -11,12 +11,12 @@ operations on every call and demeans every model from scratch; here
 * :class:`FESample` holds one estimation sample (rows kept, codes, cluster codes) and a cache
   of demeaned columns, so every model of a table that shares the sample and the fixed effects
   demeans each variable exactly once;
-* :func:`demean` calls pyfixest's compiled alternating-projections demeaner (Rust ``MAP``,
-  row-major uint64 codes, all new columns in one call; default ``tol=1e-6`` as fixest and
-  pyfixest), falling back to its LSMR solver (``within``, tolerance 1e-8) if MAP does not
-  converge within 50 sweeps (this happens when fixed effects are nearly collinear, e.g. when a
-  few firms move between cities: MAP then needs > 10,000 sweeps; LSMR takes well under a
-  second on the paper preset);
+* :func:`demean` (method ``auto``) runs our conjugate-gradient demeaner
+  (:mod:`cbec.estimation.cg`: CG on symmetric alternating projections, numba kernels, the
+  columns on ``CBEC_THREADS`` threads with results identical for any number of threads;
+  tolerance ``min(tol, AUTO_TOL)`` = 1e-10 by default), falling back to pyfixest's LSMR
+  (``within``) for a column CG does not finish; with a few firms moving between cities
+  plain alternating projections need > 10,000 sweeps, CG about a hundred iterations;
 * :func:`feols` is OLS on demeaned data with pyfixest's default small-sample conventions
   (``ssc(k_adj=True, k_fixef="nonnested", G_adj=True)``): for CRV1,
   V = (N-1)/(N-k) * G/(G-1) * (X'X)^-1 (sum_g s_g s_g') (X'X)^-1 with k = #regressors +
@@ -26,7 +26,7 @@ operations on every call and demeans every model from scratch; here
 
 Speed (``benchmarks/bench_fe.py``): Table 2 column (2) on 3.96 M simulated rows takes a fraction
 of a plain ``pyfixest.feols(... | firm_id + ind2^year + city^year)`` call and about half of its
-memory; the remaining time is almost all the MAP demeaning itself.
+memory; the remaining time is almost all the demeaning itself.
 
 Sample convention: the sample is fixed when the :class:`FESample` is built (rows with a missing
 value in any listed column are dropped first, then singletons), so all models on it use the
