@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/bench_fe.py [--rows 3960000] [--reps 3] [--seed 1]
+    python benchmarks/bench_fe.py [--rows 3960000] [--reps 3] [--seed 1] [--threads 1]
+        [--only ours] [--save-panel PATH]
 
 Builds a simulated firm-year panel (default 3.96 M rows, ~400 k firms, 30 two-digit industries,
 300 cities, 12 years), writes it once to a temporary parquet file, then runs each contender
@@ -10,12 +11,17 @@ Builds a simulated firm-year panel (default 3.96 M rows, ~400 k firms, 30 two-di
 reports wall time (from after the read to the finished result) and peak RSS
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, which includes the read). Medians and the
 ratios ours / pyfixest (wall, CPU = user + system time of all threads, peak RSS) are printed, and the coefficients/SEs of both are compared.
+``--threads`` sets ``CBEC_THREADS`` (our demeaner) and ``RAYON_NUM_THREADS`` (pyfixest) in the
+children; the workflow runs the table jobs with 2 and Rayon with 1. ``--only ours`` skips
+pyfixest; ``--save-panel`` keeps the simulated parquet (for ``bench_fixest.R``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -169,6 +175,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--mover-share", type=float, default=0.0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--only", choices=["ours", "pyfixest"], default=None)
+    ap.add_argument("--save-panel", default=None)
     ap.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
@@ -177,14 +186,19 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "panel.parquet")
         simulate_panel(a.rows, a.seed, a.mover_share).write_parquet(path)
-        res: dict[str, list[dict]] = {"ours": [], "pyfixest": []}
+        if a.save_panel:
+            shutil.copyfile(path, a.save_panel)
+        modes = [a.only] if a.only else ["ours", "pyfixest"]
+        env = {**os.environ, "CBEC_THREADS": str(a.threads), "RAYON_NUM_THREADS": str(a.threads)}
+        res: dict[str, list[dict]] = {m: [] for m in modes}
         for rep in range(a.reps):
-            for mode in ("ours", "pyfixest"):
+            for mode in modes:
                 p = subprocess.run(
                     [sys.executable, __file__, "--child", mode, path],
                     capture_output=True,
                     text=True,
                     check=True,
+                    env=env,
                 )
                 r = json.loads(p.stdout.strip().splitlines()[-1])
                 res[mode].append(r)
@@ -201,20 +215,25 @@ def main(argv: list[str] | None = None) -> None:
         }
         for m, v in res.items()
     }
-    o, q = res["ours"][0], res["pyfixest"][0]
-    summary = {
-        "rows": a.rows,
-        "nobs": o["nobs"],
-        "median": med,
-        "time_ratio": med["ours"]["wall_s"] / med["pyfixest"]["wall_s"],
-        "cpu_ratio": med["ours"]["cpu_s"] / med["pyfixest"]["cpu_s"],
-        "rss_ratio": med["ours"]["peak_rss_mb"] / med["pyfixest"]["peak_rss_mb"],
-        "extra_model_on_cached_sample_s": statistics.median(
+    summary: dict = {"rows": a.rows, "threads": a.threads, "median": med}
+    if "ours" in res:
+        o = res["ours"][0]
+        summary["nobs"] = o["nobs"]
+        summary["extra_model_on_cached_sample_s"] = statistics.median(
             x["extra_model_s"] for x in res["ours"]
-        ),
-        "max_rel_diff_coef": float(np.max(np.abs(np.array(o["coef"]) / np.array(q["coef"]) - 1))),
-        "max_rel_diff_se": float(np.max(np.abs(np.array(o["se"]) / np.array(q["se"]) - 1))),
-    }
+        )
+        summary["coef"] = o["coef"]
+    if len(res) == 2:
+        o, q = res["ours"][0], res["pyfixest"][0]
+        names = {"wall_s": "time_ratio", "cpu_s": "cpu_ratio", "peak_rss_mb": "rss_ratio"}
+        for k, name in names.items():
+            summary[name] = med["ours"][k] / med["pyfixest"][k]
+        summary["max_rel_diff_coef"] = float(
+            np.max(np.abs(np.array(o["coef"]) / np.array(q["coef"]) - 1))
+        )
+        summary["max_rel_diff_se"] = float(
+            np.max(np.abs(np.array(o["se"]) / np.array(q["se"]) - 1))
+        )
     print(json.dumps(summary, indent=2))
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 # pyfixest orders some internal sets by hash (interacted fixed effects, collinearity
 # checks); a fixed hash seed for every job makes reruns byte-identical.
 environ["PYTHONHASHSEED"] = "0"
-# the LSMR demeaner (pyfixest's Rust `within`) sums in a thread-dependent order when it runs
-# on several threads (results differ in the 17th digit between runs); one thread per job
-# makes it bit-for-bit reproducible (jobs already run in parallel; about 0.4 s more per
-# Table 2 sample on the paper preset)
+# pyfixest's Rust solvers (its LSMR demeaner, the last resort of cbec.estimation.fe, and the
+# estimators used through pyfixest) sum in a thread-dependent order on several threads;
+# one Rayon thread per job keeps them bit-for-bit reproducible. Our own demeaner runs on the
+# job's `threads` (CBEC_THREADS, set by runlog.run) with results independent of them.
 environ["RAYON_NUM_THREADS"] = "1"
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))

@@ -21,6 +21,7 @@ rule table:
         table="|".join(TABLES),
     conda:
         "../envs/cbec.yaml"
+    threads: 2
     params:
         spec=lambda w: config["tables"]["specs"][w.table],
         common=TABLE_COMMON,

@@ -100,6 +100,7 @@ rule bias_budget:
         "results/benchmarks/bias_budget.tsv"
     conda:
         "../envs/cbec.yaml"
+    threads: 2
     params:
         spec=headline_spec(),
         excluded=config["years"]["excluded"],

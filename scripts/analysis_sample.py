@@ -15,9 +15,10 @@ def main() -> None:
     log = logging.getLogger("analysis_sample")
     inp = snakemake.input
     sample, attrition = build_sample(
-        pl.read_parquet(inp.panel),
-        pl.read_parquet(inp.tfp),
-        pl.read_parquet(inp.cu),
+        # lazy scans: only the needed columns of every firm-year, all columns of kept rows
+        pl.scan_parquet(inp.panel),
+        pl.scan_parquet(inp.tfp),
+        pl.scan_parquet(inp.cu),
         cities=read_cities(inp.cities),
         counties=read_counties(inp.counties),
         it_revenue=read_series(inp.it_revenue, {"year": pl.Int64, "it_revenue": pl.Float64}),

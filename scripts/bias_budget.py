@@ -43,4 +43,4 @@ def main() -> None:
     write_text_atomic(bias_budget_md(out), snakemake.output.md)
 
 
-runlog.run(main, snakemake.log[0], "bias_budget")
+runlog.run(main, snakemake.log[0], "bias_budget", threads=snakemake.threads)

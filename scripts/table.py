@@ -16,4 +16,4 @@ def main() -> None:
     )
 
 
-runlog.run(main, snakemake.log[0], snakemake.wildcards.table)
+runlog.run(main, snakemake.log[0], snakemake.wildcards.table, threads=snakemake.threads)

@@ -73,3 +73,12 @@ def test_no_heartbeat_in_a_short_step(tmp_path: Path, restore_root_logger):
     log = tmp_path / "rule.log"
     runlog.run(lambda: None, log, "rule", heartbeat=600)
     assert "still running" not in log.read_text(encoding="utf-8")
+
+
+def test_threads_reach_the_demeaner(tmp_path, monkeypatch):
+    from cbec.estimation.threads import default_threads
+
+    monkeypatch.setenv("CBEC_THREADS", "1")  # restored after the test
+    seen: list[int] = []
+    runlog.run(lambda: seen.append(default_threads()), tmp_path / "x.log", "rule", threads=3)
+    assert seen == [3]

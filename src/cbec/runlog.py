@@ -74,10 +74,15 @@ def run(
     log_path: str | Path | None,
     name: str,
     heartbeat: float | None = None,
+    threads: int | None = None,
 ) -> None:
     """Run a rule's ``main`` with logging and a heartbeat (every ``heartbeat`` seconds,
     default :data:`HEARTBEAT_S` or ``CBEC_HEARTBEAT_S``); on failure log the error with its
-    traceback at ERROR level (in the rule log and on stderr) and exit non-zero."""
+    traceback at ERROR level (in the rule log and on stderr) and exit non-zero. ``threads``
+    (the job's ``threads``) sets ``CBEC_THREADS``, the threads of the fixed-effects demeaner
+    (whose results do not depend on it)."""
+    if threads is not None:
+        os.environ["CBEC_THREADS"] = str(threads)
     log = setup(log_path, name)
     interval = heartbeat or float(os.environ.get("CBEC_HEARTBEAT_S", HEARTBEAT_S))
     t0 = time.perf_counter()

@@ -225,14 +225,51 @@ def heterogeneity_dummies(df: pl.DataFrame, years: list[int]) -> pl.DataFrame:
     ).drop("_ict_city")
 
 
+# columns of the narrow frame that come from the panel itself (not added to the sample)
+_KEY_COLUMNS = ["_row", "firm_id", "year", "region_code", "city_code", "ind2", "customs_matched"]
+
+
 def _attrition_row(step: int, reason: str, rows: int) -> dict:
     return {"stage": "analysis_sample", "year": None, "step": step, "reason": reason, "rows": rows}
 
 
+def _population(keys: pl.DataFrame, pop: str) -> pl.Expr:
+    """Row condition of the population ``pop`` (see :func:`build_sample`)."""
+    if pop == "customs_firms":
+        return pl.col("firm_id").is_in(
+            keys.filter(pl.col("customs_matched") == 1)["firm_id"].unique().implode()
+        )
+    if pop == "customs_firm_years":
+        return pl.col("customs_matched") == 1
+    return pl.lit(True)
+
+
+def _kept_rows(keys: pl.DataFrame, pop: str, years: list[int]) -> tuple[pl.DataFrame, list[dict]]:
+    """The rows of ``keys`` in the sample (panel order) and the attrition rows of each step."""
+    rows = [_attrition_row(0, "read", keys.height)]
+    steps = [
+        (f"not in the population ({pop})", _population(keys, pop)),
+        ("outside the analysis years", pl.col("year").is_in(years)),
+        ("capacity utilization not measured", pl.col("cu").is_not_null()),
+    ]
+    for i, (reason, cond) in enumerate(steps, start=1):
+        before = keys.height
+        keys = keys.filter(cond)
+        rows.append(_attrition_row(i, reason, before - keys.height))
+    rows.append(_attrition_row(len(steps) + 1, "kept", keys.height))
+    return keys, rows
+
+
+def _narrow_columns(cfg: dict) -> list[str]:
+    """Panel columns the instruments, ``ind_conc`` and the population filter read."""
+    cols = ["firm_id", "year", "region_code", "city_code", "ind2", "platform"]
+    return list(dict.fromkeys([*cols, "customs_matched", "sales", cfg["bartik_level"]]))
+
+
 def build_sample(
-    panel: pl.DataFrame,
-    tfp: pl.DataFrame,
-    cu: pl.DataFrame,
+    panel: pl.LazyFrame | pl.DataFrame,
+    tfp: pl.LazyFrame | pl.DataFrame,
+    cu: pl.LazyFrame | pl.DataFrame,
     *,
     cities: pl.DataFrame,
     counties: pl.DataFrame,
@@ -249,40 +286,44 @@ def build_sample(
     or ``all``), the analysis years (2008–2010 have no depreciation, hence no CU), and
     firm-years without a measured CU. Then winsorizing, instruments and dummies. The
     instruments and ``ind_conc`` (Table 4) are computed on the whole panel first.
+
+    Memory: the instruments, TFP, CU and the filters are computed on a narrow frame (the few
+    panel columns they read, every firm-year); the wide panel (all columns) is then read only
+    for the kept rows (a streaming scan when ``panel`` is a ``scan_parquet``) and the new
+    columns are put beside it, in panel row order: the same frame as joining the whole wide
+    panel first, without its copies.
     """
-    df = panel.join(tfp, on=["firm_id", "year"], how="left").join(
-        cu, on=["firm_id", "year"], how="left"
+    panel, tfp, cu = panel.lazy(), tfp.lazy(), cu.lazy()
+    narrow = panel.select(_narrow_columns(cfg)).collect()
+    keys = (
+        narrow.select("firm_id", "year", "region_code", "city_code", "ind2", "customs_matched")
+        .with_row_index("_row")
+        .join(tfp.collect(), on=["firm_id", "year"], how="left")
+        .join(cu.collect(), on=["firm_id", "year"], how="left")
     )
     # instruments and ICT use every firm-year of the panel (city counts, lags)
     dist = location_distance(cities, counties, cfg["hub_city"], cfg["hub_internal_km"])
-    df = iv_distance(df, dist, it_revenue)
-    df = iv_bartik(df, panel, cfg["bartik_base_year"], cfg["bartik_level"])
-    ict = ict_infrastructure(ports, it_weights, cities)
-    df = df.join(ict, on=["city_code", "year"], how="left")
+    keys = iv_distance(keys, dist, it_revenue)
+    keys = iv_bartik(keys, narrow, cfg["bartik_base_year"], cfg["bartik_level"])
+    keys = keys.join(
+        ict_infrastructure(ports, it_weights, cities), on=["city_code", "year"], how="left"
+    )
     # Table 4's industry concentration: on the whole cleaned ASIF industry x year (the panel)
-    df = df.join(industry_concentration_table(panel), on=["ind2", "year"], how="left")
-
-    rows = [_attrition_row(0, "read", df.height)]
-    pop = cfg["population"]
-    if pop == "customs_firms":
-        keep = pl.col("firm_id").is_in(
-            df.filter(pl.col("customs_matched") == 1)["firm_id"].unique().implode()
-        )
-    elif pop == "customs_firm_years":
-        keep = pl.col("customs_matched") == 1
-    else:
-        keep = pl.lit(True)
-    steps = [
-        (f"not in the population ({pop})", keep),
-        ("outside the analysis years", pl.col("year").is_in(years)),
-        ("capacity utilization not measured", pl.col("cu").is_not_null()),
-    ]
-    for i, (reason, cond) in enumerate(steps, start=1):
-        before = df.height
-        df = df.filter(cond)
-        rows.append(_attrition_row(i, reason, before - df.height))
-    rows.append(_attrition_row(len(steps) + 1, "kept", df.height))
-
+    keys = keys.join(industry_concentration_table(narrow), on=["ind2", "year"], how="left")
+    del narrow
+    keys, rows = _kept_rows(keys, cfg["population"], years)
+    wide = (
+        panel.with_row_index("_row")
+        .filter(pl.col("_row").is_in(keys["_row"].implode()))
+        .drop("_row")
+        .collect(engine="streaming")
+    )
+    added = keys.drop(_KEY_COLUMNS)
+    clash = set(added.columns) & set(wide.columns)
+    if clash:
+        raise ValueError(f"panel already has the sample's added columns {sorted(clash)}")
+    df = pl.concat([wide, added], how="horizontal")
+    del wide, added, keys
     lo, hi = cfg["winsorize"]
     df = winsorize(df, cfg["winsorize_vars"], lo, hi)
     df = heterogeneity_dummies(df, years)

@@ -11,12 +11,12 @@ operations on every call and demeans every model from scratch; here
 * :class:`FESample` holds one estimation sample (rows kept, codes, cluster codes) and a cache
   of demeaned columns, so every model of a table that shares the sample and the fixed effects
   demeans each variable exactly once;
-* :func:`demean` calls pyfixest's compiled alternating-projections demeaner (Rust ``MAP``,
-  row-major uint64 codes, all new columns in one call; default ``tol=1e-6`` as fixest and
-  pyfixest), falling back to its LSMR solver (``within``, tolerance 1e-8) if MAP does not
-  converge within 50 sweeps (this happens when fixed effects are nearly collinear, e.g. when a
-  few firms move between cities: MAP then needs > 10,000 sweeps; LSMR takes well under a
-  second on the paper preset);
+* :func:`demean` (method ``auto``) runs our conjugate-gradient demeaner
+  (:mod:`cbec.estimation.cg`: CG on symmetric alternating projections, numba kernels, the
+  columns on ``CBEC_THREADS`` threads with results identical for any number of threads;
+  tolerance ``min(tol, AUTO_TOL)`` = 1e-10 by default), falling back to pyfixest's LSMR
+  (``within``) for a column CG does not finish; with a few firms moving between cities
+  plain alternating projections need > 10,000 sweeps, CG about a hundred iterations;
 * :func:`feols` is OLS on demeaned data with pyfixest's default small-sample conventions
   (``ssc(k_adj=True, k_fixef="nonnested", G_adj=True)``): for CRV1,
   V = (N-1)/(N-k) * G/(G-1) * (X'X)^-1 (sum_g s_g s_g') (X'X)^-1 with k = #regressors +
@@ -26,7 +26,7 @@ operations on every call and demeans every model from scratch; here
 
 Speed (``benchmarks/bench_fe.py``): Table 2 column (2) on 3.96 M simulated rows takes a fraction
 of a plain ``pyfixest.feols(... | firm_id + ind2^year + city^year)`` call and about half of its
-memory; the remaining time is almost all the MAP demeaning itself.
+memory; the remaining time is almost all the demeaning itself.
 
 Sample convention: the sample is fixed when the :class:`FESample` is built (rows with a missing
 value in any listed column are dropped first, then singletons), so all models on it use the
@@ -45,6 +45,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 from scipy import stats
+
+from cbec.estimation.cg import Prepared, demean_cg, prepare
 
 __all__ = [
     "FESample",
@@ -162,24 +164,27 @@ def demean(
     tol: float = 1e-8,
     maxiter: int = 10_000,
     method: str = "auto",
+    threads: int | None = None,
+    prepared: Prepared | None = None,
 ) -> np.ndarray:
     """Residuals of each column of ``x`` on the fixed effects given by integer ``codes``.
 
-    ``method``: ``"map"`` (pyfixest's Rust alternating projections; ``tol`` is its convergence
-    criterion), ``"lsmr"`` (pyfixest's ``within`` LSMR solver with additive Schwarz
-    preconditioning; robust when MAP converges slowly), or ``"auto"`` (MAP with at most
-    ``min(maxiter, 50)`` sweeps, then LSMR with ``tol`` capped at 1e-8 if it did not
-    converge). Raises ``RuntimeError`` if the chosen solver fails to converge.
+    ``method``: ``"auto"`` (default): conjugate gradient (CG) on symmetric alternating
+    projections at ``min(tol, AUTO_TOL)``, then pyfixest's LSMR at the same tolerance for
+    any column CG did not finish in ``maxiter`` iterations. ``"cg"``: CG alone (:func:`cbec.estimation.cg.demean_cg`: conjugate
+    gradient on symmetric alternating projections). ``"map"``: pyfixest's Rust alternating
+    projections (``tol`` is its convergence criterion). ``"lsmr"``: pyfixest's ``within``
+    LSMR solver (additive Schwarz preconditioning). For ``"auto"`` and ``"cg"``, ``tol``
+    bounds the change one more symmetric sweep of alternating projections would make to any
+    value; columns run in parallel on ``threads`` threads (default ``CBEC_THREADS`` or 1)
+    with results identical for any number of threads; ``prepared`` (:func:`prepare`) reuses
+    a sample's set-up. Raises ``RuntimeError`` if the chosen solver fails to converge.
 
-    Why a short MAP budget: with the paper's fixed effects (firm + ind2^year + city^year, a few
-    firms moving between cities) MAP converges very slowly. On the paper preset's Table 2
-    sample (221,846 rows, 8 columns) MAP did not reach 1e-6 in 10,000 sweeps (46 s), while
-    LSMR took 0.29 s at 1e-8 and was within 5e-6 of the 1e-11 solution (MAP at 1e-8: 237 s,
-    7e-5 away).
+    Why not projections alone: with the paper's fixed effects (firm + ind2^year + city^year)
+    and a few firms moving between cities, projections converge slowly (on the paper
+    preset's Table 2 sample MAP did not reach 1e-6 in 10,000 sweeps, 46 s); CG needs about a
+    hundred iterations there, under ten without movers.
     """
-    from pyfixest.core.demean import demean as _map
-    from pyfixest.core.demean import demean_within as _lsmr
-
     x = np.asarray(x, dtype=np.float64)
     one_d = x.ndim == 1
     x2 = np.ascontiguousarray(x.reshape(-1, 1) if one_d else x)
@@ -188,34 +193,62 @@ def demean(
         codes = codes.reshape(-1, 1)
     if codes.shape[1] == 0:
         return x.copy()
-    w = np.ones(x2.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
-    out: np.ndarray | None = None
-    if method in ("map", "auto"):
-        it = maxiter if method == "map" else min(maxiter, 50)
-        # the Rust MAP kernel is much faster with row-major (C-contiguous) uint64 codes
-        c64 = (
-            codes
-            if codes.dtype == np.uint64 and codes.flags.c_contiguous
-            else np.ascontiguousarray(codes, dtype=np.uint64)
-        )
-        res, ok = _map(x2, c64, w, tol, it)
-        if ok:
-            out = res
-        elif method == "map":
-            raise RuntimeError(f"MAP demeaning did not converge in {it} iterations")
-        else:
+    if method not in ("auto", "cg", "map", "lsmr"):
+        raise ValueError(f"unknown demeaning method {method!r}")
+    if method == "map":
+        out = _demean_map(x2, codes, weights, tol, maxiter)
+    elif method == "lsmr":
+        out = _demean_lsmr(x2, codes, weights, tol, maxiter)
+    else:
+        auto = method == "auto"
+        ctol = min(tol, AUTO_TOL) if auto else tol
+        it = maxiter
+        out, sweeps = demean_cg(x2, codes, weights, ctol, it, threads, prepared)
+        bad = np.flatnonzero(sweeps < 0)
+        if bad.size and not auto:
+            raise RuntimeError(f"CG demeaning did not converge in {it} iterations")
+        if bad.size:
             warnings.warn(
-                "MAP demeaning did not converge; switching to LSMR", RuntimeWarning, stacklevel=2
+                f"demeaning did not converge in {it} CG iterations for {bad.size} of "
+                f"{x2.shape[1]} column(s); switching to LSMR for them",
+                RuntimeWarning,
+                stacklevel=2,
             )
-    if out is None:
-        if method not in ("lsmr", "auto"):
-            raise ValueError(f"unknown demeaning method {method!r}")
-        ltol = min(tol, 1e-8) if method == "auto" else tol
-        res, ok, _ = _lsmr(x2, codes, None if weights is None else w, ltol, min(maxiter, 10_000))
-        if not ok:
-            raise RuntimeError("LSMR demeaning did not converge")
-        out = res
-    return out.ravel() if one_d else out
+            sub = np.ascontiguousarray(x2[:, bad])
+            out[:, bad] = _demean_lsmr(sub, codes, weights, ctol, maxiter)
+    return out.ravel() if one_d else np.ascontiguousarray(out)
+
+
+# "auto" runs at min(tol, AUTO_TOL): stricter than the 1e-6 of MAP and 1e-8 of LSMR before it
+# (CG's error is the criterion times the conditioning; at 1e-10 Table 2's coefficients and
+# standard errors on a panel with many movers equal a 1e-13 pyfixest fit to 1e-8, tested)
+AUTO_TOL = 1e-10
+
+
+def _demean_map(
+    x: np.ndarray, codes: np.ndarray, weights: np.ndarray | None, tol: float, maxiter: int
+) -> np.ndarray:
+    """pyfixest's Rust alternating projections (row-major uint64 codes are much faster)."""
+    from pyfixest.core.demean import demean as _map
+
+    w = np.ones(x.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
+    res, ok = _map(x, np.ascontiguousarray(codes, dtype=np.uint64), w, tol, maxiter)
+    if not ok:
+        raise RuntimeError(f"MAP demeaning did not converge in {maxiter} iterations")
+    return res
+
+
+def _demean_lsmr(
+    x: np.ndarray, codes: np.ndarray, weights: np.ndarray | None, tol: float, maxiter: int
+) -> np.ndarray:
+    """pyfixest's ``within`` LSMR (one Rayon thread in the workflow: deterministic)."""
+    from pyfixest.core.demean import demean_within as _lsmr
+
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    res, ok, _ = _lsmr(x, codes, w, tol, min(maxiter, 10_000))
+    if not ok:
+        raise RuntimeError("LSMR demeaning did not converge")
+    return res
 
 
 # ----------------------------------------------------------------------------- sample
@@ -245,7 +278,7 @@ class FESample:
     _cache: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
     _blocks: list[tuple[list[str], np.ndarray]] = field(default_factory=list, repr=False)
     _nested: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    _codes_u64: np.ndarray | None = field(default=None, repr=False)
+    _prepared: Prepared | None = field(default=None, repr=False)
 
     @classmethod
     def from_frame(
@@ -350,9 +383,15 @@ class FESample:
         if new:
             raw = self.data.select([pl.col(c).cast(pl.Float64) for c in new]).to_numpy(order="c")
             if self.fe:
-                if self._codes_u64 is None:
-                    self._codes_u64 = np.ascontiguousarray(self.codes, dtype=np.uint64)
-                dm = demean(raw, self._codes_u64, self.weights, self.tol, self.maxiter, self.method)
+                dm = demean(
+                    raw,
+                    self.codes,
+                    self.weights,
+                    self.tol,
+                    self.maxiter,
+                    self.method,
+                    prepared=self.prepared(),
+                )
             else:
                 dm = raw
             if self.weights is not None:
@@ -364,6 +403,13 @@ class FESample:
             if bnames == list(names):
                 return block
         return np.column_stack([self._blocks[b][1][:, j] for b, j in map(self._cache.get, names)])
+
+    def prepared(self) -> Prepared | None:
+        """The demeaning set-up shared by every column of the sample (codes in Fortran
+        order, level weights) for methods ``auto`` and ``cg``."""
+        if self._prepared is None and self.fe and self.method in ("auto", "cg"):
+            self._prepared = prepare(self.codes, self.weights)
+        return self._prepared
 
     def add_column(self, name: str, values: np.ndarray) -> None:
         """Add a derived column (e.g. an interaction) to the sample; clears its cache entry."""

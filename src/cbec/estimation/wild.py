@@ -159,7 +159,8 @@ class _DemeanedDraws:
     def scores(self, i: int, W: np.ndarray) -> np.ndarray:
         s = self.sample
         V = self.bases[i][:, None] * W[self.cl]
-        P = V - demean(V, self.codes, None, s.tol, s.maxiter, s.method)
+        prep = s.prepared() if s.weights is None else None  # the sample's factored solver
+        P = V - demean(V, self.codes, None, s.tol, s.maxiter, s.method, prepared=prep)
         return self.S @ (self.h[:, None] * P)
 
 
