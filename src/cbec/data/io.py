@@ -308,6 +308,18 @@ def read_raw(
     df = read_table(path, encoding)
     if headers is not None:
         headers["unknown"], headers["absent"] = header_report(df, kind)
+    return canonicalize(df, kind, path, required, counts)
+
+
+def canonicalize(
+    df: pl.DataFrame,
+    kind: str,
+    path: str | Path,
+    required: list[str] | None = None,
+    counts: dict[str, int] | None = None,
+) -> pl.DataFrame:
+    """Raw headers of ``df`` (as read from ``path``) to the dictionary's canonical columns and
+    types (:func:`read_raw` after reading; also applied chunk by chunk to large files)."""
     mapped, found = map_columns(df, kind, path)
     spec = load_dictionary()[kind]
     for col in required or []:
