@@ -187,6 +187,7 @@ def scan_customs(
     encoding: str = "auto",
     work: str | Path | None = None,
     columns: list[str] | None = None,
+    rows: int = CHUNK_ROWS,
 ) -> pl.LazyFrame:
     """A lazy frame of one customs file with canonical ``columns`` (default: all).
 
@@ -205,7 +206,7 @@ def scan_customs(
             return lf
     if work is None:
         raise ValueError(f"{path}: a work directory is needed to read it chunk by chunk")
-    return stage_customs(path, encoding, Path(work), columns)
+    return stage_customs(path, encoding, Path(work), columns, rows)
 
 
 def aggregate_party_year(lf: pl.LazyFrame, year: int) -> pl.LazyFrame:
@@ -234,8 +235,10 @@ def aggregate_party_year(lf: pl.LazyFrame, year: int) -> pl.LazyFrame:
     )
 
 
-def customs_year(path: str | Path, year: int, encoding: str, work: str | Path) -> pl.DataFrame:
+def customs_year(
+    path: str | Path, year: int, encoding: str, work: str | Path, rows: int = CHUNK_ROWS
+) -> pl.DataFrame:
     """Party-year aggregates of one year's customs file, streamed (``work``: scratch
-    directory for chunked formats)."""
-    lf = scan_customs(path, encoding, work, columns=AGG_COLUMNS)
+    directory for chunked formats, read ``rows`` rows at a time)."""
+    lf = scan_customs(path, encoding, work, columns=AGG_COLUMNS, rows=rows)
     return aggregate_party_year(lf, year).collect(engine="streaming")
