@@ -107,7 +107,9 @@ def test_a_bad_chunk_names_the_file_and_column(raw, tmp_path):
     )
     path = tmp_path / "bad.csv"
     write_chunks(df.iter_slices(1000), path, encoding="gbk")
-    with pytest.raises(InputError, match=r"bad\.csv.*value_usd.*non-numeric.*'n/a'"):
+    with pytest.raises(
+        InputError, match=r"bad\.csv.*value_usd.*non-numeric.*'n/a'.*from data row 1001"
+    ):
         customs_year(path, 2004, "auto", tmp_path, rows=1000)
     empty = tmp_path / "empty.csv"
     empty.write_bytes(",".join(HEADERS_A.values()).encode("gbk") + b"\n")

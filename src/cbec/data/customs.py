@@ -161,6 +161,18 @@ def raw_chunks(path: Path, encoding: str, rows: int, work: Path) -> Iterator[pl.
         yield from _csv_chunks(path, encoding, rows, work)
 
 
+def _canonical_chunk(chunk: pl.DataFrame, path: Path, first_row: int) -> pl.DataFrame:
+    """:func:`cbec.data.io.canonicalize` of a chunk whose first row is data row
+    ``first_row + 1`` of the file (an error's row number is the chunk's)."""
+    try:
+        return canonicalize(chunk, "customs", path, required=REQUIRED)
+    except InputError as err:
+        if not first_row:
+            raise
+        problem = f"{err.problem} (rows counted from data row {first_row + 1}: read in chunks)"
+        raise InputError(path, err.column, problem) from err
+
+
 def stage_customs(
     path: Path, encoding: str, work: Path, columns: list[str], rows: int = CHUNK_ROWS
 ) -> pl.LazyFrame:
@@ -170,7 +182,7 @@ def stage_customs(
     n = 0
     try:
         for i, chunk in enumerate(raw_chunks(path, encoding, rows, work)):
-            canon = canonicalize(chunk, "customs", path, required=REQUIRED).select(columns)
+            canon = _canonical_chunk(chunk, path, n).select(columns)
             canon.write_parquet(work / f"part-{i:06d}.parquet", compression="lz4")
             n += chunk.height
     except InputError:
