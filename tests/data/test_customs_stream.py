@@ -10,7 +10,7 @@ import pyreadstat
 import pytest
 from polars.testing import assert_frame_equal
 
-from cbec.data.customs import REQUIRED, aggregate_party_year, customs_year
+from cbec.data.customs import EXPORT_FLAGS, REQUIRED, customs_year
 from cbec.data.io import read_raw
 from cbec.errors import InputError
 from cbec.synth import generate
@@ -30,8 +30,30 @@ def raw(tmp_path_factory):
 
 
 def _in_memory(path, year: int) -> pl.DataFrame:
-    """The aggregation of the whole year read at once (the reference)."""
-    return aggregate_party_year(read_raw(path, "customs", required=REQUIRED).lazy(), year).collect()
+    """The reference: the whole year read at once (``read_raw``), every row cleaned, then
+    grouped by party (the aggregation as it was before it was streamed)."""
+    flow = pl.col("flow").cast(pl.String).str.to_lowercase().str.strip_chars()
+    key = pl.coalesce(
+        pl.col("party_code"), pl.lit("name:") + pl.col("party_name").str.strip_chars()
+    )
+    return (
+        read_raw(path, "customs", required=REQUIRED)
+        .filter(flow.is_null() | flow.is_in(EXPORT_FLAGS))
+        .with_columns(key.alias("party_key"))
+        .group_by("party_key")
+        .agg(
+            pl.col("party_code").drop_nulls().first(),
+            pl.col("party_name").drop_nulls().mode().sort().first(),
+            pl.col("zip").drop_nulls().mode().sort().first(),
+            pl.col("phone").drop_nulls().mode().sort().first(),
+            pl.col("value_usd").sum().alias("export_value"),
+            pl.col("destination").drop_nulls().n_unique().alias("n_markets"),
+            pl.col("hs8").drop_nulls().n_unique().alias("n_products"),
+            pl.len().alias("n_transactions"),
+        )
+        .with_columns(pl.lit(year, dtype=pl.Int64).alias("year"))
+        .sort("party_key")
+    )
 
 
 @pytest.mark.parametrize("year", YEARS)
@@ -48,13 +70,23 @@ def _messy(path) -> pl.DataFrame:
     df = pl.read_parquet(path).rename({v: k for k, v in HEADERS_A.items()})
     i = pl.int_range(pl.len())
     fw = str.maketrans("()0123456789", "（）０１２３４５６７８９")
+    first_party = pl.col("party_code") == pl.col("party_code").first()
     return df.with_columns(
+        party_code=pl.when(first_party).then(pl.lit(" ")).otherwise(pl.col("party_code")),
         party_name=pl.when(i % 7 == 0)
         .then(pl.col("party_name").map_elements(lambda s: s.translate(fw), pl.String))
         .otherwise(pl.col("party_name")),
-        zip=pl.when(i % 11 == 0).then(pl.lit("000000")).otherwise(pl.col("zip")),
+        zip=pl.when(i % 11 == 0)
+        .then(pl.lit("000000"))
+        .when(i % 5 == 0)
+        .then(pl.lit("100001"))
+        .otherwise(pl.col("zip")),
         phone=pl.when(i % 13 == 0).then(pl.lit(" ")).otherwise(pl.col("phone")),
         destination=pl.when(i % 17 == 0).then(pl.lit("")).otherwise(" " + pl.col("destination")),
+        hs8=pl.when(i % 19 == 0)
+        .then(pl.col("hs8").map_elements(lambda s: s.translate(fw), pl.String))
+        .otherwise(pl.col("hs8")),
+        value_usd=pl.when(i % 23 == 0).then(float("nan")).otherwise(pl.col("value_usd")),
     )
 
 
@@ -72,6 +104,7 @@ def test_gbk_csv_and_dta_give_the_parquet_aggregate(raw, tmp_path):
     pyreadstat.write_dta(df.rename(eng).to_pandas(), str(dta_path), version=15)
     ref = customs_year(pq_path, 2004, "auto", tmp_path / "w0")
     assert ref["party_name"].str.contains("（").sum() == 0  # normalized like read_raw
+    assert ref["party_key"].str.starts_with("name:").sum() == 1  # the party without a code
     assert ref.height > 50
     for path, enc in ((csv_path, "auto"), (csv_path, "gbk"), (dta_path, "auto")):
         work = tmp_path / f"w-{path.suffix[1:]}-{enc}"
@@ -80,6 +113,7 @@ def test_gbk_csv_and_dta_give_the_parquet_aggregate(raw, tmp_path):
         assert len(list(work.glob("part-*.parquet"))) > 3  # read in several chunks
         assert_frame_equal(got, ref, check_dtypes=True)
     assert_frame_equal(ref, _in_memory(csv_path, 2004))
+    assert_frame_equal(ref, _in_memory(pq_path, 2004))
 
 
 def test_text_typed_parquet_is_read_in_chunks(raw, tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -48,6 +49,16 @@ CHUNK_ROWS = 1_000_000
 _BLOCK = 1 << 24  # bytes per block when a CSV is transcoded to UTF-8
 
 
+@dataclass
+class Scan:
+    """A lazy frame of one customs year with canonical column names, and the expressions that
+    clean its text columns as :func:`cbec.data.io.read_raw` does (empty when the frame is
+    already clean). The aggregation cleans distinct values, not every row."""
+
+    frame: pl.LazyFrame
+    clean: dict[str, pl.Expr] = field(default_factory=dict)
+
+
 def _lazy_str(name: str, dtype: pl.DataType, canon: str) -> pl.Expr:
     """A text column as :func:`cbec.data.io.read_raw` coerces it, as a lazy expression: codes
     stored as floats lose their ``.0``, text is stripped and NFKC-normalized, blank text (and an
@@ -76,9 +87,10 @@ def _check_required(found: dict[str, str], path: Path) -> None:
             )
 
 
-def _lazy_parquet(path: Path, columns: list[str]) -> pl.LazyFrame | None:
-    """A lazy scan of a parquet delivery with canonical ``columns``, or None when its numbers
-    are stored as text or two headers spell one variable (then it is read chunk by chunk)."""
+def _lazy_parquet(path: Path, columns: list[str]) -> Scan | None:
+    """A lazy scan of a parquet delivery with canonical ``columns`` (text as delivered) and
+    the expressions that clean its text columns, or None when its numbers are stored as text
+    or two headers spell one variable (then it is read chunk by chunk)."""
     spec = load_dictionary()["customs"]
     try:
         schema = pl.read_parquet_schema(path)
@@ -90,20 +102,21 @@ def _lazy_parquet(path: Path, columns: list[str]) -> pl.LazyFrame | None:
     if not all(schema[found[c]].is_numeric() for c in found if spec[c]["dtype"] != "str"):
         return None
     _check_required(found, path)
-    exprs = []
+    exprs, clean = [], {}
     for canon in columns:
         want = spec[canon]["dtype"]
         if canon not in found:
             dtype = {"str": pl.String, "float": pl.Float64, "int": pl.Int64}[want]
             exprs.append(pl.lit(None, dtype=dtype).alias(canon))
         elif want == "str":
-            exprs.append(_lazy_str(found[canon], schema[found[canon]], canon).alias(canon))
+            exprs.append(pl.col(found[canon]).alias(canon))
+            clean[canon] = _lazy_str(canon, schema[found[canon]], canon).alias(canon)
         elif want == "float":
             e = pl.col(found[canon]).cast(pl.Float64)
             exprs.append(pl.when(e.is_finite()).then(e).alias(canon))  # NaN, +-inf missing
         else:
             exprs.append(pl.col(found[canon]).cast(pl.Int64).alias(canon))
-    return pl.scan_parquet(path).select(exprs)
+    return Scan(pl.scan_parquet(path).select(exprs), clean)
 
 
 def _utf8_copy(path: Path, encoding: str, out: Path) -> Path:
@@ -191,7 +204,7 @@ def stage_customs(
         raise InputError(path, None, f"cannot read file: {type(err).__name__}: {err}") from err
     if n == 0:
         raise InputError(path, None, "file has a header but no rows")
-    return pl.scan_parquet(work / "part-*.parquet")
+    return Scan(pl.scan_parquet(work / "part-*.parquet"))
 
 
 def scan_customs(
@@ -200,8 +213,8 @@ def scan_customs(
     work: str | Path | None = None,
     columns: list[str] | None = None,
     rows: int = CHUNK_ROWS,
-) -> pl.LazyFrame:
-    """A lazy frame of one customs file with canonical ``columns`` (default: all).
+) -> Scan:
+    """One customs file as a lazy frame with canonical ``columns`` (default: all).
 
     Parquet with numbers stored as numbers is scanned directly; anything else is staged
     chunk by chunk as parquet parts in the directory ``work`` (which must then be given and
@@ -213,38 +226,89 @@ def scan_customs(
     if path.stat().st_size == 0:
         raise InputError(path, None, "file is empty (0 bytes)")
     if sniff_format(path) == "parquet":
-        lf = _lazy_parquet(path, columns)
-        if lf is not None:
-            return lf
+        scan = _lazy_parquet(path, columns)
+        if scan is not None:
+            return scan
     if work is None:
         raise ValueError(f"{path}: a work directory is needed to read it chunk by chunk")
     return stage_customs(path, encoding, Path(work), columns, rows)
 
 
-def aggregate_party_year(lf: pl.LazyFrame, year: int) -> pl.LazyFrame:
-    """Exports per party and year: value, number of destination markets and HS8 products."""
+#: a party's identity columns and the distinct-value columns counted per party
+_IDENTITY = ["party_code", "party_name", "zip", "phone", "flow"]
+_COUNTED = {"destination": "n_markets", "hs8": "n_products"}
+
+
+def _cleaned(lf: pl.LazyFrame, clean: dict[str, pl.Expr]) -> pl.LazyFrame:
+    """Text cleaned, exports kept, and the party key: code, else ``name:`` + name."""
     flow = pl.col("flow").cast(pl.String).str.to_lowercase().str.strip_chars()
-    is_export = flow.is_null() | flow.is_in(EXPORT_FLAGS)
     key = pl.coalesce(
         pl.col("party_code"), pl.lit("name:") + pl.col("party_name").str.strip_chars()
     )
+    present = [e for c, e in clean.items() if c in lf.collect_schema().names()]
     return (
-        lf.filter(is_export)
+        lf.with_columns(present)
+        .filter(flow.is_null() | flow.is_in(EXPORT_FLAGS))
         .with_columns(key.alias("party_key"))
-        .group_by("party_key")
+    )
+
+
+def _mode(ident: pl.DataFrame, col: str) -> pl.DataFrame:
+    """Per party, the most frequent non-missing value of ``col`` (ties: the smallest)."""
+    w = ident.drop_nulls(col).group_by("party_key", col).agg(pl.col("n").sum())
+    return w.group_by("party_key").agg(pl.col(col).filter(pl.col("n") == pl.col("n").max()).min())
+
+
+def aggregate_year(scan: Scan, year: int) -> pl.DataFrame:
+    """Exports per party and year: value, number of destination markets and HS8 products,
+    and the party's most frequent name, zip and phone.
+
+    The rows are first reduced as delivered, by the streaming engine (bounded memory): per
+    distinct identity (code, name, zip, phone, flow) the number of rows and the value; the
+    distinct destinations and HS8 codes per identity. Only these distinct values are then
+    cleaned and aggregated per party, which gives what cleaning every row and grouping would
+    (up to the order of summing values)."""
+    lf = scan.frame
+    reduced = [lf.group_by(_IDENTITY).agg(pl.len().alias("n"), pl.col("value_usd").sum())]
+    reduced += [lf.select(*_IDENTITY[:2], "flow", col).unique() for col in _COUNTED]
+    ident, *counted = pl.collect_all(reduced, engine="streaming")
+    ident = _cleaned(ident.lazy(), scan.clean).collect()
+    out = (
+        ident.group_by("party_key")
         .agg(
             pl.col("party_code").drop_nulls().first(),
-            pl.col("party_name").drop_nulls().mode().sort().first(),
-            pl.col("zip").drop_nulls().mode().sort().first(),
-            pl.col("phone").drop_nulls().mode().sort().first(),
             pl.col("value_usd").sum().alias("export_value"),
-            pl.col("destination").drop_nulls().n_unique().alias("n_markets"),
-            pl.col("hs8").drop_nulls().n_unique().alias("n_products"),
-            pl.len().alias("n_transactions"),
+            pl.col("n").sum().cast(pl.UInt32).alias("n_transactions"),
         )
-        .with_columns(pl.lit(year, dtype=pl.Int64).alias("year"))
-        .sort("party_key")
+        .join(_mode(ident, "party_name"), on="party_key", how="left", nulls_equal=True)
+        .join(_mode(ident, "zip"), on="party_key", how="left", nulls_equal=True)
+        .join(_mode(ident, "phone"), on="party_key", how="left", nulls_equal=True)
     )
+    for (col, name), df in zip(_COUNTED.items(), counted, strict=True):
+        n = (
+            _cleaned(df.lazy(), scan.clean)
+            .select("party_key", col)
+            .drop_nulls(col)
+            .unique()
+            .group_by("party_key")
+            .agg(pl.len().alias(name))
+            .collect()
+        )
+        out = out.join(n, on="party_key", how="left", nulls_equal=True).with_columns(
+            pl.col(name).fill_null(0)
+        )
+    return out.select(
+        "party_key",
+        "party_code",
+        "party_name",
+        "zip",
+        "phone",
+        "export_value",
+        "n_markets",
+        "n_products",
+        "n_transactions",
+        pl.lit(year, dtype=pl.Int64).alias("year"),
+    ).sort("party_key")
 
 
 def customs_year(
@@ -252,5 +316,4 @@ def customs_year(
 ) -> pl.DataFrame:
     """Party-year aggregates of one year's customs file, streamed (``work``: scratch
     directory for chunked formats, read ``rows`` rows at a time)."""
-    lf = scan_customs(path, encoding, work, columns=AGG_COLUMNS, rows=rows)
-    return aggregate_party_year(lf, year).collect(engine="streaming")
+    return aggregate_year(scan_customs(path, encoding, work, columns=AGG_COLUMNS, rows=rows), year)
