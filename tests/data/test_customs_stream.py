@@ -157,3 +157,24 @@ def test_dta_with_a_missing_required_column_stops(tmp_path):
     pyreadstat.write_dta(pdf, str(path), version=15)
     with pytest.raises(InputError, match=r"c\.dta.*hs8.*required column is missing"):
         customs_year(path, 2004, "auto", tmp_path)
+
+
+def test_codes_stored_as_numbers_read_as_read_raw_reads_them(tmp_path):
+    """A .dta whose party codes are floats (3101403862.0) and zips lost their leading zero:
+    the chunked reader gives read_raw's codes ("3101403862", "010020")."""
+    pdf = pd.DataFrame(
+        {
+            "party_id": [3101403862.0, 3101403862.0, 4418430639.0, float("nan")],
+            "company": ["甲公司", "甲公司", "乙公司", "丙公司"],
+            "zip": [10020.0, 10020.0, 315000.0, 0.0],
+            "hs_code": ["84713000", "84713000", "61091000", "61091000"],
+            "country": ["美国", "日本", "美国", "美国"],
+            "value": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    path = tmp_path / "c.dta"
+    pyreadstat.write_dta(pdf, str(path), version=15)
+    got = customs_year(path, 2004, "auto", tmp_path, rows=2)
+    assert got["party_key"].to_list() == ["3101403862", "4418430639", "name:丙公司"]
+    assert got["zip"].to_list() == ["010020", "315000", None]
+    assert_frame_equal(got, _in_memory(path, 2004))

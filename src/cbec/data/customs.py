@@ -20,7 +20,7 @@ import polars as pl
 from cbec.data.io import (
     CODE_WIDTH,
     ZERO_IS_MISSING,
-    canonicalize,
+    coerce,
     load_dictionary,
     map_columns,
     sniff_delimiter,
@@ -174,29 +174,52 @@ def raw_chunks(path: Path, encoding: str, rows: int, work: Path) -> Iterator[pl.
         yield from _csv_chunks(path, encoding, rows, work)
 
 
-def _canonical_chunk(chunk: pl.DataFrame, path: Path, first_row: int) -> pl.DataFrame:
-    """:func:`cbec.data.io.canonicalize` of a chunk whose first row is data row
-    ``first_row + 1`` of the file (an error's row number is the chunk's)."""
+def _raw_text(s: pl.Series) -> pl.Series:
+    """A text column as delivered; codes stored as floats lose their ``.0`` (as read_raw)."""
+    return (s.cast(pl.Int64, strict=False) if s.dtype.is_float() else s).cast(pl.String)
+
+
+def _stage_chunk(
+    chunk: pl.DataFrame, path: Path, first_row: int, columns: list[str]
+) -> pl.DataFrame:
+    """A chunk's canonical ``columns``: numbers coerced and checked as read_raw checks them,
+    text as delivered (cleaned later, on distinct values). ``first_row``: the chunk's first
+    data row in the file (an error's row number is the chunk's)."""
+    spec = load_dictionary()["customs"]
     try:
-        return canonicalize(chunk, "customs", path, required=REQUIRED)
+        mapped, found = map_columns(chunk, "customs", path)
+        _check_required(found, path)
+        num = coerce(
+            mapped.select(c for c in mapped.columns if spec[c]["dtype"] != "str"), "customs", path
+        )
     except InputError as err:
         if not first_row:
             raise
         problem = f"{err.problem} (rows counted from data row {first_row + 1}: read in chunks)"
         raise InputError(path, err.column, problem) from err
+    dtypes = {"str": pl.String, "float": pl.Float64, "int": pl.Int64}
+    out = []
+    for c in columns:
+        if c in num.columns:
+            out.append(num[c])
+        elif c in mapped.columns:
+            out.append(_raw_text(mapped[c]).alias(c))
+        else:
+            out.append(pl.Series(c, [None] * chunk.height, dtype=dtypes[spec[c]["dtype"]]))
+    return pl.DataFrame(out)
 
 
 def stage_customs(
     path: Path, encoding: str, work: Path, columns: list[str], rows: int = CHUNK_ROWS
-) -> pl.LazyFrame:
-    """Read ``path`` chunk by chunk into canonical ``columns`` (checked as
-    :func:`cbec.data.io.read_raw` checks them), write each chunk as a parquet part under
-    ``work`` and return a lazy scan of the parts."""
+) -> Scan:
+    """Read ``path`` chunk by chunk into canonical ``columns`` (numbers checked as
+    :func:`cbec.data.io.read_raw` checks them, text as delivered), write each chunk as a
+    parquet part under ``work`` and return a lazy scan of the parts with the text cleaning."""
     n = 0
     try:
         for i, chunk in enumerate(raw_chunks(path, encoding, rows, work)):
-            canon = _canonical_chunk(chunk, path, n).select(columns)
-            canon.write_parquet(work / f"part-{i:06d}.parquet", compression="lz4")
+            part = _stage_chunk(chunk, path, n, columns)
+            part.write_parquet(work / f"part-{i:06d}.parquet", compression="lz4")
             n += chunk.height
     except InputError:
         raise
@@ -204,7 +227,9 @@ def stage_customs(
         raise InputError(path, None, f"cannot read file: {type(err).__name__}: {err}") from err
     if n == 0:
         raise InputError(path, None, "file has a header but no rows")
-    return Scan(pl.scan_parquet(work / "part-*.parquet"))
+    spec = load_dictionary()["customs"]
+    clean = {c: _lazy_str(c, pl.String(), c).alias(c) for c in columns if spec[c]["dtype"] == "str"}
+    return Scan(pl.scan_parquet(work / "part-*.parquet"), clean)
 
 
 def scan_customs(

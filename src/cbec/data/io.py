@@ -254,7 +254,7 @@ def _coerce_num(s: pl.Series, col: str, want: str, path: str | Path) -> tuple[pl
     return s.cast(_DTYPES[want]), n_blank
 
 
-def _coerce(
+def coerce(
     df: pl.DataFrame, kind: str, path: str | Path, counts: dict[str, int] | None = None
 ) -> pl.DataFrame:
     """Canonical types; blank, whitespace-only, NaN and +-inf values become null.
@@ -308,18 +308,6 @@ def read_raw(
     df = read_table(path, encoding)
     if headers is not None:
         headers["unknown"], headers["absent"] = header_report(df, kind)
-    return canonicalize(df, kind, path, required, counts)
-
-
-def canonicalize(
-    df: pl.DataFrame,
-    kind: str,
-    path: str | Path,
-    required: list[str] | None = None,
-    counts: dict[str, int] | None = None,
-) -> pl.DataFrame:
-    """Raw headers of ``df`` (as read from ``path``) to the dictionary's canonical columns and
-    types (:func:`read_raw` after reading; also applied chunk by chunk to large files)."""
     mapped, found = map_columns(df, kind, path)
     spec = load_dictionary()[kind]
     for col in required or []:
@@ -329,7 +317,7 @@ def canonicalize(
                 col,
                 "required column is missing (looked for: " + ", ".join(spec[col]["raw"]) + ")",
             )
-    out = _coerce(mapped, kind, path, counts)
+    out = coerce(mapped, kind, path, counts)
     missing = [c for c in spec if c not in out.columns]
     if missing:
         out = out.with_columns(
