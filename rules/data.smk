@@ -60,7 +60,7 @@ rule aggregate_customs:
     log:
         "results/logs/aggregate_customs_{year}.log",
     benchmark:
-        "results/benchmarks/aggregate_customs_{year}.tsv"
+        "results/benchmarks/aggregate_customs/{year}.tsv"
     wildcard_constraints:
         year=YEAR_PATTERN,
     conda:
@@ -98,7 +98,7 @@ rule match_customs:
     log:
         "results/logs/match_customs_{year}.log",
     benchmark:
-        "results/benchmarks/match_customs_{year}.tsv"
+        "results/benchmarks/match_customs/{year}.tsv"
     wildcard_constraints:
         year=YEAR_PATTERN,
     conda:

@@ -92,7 +92,7 @@ def test_customs_runs_one_job_per_year(tiny_run, base_config):
     interim, links = tiny_run / "results/interim", tiny_run / "results/links"
     for rule in ("aggregate_customs", "match_customs"):
         for y in years:
-            assert (tiny_run / f"results/benchmarks/{rule}_{y}.tsv").is_file()
+            assert (tiny_run / f"results/benchmarks/{rule}/{y}.tsv").is_file()
     parts = [pl.read_parquet(interim / f"customs/customs_{y}.parquet") for y in years]
     assert all(p["year"].unique().to_list() == [y] for p, y in zip(parts, years, strict=True))
     assert pl.concat(parts).equals(pl.read_parquet(interim / "customs_firm_year.parquet"))
