@@ -54,10 +54,10 @@ def _compare(sim: pl.DataFrame, res: st.EventStudyResult) -> pl.DataFrame:
 def world() -> dict:
     sim = simulate_staggered(1500, seed=SEED)
     res = {
-        f.__name__: f(sim, *ARGS, fe=FE, cluster="firm_id")
+        f.__name__: f(sim, st.EventDesign(*ARGS, fe=FE, cluster="firm_id"))
         for f in (st.dynamic_twfe, st.sun_abraham, st.did2s)
     }
-    static = st.static_twfe(sim, *ARGS, fe=FE, cluster="firm_id")
+    static = st.static_twfe(sim, st.EventDesign(*ARGS, fe=FE, cluster="firm_id"))
     return {"sim": sim, "res": res, "static": static}
 
 
@@ -150,10 +150,12 @@ def test_coverage_over_seeds():
     for seed in seeds:
         sim = simulate_staggered(800, seed=seed)
         for f in (st.sun_abraham, st.did2s):
-            post = _compare(sim, f(sim, *ARGS, fe=FE)).filter(pl.col("rel_time") >= 0)
+            post = _compare(sim, f(sim, st.EventDesign(*ARGS, fe=FE))).filter(
+                pl.col("rel_time") >= 0
+            )
             covered += int(post["covered"].sum())
             total += post.height
-        s = st.static_twfe(sim, *ARGS, fe=FE)
+        s = st.static_twfe(sim, st.EventDesign(*ARGS, fe=FE))
         static_miss += (
             not s["ci_low"] <= sim.filter(pl.col("platform") == 1)["tau"].mean() <= s["ci_high"]
         )
@@ -164,7 +166,7 @@ def test_coverage_over_seeds():
 def test_pretrend_test_detects_planted_violation():
     sim = simulate_staggered(900, seed=5, pretrend_slope=0.01)
     for f in (st.sun_abraham, st.did2s):
-        assert f(sim, *ARGS, fe=FE).pretrend["p_value"] < 1e-4
+        assert f(sim, st.EventDesign(*ARGS, fe=FE)).pretrend["p_value"] < 1e-4
 
 
 # --------------------------------------------------------------------------- against pyfixest
@@ -176,7 +178,9 @@ def test_sun_abraham_matches_pyfixest_saturated():
     sim = simulate_staggered(
         400, years=range(2001, 2016), adoption_years=range(2003, 2014), balanced=True, seed=11
     )
-    ours = st.sun_abraham(sim, *ARGS, fe=["firm_id", "year"], cluster="firm_id").path
+    ours = st.sun_abraham(
+        sim, st.EventDesign(*ARGS, fe=["firm_id", "year"], cluster="firm_id")
+    ).path
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = pf.event_study(
@@ -199,9 +203,9 @@ def test_did2s_sparse_engine_matches_pyfixest_did2s():
     no tolerance argument): the imputed outcomes differ by up to ~1e-5 from the exact fit
     (ours: 1e-10, :func:`test_did2s_first_stage_equals_direct_dense_two_stage`)."""
     sim = simulate_staggered(300, seed=12)
-    kw = dict(fe=FE, cluster="firm_id", controls=["lnqygm"], drop_singletons=True)
-    a = st.did2s(sim, *ARGS, engine="cbec", **kw)
-    b = st.did2s(sim, *ARGS, engine="pyfixest", **kw)
+    design = st.EventDesign(*ARGS, fe=FE, cluster="firm_id", controls=["lnqygm"])
+    a = st.did2s(sim, design, engine="cbec", drop_singletons=True)
+    b = st.did2s(sim, design, engine="pyfixest", drop_singletons=True)
     assert a.nobs == b.nobs
     np.testing.assert_allclose(
         a.path["estimate"].to_numpy(), b.path["estimate"].to_numpy(), atol=2e-6
@@ -243,14 +247,14 @@ def test_did2s_first_stage_equals_direct_dense_two_stage(monkeypatch):
     got = {}
     orig = st._did2s_cbec
 
-    def spy(pdf, y, controls, fe_cols, regs, cluster):
-        got.update(args=(pdf, y, controls, fe_cols, regs, cluster))
-        return orig(pdf, y, controls, fe_cols, regs, cluster)
+    def spy(ts):
+        got.update(ts=ts)
+        return orig(ts)
 
     monkeypatch.setattr(st, "_did2s_cbec", spy)
-    res = st.did2s(sim, *ARGS, fe=FE, cluster="firm_id", controls=["lnqygm"])
-    b, v = orig(*got["args"])
-    b0, v0 = _dense_did2s(*got["args"])
+    res = st.did2s(sim, st.EventDesign(*ARGS, fe=FE, cluster="firm_id", controls=["lnqygm"]))
+    b, v = orig(got["ts"])
+    b0, v0 = _dense_did2s(*got["ts"])
     np.testing.assert_allclose(b, b0, atol=1e-9)
     np.testing.assert_allclose(np.sqrt(np.diag(v)), np.sqrt(np.diag(v0)), rtol=1e-7)
     assert res.fixed_effects == list(FE)
@@ -307,7 +311,7 @@ def test_tidy_output_and_table(world):
 
 def test_sun_abraham_without_never_treated_uses_last_cohort():
     sim = simulate_staggered(600, never_share=0.0, seed=13)
-    r = st.sun_abraham(sim, *ARGS, fe=["firm_id", "year"])
+    r = st.sun_abraham(sim, st.EventDesign(*ARGS, fe=["firm_id", "year"]))
     assert any("used as control" in n for n in r.notes)
     assert r.sample["year"].max() < sim["cohort"].max()
     post = _compare(sim, r).filter(pl.col("rel_time").is_between(0, 4))
@@ -359,7 +363,7 @@ def test_static_twfe_drops_singletons_like_the_tables():
     sim = simulate_staggered(400, seed=3).with_columns(
         (pl.col("year") >= pl.col("cohort")).fill_null(False).cast(pl.Float64).alias("d")
     )
-    r = st.static_twfe(sim, *ARGS, fe=FE)
+    r = st.static_twfe(sim, st.EventDesign(*ARGS, fe=FE))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tight = MapDemeaner(fixef_tol=1e-12, fixef_maxiter=100_000)

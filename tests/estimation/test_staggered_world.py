@@ -48,10 +48,14 @@ def world(tmp_path_factory) -> dict:
     )
     df = prepare_cohort(df, "join_year", "year", "never")
     res = {
-        f.__name__: f(df, *ARGS, fe=FE, cluster="true_firm")
+        f.__name__: f(df, st.EventDesign(*ARGS, fe=FE, cluster="true_firm"))
         for f in (st.dynamic_twfe, st.sun_abraham, st.did2s)
     }
-    return {"df": df, "res": res, "static": st.static_twfe(df, *ARGS, fe=FE, cluster="true_firm")}
+    return {
+        "df": df,
+        "res": res,
+        "static": st.static_twfe(df, st.EventDesign(*ARGS, fe=FE, cluster="true_firm")),
+    }
 
 
 def _compare(df: pl.DataFrame, res: st.EventStudyResult) -> tuple[pl.DataFrame, float]:

@@ -112,3 +112,14 @@ def test_member_listings_follow_the_parameters(tiny_world):
     assert arm["name_cn"].str.contains("|".join(nm.TRADE_WORDS)).all()
     short = d.filter(pl.col("listing") == "short_name")
     assert short.height > 0 and not short["name_cn"].str.contains("公司|厂$").any()
+
+
+def test_noise_of_reads_one_sources_probabilities() -> None:
+    import inspect
+
+    from cbec.synth import names as nm
+
+    q = {"customs_typo": 0.1, "member_typo": 0.2, "customs_old_name": 0.5, "member_space": 0.3}
+    assert nm.noise_of(q, "customs") == {"typo": 0.1}
+    assert nm.noise_of(q, "member") == {"typo": 0.2, "space": 0.3}
+    assert set(nm.NOISE_KINDS) <= set(inspect.signature(nm.noisy_names).parameters)

@@ -97,8 +97,8 @@ def test_renders_with_write_table_style(est):
 def test_an_estimator_that_fails_is_left_out_with_a_note_never_refit(panel, monkeypatch):
     calls = []
 
-    def picky(df, fe, **kw):
-        calls.append(list(fe))
+    def picky(df, design):
+        calls.append(list(design.fe))
         raise RuntimeError("did2s stage 1: no solution")
 
     monkeypatch.setitem(ES.ESTIMATORS, "did2s", ("did2s (Gardner)", picky))

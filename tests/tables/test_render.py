@@ -473,9 +473,14 @@ def test_tex_compiles_pdflatex_and_fits(table2, table5, table1, tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("xelatex") is None, reason="xelatex not on PATH")
-def test_tex_compiles_xelatex_chinese(table2, tmp_path):
-    res = _compile(render_table(table2, "tex", lang="zh", standalone=True), "xelatex", tmp_path)
-    assert res.returncode == 0, res.stdout[-3000:]
+def test_tex_compiles_xelatex_chinese(table2, table5, tmp_path):
+    """Chinese tables compile with XeLaTeX + xeCJK, every glyph is found and nothing overflows."""
+    for est in (table2, table5):
+        res = _compile(render_table(est, "tex", lang="zh", standalone=True), "xelatex", tmp_path)
+        assert res.returncode == 0, res.stdout[-3000:]
+        log = (tmp_path / "t.log").read_text(errors="replace")
+        assert "Missing character" not in log, log[log.find("Missing character") - 200 :][:800]
+        assert "Overfull \\hbox" not in log, log[log.find("Overfull") - 200 :][:1500]
 
 
 # --------------------------------------------------------------------------- HTML

@@ -529,15 +529,7 @@ def match(
         "treated_cells_without_controls": n_empty_cells,
         "sd_logit": sd_logit,
         "caliper_width": None if caliper is None else width,
-        "matches_per_treated": pairs.group_by("treated")
-        .len()["len"]
-        .value_counts()
-        .sort("len")
-        .rows(),
-        "k": k,
-        "exact": exact,
-        "fallback": levels[1:],
-        "seed": seed,
+        **_match_settings(pairs, k, levels, seed),
     }
     return MatchResult(
         pairs=pairs.drop("_ci", "_w"),
@@ -550,6 +542,21 @@ def match(
         n_controls_used=n_controls_used,
         diagnostics=diagnostics,
     )
+
+
+def _match_settings(
+    pairs: pl.DataFrame, k: int, levels: list[list[str]], seed: int
+) -> dict[str, Any]:
+    """The diagnostics that describe the matching itself: how many controls each treated
+    firm got (``[(n, treated firms)]``), ``k``, the exact and fallback sets, the seed."""
+    per_treated = pairs.group_by("treated").len()["len"].value_counts().sort("len").rows()
+    return {
+        "matches_per_treated": per_treated,
+        "k": k,
+        "exact": levels[0],
+        "fallback": levels[1:],
+        "seed": seed,
+    }
 
 
 def _pooled_sd(lt: np.ndarray, lc: np.ndarray) -> float:

@@ -585,6 +585,47 @@ def sandwich(
     raise ValueError(f"unsupported vcov {vcov!r} here")
 
 
+def fit_fields(
+    sample: FESample,
+    y: str,
+    names: list[str],
+    beta: np.ndarray,
+    bread: np.ndarray,
+    u: np.ndarray,
+    scores: np.ndarray | _ScoreCols,
+    vcov: str | dict[str, str],
+    r2: tuple[float, float],
+) -> dict[str, Any]:
+    """The fields a :class:`RegResult` (OLS or 2SLS) takes from one fit: the coefficients'
+    covariance (``iid``: ``bread * u'u`` with pyfixest's small-sample factor; else
+    :func:`sandwich` of the ``scores``), its degrees of freedom, and ``r2`` = (R², within R²)."""
+    n, k = u.shape[0], beta.shape[0]
+    kind, _ = parse_vcov(vcov)
+    if kind == "IID":
+        df_k = ssc_df_k(sample, k, None)
+        ssc = (n - 1) / (n - df_k)
+        V = ssc * bread * (u @ u) / (n - 1)
+        df_t, g, label = n - df_k, None, "iid"
+    else:
+        V, df_t, df_k, ssc, g, label = sandwich(sample, bread, scores, k, vcov)
+    return {
+        "names": names,
+        "params": beta,
+        "cov": V,
+        "df_t": df_t,
+        "nobs": n,
+        "r2": r2[0],
+        "r2_within": r2[1],
+        "depvar": y,
+        "fixed_effects": list(sample.fe),
+        "vcov_type": label,
+        "n_clusters": g,
+        "dropped_singletons": sample.n_dropped_singletons,
+        "df_k": df_k,
+        "ssc": ssc,
+    }
+
+
 def feols(
     sample: FESample,
     y: str,
@@ -624,33 +665,9 @@ def feols(
     coefs[0] = 1.0
     coefs[idx] = -beta
     u = D @ coefs  # residuals, one pass over the contiguous block
-    n, k = D.shape[0], idx.size
-    kind, _ = parse_vcov(vcov)
-    if kind == "IID":
-        df_k = ssc_df_k(sample, k, None)
-        ssc = (n - 1) / (n - df_k)
-        V = ssc * bread * (u @ u) / (n - 1)
-        df_t, g, label = n - df_k, None, "iid"
-    else:
-        V, df_t, df_k, ssc, g, label = sandwich(sample, bread, _ScoreCols(D, idx, u), k, vcov)
     ssu = float(u @ u)
     r2 = 1 - ssu / sample.tss(y)
     r2w = 1 - ssu / float(M[0, 0]) if sample.fe else float("nan")
-    return RegResult(
-        stats={"depvar_mean": depvar_mean(sample, y), "r2_adj": adjusted_r2(sample, r2, k)},
-        names=names,
-        params=beta,
-        cov=V,
-        df_t=df_t,
-        nobs=n,
-        r2=r2,
-        r2_within=r2w,
-        depvar=y,
-        fixed_effects=list(sample.fe),
-        vcov_type=label,
-        n_clusters=g,
-        dropped_singletons=sample.n_dropped_singletons,
-        df_k=df_k,
-        ssc=ssc,
-        dropped_collinear=dropped,
-    )
+    fit = fit_fields(sample, y, names, beta, bread, u, _ScoreCols(D, idx, u), vcov, (r2, r2w))
+    stats = {"depvar_mean": depvar_mean(sample, y), "r2_adj": adjusted_r2(sample, r2, idx.size)}
+    return RegResult(**fit, stats=stats, dropped_collinear=dropped)

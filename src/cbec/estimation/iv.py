@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .fe import FESample, RegResult, feols, parse_vcov, sandwich
+from .fe import FESample, RegResult, feols, fit_fields, parse_vcov
 from .kp import kp_stats
 from .weakiv import weak_iv_stats
 
@@ -80,49 +80,23 @@ def iv2sls(
     bread = np.linalg.inv(H @ tXZ.T)
     beta = bread @ (H @ (Z.T @ yd))
     u = yd - X @ beta
-    n, k = X.shape
     Xhat = Z @ (tZZinv @ tXZ.T)
     kind, cvar = parse_vcov(vcov)
-    if kind == "IID":
-        from .fe import ssc_df_k
-
-        df_k = ssc_df_k(sample, k, None)
-        ssc = (n - 1) / (n - df_k)
-        V = ssc * bread * (u @ u) / (n - 1)
-        df_t, g, label = n - df_k, None, "iid"
-    else:
-        V, df_t, df_k, ssc, g, label = sandwich(sample, bread, Xhat * u[:, None], k, vcov)
     yraw = sample.column(y)
     ssu = float(u @ u)
     r2 = 1 - ssu / float(((yraw - yraw.mean()) ** 2).sum())
     r2w = 1 - ssu / float(yd @ yd) if sample.fe else float("nan")
+    fit = fit_fields(sample, y, names, beta, bread, u, Xhat * u[:, None], vcov, (r2, r2w))
 
     # first stage(s) and diagnostics
     clusters = sample.cluster_codes(cvar) if kind == "CRV1" and cvar else None
     first, st = _first_stage(sample, endo, inst, exog, vcov, X[:, : len(endo)], Zin, Xex, clusters)
     if len(endo) == 1:
-        half = max(100 * float(np.sqrt(V[0, 0])), 1.0)
+        half = max(100 * float(np.sqrt(fit["cov"][0, 0])), 1.0)
         y_, x_, z_ = (_resid_on(a, Xex) for a in (yd, X[:, 0], Zin))
         st.update(weak_iv_stats(y_, x_, z_, clusters, first.df_k, center=beta[0], half=half))
     return IVResult(
-        names=names,
-        params=beta,
-        cov=V,
-        df_t=df_t,
-        nobs=n,
-        r2=r2,
-        r2_within=r2w,
-        depvar=y,
-        fixed_effects=list(sample.fe),
-        vcov_type=label,
-        n_clusters=g,
-        dropped_singletons=sample.n_dropped_singletons,
-        estimator="iv2sls",
-        df_k=df_k,
-        ssc=ssc,
-        stats=st,
-        dropped_collinear=dropped,
-        first_stage=first,
+        **fit, estimator="iv2sls", stats=st, dropped_collinear=dropped, first_stage=first
     )
 
 

@@ -39,8 +39,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,7 @@ DEFAULT_WINDOW: tuple[int, int] = (-5, 5)
 __all__ = [
     "DEFAULT_WINDOW",
     "PAPER_FE",
+    "EventDesign",
     "EventStudyResult",
     "did2s",
     "dynamic_twfe",
@@ -112,6 +113,24 @@ def event_time(
 
 
 # --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class EventDesign:
+    """What an event study estimates: outcome ``y`` of ``unit`` in ``time`` by years since
+    adoption (``cohort``: the adoption year; null or <= 0 never treated), absorbing ``fe``
+    (``a^b`` interacted), with ``controls``, CRV1 by ``cluster``, event times binned at the
+    ``window``'s endpoints and measured against period ``ref``."""
+
+    y: str
+    unit: str
+    time: str
+    cohort: str
+    fe: Sequence[str] = tuple(PAPER_FE)
+    cluster: str = "firm_id"
+    window: tuple[int, int] = DEFAULT_WINDOW
+    controls: Sequence[str] | None = None
+    ref: int = -1
 
 
 @dataclass
@@ -198,22 +217,13 @@ def _fe_sources(fe: Sequence[str]) -> list[str]:
 
 
 def _prepare(
-    df: pl.DataFrame,
-    y: str,
-    unit: str,
-    time: str,
-    cohort: str,
-    fe: Sequence[str],
-    cluster: str,
-    window: tuple[int, int],
-    controls: Sequence[str] | None,
-    ref: int,
-    drop_singleton_obs: bool = True,
+    df: pl.DataFrame, design: EventDesign, drop_singleton_obs: bool = True
 ) -> tuple[pl.DataFrame, list[str]]:
     """Select, drop incomplete rows (noted), drop firm-years alone in a fixed-effect group
     (iteratively, noted; as the tables' FE layer does, so that N and the clusters agree with
     Table 2's) and add event time."""
-    controls = list(controls or [])
+    y, unit, time, cohort, fe = design.y, design.unit, design.time, design.cohort, design.fe
+    cluster, controls = design.cluster, list(design.controls or [])
     cols = list(dict.fromkeys([unit, time, cohort, y, cluster, *controls, *_fe_sources(fe)]))
     missing = [c for c in cols if c not in df.columns]
     if missing:
@@ -230,7 +240,7 @@ def _prepare(
         if not keep.all():
             notes.append(f"dropped {int((~keep).sum())} singleton firm-years")
             d = d.filter(pl.Series(keep))
-    return event_time(d, unit, time, cohort, window, ref), notes
+    return event_time(d, unit, time, cohort, design.window, design.ref), notes
 
 
 def _tag(b: int) -> str:
@@ -285,15 +295,24 @@ def _summarise(
         orient="row",
     ).select(pl.lit(estimator).alias("estimator"), pl.all())
 
-    post = [b for b in bins if b >= 0]
+    att = _att(bins, beta, vcov, n_bin, crit)
+    return path, att, _pretrend(bins, beta, vcov, ref, n_clusters)
+
+
+def _att(
+    bins: list[int], beta: np.ndarray, vcov: np.ndarray, n_bin: dict[int, int], crit: float
+) -> dict[str, float]:
+    """Post-period average of the bin estimates weighted by treated firm-years (delta-method
+    se, CI with critical value ``crit``)."""
     w = np.zeros(len(bins))
-    for b in post:
-        w[pos[b]] = n_bin.get(b, 0)
+    for i, b in enumerate(bins):
+        if b >= 0:
+            w[i] = n_bin.get(b, 0)
     n_treated = int(w.sum())
     w = w / n_treated if n_treated else w
     att_b = float(w @ beta)
     att_se = float(np.sqrt(max(w @ vcov @ w, 0.0)))
-    att = {
+    return {
         "estimate": att_b,
         "se": att_se,
         "ci_low": att_b - crit * att_se,
@@ -301,25 +320,29 @@ def _summarise(
         "n_treated": n_treated,
     }
 
-    leads = [pos[b] for b in bins if b < ref]
-    if leads:
-        bl = beta[leads]
-        vl = vcov[np.ix_(leads, leads)]
-        wald = float(bl @ np.linalg.pinv(vl) @ bl)
-        q = len(leads)
-        dfd = max(n_clusters - 1, 1)
-        pretrend = {
-            "wald": wald,
-            "df": q,
-            "f_stat": wald / q,
-            "dfd": dfd,
-            "p_value": float(stats.f.sf(wald / q, q, dfd)),
-            "p_chi2": float(stats.chi2.sf(wald, q)),
-        }
-    else:
-        pretrend = {"wald": float("nan"), "df": 0, "f_stat": float("nan"), "dfd": 0}
-        pretrend |= {"p_value": float("nan"), "p_chi2": float("nan")}
-    return path, att, pretrend
+
+def _pretrend(
+    bins: list[int], beta: np.ndarray, vcov: np.ndarray, ref: int, n_clusters: int
+) -> dict[str, float]:
+    """Joint Wald test that the leads (bins before ``ref``) are zero: chi2, and F with
+    (leads, G-1) degrees of freedom; NaN without leads."""
+    leads = [i for i, b in enumerate(bins) if b < ref]
+    if not leads:
+        nan = float("nan")
+        return {"wald": nan, "df": 0, "f_stat": nan, "dfd": 0, "p_value": nan, "p_chi2": nan}
+    bl = beta[leads]
+    vl = vcov[np.ix_(leads, leads)]
+    wald = float(bl @ np.linalg.pinv(vl) @ bl)
+    q = len(leads)
+    dfd = max(n_clusters - 1, 1)
+    return {
+        "wald": wald,
+        "df": q,
+        "f_stat": wald / q,
+        "dfd": dfd,
+        "p_value": float(stats.f.sf(wald / q, q, dfd)),
+        "p_chi2": float(stats.chi2.sf(wald, q)),
+    }
 
 
 def _bin_counts(d: pl.DataFrame) -> dict[int, int]:
@@ -352,27 +375,26 @@ def _keys(d: pl.DataFrame, unit: str, time: str) -> pl.DataFrame:
 def _result(
     estimator: str,
     summary: tuple,
-    fe: Sequence[str],
-    cluster: str,
+    design: EventDesign,
     d: pl.DataFrame,
     g: int,
-    keys: tuple[str, str],
     notes: list[str],
+    vcov: str = "CRV1",
     **extra: Any,
 ) -> EventStudyResult:
     """An event-study result on the estimation rows ``d`` (path, ATT, pre-trend from
-    ``_summarise``), CRV1 by ``cluster`` with ``g`` clusters."""
+    ``_summarise``), ``vcov`` by the design's cluster with ``g`` clusters."""
     path, att, pre = summary
     return EventStudyResult(
         estimator,
         path,
         att,
         pre,
-        list(fe),
-        f"CRV1:{cluster}",
+        list(design.fe),
+        f"{vcov}:{design.cluster}",
         d.height,
         g,
-        _keys(d, *keys),
+        _keys(d, design.unit, design.time),
         notes,
         **extra,
     )
@@ -381,20 +403,13 @@ def _result(
 # --------------------------------------------------------------------------- estimators
 
 
-def static_twfe(
-    df: pl.DataFrame,
-    y: str,
-    unit: str,
-    time: str,
-    cohort: str,
-    fe: Sequence[str] = PAPER_FE,
-    cluster: str = "firm_id",
-    controls: Sequence[str] | None = None,
-) -> dict[str, float]:
-    """Static TWFE: ``y ~ 1[time >= cohort] + controls | fe``, CRV1 by ``cluster``.
+def static_twfe(df: pl.DataFrame, design: EventDesign) -> dict[str, float]:
+    """Static TWFE: ``y ~ 1[time >= cohort] + controls | fe``, CRV1 by ``cluster`` (the
+    design's window and reference period play no part).
 
     Returns estimate, se, ci_low, ci_high (t(G-1) critical value), nobs, n_clusters."""
-    d, _ = _prepare(df, y, unit, time, cohort, fe, cluster, (-2, 1), controls, -1)
+    y, fe, cluster, controls = design.y, design.fe, design.cluster, design.controls
+    d, _ = _prepare(df, replace(design, window=(-2, 1), ref=-1))
     d = d.with_columns(pl.col("treated").cast(pl.Float64).alias("post_treat"))
     b, v, names = _fit_feols(d, y, ["post_treat", *(controls or [])], fe, cluster)
     g = int(d[cluster].n_unique())
@@ -413,23 +428,14 @@ def static_twfe(
     }
 
 
-def dynamic_twfe(
-    df: pl.DataFrame,
-    y: str,
-    unit: str,
-    time: str,
-    cohort: str,
-    fe: Sequence[str] = PAPER_FE,
-    cluster: str = "firm_id",
-    window: tuple[int, int] = DEFAULT_WINDOW,
-    controls: Sequence[str] | None = None,
-    ref: int = -1,
-) -> EventStudyResult:
+def dynamic_twfe(df: pl.DataFrame, design: EventDesign) -> EventStudyResult:
     """Dynamic TWFE: ``y ~ sum_b 1[rel_time = b] + controls | fe`` with binned endpoints, ref. -1.
 
     One fixed-effects OLS fit (:func:`_fit_feols`); all FE (including ``a^b``) and CRV1 accepted.
     Not robust to heterogeneous effects: long-treated firm-years serve as implicit controls."""
-    d, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref)
+    y, fe, cluster, controls = design.y, design.fe, design.cluster, design.controls
+    window, ref = design.window, design.ref
+    d, notes = _prepare(df, design)
     n_bin = _bin_counts(d)
     bins = [b for b in _bins(window, ref) if n_bin.get(b, 0) > 0]
     d = d.with_columns(
@@ -453,21 +459,10 @@ def dynamic_twfe(
     path, att, pre = _summarise(
         "twfe", bins, beta.iloc[idx].to_numpy(), vcov[np.ix_(idx, idx)], n_bin, g, window, ref
     )
-    return _result("twfe", (path, att, pre), fe, cluster, d, g, (unit, time), notes)
+    return _result("twfe", (path, att, pre), design, d, g, notes)
 
 
-def sun_abraham(
-    df: pl.DataFrame,
-    y: str,
-    unit: str,
-    time: str,
-    cohort: str,
-    fe: Sequence[str] = PAPER_FE,
-    cluster: str = "firm_id",
-    window: tuple[int, int] = DEFAULT_WINDOW,
-    controls: Sequence[str] | None = None,
-    ref: int = -1,
-) -> EventStudyResult:
+def sun_abraham(df: pl.DataFrame, design: EventDesign) -> EventStudyResult:
     """Sun-Abraham interaction-weighted event study.
 
     One fixed-effects OLS fit (:func:`_fit_feols`) of ``y`` on a dummy for every observed
@@ -482,7 +477,9 @@ def sun_abraham(
     post cells by their firm-years. Standard errors treat the cohort shares as fixed (as
     pyfixest's ``SaturatedEventStudy.aggregate``): the variance of the estimated shares (Sun &
     Abraham 2021, Prop. 6) is not added. ``reference_periods`` lists each cohort's reference."""
-    d, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref)
+    y, time, cohort, fe, cluster = design.y, design.time, design.cohort, design.fe, design.cluster
+    window, controls, ref = design.window, design.controls, design.ref
+    d, notes = _prepare(df, design)
     d = _sa_control_group(d, time, cohort, notes)
     d, ref_g = _sa_reference_periods(d, cohort, ref, notes)
     cells = _sa_cells(d, cohort, ref_g)
@@ -509,17 +506,9 @@ def sun_abraham(
     g = int(d[cluster].n_unique())
     b_vec = R @ beta.to_numpy()
     path, att, pre = _summarise("sun_abraham", bins, b_vec, R @ vcov @ R.T, n_bin, g, window, ref)
-    return _result(
-        "sun_abraham",
-        (path, att, pre),
-        fe,
-        cluster,
-        d,
-        g,
-        (unit, time),
-        notes,
-        reference_periods=dict(sorted(ref_g.items())),
-    )
+    ref_periods = dict(sorted(ref_g.items()))
+    summary = (path, att, pre)
+    return _result("sun_abraham", summary, design, d, g, notes, reference_periods=ref_periods)
 
 
 def _sa_control_group(d: pl.DataFrame, time: str, cohort: str, notes: list[str]) -> pl.DataFrame:
@@ -673,15 +662,7 @@ def _did2s_vcov_sparse(
 
 def did2s(
     df: pl.DataFrame,
-    y: str,
-    unit: str,
-    time: str,
-    cohort: str,
-    fe: Sequence[str] = PAPER_FE,
-    cluster: str = "firm_id",
-    window: tuple[int, int] = DEFAULT_WINDOW,
-    controls: Sequence[str] | None = None,
-    ref: int = -1,
+    design: EventDesign,
     engine: Literal["cbec", "pyfixest"] = "cbec",
     drop_singletons: bool = False,
 ) -> EventStudyResult:
@@ -700,14 +681,15 @@ def did2s(
     firm-years that are singletons in an FE are removed iteratively); ``"cbec"`` runs the
     stage-1 ``pf.feols`` (keeping singletons unless ``drop_singletons``) and computes the same
     variance with sparse matrices."""
-    d, notes = _prepare(df, y, unit, time, cohort, fe, cluster, window, controls, ref, False)
+    y, fe, cluster, window, ref = design.y, design.fe, design.cluster, design.window, design.ref
+    d, notes = _prepare(df, design, drop_singleton_obs=False)
     # pyfixest's feols().fixef()/predict (stage 1) rejects `a^b`: one combined factor column each
     exprs, fe_cols = _combined_fe(fe)
     if exprs:
         d = d.with_columns(exprs)
     if not fe_cols:
         raise ValueError("did2s needs fixed effects in the first stage")
-    controls = list(controls or [])
+    controls = list(design.controls or [])
     if drop_singletons or engine == "pyfixest":
         d = _drop_untreated_singletons(d, fe_cols, notes)
     d = _drop_unimputable(d, fe_cols, notes)
@@ -721,27 +703,16 @@ def did2s(
             for b, r in zip(bins, regs, strict=True)
         ]
     )
-    pdf = d.to_pandas()
+    ts = _TwoStage(d.to_pandas(), y, controls, fe_cols, regs, cluster)
     g = int(d[cluster].n_unique())
     if engine == "pyfixest":
-        beta, vcov = _did2s_pyfixest(pdf, y, controls, fe_cols, regs, cluster)
+        beta, vcov = _did2s_pyfixest(ts)
     elif engine == "cbec":
-        beta, vcov = _did2s_cbec(pdf, y, controls, fe_cols, regs, cluster)
+        beta, vcov = _did2s_cbec(ts)
     else:
         raise ValueError(f"unknown engine {engine!r}")
-    path, att, pre = _summarise("did2s", bins, beta, vcov, n_bin, g, window, ref)
-    return EventStudyResult(
-        "did2s",
-        path,
-        att,
-        pre,
-        list(fe),
-        f"CRV1(GMM):{cluster}",
-        d.height,
-        g,
-        _keys(d, unit, time),
-        notes,
-    )
+    summary = _summarise("did2s", bins, beta, vcov, n_bin, g, window, ref)
+    return _result("did2s", summary, design, d, g, notes, vcov="CRV1(GMM)")
 
 
 def _drop_untreated_singletons(
@@ -807,15 +778,21 @@ def _drop_non_estimable(d: pl.DataFrame, fe_cols: list[str], notes: list[str]) -
     return d
 
 
-def _did2s_pyfixest(
-    pdf: pd.DataFrame,
-    y: str,
-    controls: list[str],
-    fe_cols: list[str],
-    regs: list[str],
-    cluster: str,
-) -> tuple[np.ndarray, np.ndarray]:
+class _TwoStage(NamedTuple):
+    """A did2s fit's data (one row per firm-year, ``treated`` 0/1) and its columns: outcome,
+    stage-1 controls and fixed effects, stage-2 event-time dummies, cluster."""
+
+    pdf: pd.DataFrame
+    y: str
+    controls: list[str]
+    fe_cols: list[str]
+    regs: list[str]
+    cluster: str
+
+
+def _did2s_pyfixest(ts: _TwoStage) -> tuple[np.ndarray, np.ndarray]:
     """Second-stage coefficients and variance of ``regs`` from ``pf.did2s`` (dense)."""
+    pdf, y, controls, fe_cols, regs, cluster = ts
     fit = pf.did2s(
         pdf,
         yname=y,
@@ -882,16 +859,10 @@ def did2s_first_stage(
     return Y[:, 1:] @ b + D @ a
 
 
-def _did2s_cbec(
-    pdf: pd.DataFrame,
-    y: str,
-    controls: list[str],
-    fe_cols: list[str],
-    regs: list[str],
-    cluster: str,
-) -> tuple[np.ndarray, np.ndarray]:
+def _did2s_cbec(ts: _TwoStage) -> tuple[np.ndarray, np.ndarray]:
     """Stage 1 on the FE layer (:func:`did2s_first_stage`), stage 2 by OLS on the residuals,
     and the Butts-Gardner variance with sparse algebra (:func:`_did2s_vcov_sparse`)."""
+    pdf, y, controls, fe_cols, regs, cluster = ts
     untreated = ~pdf["treated"].to_numpy(bool)
     u1 = pdf[y].to_numpy(float) - did2s_first_stage(pdf, y, controls, fe_cols, untreated)
     X2 = pdf[regs].to_numpy(float)

@@ -139,8 +139,12 @@ def _short(name: str, level: str) -> str | None:
     return s
 
 
-@lru_cache(maxsize=1)
-def _places() -> _Places:
+_Place = tuple[str | None, str | None, str]  # (city code, province code, label)
+
+
+def _read_adcodes() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Province (2-digit), city (4-digit) and county (6-digit) names of cpca's division codes,
+    without the placeholder entries (市辖区, 县, ...)."""
     path = resources.files("cpca") / "resources" / "adcodes.csv"
     with path.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -158,6 +162,32 @@ def _places() -> _Places:
             city[code[:4]] = name
         elif code[6:] == "000000":
             county[code[:6]] = name
+    return prov, city, county
+
+
+def _unambiguous(cands: dict[str, set[_Place]], prov_short: dict[str, str]) -> dict[str, _Place]:
+    """One place per name: the candidate if all agree on the city, else the province they
+    share (city unknown), else neither (the name itself as label)."""
+    info: dict[str, _Place] = {}
+    for name, vals in cands.items():
+        if len(vals) == 1:
+            info[name] = next(iter(vals))
+            continue
+        cities = {v[0] for v in vals}
+        provs = {v[1] for v in vals}
+        if len(cities) == 1:
+            info[name] = next(iter(vals))
+        elif len(provs) == 1:
+            p2 = next(iter(provs))
+            info[name] = (None, p2, prov_short.get(p2 or "", name))
+        else:
+            info[name] = (None, None, name)
+    return info
+
+
+@lru_cache(maxsize=1)
+def _places() -> _Places:
+    prov, city, county = _read_adcodes()
     prov_short = {c: _short(n, "prov") or n for c, n in prov.items()}
 
     def city_of(c4: str) -> tuple[str | None, str]:
@@ -168,11 +198,11 @@ def _places() -> _Places:
             return c4, _short(city[c4], "city") or city[c4]
         return None, prov_short.get(p2, "")
 
-    cands: dict[str, set[tuple[str | None, str | None, str]]] = {}
+    cands: dict[str, set[_Place]] = {}
     prefix_names: set[str] = set()
     bracket_names: set[str] = {"中国"}
 
-    def add(name: str, val: tuple[str | None, str | None, str], prefix: bool) -> None:
+    def add(name: str, val: _Place, prefix: bool) -> None:
         cands.setdefault(name, set()).add(val)
         bracket_names.add(name)
         if prefix:
@@ -205,25 +235,18 @@ def _places() -> _Places:
             cands.setdefault(n[:-1], set()).add(val)
             bracket_names.add(n[:-1])
     cands.setdefault("中国", set()).add((None, None, ""))
-    info: dict[str, tuple[str | None, str | None, str]] = {}
-    for name, vals in cands.items():
-        if len(vals) == 1:
-            info[name] = next(iter(vals))
-            continue
-        cities = {v[0] for v in vals}
-        provs = {v[1] for v in vals}
-        if len(cities) == 1:
-            info[name] = next(iter(vals))
-        elif len(provs) == 1:
-            p2 = next(iter(provs))
-            info[name] = (None, p2, prov_short.get(p2 or "", name))
-        else:
-            info[name] = (None, None, name)
+    info = _unambiguous(cands, prov_short)
 
     def alt(names: set[str]) -> str:
         return "|".join(re.escape(n) for n in sorted(names, key=lambda x: (-len(x), x)))
 
     return _Places(info=info, prefix_alt=alt(prefix_names), bracket_alt=alt(bracket_names))
+
+
+@lru_cache(maxsize=1)
+def county_names() -> dict[str, str]:
+    """6-digit county code -> county name (cpca's division codes)."""
+    return _read_adcodes()[2]
 
 
 def place_lookup(name: str) -> tuple[str | None, str | None, str] | None:

@@ -17,7 +17,14 @@ from functools import lru_cache
 
 import polars as pl
 
-__all__ = ["WINDOWS", "city_pinyin", "english_city", "english_tokens", "pinyin_windows"]
+__all__ = [
+    "WINDOWS",
+    "city_pinyin",
+    "english_city",
+    "english_tokens",
+    "pinyin_windows",
+    "place_keys",
+]
 
 # window lengths (Han characters) of the firm-side keys, and the first start position
 WINDOWS: tuple[int, ...] = (2, 3)
@@ -90,47 +97,84 @@ def _english_words(ids: pl.Series, name_en: pl.Series) -> pl.DataFrame:
 
 def english_tokens(ids: pl.Series, name_en: pl.Series) -> pl.DataFrame:
     """(id, key): the lower-case words (letters only, >= 3 letters) of English names that are
-    not :data:`STOPWORDS`."""
-    tok = _english_words(ids, name_en)
-    return tok.filter(
-        (pl.col("key").str.len_chars() >= 3) & ~pl.col("key").is_in(list(STOPWORDS))
-    ).unique(maintain_order=True)
+    not :data:`STOPWORDS` nor the leading place: the first word when it names a place
+    ("Ningbo Haitian ..."), and the second too when the first names a province and the
+    second a city ("Zhejiang Ningbo Haitian ..."). A place word later in the name
+    is kept: it may be the trade name ("Nanping Ningde Building Materials")."""
+    pk = place_keys()
+    prov = pk.filter(pl.col("level") == "prov")["key"].implode()
+    city = pk.filter(pl.col("level") == "city")["key"].implode()
+    local = pk.filter(pl.col("level") != "prov")["key"].implode()
+    tok = _english_words(ids, name_en).with_columns(pl.int_range(pl.len()).over("id").alias("pos"))
+    first_is = tok.filter(pl.col("pos") == 0).select(
+        "id", pl.col("key").is_in(prov).alias("p0"), pl.col("key").is_in(local).alias("l0")
+    )
+    lead = pl.col("pos") == 0
+    second = (pl.col("pos") == 1) & pl.col("p0") & pl.col("key").is_in(city)
+    return (
+        tok.join(first_is, on="id", how="left")
+        .filter(~((lead & (pl.col("p0") | pl.col("l0"))) | second))
+        .filter((pl.col("key").str.len_chars() >= 3) & ~pl.col("key").is_in(list(STOPWORDS)))
+        .select("id", "key")
+        .unique(maintain_order=True)
+    )
+
+
+@lru_cache(maxsize=1)
+def _place_names() -> tuple[tuple[str, str, str], ...]:
+    """(short name, code, level) of every province ("prov": 2-digit code), prefecture-level
+    city or municipality ("city": 4-digit, municipalities PP00) and county-level city or
+    county ("county": 6-digit) of cpca's division codes; names without a safe short form
+    are left out."""
+    from cbec.matching.names import MUNICIPALITIES, _read_adcodes, _short
+
+    prov, city, county = _read_adcodes()
+    out = []
+    for p2, name in prov.items():
+        muni = p2 in MUNICIPALITIES
+        out.append(
+            (_short(name, "prov") or name, p2 + "00" if muni else p2, "city" if muni else "prov")
+        )
+    for c4, name in city.items():
+        if c4[:2] not in MUNICIPALITIES:
+            out.append((_short(name, "city") or name, c4, "city"))
+    for c6, name in county.items():
+        if (short := _short(name, "county")) is not None:
+            out.append((short, c6, "county"))
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def place_keys() -> pl.DataFrame:
+    """(key, level): every pinyin reading (polyphonic characters: each reading, 漯河 luohe /
+    tahe) of the short name of every province, city and county (:func:`_place_names`)."""
+    rows = [(k, lvl) for n, _, lvl in _place_names() for k in _keys_of(n)]
+    return pl.DataFrame(rows, schema={"key": pl.String, "level": pl.String}, orient="row").unique()
 
 
 @lru_cache(maxsize=1)
 def city_pinyin() -> pl.DataFrame:
     """(key, city): pinyin of the short name of every prefecture-level city (4-digit code;
-    municipalities PP00) from cpca's ``adcodes.csv``; a key shared by two cities is dropped."""
-    import csv
-    from importlib import resources
-
+    municipalities PP00) from cpca's ``adcodes.csv`` (a key two cities share, taizhou = 台州
+    and 泰州, gives both); then the other readings of polyphonic characters (漯河 tahe besides
+    luohe) where they are no city's usual reading."""
     from pypinyin import lazy_pinyin
 
-    from cbec.matching.names import MUNICIPALITIES, _short
-
-    path = resources.files("cpca") / "resources" / "adcodes.csv"
-    with path.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    out = []
-    for r in rows:
-        code, name = r["adcode"], r["name"]
-        if code[:2] in MUNICIPALITIES and code[2:] == "0000000000":
-            out.append((name, code[:2] + "00", "prov"))
-        elif code[4:] == "00000000" and code[2:4] != "00" and code[:2] not in MUNICIPALITIES:
-            out.append((name, code[:4], "city"))
-    keys = [
-        ("".join(lazy_pinyin(_short(n, lvl) or n)).lower(), c) for n, c, lvl in out
-    ]  # loop over ~370 cities (vocabulary)
-    df = pl.DataFrame(keys, schema={"key": pl.String, "city": pl.String}, orient="row").unique()
-    return df.filter(pl.len().over("key") == 1)
+    names = [(n, c) for n, c, lvl in _place_names() if lvl == "city"]
+    schema = {"key": pl.String, "city": pl.String}
+    main = pl.DataFrame(
+        [("".join(lazy_pinyin(n)).lower(), c) for n, c in names], schema=schema, orient="row"
+    ).unique()
+    alt = pl.DataFrame(
+        [(k, c) for n, c in names for k in _keys_of(n)], schema=schema, orient="row"
+    ).unique()
+    return pl.concat([main, alt.join(main, on="key", how="anti")]).sort("key", "city")
 
 
 def english_city(ids: pl.Series, name_en: pl.Series) -> pl.DataFrame:
-    """(id, city): the city whose pinyin is the first word of the English name that names a
-    city ("Ningbo Haitian Plastic Co., Ltd." -> 3302)."""
-    tok = _english_words(ids, name_en)
-    return (
-        tok.join(city_pinyin(), on="key", maintain_order="left")
-        .unique("id", keep="first", maintain_order=True)
-        .select("id", "city")
-    )
+    """(id, city): the cities whose pinyin is the first word of the English name that names
+    a city ("Ningbo Haitian Plastic Co., Ltd." -> 3302; "Taizhou ..." -> 台州 3310 and 泰州
+    3212: both are candidates, the other fields decide)."""
+    tok = _english_words(ids, name_en).with_columns(pl.int_range(pl.len()).over("id").alias("pos"))
+    hit = tok.join(city_pinyin(), on="key", maintain_order="left")
+    return hit.filter(pl.col("pos") == pl.col("pos").min().over("id")).select("id", "city")

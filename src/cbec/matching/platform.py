@@ -5,7 +5,8 @@ short trade name without the legal suffix, a related trading company or an old n
 sometimes with the address of a sales office in another city. A member's *candidate cities*
 are all of: the city of its address (``cpca.transform``), of the place in its Chinese name,
 of its zip prefix and of its phone's area code (zip4 / area -> city learnt from the firm
-side, most frequent city), and the city its English name begins with ("Ningbo ...").
+side, most frequent city), and the city its English name begins with ("Ningbo ..."; every
+city of that pinyin when several share it: "Taizhou" = 台州 and 泰州).
 
 Sequence (each member and each firm is linked at most once; earlier steps win):
 
@@ -16,10 +17,13 @@ Sequence (each member and each firm is linked at most once; earlier steps win):
    candidate cities / provinces, unique on both sides.
 3. ``trade_name``: the member's stem (its core without trailing trade words: 海天进出口 ->
    海天; a short name is its own stem) begins the core of a firm of a candidate city.
-4. ``pinyin``: a word of the member's English name equals the pinyin (:mod:`pypinyin`, every
-   reading of a polyphonic character) of a 2- or 3-character window of the core of a firm of
-   a candidate city ("Haitian" = 海天).
-   Steps 3 and 4 need a corroborating field (phone last seven digits, zip, legal
+   Without a corroborating field it is accepted when the member's address lies in the
+   firm's county and the stem is unique on both sides in the city (no other unmatched
+   member has it, no other unmatched firm's core begins with it).
+4. ``pinyin``: a word of the member's English name (not its leading place word) equals the
+   pinyin (:mod:`pypinyin`, every reading of a polyphonic character) of a 2- or 3-character
+   window of the core of a firm of a candidate city ("Haitian" = 海天).
+   Otherwise steps 3 and 4 need a corroborating field (phone last seven digits, zip, legal
    representative); among several corroborated candidates the one with most agreeing
    fields, then the same county (address vs the firm's region code), then the longest
    name part (and, for pinyin, a window at the start of the core)
@@ -37,6 +41,11 @@ Sequence (each member and each firm is linked at most once; earlier steps win):
    field agrees, or ``score >= review`` and at least two fields agree; a candidate with
    ``score >= review`` that is not accepted (or whose best is tied / not mutual) goes to
    the clerical-review frame.
+
+A firm's names get alternative cores where normalization cut them badly: the remnant of the
+firm's own county name (region code) stripped from the start (浦东新区: 浦东新生聚制衣 ->
+生聚制衣), and a trade name that is also a place outside the firm's city put back (双鸭山新丰丝绸:
+core 丝绸 -> 新丰丝绸). Steps 2-6 see them as further names of the firm.
 
 Branch offices (…分公司, "... Branch") carry a ``#`` marker in their core and are blocked
 separately, so a branch never matches its parent. The full cross product is never formed:
@@ -231,7 +240,49 @@ def _firm_side(firms: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Data
             else pl.Series([None] * f.height, dtype=pl.String)
         ).alias("county"),
     )
-    return f, fn, fa
+    return f, pl.concat([fn, _alt_cores(fn, fa)]), fa
+
+
+def _alt_cores(fn: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
+    """Extra name rows (``name_core`` replaced) of firms whose normalized core kept the
+    remnant of their own county's name (浦东新区: "浦东新生聚制衣" -> 生聚制衣; 宽甸满族自治县:
+    "满族自治前迪鼎机电" -> 前迪鼎机电), or lost a trade name that is also the name of a
+    place outside the firm's city (双鸭山新丰丝绸: core 丝绸 -> 新丰丝绸)."""
+    from cbec.matching.names import _prefix_token_re, _tokens, county_names, place_lookup
+
+    counties = county_names()
+    own = dict(fa.drop_nulls("county").select("firm_id", "county").iter_rows())
+    rows = []
+    cols = ["firm_id", "city", "place_prefix", "name_core"]
+    for fid, city, pre0, core in fn.select(cols).unique().iter_rows():
+        if core is None:
+            continue
+        pre = pre0 or ""
+        alts = []
+        county = counties.get(own.get(fid) or "", "")
+        stem = county[:-1] if county[-1:] in "区县市旗" else county
+        i = (pre + core).find(stem) if len(stem) >= 2 else -1
+        if i >= 0 and i + len(stem) > len(pre):
+            alts.append((pre + core)[i + len(stem) :])
+        if pre:
+            last = _tokens(pre, _prefix_token_re())[-1]
+            place = place_lookup(last)
+            if len(last) >= 2 and (place is None or place[0] != city):
+                alts.append(last + core)
+        rows += [(fid, pre0, core, a) for a in alts if len(a) >= 2 and a != core]
+    schema = {
+        "firm_id": pl.String,
+        "place_prefix": pl.String,
+        "name_core": pl.String,
+        "alt": pl.String,
+    }
+    alt = pl.DataFrame(rows, schema=schema, orient="row").unique()
+    return (
+        fn.join(alt, on=["firm_id", "place_prefix", "name_core"], how="inner", nulls_equal=True)
+        .with_columns(pl.col("alt").alias("name_core"))
+        .drop("alt")
+        .select(fn.columns)
+    )
 
 
 def _member_keys(members: pl.DataFrame) -> pl.DataFrame:
@@ -282,8 +333,11 @@ def _member_city(m: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
     code (zip4 / area -> city learnt from the firms, most frequent city); ``city_source``."""
     zip_map = _mode_map(fa.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4")), "z4", "city")
     area_map = _mode_map(fa, "area", "city")
-    en_city = english_city(m["member_id"], m["name_en"]).rename(
-        {"id": "member_id", "city": "city_en"}
+    en_city = (
+        english_city(m["member_id"], m["name_en"])
+        .group_by("id", maintain_order=True)
+        .agg(pl.col("city").alias("city_en"))
+        .rename({"id": "member_id"})
     )
     return (
         m.with_columns(pl.col("zipn").str.slice(0, 4).alias("z4"))
@@ -311,12 +365,17 @@ def _member_city(m: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
 
 def _candidate_places(m: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Every city a member may be in (from its address, the place in its name, its zip,
-    its phone's area code, the city its English name begins with): (member_id, city); and every province: (member_id, prov). A
-    member listing a sales office in another city still meets its firm's block."""
-    srcs = ["city_addr", "place_city", "city_zip", "city_area", "city_en"]
+    its phone's area code, the cities its English name begins with): (member_id, city); and
+    every province: (member_id, prov). A member listing a sales office in another city still
+    meets its firm's block."""
+    srcs = ["city_addr", "place_city", "city_zip", "city_area"]
     cities = (
-        m.select("member_id", pl.concat_list(srcs).alias("city"))
-        .explode("city")
+        pl.concat(
+            [
+                m.select("member_id", pl.concat_list(srcs).alias("city")).explode("city"),
+                m.select("member_id", pl.col("city_en").alias("city")).explode("city"),
+            ]
+        )
         .drop_nulls()
         .unique(maintain_order=True)
     )
@@ -376,7 +435,10 @@ def _corroborated(pairs: pl.DataFrame, m: pl.DataFrame, fa: pl.DataFrame) -> pl.
 
 def _trade_name_pairs(mc: pl.DataFrame, fu: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
     """A short trade name (海天) or a related trading company (海天进出口) whose stem begins the
-    core of a firm of the same city (海天塑料), corroborated."""
+    core of a firm of the same city (海天塑料), corroborated; or, uncorroborated, when the
+    member's address lies in the firm's county and the stem is unique on both sides within
+    the city (no other unmatched member has it, no other unmatched firm's core begins with
+    it: :func:`_unique_pairs`)."""
     ms = mc.filter(~pl.col("is_branch") & pl.col("stem").str.len_chars().is_between(2, 4))
     fp = pl.concat(
         [
@@ -389,8 +451,52 @@ def _trade_name_pairs(mc: pl.DataFrame, fu: pl.DataFrame, fa: pl.DataFrame) -> p
             for n in (2, 3, 4)
         ]
     )
-    pairs = ms.join(fp, on=["city", "stem"]).select("member_id", "firm_id", "w").unique()
-    return _corroborated(pairs, mc, fa)
+    cand = ms.select("member_id", "city", "stem").join(fp, on=["city", "stem"])
+    corr = _corroborated(cand.select("member_id", "firm_id", "w").unique(), mc, fa)
+    mk = ms.select("member_id", "city", pl.col("stem").alias("key"))
+    fk = (
+        fu.select(
+            "firm_id",
+            "city",
+            *[pl.col("name_core").str.slice(0, n).alias(f"k{n}") for n in (2, 3, 4)],
+        )
+        .unpivot(index=["firm_id", "city"], value_name="key")
+        .drop("variable")
+    )
+    solo = _unique_pairs(_same_county(cand, ms, fa).rename({"stem": "key"}), mk, fk, corr)
+    return pl.concat([corr, solo])
+
+
+def _same_county(cand: pl.DataFrame, m: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
+    """The candidates (member_id, firm_id, ...) whose member's address lies in the firm's
+    county (``county_addr`` of ``m`` equal to ``county`` of ``fa``)."""
+    pairs = (
+        cand.select("member_id", "firm_id")
+        .unique()
+        .join(m.select("member_id", pl.col("county_addr").alias("county")).unique(), on="member_id")
+        .join(fa.select("firm_id", "county"), on=["firm_id", "county"], how="semi")
+    )
+    return cand.join(pairs.select("member_id", "firm_id"), on=["member_id", "firm_id"], how="semi")
+
+
+def _unique_pairs(
+    cand: pl.DataFrame, mk: pl.DataFrame, fk: pl.DataFrame, taken: pl.DataFrame
+) -> pl.DataFrame:
+    """Candidates (member_id, firm_id, city, key) whose key no other member (``mk``: member_id,
+    city, key) and no other firm (``fk``: firm_id, city, key) of the city has, for a member
+    and a firm not in ``taken``, when the pair is the only one of its member and firm."""
+    key_m = mk.group_by("city", "key").agg(pl.col("member_id").n_unique().alias("n_m"))
+    key_f = fk.group_by("city", "key").agg(pl.col("firm_id").n_unique().alias("n_f"))
+    solo = (
+        cand.join(key_m, on=["city", "key"])
+        .join(key_f, on=["city", "key"])
+        .filter((pl.col("n_m") == 1) & (pl.col("n_f") == 1))
+        .select("member_id", "firm_id")
+        .unique()
+        .join(taken, on="member_id", how="anti")
+        .join(taken, on="firm_id", how="anti")
+    )
+    return solo.filter((pl.len().over("member_id") == 1) & (pl.len().over("firm_id") == 1))
 
 
 def _pinyin_pairs(mc: pl.DataFrame, fu: pl.DataFrame, fa: pl.DataFrame) -> pl.DataFrame:
@@ -407,19 +513,7 @@ def _pinyin_pairs(mc: pl.DataFrame, fu: pl.DataFrame, fa: pl.DataFrame) -> pl.Da
     cand = mk.join(fk, on=["city", "key"])
     pairs = cand.select("member_id", "firm_id", (pl.col("w") + (pl.col("start") == 0)).alias("w"))
     corr = _corroborated(pairs.unique(), mc, fa)
-    key_m = mk.group_by("city", "key").agg(pl.col("member_id").n_unique().alias("n_m"))
-    key_f = fk.group_by("city", "key").agg(pl.col("firm_id").n_unique().alias("n_f"))
-    solo = (
-        cand.filter(~pl.col("inter") & (pl.col("start") == 0))
-        .join(key_m, on=["city", "key"])
-        .join(key_f, on=["city", "key"])
-        .filter((pl.col("n_m") == 1) & (pl.col("n_f") == 1))
-        .select("member_id", "firm_id")
-        .unique()
-        .join(corr, on="member_id", how="anti")
-        .join(corr, on="firm_id", how="anti")
-    )
-    solo = solo.filter((pl.len().over("member_id") == 1) & (pl.len().over("firm_id") == 1))
+    solo = _unique_pairs(cand.filter(~pl.col("inter") & (pl.col("start") == 0)), mk, fk, corr)
     return pl.concat([corr, solo])
 
 

@@ -171,14 +171,7 @@ def _fit_prodfn(pool: pl.DataFrame, method: str, cfg: dict) -> MeasureFit:
     problem = _in_range({"b_l": b_l, "b_k": b_k}, tuple(cfg["elasticity_range"]))
     if not res.converged:
         problem = "not converged: " + res.message
-    return MeasureFit(
-        values=res.tfp.cast(pl.Float64).fill_null(np.nan).to_numpy(),
-        ok=not problem,
-        converged=res.converged,
-        nobs=res.nobs,
-        message=problem or res.message,
-        diag={"b_l": b_l, "b_k": b_k},
-    )
+    return MeasureFit.of(res.tfp, res, problem, {"b_l": b_l, "b_k": b_k})
 
 
 _USABLE = {

@@ -67,7 +67,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations_with_replacement
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -168,18 +168,27 @@ def _probit_prob(exit_y: np.ndarray, x: np.ndarray) -> np.ndarray:
     return ndtr(xx @ b)
 
 
-def _check_columns(
-    df: pl.DataFrame,
-    y: str,
-    free: list[str],
-    state: list[str],
-    proxy: str,
-    keys: list[str],
-    poly_degree: int,
-) -> None:
-    """Raise ValueError on missing or repeated columns, no state input, degree < 1 (``keys``:
-    firm, time and the exit indicator if any)."""
-    names = [y, *free, *state, proxy, *keys]
+class _Roles(NamedTuple):
+    """The columns of a production-function fit by their role."""
+
+    y: str
+    free: list[str]
+    state: list[str]
+    proxy: str
+    id: str
+    time: str
+    exit: str | None
+
+    @property
+    def keys(self) -> list[str]:
+        """Firm, time and the exit indicator if any."""
+        return [self.id, self.time, *([self.exit] if self.exit else [])]
+
+
+def _check_columns(df: pl.DataFrame, roles: _Roles, poly_degree: int) -> None:
+    """Raise ValueError on missing or repeated columns, no state input, degree < 1."""
+    y, free, state, proxy = roles.y, roles.free, roles.state, roles.proxy
+    names = [y, *free, *state, proxy, *roles.keys]
     missing = [c for c in names if c not in df.columns]
     if missing:
         raise ValueError(f"columns not found in df: {missing}")
@@ -240,24 +249,16 @@ def _exit_probability(
 
 
 def _prepare(
-    df: pl.DataFrame,
-    method: str,
-    y: str,
-    free: list[str],
-    state: list[str],
-    proxy: str,
-    id: str,
-    time: str,
-    poly_degree: int,
-    exit: str | None,
+    df: pl.DataFrame, method: str, roles: _Roles, poly_degree: int
 ) -> tuple[_Data, np.ndarray, np.ndarray]:
     """Validate, select complete rows, sort by (firm, time), build design matrices.
 
     Returns the data, the original row positions of the sorted complete rows, and the
     (y, inputs)-finite mask over all rows of ``df`` (for TFP).
     """
-    _check_columns(df, y, free, state, proxy, [id, time, *([exit] if exit else [])], poly_degree)
-    idc, ti = _panel_index(df, id, time)
+    _check_columns(df, roles, poly_degree)
+    y, free, state, proxy, exit = roles.y, roles.free, roles.state, roles.proxy, roles.exit
+    idc, ti = _panel_index(df, roles.id, roles.time)
     yv = _col(df, y)
     fv = np.column_stack([_col(df, c) for c in free]) if free else np.empty((df.height, 0))
     sv = np.column_stack([_col(df, c) for c in state])
@@ -580,6 +581,15 @@ def _bootstrap_se(
     return se, msg
 
 
+def _tfp(df: pl.DataFrame, y: str, names: list[str], beta: np.ndarray, ok: np.ndarray) -> pl.Series:
+    """log TFP ``y - inputs @ beta`` on the rows of ``df`` (null where ``ok`` is false)."""
+    yv = _col(df, y)
+    xv = np.column_stack([_col(df, c) for c in names])
+    with np.errstate(invalid="ignore"):
+        vals = np.where(ok, yv - np.where(ok[:, None], xv, 0.0) @ beta, np.nan)
+    return pl.Series("tfp", vals, dtype=pl.Float64).fill_nan(None)
+
+
 def estimate_prodfn(
     df: pl.DataFrame,
     method: Literal["op", "lp", "acf"],
@@ -606,7 +616,8 @@ def estimate_prodfn(
     if bootstrap_reps < 0:
         raise ValueError("bootstrap_reps must be >= 0")
     free, state = list(free), list(state)
-    d, _, tfp_ok = _prepare(df, method, y, free, state, proxy, id, time, poly_degree, exit)
+    roles = _Roles(y, free, state, proxy, id, time, exit)
+    d, _, tfp_ok = _prepare(df, method, roles, poly_degree)
     n = len(d.y)
     n_lag = int(d.has_lag.sum())
     names = free + state
@@ -632,12 +643,7 @@ def estimate_prodfn(
         msg += boot_msg
 
     coef = dict(zip(names, beta.tolist(), strict=True))
-    # TFP on the original row order
-    yv = _col(df, y)
-    xv = np.column_stack([_col(df, c) for c in names])
-    with np.errstate(invalid="ignore"):
-        tfp_vals = np.where(tfp_ok, yv - np.where(tfp_ok[:, None], xv, 0.0) @ beta, np.nan)
-    tfp = pl.Series(f"tfp_{method}", tfp_vals, dtype=pl.Float64).fill_nan(None)
+    tfp = _tfp(df, y, names, beta, tfp_ok).alias(f"tfp_{method}")
     if not np.all(np.isfinite(beta)):
         ok = False
         msg = "non-finite estimates; " + msg

@@ -323,6 +323,20 @@ def _maximize(
 # ----------------------------------------------------------------------------- fit
 
 
+def _efficiencies(
+    ml: _Ml, yy: np.ndarray, X: np.ndarray, mask: np.ndarray
+) -> tuple[np.ndarray, pl.Series]:
+    """Technical efficiency of the fitted rows (1 when gamma = 0), and as a Series over all
+    rows of the input (null where a row was not used: ``mask``)."""
+    if ml.g == 0.0:
+        eff_used = np.ones(yy.shape[0])
+    else:
+        eff_used = sfa_efficiency(yy - X @ ml.beta, ml.s2, ml.g, ml.mu)
+    eff = np.full(mask.shape[0], np.nan)
+    eff[mask] = eff_used
+    return eff_used, pl.Series("efficiency", eff, dtype=pl.Float64).fill_nan(None)
+
+
 def fit_sfa(
     df: pl.DataFrame,
     y: str,
@@ -362,14 +376,7 @@ def fit_sfa(
     coef = {nm: float(b) for nm, b in zip(names, ml.beta, strict=True)}
     coef.update(sigma2=float(ml.s2), gamma=float(ml.g), mu=float(ml.mu))
 
-    # --- efficiencies -------------------------------------------------------------------------
-    if ml.g == 0.0:
-        eff_used = np.ones(n)
-    else:
-        eff_used = sfa_efficiency(yy - X @ ml.beta, ml.s2, ml.g, ml.mu)
-    eff = np.full(mask.shape[0], np.nan)
-    eff[mask] = eff_used
-    eff_s = pl.Series("efficiency", eff, dtype=pl.Float64).fill_nan(None)
+    eff_used, eff_s = _efficiencies(ml, yy, X, mask)
 
     if not np.isfinite(ml.ll) or not all(np.isfinite(v) for v in coef.values()):
         converged = False
@@ -680,17 +687,5 @@ def fit_sfa_measure(pool: pl.DataFrame, form: str, cfg: dict, own_n: int) -> Mea
         problem = f"no inefficiency identified (gamma = 0): {res.message}"
     elif not res.converged:
         problem = "not converged: " + res.message
-    return MeasureFit(
-        values=res.efficiency.cast(pl.Float64).fill_null(np.nan).to_numpy(),
-        ok=not problem,
-        converged=res.converged,
-        nobs=res.nobs,
-        message=problem or res.message,
-        diag={
-            "b_l": b_l,
-            "b_k": b_k,
-            "gamma": c["gamma"],
-            "sigma2": c["sigma2"],
-            "skewness": res.skewness_ols,
-        },
-    )
+    diag = {"b_l": b_l, "b_k": b_k, "gamma": c["gamma"], "sigma2": c["sigma2"]}
+    return MeasureFit.of(res.efficiency, res, problem, {**diag, "skewness": res.skewness_ols})

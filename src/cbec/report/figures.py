@@ -71,32 +71,7 @@ PDF_METADATA: dict[str, str | None] = {"CreationDate": None, "ModDate": None, "P
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
 
 
-_T: dict[str, dict[str, str]] = {
-    "dist_title": {
-        "en": "Distribution of {var} by platform status",
-        "zh": "{var}的分布:按是否加入平台",
-    },
-    "non": {"en": "non-members", "zh": "未加入平台"},
-    "members": {"en": "platform members", "zh": "平台会员"},
-    "density": {"en": "density", "zh": "密度"},
-    "before": {"en": "before matching", "zh": "匹配前"},
-    "after": {"en": "after matching", "zh": "匹配后"},
-    "smd": {"en": "standardized difference", "zh": "标准化偏差"},
-    "balance": {
-        "en": "Covariate balance before and after propensity-score matching",
-        "zh": "倾向得分匹配前后的协变量平衡性",
-    },
-    "es_title": {
-        "en": "Effect on capacity utilization by years relative to joining",
-        "zh": "加入平台前后各年对企业产能利用率的影响",
-    },
-    "es_x": {
-        "en": "years relative to joining the platform (reference: {ref}; endpoints pooled)",
-        "zh": "相对加入平台的年份(参照期:{ref};两端合并)",
-    },
-    "es_y": {"en": "effect on capacity utilization", "zh": "对企业产能利用率的影响"},
-    "ci": {"en": "95% CI bands", "zh": "95%置信区间"},
-}
+_T: dict[str, dict[str, str]] = L.FIGURE_TEXT
 
 
 def _t(key: str, lang: str, **kw: Any) -> str:
@@ -256,20 +231,17 @@ def fig_match_scores(
                 continue
             lo = min(50.0, float(np.floor(min(np.r_[a, r].min(), 100) / 2) * 2))
             e = np.arange(lo, 102, 2.0) if lo < 50 else edges
-            ax.hist(
-                np.clip(a, e[0], 100),
-                bins=e,
-                color=COLORS[0],
-                alpha=0.6,
-                label=f"accepted links (n={a.size:,})",
-            )
-            ax.hist(
-                np.clip(r, e[0], 100),
-                bins=e,
-                color=COLORS[1],
-                alpha=0.6,
-                label=f"review / rejected (n={r.size:,})",
-            )
+            for x, color, what in (
+                (a, COLORS[0], "accepted links"),
+                (r, COLORS[1], "review / rejected"),
+            ):
+                ax.hist(
+                    np.clip(x, e[0], 100),
+                    bins=e,
+                    color=color,
+                    alpha=0.6,
+                    label=f"{what} (n={x.size:,})",
+                )
             for k, v in (thresholds or {}).items():
                 ax.axvline(float(v), color="grey", ls="--", lw=0.8)
                 ax.text(
@@ -390,6 +362,29 @@ def _endpoint_ticks(ax: Any, window: Sequence[int]) -> None:
     ax.set_xticks(ticks, names)
 
 
+def _event_series(
+    ax: Any,
+    q: pl.DataFrame,
+    offset: float,
+    color: str,
+    ylim: tuple[float, float],
+    label: str,
+    window: Sequence[int] | None,
+) -> None:
+    """One estimator's path (shifted by ``offset`` on the x axis) with its CI band cut at
+    ``ylim``; the pooled endpoints of ``window`` hollow."""
+    x = q["rel_time"].to_numpy().astype(float) + offset
+    b = q["estimate"].to_numpy().astype(float)
+    cl = q["ci_low"].fill_null(q["estimate"]).to_numpy().astype(float)
+    ch = q["ci_high"].fill_null(q["estimate"]).to_numpy().astype(float)
+    band = (np.clip(cl, *ylim), np.clip(ch, *ylim))
+    ax.fill_between(x, *band, color=color, alpha=0.15, lw=0)
+    ax.plot(x, b, "o-", ms=3.5, color=color, label=label)
+    if window is not None:
+        ends = np.isin(q["rel_time"].to_numpy(), list(window))
+        ax.plot(x[ends], b[ends], "o", ms=6, mfc="white", mec=color, zorder=4)
+
+
 def fig_event_study(
     path: pl.DataFrame | Sequence[Mapping[str, Any]],
     clip_factor: float = 8.0,
@@ -426,23 +421,11 @@ def fig_event_study(
         width = 0.12
         for i, e in enumerate(ests):
             q = p.filter(pl.col("estimator") == e).sort("rel_time")
-            x = q["rel_time"].to_numpy().astype(float) + (i - (len(ests) - 1) / 2) * width
-            b = q["estimate"].to_numpy().astype(float)
-            cl = q["ci_low"].fill_null(q["estimate"]).to_numpy().astype(float)
-            ch = q["ci_high"].fill_null(q["estimate"]).to_numpy().astype(float)
-            c = COLORS[i % len(COLORS)]
-            ax.fill_between(
-                x,
-                np.clip(cl, lo - pad, hi + pad),
-                np.clip(ch, lo - pad, hi + pad),
-                color=c,
-                alpha=0.15,
-                lw=0,
+            label = L.estimator_label(str(e), lang)  # type: ignore[arg-type]
+            offset = (i - (len(ests) - 1) / 2) * width
+            _event_series(
+                ax, q, offset, COLORS[i % len(COLORS)], (lo - pad, hi + pad), label, window
             )
-            ax.plot(x, b, "o-", ms=3.5, color=c, label=L.estimator_label(str(e), lang))  # type: ignore[arg-type]
-            if window is not None:
-                ends = np.isin(q["rel_time"].to_numpy(), list(window))
-                ax.plot(x[ends], b[ends], "o", ms=6, mfc="white", mec=c, zorder=4)
         ax.set_ylim(lo - pad, hi + pad)
         ax.axhline(0.0, color="black", lw=0.8)
         ax.axvline(-0.5, color="grey", ls="--", lw=0.8)

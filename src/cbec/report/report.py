@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -362,6 +363,26 @@ def _slug(s: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")
 
 
+def _table_html(t: Table) -> str:
+    """One table's section: its HTML, else its markdown, else a note that it is missing."""
+    body = t.html if t.html else markdown_to_html(t.markdown or "") if t.markdown else ""
+    body = body or f'<p class="missing">{_e(t.name)}: not available</p>'
+    return f'<section id="{_slug(t.name)}">{body}</section>'
+
+
+def _figure_html(f: Figure) -> str:
+    """One figure with its title and caption (a note where the PNG is missing)."""
+    if f.png:
+        img = f'<img src="{png_data_uri(f.png)}" alt="{_e(f.name)}">'
+    else:
+        img = f'<p class="missing">{_e(f.name)}: figure not available</p>'
+    head = FIGURE_TITLES.get(f.name, f.name.replace("_", " ").capitalize())
+    return (
+        f'<figure id="fig-{_slug(f.name)}">{img}<figcaption><strong>{_e(head)}</strong>. '
+        f"{_e(f.caption)}</figcaption></figure>"
+    )
+
+
 def build_report(
     *,
     title: str,
@@ -384,25 +405,9 @@ def build_report(
     """
     sections: list[tuple[str, str]] = []
     if tables:
-        parts = []
-        for t in tables:
-            body = t.html if t.html else markdown_to_html(t.markdown or "") if t.markdown else ""
-            body = body or f'<p class="missing">{_e(t.name)}: not available</p>'
-            parts.append(f'<section id="{_slug(t.name)}">{body}</section>')
-        sections.append(("Tables", "\n".join(parts)))
+        sections.append(("Tables", "\n".join(_table_html(t) for t in tables)))
     if figures:
-        parts = []
-        for f in figures:
-            if f.png:
-                img = f'<img src="{png_data_uri(f.png)}" alt="{_e(f.name)}">'
-            else:
-                img = f'<p class="missing">{_e(f.name)}: figure not available</p>'
-            head = FIGURE_TITLES.get(f.name, f.name.replace("_", " ").capitalize())
-            parts.append(
-                f'<figure id="fig-{_slug(f.name)}">{img}<figcaption><strong>{_e(head)}</strong>. '
-                f"{_e(f.caption)}</figcaption></figure>"
-            )
-        sections.append(("Figures", "\n".join(parts)))
+        sections.append(("Figures", "\n".join(_figure_html(f) for f in figures)))
     if attrition:
         parts = [
             f"<h3>{_e(ATTRITION_TITLES.get(name, name))}</h3>"
@@ -461,6 +466,29 @@ def _read_pages(pages: Sequence[str | Path]) -> dict[str, str]:
     }
 
 
+def _read_tables(tables: Sequence[str | Path]) -> list[Table]:
+    """The tables (``.html`` and ``.md`` of one stem each), in natural order of their names."""
+    out = []
+    for t in sorted({Path(x).with_suffix("") for x in tables}, key=lambda p: _natural(p.name)):
+        h, m = t.with_suffix(".html"), t.with_suffix(".md")
+        out.append(
+            Table(
+                t.name,
+                html=h.read_text(encoding="utf-8") if h.is_file() else None,
+                markdown=m.read_text(encoding="utf-8") if m.is_file() else None,
+            )
+        )
+    return out
+
+
+def _read_json_by_link(files: Sequence[str | Path], suffix: str) -> dict[str, Any]:
+    """JSON files ``<link><suffix>`` by link name, in sorted order of their paths."""
+    return {
+        Path(r).name.removesuffix(suffix): json.loads(Path(r).read_text(encoding="utf-8"))
+        for r in sorted(map(str, files))
+    }
+
+
 def run_report(
     *,
     tables: Sequence[str | Path],
@@ -484,36 +512,16 @@ def run_report(
     ``<link>_quality.json`` files of the validation rules (synthetic world only); ``pages``:
     markdown pages shown under their :data:`PAGE_TITLES` heading (scorecard, bias budget).
     """
-    import json
-
     from cbec.data.io import write_text_atomic
     from cbec.report.figures import FIGURES
     from cbec.report.provenance import provenance
 
     caps = dict(FIGURES, **(captions or {}))
-    tabs = []
-    for t in sorted({Path(x).with_suffix("") for x in tables}, key=lambda p: _natural(p.name)):
-        h, m = t.with_suffix(".html"), t.with_suffix(".md")
-        tabs.append(
-            Table(
-                t.name,
-                html=h.read_text(encoding="utf-8") if h.is_file() else None,
-                markdown=m.read_text(encoding="utf-8") if m.is_file() else None,
-            )
-        )
     figs = []
     for f in sorted({Path(x).with_suffix(".png") for x in figures}, key=lambda p: _natural(p.name)):
         figs.append(Figure(f.stem, f.read_bytes() if f.is_file() else None, caps.get(f.stem, "")))
     attr = {
         Path(a).name: pl.read_csv(a, infer_schema_length=None) for a in sorted(map(str, attrition))
-    }
-    mrep = {
-        Path(r).name.removesuffix("_report.json"): json.loads(Path(r).read_text(encoding="utf-8"))
-        for r in sorted(map(str, match_reports))
-    }
-    quality = {
-        Path(r).name.removesuffix("_quality.json"): json.loads(Path(r).read_text(encoding="utf-8"))
-        for r in sorted(map(str, validation))
     }
     diag = pl.read_csv(diagnostics, infer_schema_length=None) if diagnostics else None
     calib = (
@@ -533,11 +541,11 @@ def run_report(
     )
     page = build_report(
         title=title,
-        tables=tabs,
+        tables=_read_tables(tables),
         figures=figs,
         attrition=attr,
-        match_reports=mrep,
-        validation=quality,
+        match_reports=_read_json_by_link(match_reports, "_report.json"),
+        validation=_read_json_by_link(validation, "_quality.json"),
         calibration_md=calib,
         diagnostics=diag,
         provenance=provenance(config, input_files, repo),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -58,6 +58,36 @@ def _calibrate(target: float, share_fn) -> float:
     return 0.5 * (lo + hi)
 
 
+class _Pool(NamedTuple):
+    """The eligible exporters: their ecosystem unit (city or county) and how many units there
+    are, their eligibility by extended year, and which of their firm-years are analysed."""
+
+    city: np.ndarray
+    ncity: int
+    elig: np.ndarray
+    am_ex: np.ndarray
+
+
+def _calibrated_joins(
+    pool: _Pool, target: float, unif: np.ndarray, lin: np.ndarray, trend: float, gamma_eco: float
+) -> tuple[np.ndarray, float]:
+    """Join period of each eligible firm (index into the extended years, -1 never) with the
+    baseline log hazard calibrated so that a ``target`` share of the analysed firm-years are
+    members; and that log hazard."""
+    tt = np.arange(len(YEARS))[None, :]
+
+    def joins(log_h0: float) -> np.ndarray:
+        return _simulate(log_h0, pool.city, pool.ncity, unif, pool.elig, lin, trend, gamma_eco)
+
+    def share(log_h0: float) -> float:
+        jt = joins(log_h0)
+        treated = (jt[:, None] >= 0) & (tt >= jt[:, None])
+        return float(treated[pool.am_ex].mean()) if pool.am_ex.any() else 0.0
+
+    log_h0 = _calibrate(target, share)
+    return joins(log_h0), log_h0
+
+
 def simulate_adoption(w: World, p: dict[str, Any], rng: np.random.Generator) -> None:
     """Adds join_year, mic_join_year (NaN-free ints, 0 = never), instruments and ratings."""
     a = p["adoption"]
@@ -86,34 +116,20 @@ def simulate_adoption(w: World, p: dict[str, Any], rng: np.random.Generator) -> 
         + city_eco[f["city_idx"][ex]][:, None]
     )
     unif = rng.random((ex.size, text))
-    am_ex = am[ex]
     if a["eco_level"] == "county":
-        city, ncity = f["county_idx"][ex], w.counties.height
+        pool = _Pool(f["county_idx"][ex], w.counties.height, elig, am[ex])
     else:
-        city, ncity = f["city_idx"][ex], w.cities.height
-    tt = np.arange(T)[None, :]
-
-    def share(log_h0: float) -> float:
-        jt = _simulate(log_h0, city, ncity, unif, elig, lin, a["trend"], a["gamma_eco"])
-        treated = (jt[:, None] >= 0) & (tt >= jt[:, None])
-        return float(treated[am_ex].mean()) if am_ex.any() else 0.0
-
-    log_h0 = _calibrate(a["target_share"], share)
-    jt_ex = _simulate(log_h0, city, ncity, unif, elig, lin, a["trend"], a["gamma_eco"])
+        pool = _Pool(f["city_idx"][ex], w.cities.height, elig, am[ex])
+    hazard = (lin, a["trend"], a["gamma_eco"])
+    jt_ex, log_h0 = _calibrated_joins(pool, a["target_share"], unif, *hazard)
     join_year = np.zeros(n, dtype=np.int64)
     join_year[ex] = np.where(jt_ex >= 0, years_ext[0] + jt_ex, 0)
 
     # Made-in-China.com paid membership: own hazard, selection on alpha, no IV/ecosystem
     lin_m = np.repeat((a["mic_gamma_alpha"] * f["alpha"][ex] / sd_a)[:, None], text, axis=1)
     unif_m = rng.random((ex.size, text))
-
-    def share_m(log_h0: float) -> float:
-        jt_m = _simulate(log_h0, city, ncity, unif_m, elig, lin_m, a["mic_trend"], 0.0)
-        treated = (jt_m[:, None] >= 0) & (tt >= jt_m[:, None])
-        return float(treated[am_ex].mean()) if am_ex.any() else 0.0
-
-    log_h0_m = _calibrate(a["mic_target_share"], share_m)
-    jt_m = _simulate(log_h0_m, city, ncity, unif_m, elig, lin_m, a["mic_trend"], 0.0)
+    hazard_m = (lin_m, a["mic_trend"], 0.0)
+    jt_m, log_h0_m = _calibrated_joins(pool, a["mic_target_share"], unif_m, *hazard_m)
     mic_join_year = np.zeros(n, dtype=np.int64)
     mic_join_year[ex] = np.where(jt_m >= 0, years_ext[0] + jt_m, 0)
 

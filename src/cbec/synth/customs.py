@@ -299,14 +299,8 @@ def _active_parties(
     tf = manu["true_firm"].to_numpy()
     act = w.alive[tf, t]
     manu = manu.filter(pl.Series(act))
-    nv = w.name_version[tf[act], t]
-    manu = manu.with_columns(version=pl.Series(nv)).join(
-        names_by_version,
-        left_on=["true_firm", "version"],
-        right_on=["firm", "version"],
-        how="left",
-        maintain_order="left",
-    )
+    named = w.name_rows(tf[act], t, names_by_version).drop("firm")
+    manu = pl.concat([manu, named], how="horizontal")
     return manu, inter
 
 
@@ -445,13 +439,5 @@ def customs_names(
     """Name of each (firm, version) as customs writes it."""
     q = p["names"]
     pieces = w.name_pieces
-    cname = nm.noisy_names(
-        pieces,
-        rng,
-        fullwidth=q["customs_fullwidth"],
-        bracket_place=q["customs_bracket_place"],
-        suffix_variant=q["customs_suffix_variant"],
-        drop_prefix=q["customs_drop_prefix"],
-        typo=q["customs_typo"],
-    )
+    cname = nm.noisy_names(pieces, rng, **nm.noise_of(q, "customs"))
     return pieces.select("firm", "version").with_columns(cname=cname)

@@ -4,7 +4,7 @@ legal-person codes, phones and zip codes. Dense (firm x year) arrays, loops over
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -58,6 +58,12 @@ class World:
     @property
     def years(self) -> np.ndarray:
         return np.array(YEARS)
+
+    def name_rows(self, idx: np.ndarray, t: int, names: pl.DataFrame) -> pl.DataFrame:
+        """The rows of ``names`` (one per ``firm`` and name ``version``) that firms ``idx`` go
+        by in year ``t``, in the order of ``idx`` (nulls where ``names`` has none)."""
+        keys = pl.DataFrame({"firm": idx, "version": self.name_version[idx, t]})
+        return keys.join(names, on=["firm", "version"], how="left", maintain_order="left")
 
 
 def check_digit(d8: np.ndarray) -> np.ndarray:
@@ -126,9 +132,8 @@ def simulate_firms(
     own, exporter, indirect, size_z = _ownership(p, rng, alpha, ind_idx)
     shares, reg_type = _capital_shares(rng, own)
     found_year, found_month = _founding(p, rng, entry_t)
-    pieces, name_version, word_idx = _names(
-        p, rng, alive, entry_t, cities, counties, city_idx, county_idx, ind_idx, own
-    )
+    loc = _Location(cities, counties, city_idx, county_idx)
+    pieces, name_version, word_idx = _names(p, rng, alive, entry_t, loc, ind_idx, own)
     codes, code_version = _legal_codes(p, rng, alive, entry_t)
     area, phone_local, zipc, legal_rep = _contacts(rng, cities, city_idx, n)
 
@@ -272,24 +277,32 @@ def _founding(
     return found_year, found_month
 
 
+class _Location(NamedTuple):
+    """Where the firms are: the city and county tables and each firm's row in them."""
+
+    cities: pl.DataFrame
+    counties: pl.DataFrame
+    city_idx: np.ndarray
+    county_idx: np.ndarray
+
+    def city(self, column: str) -> np.ndarray:
+        """``column`` of each firm's city."""
+        return self.cities[column].to_numpy()[self.city_idx]
+
+
 def _names(
     p: dict[str, Any],
     rng: np.random.Generator,
     alive: np.ndarray,
     entry_t: np.ndarray,
-    cities: pl.DataFrame,
-    counties: pl.DataFrame,
-    city_idx: np.ndarray,
-    county_idx: np.ndarray,
+    loc: _Location,
     ind_idx: np.ndarray,
     own: np.ndarray,
 ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """Firm names by (firm, version): the pieces, the version of each firm-year and the
     industry word of each firm."""
-    city_short = cities["short_name"].to_numpy()[city_idx]
-    prefix, word_idx, place, suffix_idx = _name_parts(
-        rng, cities, counties, city_idx, county_idx, ind_idx, own
-    )
+    city_short = loc.city("short_name")
+    prefix, word_idx, place, suffix_idx = _name_parts(rng, loc, ind_idx, own)
     pieces, name_version = _name_versions(p, rng, alive, entry_t, suffix_idx)
     pieces = _dedupe_names(pieces, rng, prefix, word_idx)
     core, core_py = nm.cores_to_str(pieces.select("c0", "c1", "c2").to_numpy())
@@ -298,7 +311,7 @@ def _names(
     words_en = np.array([w[1] for w in all_words])
     fidx = pieces["firm"].to_numpy()
     sfx = pieces["suffix_idx"].to_numpy()
-    city_py = _city_pinyin(cities)[city_idx]
+    city_py = _city_pinyin(loc.cities)[loc.city_idx]
     pieces = pieces.with_columns(
         prefix=pl.Series(prefix[fidx]),
         core=core,
@@ -315,19 +328,12 @@ def _names(
 
 
 def _name_parts(
-    rng: np.random.Generator,
-    cities: pl.DataFrame,
-    counties: pl.DataFrame,
-    city_idx: np.ndarray,
-    county_idx: np.ndarray,
-    ind_idx: np.ndarray,
-    own: np.ndarray,
+    rng: np.random.Generator, loc: _Location, ind_idx: np.ndarray, own: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Place prefix, industry word, "(中国)" insert and first legal suffix of each firm."""
     n = own.size
-    city_short = cities["short_name"].to_numpy()[city_idx]
-    city_full = cities["city_name"].to_numpy()[city_idx]
-    county_name = counties["county_name"].to_numpy()[county_idx]
+    city_short, city_full = loc.city("short_name"), loc.city("city_name")
+    county_name = loc.counties["county_name"].to_numpy()[loc.county_idx]
     county_short = pl.Series(county_name).str.replace(r"(市|县|区)$", "").to_numpy()
     county_short = np.where(
         pl.Series(county_short).str.len_chars().to_numpy() >= 2, county_short, city_short

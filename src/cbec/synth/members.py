@@ -113,16 +113,7 @@ def _listed(
         core_py=pl.when(pl.Series(unm)).then(new_py).otherwise("core_py"),
         suffix_idx=pl.when(pl.Series(unm)).then(pl.lit(2)).otherwise("suffix_idx"),
     )
-    name_cn = nm.noisy_names(
-        sel,
-        rng,
-        suffix_variant=q["member_suffix_variant"],
-        bracket_place=q["member_bracket_place"],
-        typo=q["member_typo"],
-        traditional=q["member_traditional"],
-        space=q["member_space"],
-        trad_map=trad_map,
-    )
+    name_cn = nm.noisy_names(sel, rng, **nm.noise_of(q, "member"), trad_map=trad_map)
     name_en = nm.english_names(sel)
     name_cn, name_en, listing = _listing_variants(sel, rng, q, name_cn, name_en)
     upper = rng.random(n) < 0.1

@@ -6,6 +6,8 @@ joined with polars string expressions; noise acts on the pieces before joining.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 
@@ -184,6 +186,25 @@ def assemble(pieces: pl.DataFrame) -> pl.Series:
     return pieces.select(
         pl.concat_str(["prefix", "core", "indword", "place", "suffix"], ignore_nulls=True)
     )[:, 0]
+
+
+# the kinds of noise :func:`noisy_names` applies; a source's probabilities are the names
+# block's ``{source}_{kind}`` entries (:func:`noise_of`)
+NOISE_KINDS = (
+    "fullwidth",
+    "bracket_place",
+    "suffix_variant",
+    "drop_prefix",
+    "typo",
+    "traditional",
+    "space",
+)
+
+
+def noise_of(q: dict[str, Any], source: str) -> dict[str, float]:
+    """The :func:`noisy_names` probabilities the names block ``q`` sets for ``source``
+    (``"customs"``, ``"member"``): its ``{source}_{kind}`` entries; a kind not set is 0."""
+    return {k: q[f"{source}_{k}"] for k in NOISE_KINDS if f"{source}_{k}" in q}
 
 
 def noisy_names(

@@ -95,6 +95,24 @@ def _effect_heterogeneity(
     return het + dyn
 
 
+def _log_slack(w: World, p: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
+    """log(1 - u) before its level and the platform effects, (n, T): slack 1 - u is
+    log-normal (left-skewed u as in Table 1); firm, AR(1), industry-year, city-year and
+    random-walk components."""
+    uu, f = p["utilization"], w.firm
+    n, T = w.alive.shape
+    base = -uu["c_alpha"] * f["alpha"] / p["production"]["sd_alpha"] + rng.normal(
+        0, uu["sd_firm"], n
+    )
+    ar = _ar1(rng, w, uu["rho"], uu["sd_ar"] * np.sqrt(1 - uu["rho"] ** 2))
+    ind_year = rng.normal(0, uu["sd_ind_year"], (len(INDUSTRIES), T))[f["ind_idx"]]
+    city_year = rng.normal(0, uu["sd_city_year"], (w.cities.height, T))[f["city_idx"]]
+    # persistent firm-level demand shocks: a random walk from entry (shocks that never
+    # fade within the firm: lost customers, a new product line); not removed by firm effects
+    rw = _random_walk(rng, w, uu["sd_rw"])
+    return base[:, None] + ar + ind_year + city_year + rw
+
+
 def simulate_utilization(w: World, p: dict[str, Any], rng: np.random.Generator) -> None:
     """True capacity utilization u (n, T) with planted platform effects; calibrated so that
     the analysis sample has mean u = target and the realized average effect on the treated
@@ -103,19 +121,10 @@ def simulate_utilization(w: World, p: dict[str, Any], rng: np.random.Generator) 
     e = p["effects"]
     f = w.firm
     n, T = w.alive.shape
-    sd_a = p["production"]["sd_alpha"]
     am = analysis_mask(w)
     plat = w.arr["platform"]
     mic = w.arr["platform_mic"]
-    # slack 1 - u is log-normal (left-skewed u as in Table 1); components in log-slack units
-    base = -uu["c_alpha"] * f["alpha"] / sd_a + rng.normal(0, uu["sd_firm"], n)
-    ar = _ar1(rng, w, uu["rho"], uu["sd_ar"] * np.sqrt(1 - uu["rho"] ** 2))
-    ind_year = rng.normal(0, uu["sd_ind_year"], (len(INDUSTRIES), T))[f["ind_idx"]]
-    city_year = rng.normal(0, uu["sd_city_year"], (w.cities.height, T))[f["city_idx"]]
-    # persistent firm-level demand shocks: a random walk from entry (shocks that never
-    # fade within the firm: lost customers, a new product line); not removed by firm effects
-    rw = _random_walk(rng, w, uu["sd_rw"])
-    x0 = base[:, None] + ar + ind_year + city_year + rw
+    x0 = _log_slack(w, p, rng)
     tm = am & plat
     tau_i = _effect_heterogeneity(w, e, tm, rng.normal(0.0, 1.0, n))
     lo, hi = uu["u_min"], uu["u_max"]

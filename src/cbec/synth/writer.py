@@ -135,13 +135,7 @@ def asif_year(
 
 def _names_and_codes(w: World, idx: np.ndarray, t: int) -> tuple[pl.Series, np.ndarray]:
     """The name and the legal-person code of firms `idx` in year `t`."""
-    nv = w.name_version[idx, t]
-    names = pl.DataFrame({"firm": idx, "version": nv}).join(
-        w.name_pieces.select("firm", "version", "name"),
-        on=["firm", "version"],
-        how="left",
-        maintain_order="left",
-    )["name"]
+    names = w.name_rows(idx, t, w.name_pieces.select("firm", "version", "name"))["name"]
     codes = (
         pl.DataFrame({"firm": idx, "code_version": w.code_version[idx, t]})
         .join(w.codes, on=["firm", "code_version"], how="left", maintain_order="left")["firm_code"]
@@ -183,6 +177,27 @@ def _data_errors(
     }
 
 
+# the registered-capital columns (in CANONICAL in the order of the world's capital shares)
+CAPITAL_COLUMNS = tuple(c for c in CANONICAL if c.startswith("cap_"))
+# ASIF money columns as the world's arrays hold them (canonical name -> array), thousand yuan
+ARRAY_COLUMNS = {
+    "gross_output": "GO",
+    "value_added": "VA",
+    "export_delivery": "export_delivery",
+    "new_product": "newprod",
+    "total_assets": "TA",
+    "current_assets": "CA",
+    "total_liabilities": "liab",
+    "fixed_assets_orig": "orig",
+    "fixed_assets_net": "net",
+    "depreciation": "dep_book",
+    "accum_depreciation": "accum",
+    "interest": "interest",
+    "wage_bill": "wage_bill",
+    "intermediate": "M",
+}
+
+
 def _asif_columns(
     w: World,
     rng: np.random.Generator,
@@ -191,8 +206,8 @@ def _asif_columns(
     names: pl.Series,
     errors: dict[str, np.ndarray],
 ) -> dict[str, Any]:
-    """Every ASIF column (canonical names) of firms `idx` in year `t`; money in thousand
-    yuan, integers as delivered."""
+    """Every ASIF column (canonical names; the frame is put in CANONICAL order by the caller)
+    of firms `idx` in year `t`; money in thousand yuan, integers as delivered."""
     f = w.firm
     a = w.arr
     shares = f["shares"][idx]
@@ -212,28 +227,10 @@ def _asif_columns(
         "found_month": f["found_month"][idx].astype(np.int64),
         "reg_type": f["reg_type"][idx],
         "paidin_capital": paidin,
-        "cap_state": r0(paidin * shares[:, 0]),
-        "cap_collective": r0(paidin * shares[:, 1]),
-        "cap_legal": r0(paidin * shares[:, 2]),
-        "cap_individual": r0(paidin * shares[:, 3]),
-        "cap_hmt": r0(paidin * shares[:, 4]),
-        "cap_foreign": r0(paidin * shares[:, 5]),
+        **{c: r0(paidin * shares[:, j]) for j, c in enumerate(CAPITAL_COLUMNS)},
         "employees": errors["employees"].astype(float),
-        "gross_output": r0(a["GO"][idx, t]),
-        "value_added": r0(a["VA"][idx, t]),
         "sales": errors["sales"],
-        "export_delivery": r0(a["export_delivery"][idx, t]),
-        "new_product": r0(a["newprod"][idx, t]),
-        "total_assets": r0(a["TA"][idx, t]),
-        "current_assets": r0(a["CA"][idx, t]),
-        "total_liabilities": r0(a["liab"][idx, t]),
-        "fixed_assets_orig": r0(a["orig"][idx, t]),
-        "fixed_assets_net": r0(a["net"][idx, t]),
-        "depreciation": r0(a["dep_book"][idx, t]),
-        "accum_depreciation": r0(a["accum"][idx, t]),
-        "interest": r0(a["interest"][idx, t]),
-        "wage_bill": r0(a["wage_bill"][idx, t]),
-        "intermediate": r0(a["M"][idx, t]),
+        **{c: r0(a[key][idx, t]) for c, key in ARRAY_COLUMNS.items()},
         "main_product": (pl.Series(words[f["word_idx"][idx]]) + pl.Series(mp_sfx)).to_numpy(),
     }
 

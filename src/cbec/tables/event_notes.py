@@ -3,102 +3,64 @@ written as sentences in English and Chinese from the estimates JSON.
 
 The estimation code records what happened in short English notes (``"twfe: dropped 12 rows
 with missing cu/controls/FE/cluster"``); they stay as they are in the JSON and the log, and
-are restated here in words for the reader. A note not recognised is left out of the table
+are restated here in words for the reader, by the patterns and sentences of
+``event_notes.toml``. A note not recognised is left out of the table
 (it remains in the JSON).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+import string
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from cbec.tables import labels as L
 
 __all__ = ["event_study_notes", "event_study_render"]
 
-Phrase = Callable[[re.Match[str], str], str]
-
 
 def _fmt(n: str) -> str:
     return f"{int(n):,}"
 
 
-# pattern of an estimation note -> its sentence in "en" / "zh" (``who`` is the estimator)
-_PATTERNS: list[tuple[re.Pattern[str], Phrase, Phrase]] = [
-    (
-        re.compile(r"^(\d+) firms joining after (\d+) coded as never treated$"),
-        lambda m, w: f"{_fmt(m[1])} firms that join after {m[2]} are treated as never members.",
-        lambda m, w: f"{_fmt(m[1])}家在{m[2]}年之后加入平台的企业视为从未加入。",
-    ),
-    (
-        re.compile(r"^dropped (\d+) rows with missing .*$"),
-        lambda m, w: f"{w}: {_fmt(m[1])} firm-years without the variables it needs are dropped.",
-        lambda m, w: f"{w}:剔除{_fmt(m[1])}个变量缺失的企业—年份。",
-    ),
-    (
-        re.compile(r"^dropped (\d+) untreated singleton firm-years$"),
-        lambda m, w: (
-            f"{w}: {_fmt(m[1])} untreated firm-years alone in a fixed-effect group "
-            "(singletons) are dropped."
-        ),
-        lambda m, w: f"{w}:剔除{_fmt(m[1])}个固定效应组内仅有一个观测值的未处理企业—年份。",
-    ),
-    (
-        re.compile(r"^dropped (\d+) singleton firm-years$"),
-        lambda m, w: (
-            f"{w}: {_fmt(m[1])} firm-years alone in a fixed-effect group (singletons) are "
-            "dropped, as in Tables 2-7."
-        ),
-        lambda m, w: (
-            f"{w}:与表2至表7相同,剔除{_fmt(m[1])}个固定效应组内仅有一个观测值的企业—年份。"
-        ),
-    ),
-    (
-        re.compile(r"^dropped (\d+) treated firm-years with FE levels not seen untreated$"),
-        lambda m, w: (
-            f"{w}: {_fmt(m[1])} treated firm-years whose fixed-effect levels are never "
-            "observed untreated are dropped."
-        ),
-        lambda m, w: f"{w}:剔除{_fmt(m[1])}个固定效应水平从未在未处理样本中出现的处理组企业—年份。",
-    ),
-    (
-        re.compile(r"^collinear .* dropped: .*$"),
-        lambda m, w: (
-            f"{w}: event-time coefficients that are collinear with the fixed effects "
-            "are not estimated."
-        ),
-        lambda m, w: f"{w}:与固定效应共线的事件时间系数未予估计。",
-    ),
-    (
-        re.compile(
-            r"^no never-treated units: cohort (\d+) used as control \((\d+) rows dropped\)$"
-        ),
-        lambda m, w: (
-            f"{w}: with no firm that never joins, the {m[1]} cohort serves as the "
-            f"control group ({_fmt(m[2])} firm-years dropped)."
-        ),
-        lambda m, w: (
-            f"{w}:由于没有从未加入的企业,以{m[1]}年加入的企业为对照组"
-            f"(剔除{_fmt(m[2])}个企业—年份)。"
-        ),
-    ),
-    (
-        re.compile(r"^cohorts without an observed pre-period dropped: .* \((\d+) rows\)$"),
-        lambda m, w: (
-            f"{w}: cohorts never observed before joining are dropped ({_fmt(m[1])} firm-years)."
-        ),
-        lambda m, w: f"{w}:剔除加入前未被观测到的队列({_fmt(m[1])}个企业—年份)。",
-    ),
-    (
-        re.compile(r"^static_twfe: did not accept the paper's fixed effects.*$"),
-        lambda m, w: (
-            "The static TWFE column could not use the paper's fixed effects and uses "
-            "firm and year fixed effects instead."
-        ),
-        lambda m, w: "静态双向固定效应模型无法使用论文的固定效应,改用企业和年份固定效应。",
-    ),
-]
+NOTES_PATH = Path(__file__).with_name("event_notes.toml")
+
+
+def load_note_patterns(path: Path = NOTES_PATH) -> list[tuple[re.Pattern[str], str, str]]:
+    """(pattern, English, Chinese) of every ``[[note]]`` in ``path``, in order; ValueError naming
+    the entry when a pattern does not compile or a sentence uses a field the pattern lacks."""
+    with path.open("rb") as fh:
+        entries = tomllib.load(fh).get("note", [])
+    out = []
+    for i, e in enumerate(entries, 1):
+        where = f"{path.name}: note {i}"
+        try:
+            pattern = re.compile(e["pattern"])
+            en, zh = str(e["en"]), str(e["zh"])
+        except (KeyError, re.error) as err:
+            raise ValueError(f"{where}: needs a valid pattern, en and zh ({err})") from err
+        known = {"who", *pattern.groupindex}
+        for text in (en, zh):
+            used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+            if used - known:
+                raise ValueError(
+                    f"{where}: {text!r} uses {sorted(used - known)}, not in the pattern"
+                )
+        out.append((pattern, en, zh))
+    return out
+
+
+# pattern of an estimation note -> its sentence in "en" / "zh" (``event_notes.toml``)
+_PATTERNS = load_note_patterns()
+
+
+def _phrase(template: str, m: re.Match[str], who: str) -> str:
+    """``template`` filled with the estimator ``who`` and the note's named groups."""
+    fields = {k: _fmt(v) if k == "n" else v for k, v in m.groupdict().items()}
+    return template.format(who=who, **fields)
 
 
 def _estimator_of(note: str) -> tuple[str | None, str]:
@@ -116,7 +78,7 @@ def _sentences(notes: list[str], lang: L.Lang) -> list[str]:
         for pattern, en, zh in _PATTERNS:
             m = pattern.match(rest) or pattern.match(note)
             if m:
-                out.append((zh if lang == "zh" else en)(m, who))
+                out.append(_phrase(zh if lang == "zh" else en, m, who))
                 break
     return list(dict.fromkeys(out))
 

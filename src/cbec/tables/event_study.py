@@ -137,10 +137,18 @@ class _Design:
             late_cohorts=spec.get("late_cohorts", "never"),
         )
 
-    def kwargs(self) -> dict[str, Any]:
-        """Keyword arguments common to every estimator."""
-        return dict(
-            y=self.y, unit=self.unit, time=self.time, cohort="cohort_es", cluster=self.cluster
+    def event_design(self) -> st.EventDesign:
+        """The estimators' design (the adoption year in ``cohort_es``, see :func:`prepare_cohort`)."""
+        return st.EventDesign(
+            y=self.y,
+            unit=self.unit,
+            time=self.time,
+            cohort="cohort_es",
+            fe=list(self.fe),
+            cluster=self.cluster,
+            window=self.window,
+            controls=self.controls or None,
+            ref=self.ref,
         )
 
 
@@ -168,13 +176,12 @@ def _run_one(
     key: str,
     fn: Callable[..., st.EventStudyResult],
     data: pl.DataFrame,
-    kw: dict[str, Any],
-    fe: Sequence[str],
+    design: st.EventDesign,
 ) -> tuple[st.EventStudyResult | None, list[str]]:
     """Fit with the paper's fixed effects. An estimator that fails is left out of the table
     with the reason in a note (never re-estimated with other fixed effects)."""
     try:
-        return fn(data, fe=list(fe), **kw), []
+        return fn(data, design), []
     except (ValueError, RuntimeError, np.linalg.LinAlgError) as err:
         return None, [f"{key}: not estimated with the paper's fixed effects: {err}"]
 
@@ -216,15 +223,14 @@ def _event_study_columns(
     d: pl.DataFrame, design: _Design, estimators: Sequence[str], name: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     """(columns, tidy path, notes) of the event-study estimators, in the order given."""
-    kw_es = dict(design.kwargs(), window=design.window, ref=design.ref)
-    kw_es["controls"] = design.controls or None
+    event_design = design.event_design()
     columns: list[dict[str, Any]] = []
     path: list[dict[str, Any]] = []
     notes: list[str] = []
     for i, key in enumerate(estimators):
         t0 = time_mod.perf_counter()
         log.info("%s: %s on %d firm-years ...", name, key, d.height)
-        res, msgs = _run_one(key, ESTIMATORS[key][1], d, kw_es, design.fe)
+        res, msgs = _run_one(key, ESTIMATORS[key][1], d, event_design)
         notes += msgs
         if res is None:
             log.warning("%s: %s not estimated: %s", name, key, msgs)
@@ -250,7 +256,7 @@ def _static_column(
     d: pl.DataFrame, design: _Design, label: str
 ) -> tuple[dict[str, Any], list[str]]:
     """The static TWFE benchmark column (the paper's fixed effects)."""
-    s = st.static_twfe(d, fe=design.fe, controls=design.controls or None, **design.kwargs())
+    s = st.static_twfe(d, design.event_design())
     column = {
         "label": label,
         "header": "Static TWFE",
