@@ -271,21 +271,6 @@ def plan_customs_year(
     return CustomsYear(year, party_df, tx, truth)
 
 
-def customs_year(
-    w: World,
-    p: dict[str, Any],
-    rng: np.random.Generator,
-    parties: pl.DataFrame,
-    year: int,
-    names_by_version: pl.DataFrame,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Transaction rows of one year (raw headers) and the party truth of that year, in
-    memory (small worlds and tests; the generator writes :func:`plan_customs_year` in
-    chunks)."""
-    plan = plan_customs_year(w, p, rng, parties, year, names_by_version)
-    return plan.rows(), plan.truth
-
-
 def _active_parties(
     w: World, parties: pl.DataFrame, year: int, names_by_version: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
