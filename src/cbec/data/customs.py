@@ -296,7 +296,8 @@ def aggregate_year(scan: Scan, year: int) -> pl.DataFrame:
     lf = scan.frame
     reduced = [lf.group_by(_IDENTITY).agg(pl.len().alias("n"), pl.col("value_usd").sum())]
     reduced += [lf.select(*_IDENTITY[:2], "flow", col).unique() for col in _COUNTED]
-    ident, *counted = pl.collect_all(reduced, engine="streaming")
+    # one streaming pass each (a shared scan would be cached whole in memory)
+    ident, *counted = (q.collect(engine="streaming") for q in reduced)
     ident = _cleaned(ident.lazy(), scan.clean).collect()
     out = (
         ident.group_by("party_key")
