@@ -36,6 +36,8 @@ apply_defaults(config)
 
 YEARS = all_years(config)
 ANALYSIS_YEARS = analysis_years(config)
+# a {year} wildcard takes only the configured years
+YEAR_PATTERN = "|".join(str(y) for y in YEARS)
 SYNTHETIC = config["inputs"]["source"] == "synthetic"
 PY = str(Path(workflow.basedir) / "scripts")
 # the tables (config.yaml tables.specs) and how they are rendered

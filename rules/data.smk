@@ -45,40 +45,83 @@ rule link_panel:
         "../scripts/link_panel.py"
 
 
+# customs, one job per year (a cluster runs the years in parallel; each streams its year)
+CUSTOMS_YEAR = "results/interim/customs/customs_{year}.parquet"
+CUSTOMS_LINKS_YEAR = "results/links/customs/customs_asif_{year}.parquet"
+CUSTOMS_REPORT_YEAR = "results/links/customs/customs_asif_{year}_report.json"
+
+
 rule aggregate_customs:
     input:
-        customs=raw_years("customs"),
+        customs=lambda w: raw_path("customs", w.year),
         manifests=manifests("customs"),
     output:
-        "results/interim/customs_firm_year.parquet",
+        CUSTOMS_YEAR,
     log:
-        "results/logs/aggregate_customs.log",
+        "results/logs/aggregate_customs_{year}.log",
     benchmark:
-        "results/benchmarks/aggregate_customs.tsv"
+        "results/benchmarks/aggregate_customs/{year}.tsv"
+    wildcard_constraints:
+        year=YEAR_PATTERN,
     conda:
         "../envs/cbec.yaml"
     params:
-        years=YEARS,
         encoding=config["inputs"]["csv_encoding"],
     script:
         "../scripts/aggregate_customs.py"
 
 
+rule gather_customs:
+    input:
+        expand(CUSTOMS_YEAR, year=YEARS),
+    output:
+        "results/interim/customs_firm_year.parquet",
+    log:
+        "results/logs/gather_customs.log",
+    benchmark:
+        "results/benchmarks/gather_customs.tsv"
+    conda:
+        "../envs/cbec.yaml"
+    params:
+        years=YEARS,
+    script:
+        "../scripts/gather_customs.py"
+
+
 rule match_customs:
     input:
-        customs="results/interim/customs_firm_year.parquet",
+        customs=CUSTOMS_YEAR,
         panel="results/interim/asif_panel.parquet",
     output:
-        links="results/links/customs_asif.parquet",
-        report="results/links/customs_asif_report.json",
+        links=CUSTOMS_LINKS_YEAR,
+        report=CUSTOMS_REPORT_YEAR,
     log:
-        "results/logs/match_customs.log",
+        "results/logs/match_customs_{year}.log",
     benchmark:
-        "results/benchmarks/match_customs.tsv"
+        "results/benchmarks/match_customs/{year}.tsv"
+    wildcard_constraints:
+        year=YEAR_PATTERN,
     conda:
         "../envs/cbec.yaml"
     script:
         "../scripts/match_customs.py"
+
+
+rule gather_customs_links:
+    input:
+        links=expand(CUSTOMS_LINKS_YEAR, year=YEARS),
+        reports=expand(CUSTOMS_REPORT_YEAR, year=YEARS),
+    output:
+        links="results/links/customs_asif.parquet",
+        report="results/links/customs_asif_report.json",
+    log:
+        "results/logs/gather_customs_links.log",
+    benchmark:
+        "results/benchmarks/gather_customs_links.tsv"
+    conda:
+        "../envs/cbec.yaml"
+    script:
+        "../scripts/gather_customs_links.py"
 
 
 rule match_platform:

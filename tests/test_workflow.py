@@ -85,6 +85,25 @@ def test_match_reports_meet_targets(tiny_run):
         assert rep["fuzzy_comparisons"] < 0.05 * rep["full_cross_product"]
 
 
+def test_customs_runs_one_job_per_year(tiny_run, base_config):
+    """aggregate_customs and match_customs are one job per year; the gathered files are the
+    per-year files stacked (and the match report covers every year)."""
+    years = range(base_config["years"]["first"], base_config["years"]["last"] + 1)
+    interim, links = tiny_run / "results/interim", tiny_run / "results/links"
+    for rule in ("aggregate_customs", "match_customs"):
+        for y in years:
+            assert (tiny_run / f"results/benchmarks/{rule}/{y}.tsv").is_file()
+    parts = [pl.read_parquet(interim / f"customs/customs_{y}.parquet") for y in years]
+    assert all(p["year"].unique().to_list() == [y] for p, y in zip(parts, years, strict=True))
+    assert pl.concat(parts).equals(pl.read_parquet(interim / "customs_firm_year.parquet"))
+    stacked = pl.concat(
+        [pl.read_parquet(links / f"customs/customs_asif_{y}.parquet") for y in years]
+    )
+    assert stacked.equals(pl.read_parquet(links / "customs_asif.parquet"))
+    report = json.loads((links / "customs_asif_report.json").read_text())
+    assert sorted(int(y) for y in report["parties_by_year"]) == list(years)
+
+
 def _identifiers(wd: Path) -> set[str]:
     """Firm names, phones and legal representatives of every raw input."""
     from cbec.data.io import read_raw

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import opencc
 import polars as pl
 
-from cbec.matching.customs import link_customs, match_customs
+from cbec.matching.customs import link_customs, match_customs, merge_reports
 
 POOL = list("鑫诚瑞祥宏达恒盛利丰源汇隆兴旺佳美华宇新光明德安康伟业鸿志强振飞腾凯越")
 CITIES = [
@@ -176,3 +178,18 @@ def test_link_customs_reads_only_the_matching_columns():
     assert links.schema["firm_id"] == pl.Int64
     assert links.equals(ref_links.with_columns(pl.col("firm_id").cast(pl.Int64)))
     assert report == ref_report and "truth" not in report
+
+
+def test_matching_year_by_year_gives_the_all_years_links_and_report():
+    """Rule match_customs runs one job per year; gathered, its links and report (through
+    JSON, as the rules pass them) equal matching all years at once."""
+    parties, firms, _ = _simulate()
+    ref_links, ref_report = match_customs(parties, firms)
+    parts = [
+        match_customs(parties.filter(pl.col("year") == y), firms.filter(pl.col("year") == y))
+        for y in (2005, 2006)
+    ]
+    assert all(r["steps"]["name"]["ambiguous_dropped"] > 0 for _, r in parts)
+    merged = merge_reports([json.loads(json.dumps(r)) for _, r in parts])
+    assert json.dumps(merged) == json.dumps(json.loads(json.dumps(ref_report)))
+    assert pl.concat([links for links, _ in parts]).sort("year", "party_code").equals(ref_links)

@@ -254,7 +254,7 @@ def _coerce_num(s: pl.Series, col: str, want: str, path: str | Path) -> tuple[pl
     return s.cast(_DTYPES[want]), n_blank
 
 
-def _coerce(
+def coerce(
     df: pl.DataFrame, kind: str, path: str | Path, counts: dict[str, int] | None = None
 ) -> pl.DataFrame:
     """Canonical types; blank, whitespace-only, NaN and +-inf values become null.
@@ -317,7 +317,7 @@ def read_raw(
                 col,
                 "required column is missing (looked for: " + ", ".join(spec[col]["raw"]) + ")",
             )
-    out = _coerce(mapped, kind, path, counts)
+    out = coerce(mapped, kind, path, counts)
     missing = [c for c in spec if c not in out.columns]
     if missing:
         out = out.with_columns(

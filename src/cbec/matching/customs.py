@@ -20,7 +20,7 @@ from cbec.matching.names import (
     phone_last7,
 )
 
-__all__ = ["PANEL_COLUMNS", "link_customs", "match_customs"]
+__all__ = ["PANEL_COLUMNS", "link_customs", "match_customs", "merge_reports"]
 
 
 def _keys(df: pl.DataFrame, name_col: str) -> pl.DataFrame:
@@ -148,3 +148,37 @@ def link_customs(parties: pl.DataFrame, panel: pl.DataFrame) -> tuple[pl.DataFra
     ASIF panel; :func:`match_customs` with ``firm_id`` as Int64 in the links."""
     links, report = match_customs(parties, panel.select(PANEL_COLUMNS))
     return links.with_columns(pl.col("firm_id").cast(pl.Int64)), report
+
+
+def _by_year(reports: list[dict], get) -> dict[int, int]:
+    """The per-year counts ``get(report)`` of per-year reports as one dict, sorted by year."""
+    out = {int(y): int(n) for r in reports for y, n in get(r).items()}
+    return dict(sorted(out.items()))
+
+
+def merge_reports(reports: list[dict]) -> dict:
+    """The report of :func:`match_customs` over all years from its per-year reports (links are
+    one-to-one within a year, so matching year by year gives the same links and counts)."""
+    n_parties = sum(r["n_parties"] for r in reports)
+    matched = sum(r["matched"] for r in reports)
+    steps = {
+        key: {
+            "matched": sum(r["steps"][key]["matched"] for r in reports),
+            "ambiguous_dropped": sum(r["steps"][key]["ambiguous_dropped"] for r in reports),
+            "by_year": _by_year(reports, lambda r, k=key: r["steps"][k]["by_year"]),
+            "ambiguous_by_year": _by_year(
+                reports, lambda r, k=key: r["steps"][k]["ambiguous_by_year"]
+            ),
+        }
+        for key in ("name", "zip_phone")
+    }
+    return {
+        "n_parties": n_parties,
+        "n_firm_years": sum(r["n_firm_years"] for r in reports),
+        "matched": matched,
+        "match_rate": matched / n_parties if n_parties else 0.0,
+        "steps": steps,
+        "parties_by_year": _by_year(reports, lambda r: r["parties_by_year"]),
+        "matched_by_year": _by_year(reports, lambda r: r["matched_by_year"]),
+        "matched_intermediaries": sum(r["matched_intermediaries"] for r in reports),
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -196,27 +197,59 @@ def _intermediary_names(
     return pl.Series(i_name)
 
 
-def customs_year(
+@dataclass
+class CustomsYear:
+    """One year of customs transactions before they are written: per-party text columns and
+    per-row numeric arrays (sorted by party code, then month). Rows are turned into the raw
+    frame a chunk at a time (:meth:`rows`), so a year's text never sits in memory at once."""
+
+    year: int
+    parties: pl.DataFrame  # party_code, party_name, zip, phone (one row per party)
+    tx: dict[str, np.ndarray]  # rp, dest_idx, hs_int, value, qty, month, mode, flow
+    truth: pl.DataFrame
+
+    @property
+    def height(self) -> int:
+        return int(self.tx["rp"].size)
+
+    def rows(self, start: int = 0, stop: int | None = None) -> pl.DataFrame:
+        """Raw transaction rows ``start:stop`` (raw headers of the year's vintage)."""
+        tx = {key: x[start:stop] for key, x in self.tx.items()}
+        rows = self.parties[tx["rp"]].with_columns(
+            hs8=pl.Series(tx["hs_int"]).cast(pl.String).str.zfill(8),
+            destination=pl.Series([x[0] for x in COUNTRIES]).gather(tx["dest_idx"]),
+            value_usd=pl.Series(tx["value"], dtype=pl.Float64),
+            quantity=pl.Series(tx["qty"], dtype=pl.Float64),
+            trade_mode=pl.Series(TRADE_MODES).gather(tx["mode"]),
+            flow=pl.Series(["出口", "进口"]).gather(tx["flow"]),
+            month=pl.Series(tx["month"], dtype=pl.Int64),
+        )
+        return rows.rename(headers(self.year))
+
+
+def plan_customs_year(
     w: World,
     p: dict[str, Any],
     rng: np.random.Generator,
     parties: pl.DataFrame,
     year: int,
     names_by_version: pl.DataFrame,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Transaction rows of one year (raw headers) and the party truth of that year."""
+) -> CustomsYear:
+    """The transactions of one year (numeric arrays) and the party truth of that year."""
     t = year - YEARS[0]
     manu, inter = _active_parties(w, parties, year, names_by_version)
     vol = _party_volumes(w, p, rng, manu, inter, t)
     party = vol["party"]
     dest_idx, hs_int = _markets_products(w, parties, vol)
     tx = _transactions(rng, vol["X"], vol["own"], vol["rp"], dest_idx, hs_int)
+    del vol, dest_idx, hs_int
     tx = _with_imports(p, rng, tx)
     pcode_s = pl.concat([manu["party_code"], inter["party_code"]])
     code_rank = np.empty(party.size, dtype=np.int64)
     code_rank[pcode_s.arg_sort().to_numpy()] = np.arange(party.size)
     order = np.argsort(code_rank[tx["rp"]] * 16 + tx["month"], kind="stable")
-    tx = {key: x[order] for key, x in tx.items()}
+    for key in list(tx):  # one array at a time (a year's arrays are the bulk of memory)
+        tx[key] = tx[key][order]
     party_df = pl.DataFrame(
         {
             "party_code": pcode_s,
@@ -225,16 +258,6 @@ def customs_year(
             "phone": pl.concat([manu["phone"], inter["phone"]]),
         }
     )
-    rows = party_df[tx["rp"]].with_columns(
-        hs8=pl.Series(tx["hs_int"]).cast(pl.String).str.zfill(8),
-        destination=pl.Series([x[0] for x in COUNTRIES]).gather(tx["dest_idx"]),
-        value_usd=pl.Series(tx["value"], dtype=pl.Float64),
-        quantity=pl.Series(tx["qty"], dtype=pl.Float64),
-        trade_mode=pl.Series(TRADE_MODES).gather(tx["mode"]),
-        flow=pl.Series(["出口", "进口"]).gather(tx["flow"]),
-        month=pl.Series(tx["month"], dtype=pl.Int64),
-    )
-    rows = rows.rename(headers(year))
     truth = pl.DataFrame(
         {
             "year": np.full(party.size, year, dtype=np.int64),
@@ -245,7 +268,7 @@ def customs_year(
             ),
         }
     )
-    return rows, truth
+    return CustomsYear(year, party_df, tx, truth)
 
 
 def _active_parties(

@@ -14,12 +14,13 @@ import polars as pl
 from . import external as ex
 from . import names as nm
 from .adoption import analysis_mask, simulate_adoption
-from .customs import build_parties, customs_names, customs_year
+from .customs import build_parties, customs_names, plan_customs_year
 from .firms import World, simulate_firms
 from .geography import load_geography
 from .members import member_list
 from .params import YEARS, resolve_params
 from .production import heterogeneity, simulate_production, simulate_utilization
+from .stream import write_customs_year
 from .writer import asif_year, write_parquet, write_truth
 
 # fixed order of the random streams (SeedSequence(seed).spawn)
@@ -112,15 +113,17 @@ def _write_customs(
     raw: Path,
     summary: dict[str, int],
 ) -> list[pl.DataFrame]:
-    """Write customs_{year}.parquet for every year; return the per-year party truth."""
+    """Write customs_{year}.parquet for every year, a chunk of rows at a time; return the
+    per-year party truth."""
     parties = build_parties(w, p, rngs["customs"])
     cnames = customs_names(w, p, rngs["names"], trad_map)
     truth = []
     for year in YEARS:
-        rows, tr = customs_year(w, p, rngs["customs"], parties, year, cnames)
-        write_parquet(rows, raw / "customs" / f"customs_{year}.parquet")
-        summary[f"raw/customs/customs_{year}.parquet"] = rows.height
-        truth.append(tr)
+        plan = plan_customs_year(w, p, rngs["customs"], parties, year, cnames)
+        n = write_customs_year(plan, raw / "customs" / f"customs_{year}.parquet")
+        summary[f"raw/customs/customs_{year}.parquet"] = n
+        truth.append(plan.truth)
+        del plan
     return truth
 
 
