@@ -291,7 +291,8 @@ def _mat_util_panel(seed: int, c: float, theta: float) -> pl.DataFrame:
 
 @pytest.mark.parametrize(("seed", "c", "theta"), MAT_UTIL_CASES)
 def test_dynamic_recovers_theta_when_materials_respond(seed: int, c: float, theta: float) -> None:
-    # measured (pooled θ̂ / truth): 1.64/2, 2.27/2, 2.54/3, 1.34/1.5; corr 0.91-0.96
+    # measured (pooled θ̂ / truth): 1.61/2, 2.25/2, 2.53/3, 1.35/1.5; corr 0.91-0.96
+    # (seed 31 is at -19.4 %: the margin to the 20 % tolerance is thin)
     df = _mat_util_panel(seed, c, theta)
     res = _fit(df, group="ind2", method="dynamic")
     assert res.meta["pooled_valid"], res.meta
