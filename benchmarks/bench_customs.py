@@ -30,14 +30,14 @@ def step_gen(out: Path, year: int, rows_per_party: float, preset: str) -> dict:
     import polars as pl
 
     from cbec.synth.customs import build_parties, customs_names, plan_customs_year
-    from cbec.synth.generator import _streams, _traditional_map, simulate
+    from cbec.synth.generator import _traditional_map, simulate, streams
     from cbec.synth.params import resolve_params
     from cbec.synth.stream import write_customs_year
     from cbec.synth.writer import asif_year
 
     params = {"customs": {"rows_per_party_mean": rows_per_party, "max_rows_per_party": 20000}}
     p = resolve_params(params, preset)
-    rngs = _streams(SEED)
+    rngs = streams(SEED)
     sim = simulate(p, SEED, rngs)
     w = sim.world
     parties = build_parties(w, p, rngs["customs"])

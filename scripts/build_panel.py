@@ -10,6 +10,17 @@ from cbec.data.io import write_parquet_atomic
 from cbec.data.panel import assemble_panel, firm_year_exports
 
 
+def log_capital(log: logging.Logger, counts: pl.DataFrame) -> None:
+    """One line per year: how the capital stocks were started and depreciated."""
+    log.info(
+        "capital per year: firm-years = start_entry + start_restart (Δ original value "
+        "unknown: restart from net/P) + continued = rate_book + rate_carried + rate_default "
+        "(depreciation in use); k_use_missing: no ln_k_use (net fixed assets missing or <= 0)"
+    )
+    for row in counts.iter_rows(named=True):
+        log.info("capital %s", ", ".join(f"{k}={v}" for k, v in row.items()))
+
+
 def main() -> None:
     log = logging.getLogger("build_panel")
     panel = pl.read_parquet(snakemake.input.panel)
@@ -32,6 +43,7 @@ def main() -> None:
         pl.read_parquet(snakemake.input.mic),
         deflators,
         **snakemake.params.panel,
+        on_capital=lambda counts: log_capital(log, counts),
     )
     if out.height != panel.height:
         raise AssertionError(

@@ -7,8 +7,9 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
-from cbec.data.panel import IDENTIFIERS, assemble_panel, perpetual_inventory
+from cbec.data.panel import IDENTIFIERS, assemble_panel, capital_counts, perpetual_inventory
 
 
 def test_perpetual_inventory_with_gap_and_deflator():
@@ -170,3 +171,56 @@ def test_capital_in_use_carries_the_last_rate_over_missing_depreciation():
     )
     assert gap["real_capital_use"].is_not_null().all()
     assert full.height == gap.height
+
+
+def _counted_firms() -> pl.DataFrame:
+    """Firm 1: a book rate in 2007, none in 2008-2009 (ASIF), its original value missing in
+    2010 (restart in 2010 and 2011: Δ original value unknown both years); firm 2 enters in
+    2009 without a rate (pim_delta in 2009 and 2010, its own rate in 2011); firm 3 enters
+    with net fixed assets of 0 (no ln_k_use)."""
+    return pl.DataFrame(
+        {
+            "firm_id": [1] * 5 + [2] * 3 + [3],
+            "year": [2007, 2008, 2009, 2010, 2011, 2009, 2010, 2011, 2011],
+            "ind2": ["31"] * 9,
+            "fixed_assets_orig": [100.0, 110.0, 120.0, None, 140.0, 50.0, 60.0, 70.0, 30.0],
+            "fixed_assets_net": [80.0, 85.0, 90.0, 95.0, 100.0, 40.0, 45.0, 50.0, 0.0],
+            "depreciation": [8.0, None, None, None, 12.0, None, None, 6.0, 3.0],
+            "capital_deflator": [1.0] * 9,
+        }
+    )
+
+
+def test_capital_counts_add_up_per_year():
+    out = perpetual_inventory(_counted_firms(), delta=0.09, in_use=True, flags=True)
+    c = {r["year"]: r for r in capital_counts(out).iter_rows(named=True)}
+    assert [c[y]["firm_years"] for y in range(2007, 2012)] == [1, 1, 2, 2, 3]
+    assert (c[2010]["start_restart"], c[2011]["start_restart"]) == (1, 1)
+    assert (c[2009]["start_entry"], c[2011]["start_entry"]) == (1, 1)
+    assert (c[2008]["rate_carried"], c[2009]["rate_carried"], c[2010]["rate_carried"]) == (1, 1, 1)
+    # a new firm without a book rate is at pim_delta, and stays "default" until it has one
+    assert (c[2009]["rate_default"], c[2010]["rate_default"]) == (1, 1)
+    # 2011: firms 1 and 2 at their book rate; firm 3 has no stock to charge it on
+    assert (c[2011]["rate_book"], c[2011]["rate_default"]) == (2, 1)
+    assert c[2011]["k_use_missing"] == 1
+    for r in c.values():
+        n = r["firm_years"]
+        assert r["start_entry"] + r["start_restart"] + r["continued"] == n
+        assert r["rate_book"] + r["rate_carried"] + r["rate_default"] == n
+    # the counted firm-years are those without a usable ln_k_use
+    bad = out.filter(~pl.col("real_capital_use").log().is_finite())
+    assert bad.height == sum(r["k_use_missing"] for r in c.values())
+    # without flags the panel carries no bookkeeping columns
+    plain = perpetual_inventory(_counted_firms(), delta=0.09, in_use=True)
+    assert "pim_start" not in plain.columns and "pim_rate" not in plain.columns
+    assert_frame_equal(
+        plain.sort("firm_id", "year"), out.drop("pim_start", "pim_rate").sort("firm_id", "year")
+    )
+
+
+def test_default_rate_is_pim_delta_until_the_firms_own():
+    out = perpetual_inventory(_counted_firms(), delta=0.09, in_use=True).sort("firm_id", "year")
+    k = out.filter(pl.col("firm_id") == 2)["real_capital_use"].to_list()
+    # enters 2009 at net 40; 2010: 40 * (1 - 0.09) + 10 at the end, used in 2011
+    assert k[0] == pytest.approx(40.0) and k[1] == pytest.approx(40.0)
+    assert k[2] == pytest.approx(40.0 * 0.91 + 10.0)

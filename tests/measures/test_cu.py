@@ -311,3 +311,23 @@ def test_first_stage_estimator_fails_when_materials_respond(c: float) -> None:
     assert res.coef["phi"] < 0.02, res.coef
     assert not res.meta["pooled_valid"]
     assert res.cu.null_count() == df.height
+
+
+def test_unknown_investment_rate_is_left_out_of_the_moments() -> None:
+    """A null ln investment is an unknown I/K, not zero investment: the rows whose t − 1 rate
+    is unknown leave the GMM moments (counted) and still get a CU; the rest are unchanged."""
+    df = _mat_util_panel(31, 0.3, 2.0).head(7 * 1500)
+    rng = np.random.default_rng(5)
+    inv = df["lnk"] + np.log(0.1) + rng.normal(0, 0.3, df.height)
+    df = df.with_columns(ln_inv=pl.Series(inv).set(pl.Series(rng.random(df.height) < 0.2), None))
+    res = _fit(df, method="dynamic", investment="ln_inv")
+    lag = df.select("firm", "year", pl.col("ln_inv").is_null().alias("unk"))
+    two = df.join(lag.with_columns(pl.col("year") + 1), on=["firm", "year"], suffix="_1").join(
+        lag.select("firm", pl.col("year") + 2), on=["firm", "year"]
+    )
+    expected = int(two["unk"].sum())
+    assert expected > 0
+    assert res.meta["pooled_n_iv_unknown"] == expected
+    assert res.by_group["n_iv_unknown"].to_list() == [expected]
+    assert res.by_group["n"][0] == two.height - expected
+    assert res.cu.null_count() == 0

@@ -10,7 +10,7 @@ from polars.testing import assert_frame_equal
 
 from cbec.synth import generate
 from cbec.synth.customs import build_parties, customs_names, headers, plan_customs_year
-from cbec.synth.generator import _streams, _traditional_map, simulate
+from cbec.synth.generator import _traditional_map, simulate, streams
 from cbec.synth.params import resolve_params
 from cbec.synth.stream import write_customs_year
 
@@ -38,7 +38,7 @@ def test_rows_per_party_follow_the_parameter(tmp_path, target):
 def year_2007():
     """The customs plan of 2007 in a small world (text materialized on demand)."""
     p = resolve_params({"presets": {"tiny": {"n_firms_2001": 300}}}, "tiny")
-    rngs = _streams(SEED)
+    rngs = streams(SEED)
     sim = simulate(p, SEED, rngs)
     w = sim.world
     parties = build_parties(w, p, rngs["customs"])

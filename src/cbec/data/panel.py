@@ -44,7 +44,9 @@ def deflate(
     )
 
 
-def perpetual_inventory(df: pl.DataFrame, delta: float, in_use: bool = False) -> pl.DataFrame:
+def perpetual_inventory(
+    df: pl.DataFrame, delta: float, in_use: bool = False, flags: bool = False
+) -> pl.DataFrame:
     """Real capital by perpetual inventory, dated for production, and real investment.
 
     ASIF book values are year-end: gross fixed assets at original value include the year's
@@ -63,6 +65,13 @@ def perpetual_inventory(df: pl.DataFrame, delta: float, in_use: bool = False) ->
 
     ``in_use``: also ``real_capital_use``, the same accumulation with each firm-year's own
     depreciation rate (:func:`_in_use_step`; needs ``depreciation`` and ``ind2``).
+
+    A firm-year whose Δorig is unknown (its own or the previous year's ``fixed_assets_orig``
+    missing) restarts the stock from net/P like a first year: the year's investment is
+    unknown, and net fixed assets are the only measured stock (continuing would need a
+    made-up investment). ``flags``: keep ``pim_start`` (``entry`` | ``restart`` | null when
+    the stock continues) and, with ``in_use``, ``pim_rate`` (``book`` | ``carried`` |
+    ``default``: the rate used, see :func:`_in_use_step`) for :func:`capital_counts`.
     """
     df = df.sort(["firm_id", "year"])
     prev = df.select(
@@ -78,15 +87,44 @@ def perpetual_inventory(df: pl.DataFrame, delta: float, in_use: bool = False) ->
     if in_use:
         use = _accumulate(df, lambda part: _in_use_step(part, delta))
         out = out.join(
-            use.select("firm_id", "year", pl.col("real_capital").alias("real_capital_use")),
+            use.select(
+                "firm_id", "year", pl.col("real_capital").alias("real_capital_use"), "pim_rate"
+            ),
             on=["firm_id", "year"],
             how="left",
         )
-    return out.with_columns(
+    out = out.with_columns(
         pl.when((pl.col("_inv") > 0) & (pl.col("_inv_span") == 1))
         .then(pl.col("_inv"))
         .alias("real_investment")
     ).drop("_inv", "orig_prev", "_inv_span")
+    return out if flags else out.drop("pim_start", "pim_rate", strict=False)
+
+
+def capital_counts(df: pl.DataFrame) -> pl.DataFrame:
+    """Per year, how the capital stocks of :func:`perpetual_inventory` (``flags=True``,
+    ``in_use=True``) were built: firm-years = start_entry + start_restart + continued
+    (restart: Δ original value unknown) = rate_book + rate_carried + rate_default (the rate
+    of depreciation in use: the firm's book rate, its last one carried forward, or
+    ``pim_delta`` when it has none yet); k_use_missing: firm-years whose ``real_capital_use``
+    is null or ≤ 0 (net fixed assets missing or ≤ 0 at the start), which have no ln_k_use
+    and leave the YJZ estimation."""
+    start, rate = pl.col("pim_start"), pl.col("pim_rate")
+    k = pl.col("real_capital_use")
+    return (
+        df.group_by("year")
+        .agg(
+            pl.len().alias("firm_years"),
+            (start == "entry").sum().alias("start_entry"),
+            (start == "restart").sum().alias("start_restart"),
+            start.is_null().sum().alias("continued"),
+            (rate == "book").sum().alias("rate_book"),
+            (rate == "carried").sum().alias("rate_carried"),
+            (rate == "default").sum().alias("rate_default"),
+            (k.is_null() | k.is_nan() | (k <= 0)).sum().alias("k_use_missing"),
+        )
+        .sort("year")
+    )
 
 
 def _accumulate(df: pl.DataFrame, step: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
@@ -118,6 +156,14 @@ def _accumulate(df: pl.DataFrame, step: Callable[[pl.DataFrame], pl.DataFrame]) 
 
 _FIRST = pl.col("k_prev").is_null() | pl.col("_inv").is_null()
 _START = pl.col("fixed_assets_net") / pl.col("capital_deflator")
+# why the stock (re)starts from net/P: a new firm, or an unknown Δ original value
+_START_FLAG = (
+    pl.when(pl.col("k_prev").is_null())
+    .then(pl.lit("entry"))
+    .when(pl.col("_inv").is_null())
+    .then(pl.lit("restart"))
+    .alias("pim_start")
+)
 
 
 def _fixed_step(part: pl.DataFrame, delta: float) -> pl.DataFrame:
@@ -129,6 +175,7 @@ def _fixed_step(part: pl.DataFrame, delta: float) -> pl.DataFrame:
         pl.when(_FIRST).then(_START).otherwise(end).alias("real_capital_end"),
         pl.when(_FIRST).then(_START).otherwise(begin).alias("real_capital"),
         pl.lit(delta).alias("_rate"),
+        _START_FLAG,
     )
 
 
@@ -141,7 +188,8 @@ def _in_use_step(part: pl.DataFrame, delta: float) -> pl.DataFrame:
     deflated: Σ rate·K = Σ depreciation / P. The level then comes from the accounts, the
     firm-to-firm variation from each firm's rate (book amounts of old firms are at historical
     cost; their rates are not). A missing or non-positive book rate (ASIF 2008–2010) carries
-    the firm's last rate forward, ``delta`` before any."""
+    the firm's last rate forward, ``delta`` before any (``pim_rate``: book | carried |
+    default)."""
     gap = pl.col("year") - pl.col("year_k")
     r_prev = pl.col("r_prev").fill_null(delta)
     begin = pl.when(_FIRST).then(_START).otherwise(pl.col("k_prev") * (1 - r_prev) ** (gap - 1))
@@ -151,12 +199,28 @@ def _in_use_step(part: pl.DataFrame, delta: float) -> pl.DataFrame:
         "ind2"
     ) / pl.when(ok).then(book * begin).sum().over("ind2")
     rate = pl.when(ok).then((book * level).clip(0.0, 0.95)).otherwise(r_prev)
-    part = part.with_columns(begin.alias("real_capital"), rate.alias("_rate"))
+    # the state keeps null until the firm has a book rate of its own (then "default" again)
+    own = pl.when(ok).then(rate).otherwise(pl.col("r_prev"))
+    source = (
+        pl.when(ok)
+        .then(pl.lit("book"))
+        .when(pl.col("r_prev").is_null())
+        .then(pl.lit("default"))
+        .otherwise(pl.lit("carried"))
+    )
+    part = part.with_columns(
+        begin.alias("real_capital"),
+        rate.alias("_used"),
+        own.alias("_rate"),
+        source.alias("pim_rate"),
+    )
     end = pl.max_horizontal(
-        pl.col("real_capital") * (1 - pl.col("_rate")) + pl.col("_inv"),
+        pl.col("real_capital") * (1 - pl.col("_used")) + pl.col("_inv"),
         0.05 * pl.col("real_capital"),
     )
-    return part.with_columns(pl.when(_FIRST).then(_START).otherwise(end).alias("real_capital_end"))
+    return part.with_columns(
+        pl.when(_FIRST).then(_START).otherwise(end).alias("real_capital_end"), _START_FLAG
+    ).drop("_used")
 
 
 def controls(df: pl.DataFrame, foreign_includes_hmt: bool = True) -> pl.DataFrame:
@@ -231,14 +295,18 @@ def assemble_panel(
     *,
     pim_delta: float,
     foreign_includes_hmt: bool,
+    on_capital: Callable[[pl.DataFrame], None] | None = None,
 ) -> pl.DataFrame:
     """The firm-year panel with real values, controls, exports and treatment.
 
     ``panel`` is the linked ASIF panel; its :data:`IDENTIFIERS` are dropped (the firm is
-    ``firm_id`` from here on).
+    ``firm_id`` from here on). ``on_capital`` gets the :func:`capital_counts` (to log them).
     """
     df = deflate(panel.drop(IDENTIFIERS, strict=False), deflators)
-    df = perpetual_inventory(df, pim_delta, in_use=True)
+    df = perpetual_inventory(df, pim_delta, in_use=True, flags=True)
+    if on_capital is not None:
+        on_capital(capital_counts(df))
+    df = df.drop("pim_start", "pim_rate")
     df = controls(df, foreign_includes_hmt)
     df = df.join(exports, on=["firm_id", "year"], how="left")
     df = df.with_columns(

@@ -52,11 +52,14 @@ class CUResult:
     theta: θ of the pooled estimate (all groups together); the θ actually used per group is in
         ``by_group``.
     coef: pooled coefficients {"beta_l", "beta_k", "phi"} (phi = beta_k / theta).
-    by_group: one row per group: group, n (second-stage obs), n_cu (rows with a CU), theta
+    by_group: one row per group: group, n (second-stage obs), n_iv_unknown (``dynamic`` with
+        ``investment``: rows with two lags left out of the moments because the investment of
+        t − 1 is null, i.e. I/K unknown), n_cu (rows with a CU), theta
         (the θ used), beta_l, beta_k, phi (the group's own estimates, NaN if none),
         first_stage_f (strength of ln δ_{t−1}; NaN for method "acf"), ln_a (implied level of
         the GHH function under the normalization), converged, fallback_used, message.
-    meta: method, whether the pooled estimate is valid and why not, its first-stage F.
+    meta: method, whether the pooled estimate is valid and why not, its first-stage F, ρ and
+        n_iv_unknown.
     """
 
     cu: pl.Series
@@ -68,6 +71,10 @@ class CUResult:
 
 @dataclass
 class _Fit:
+    """One estimate of (β_l, β_k, φ): ``n`` estimation rows, convergence and its message,
+    the instrument strength ``first_stage_f``, ρ of ``dynamic`` and ``n_iv_unknown`` (rows
+    of ``dynamic`` with both lags left out of the moments: I/K of t − 1 unknown)."""
+
     n: int
     beta_l: float
     beta_k: float
@@ -76,9 +83,11 @@ class _Fit:
     message: str
     first_stage_f: float = float("nan")
     rho: float = float("nan")
+    n_iv_unknown: int = 0
 
     @property
     def theta(self) -> float:
+        """θ = β_k / φ (NaN unless φ > 0 and both are finite)."""
         if self.phi > 0 and np.isfinite(self.phi) and np.isfinite(self.beta_k):
             return self.beta_k / self.phi
         return float("nan")
@@ -94,6 +103,7 @@ def _poly(x: np.ndarray, degree: int) -> np.ndarray:
 
 
 def _standardize(x: np.ndarray) -> np.ndarray:
+    """Columns of ``x`` centred and scaled to unit sd (a constant column is only centred)."""
     sd = x.std(axis=0)
     sd[sd == 0] = 1.0
     return (x - x.mean(axis=0)) / sd
@@ -132,16 +142,23 @@ def _gmm(
 
 
 class _Group(NamedTuple):
-    """One estimation group's columns, the lag structure and OLS start values."""
+    """One estimation group's columns and lag structure."""
 
     va: np.ndarray
     lab: np.ndarray
     k: np.ndarray
     m: np.ndarray
     lnd: np.ndarray
+    lag: np.ndarray  # row of t − 1 for every row (−1 where absent)
     idx: np.ndarray  # rows with a lag
     lg: np.ndarray  # their lagged rows
-    b_ols: np.ndarray
+    zk: np.ndarray  # instrument of k_t aligned to row t (NaN where unknown; ``dynamic``)
+
+    def ols_start(self) -> np.ndarray:
+        """OLS of va on (1, l, k, ln δ): start values of the GMM searches."""
+        A = np.column_stack([np.ones(self.va.size), self.lab, self.k, self.lnd])
+        b, *_ = np.linalg.lstsq(A, self.va, rcond=None)
+        return b
 
 
 def _fit(
@@ -157,25 +174,21 @@ def _fit(
     method: str,
     ir: np.ndarray | None = None,
 ) -> _Fit:
-    """ACF-style estimation of (β_l, β_k, φ) on one group (all inputs finite; ``ir`` the
-    investment rate I/K, used by ``dynamic`` only)."""
+    """ACF-style estimation of (β_l, β_k, φ) on one group (inputs finite; ``ir`` the
+    investment rate I/K, NaN where unknown, used by ``dynamic`` only: the instrument of k_t
+    is ``ir`` of t − 1, or k_t itself without ``ir``)."""
     lag = _lag_index(ids, times)
     idx = np.flatnonzero(lag >= 0)
     if idx.size < _MIN_OBS:
         return _Fit(int(idx.size), np.nan, np.nan, np.nan, False, "too few lagged obs")
-    lg = lag[idx]
-
-    # OLS start values: va on (l, k, ln δ)
-    A = np.column_stack([np.ones(va.size), lab, k, lnd])
-    b_ols, *_ = np.linalg.lstsq(A, va, rcond=None)
-
+    zk = k if ir is None else np.where(lag >= 0, ir[np.maximum(lag, 0)], np.nan)
+    g = _Group(va, lab, k, m, lnd, lag, idx, lag[idx], zk)
     if method == "dynamic":
-        kt = k if ir is None else ir  # instrument of k_t, taken at t (k) or t − 1 (ir)
-        return _fit_dynamic(va, lab, k, m, lnd, lag, idx, lg, poly_degree, times, kt, ir is None)
+        return _fit_dynamic(g, poly_degree, times)
     if method == "iv":
-        return _fit_iv(_Group(va, lab, k, m, lnd, idx, lg, b_ols), poly_degree, markov_degree)
+        return _fit_iv(g, poly_degree, markov_degree)
     if method == "acf":
-        return _fit_acf(_Group(va, lab, k, m, lnd, idx, lg, b_ols), poly_degree, markov_degree)
+        return _fit_acf(g, poly_degree, markov_degree)
     raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
 
 
@@ -202,13 +215,14 @@ def _markov_objective(
 
 
 def _message(fval: float, conv: bool) -> str:
+    """The fit's message: "ok", or the GMM objective it stopped at."""
     return "ok" if conv else f"second stage not converged (objective {fval:.2e})"
 
 
 def _fit_iv(g: _Group, poly_degree: int, markov_degree: int) -> _Fit:
     """First stage va = P(l,k,m)·b + φ ln δ + ε with ln δ instrumented by ln δ_{t−1};
     second stage ω(β) = ψ − β_l l − β_k k with moments E[ξ (1, k_t, l_{t−1})]."""
-    va, lab, k, m, lnd, idx, lg, b_ols = g
+    va, lab, k, m, lnd, _, idx, lg, _ = g
     nn = idx.size
     P = _poly(_standardize(np.column_stack([lab, k, m])), poly_degree)
     # ψ̂ = Φ̂ − φ̂ ln δ: a function of (l, k, m) only, free of book noise
@@ -219,7 +233,7 @@ def _fit_iv(g: _Group, poly_degree: int, markov_degree: int) -> _Fit:
     Xc = np.column_stack([lab, k])
     Z = np.column_stack([np.ones(nn), _standardize(np.column_stack([k[idx], lab[lg]]))])
     obj = _markov_objective(psi, Xc, Z, idx, lg, markov_degree)
-    starts = [np.clip(b_ols[1:3], 0.01, 1.0), np.array([0.4, 0.3]), np.array([0.6, 0.2])]
+    starts = [np.clip(g.ols_start()[1:3], 0.01, 1.0), np.array([0.4, 0.3]), np.array([0.6, 0.2])]
     x, fval, conv = _gmm(obj, starts)
     return _Fit(nn, float(x[0]), float(x[1]), phi, conv, _message(fval, conv), fs_f)
 
@@ -253,20 +267,7 @@ def _partial_f(y: np.ndarray, Z: np.ndarray, j: int) -> float:
     return (rss_r - rss_u) / max(rss_u / max(y.size - Z.shape[1], 1), 1e-300)
 
 
-def _fit_dynamic(
-    va: np.ndarray,
-    lab: np.ndarray,
-    k: np.ndarray,
-    m: np.ndarray,
-    lnd: np.ndarray,
-    lag: np.ndarray,
-    idx: np.ndarray,
-    lg: np.ndarray,
-    poly_degree: int,
-    times: np.ndarray,
-    kt: np.ndarray,
-    kt_current: bool,
-) -> _Fit:
+def _fit_dynamic(g: _Group, poly_degree: int, times: np.ndarray) -> _Fit:
     """φ in the second stage, identified by the law of motion (docs/methods.md).
 
     Stage 1: Φ̂ = ψ̂(l, k, m) + γ̂ ln δ (:func:`_stage1_iv`; γ = φ − κ when materials respond
@@ -274,30 +275,36 @@ def _fit_dynamic(
     follows ω_t = c + ρ ω_{t−1} + ξ_t; (c, β_l, β_k, φ) by 2SLS given ρ with instruments
     (1, kt, k_{t−1}, l_{t−1}, ψ̂_{t−2}, ln δ_{t−2}), ρ ∈ (0, 1) by minimizing the GMM
     criterion; among its local minima the lowest with β_k > 0 and φ > 0 is kept. ``kt`` is
-    k_t itself (``kt_current``) or the investment rate of t − 1 (capital depreciated at the
-    book rate carries the book noise of t − 1, which is in the error)."""
+    ``g.zk``: k_t itself or the investment rate of t − 1 (capital depreciated at the book
+    rate carries the book noise of t − 1, which is in the error). Rows whose ``kt`` is
+    unknown are left out of the moments (``n_iv_unknown``), never given a made-up value."""
+    va, lab, k, m, lnd, lag, idx, lg, zk = g
     P = _poly(_standardize(np.column_stack([lab, k, m])), poly_degree)
     psi, gamma, _ = _stage1_iv(va, P, lnd, idx, lg)
-    r = idx[lag[lg] >= 0]
+    r2 = idx[lag[lg] >= 0]
+    r = r2[np.isfinite(zk[r2])]
+    unknown = int(r2.size - r.size)
     if r.size < _MIN_OBS:
-        return _Fit(int(r.size), np.nan, np.nan, np.nan, False, "too few obs with two lags")
+        msg = "too few obs with two lags"
+        return _Fit(int(r.size), np.nan, np.nan, np.nan, False, msg, n_iv_unknown=unknown)
     l1 = lag[r]
     l2 = lag[l1]
     phi_hat = psi + gamma * lnd
-    z_k = kt[r] if kt_current else kt[l1]
-    inst = _standardize(np.column_stack([z_k, k[l1], lab[l1], psi[l2], lnd[l2]]))
+    inst = _standardize(np.column_stack([zk[r], k[l1], lab[l1], psi[l2], lnd[l2]]))
     years = np.unique(times[r])
     D = (times[r][:, None] == years[None, :]).astype(float)  # year effects c_t
     Z = np.column_stack([D, inst])
     solve = _rho_gmm(phi_hat, np.column_stack([lab, k, lnd]), Z, D, r, l1)
     best = _rho_search(solve)
     if best is None:
-        return _Fit(int(r.size), np.nan, np.nan, np.nan, False, "no admissible GMM solution")
+        msg = "no admissible GMM solution"
+        return _Fit(int(r.size), np.nan, np.nan, np.nan, False, msg, n_iv_unknown=unknown)
     rho, b, conv = best
     dl = lnd[r] - rho * lnd[l1]
     f_stat = _partial_f(dl, Z, Z.shape[1] - 1)
     msg = "ok" if conv else f"rho = {rho:.3f} on the boundary of (0, 1)"
-    return _Fit(int(r.size), float(b[1]), float(b[2]), float(b[3]), conv, msg, f_stat, rho)
+    coef = (float(b[1]), float(b[2]), float(b[3]))
+    return _Fit(int(r.size), *coef, conv, msg, f_stat, rho, n_iv_unknown=unknown)
 
 
 def _rho_gmm(
@@ -359,7 +366,7 @@ def _rho_search(
 def _fit_acf(g: _Group, poly_degree: int, markov_degree: int) -> _Fit:
     """Plain ACF: Φ̂ = E[va | poly(l, k, m, ln δ)]; all of (β_l, β_k, φ) in stage 2 with
     instruments (1, k_t, l_{t−1}, ln δ_{t−1})."""
-    va, lab, k, m, lnd, idx, lg, b_ols = g
+    va, lab, k, m, lnd, _, idx, lg, _ = g
     nn = idx.size
     P = _poly(_standardize(np.column_stack([lab, k, m, lnd])), poly_degree)
     b, *_ = np.linalg.lstsq(P, va, rcond=None)
@@ -368,7 +375,7 @@ def _fit_acf(g: _Group, poly_degree: int, markov_degree: int) -> _Fit:
     Z = np.column_stack([np.ones(nn), _standardize(np.column_stack([k[idx], lab[lg], lnd[lg]]))])
     obj = _markov_objective(Phi, Xc, Z, idx, lg, markov_degree)
     starts = [
-        np.clip(b_ols[1:4], 0.01, 1.0),
+        np.clip(g.ols_start()[1:4], 0.01, 1.0),
         np.array([0.4, 0.3, 0.15]),
         np.array([0.6, 0.2, 0.1]),
     ]
@@ -378,6 +385,8 @@ def _fit_acf(g: _Group, poly_degree: int, markov_degree: int) -> _Fit:
 
 
 def _valid(fit: _Fit, theta_bounds: tuple[float, float], min_f: float) -> tuple[bool, str]:
+    """Whether ``fit`` is usable (finite φ > 0, β_k > 0, θ within ``theta_bounds``, F of the
+    instrument of ln δ at least ``min_f``, converged), and why not."""
     if not np.isfinite(fit.phi):
         return False, fit.message
     if np.isfinite(fit.first_stage_f) and fit.first_stage_f < min_f:
@@ -450,8 +459,10 @@ def estimate_cu_yjz(
     AR(1) law of motion of ω, with ln δ_{t−2} as the instrument of ln δ (valid when materials
     respond to utilization; :func:`_fit_dynamic`); its F (ln δ_{t−2} in the quasi-differenced
     ln δ) below ``min_first_stage_f`` counts as invalid. With ``investment`` (ln real
-    investment; null = none) the investment rate of t − 1 instruments k_t instead of k_t
-    itself (needed when capital is depreciated at the book rate, whose noise k_t carries).
+    investment) the investment rate of t − 1 instruments k_t instead of k_t itself (needed
+    when capital is depreciated at the book rate, whose noise k_t carries); a null is an
+    unknown rate (disposals, a firm's first year, a gap, no change in the stock): such rows
+    are left out of the GMM moments (``n_iv_unknown``) but still get a CU.
     ``method="iv"`` estimates φ in a partially linear first stage with ln δ
     instrumented by ln δ_{t−1} (robust to noise in book depreciation) and (β_l, β_k) in the ACF
     second stage; valid only when the proxy m does not respond to utilization; a first-stage F
@@ -503,6 +514,7 @@ def estimate_cu_yjz(
             "pooled_message": pooled_msg,
             "pooled_first_stage_f": pooled.first_stage_f,
             "pooled_rho": pooled.rho,
+            "pooled_n_iv_unknown": pooled.n_iv_unknown,
         },
     )
 
@@ -510,6 +522,7 @@ def estimate_cu_yjz(
 _BY_GROUP_SCHEMA = {
     "group": pl.Utf8,
     "n": pl.Int64,
+    "n_iv_unknown": pl.Int64,
     "n_cu": pl.Int64,
     "theta": pl.Float64,
     "beta_l": pl.Float64,
@@ -558,7 +571,7 @@ class _Data:
     garr: np.ndarray  # group labels ("__null__" for a null group)
     gnull: np.ndarray
     est_ok: np.ndarray  # usable for estimation: every input finite, group not null
-    ir: np.ndarray | None = None  # investment rate I/K (0 where no positive investment)
+    ir: np.ndarray | None = None  # investment rate I/K (NaN where investment is null)
 
     @classmethod
     def from_frame(cls, df: pl.DataFrame, cols_map: dict[str, str | None]) -> _Data:
@@ -575,11 +588,7 @@ class _Data:
             if group is not None
             else pl.Series("g", ["all"] * n, dtype=pl.Utf8)
         )
-        dep = df[depreciation_rate].cast(pl.Float64).to_numpy().copy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lnd = np.where(
-                np.isfinite(dep) & (dep > 0), np.log(np.where(dep > 0, dep, 1.0)), np.nan
-            )
+        lnd = _ln_rate(df[depreciation_rate].cast(pl.Float64).fill_null(np.nan).to_numpy())
         cols = [
             df[c].cast(pl.Float64).fill_null(np.nan).to_numpy() for c in (va, labor, capital, proxy)
         ]
@@ -593,7 +602,7 @@ class _Data:
         ir = None
         if cols_map.get("investment") is not None:
             ln_i = df[cols_map["investment"]].cast(pl.Float64).fill_null(np.nan).to_numpy()
-            ir = np.where(np.isfinite(ln_i), np.exp(ln_i - cols[2]), 0.0)
+            ir = np.exp(ln_i - cols[2])  # NaN where ln investment is null: unknown, not 0
         return cls(
             *cols,
             lnd=lnd,
@@ -652,6 +661,7 @@ def _group_row(
     return {
         "group": g,
         "n": fit.n,
+        "n_iv_unknown": fit.n_iv_unknown,
         "n_cu": n_cu,
         "theta": float(theta),
         "beta_l": fit.beta_l,
@@ -668,6 +678,12 @@ def _group_row(
 # ----------------------------------------------------------------------------- the cu measure
 
 
+def _ln_rate(dep: np.ndarray) -> np.ndarray:
+    """ln δ of a depreciation rate, NaN where it is missing, non-finite or non-positive."""
+    ok = np.isfinite(dep) & (dep > 0)
+    return np.where(ok, np.log(np.where(ok, dep, 1.0)), np.nan)
+
+
 def _yjz_normalize(
     dep: np.ndarray, theta: float, norm_quantile: float, norm_value: float
 ) -> np.ndarray:
@@ -676,8 +692,7 @@ def _yjz_normalize(
     The normalization of :func:`estimate_cu_yjz` (per group), applied to one industry's rows
     with a pooled theta.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lnd = np.where(np.isfinite(dep) & (dep > 0), np.log(np.where(dep > 0, dep, 1.0)), np.nan)
+    lnd = _ln_rate(dep)
     out = np.full(dep.shape, np.nan)
     sel = np.isfinite(lnd)
     if sel.any():
@@ -694,7 +709,9 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
     is the module's. On a fallback pool (the industry's ``own_n`` rows first) theta is
     estimated on the whole pool and the industry's CU is normalized within the industry
     (as every non-pooled industry is), with the same normalization as the module.
-    ``cfg["yjz"]["method"]`` chooses the estimator (``dynamic`` | ``iv`` | ``acf``).
+    ``cfg["yjz"]["method"]`` chooses the estimator (``dynamic`` | ``iv`` | ``acf``); with
+    ``capital: ln_k_use`` the investment rate of t − 1 (``ln_inv``) instruments k_t, with
+    ``ln_k`` (no book noise) k_t is its own instrument.
     An invalid estimate (phi <= 0, beta_k <= 0, theta outside ``theta_bounds``, weak
     instrument, not converged, too few lagged rows) is a failure here (the driver then tries
     its fallback pools, and leaves the industry's CU null when they fail too).
@@ -705,7 +722,7 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
         va="ln_va",
         labor="ln_l",
         capital=y["capital"],
-        investment="ln_inv",
+        investment="ln_inv" if y["capital"] == "ln_k_use" else None,
         depreciation_rate="dep_rate",
         proxy="ln_m",
         id="firm_id",
@@ -720,6 +737,8 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
     valid = bool(res.meta.get("pooled_valid", False))
     row = res.by_group.row(0, named=True) if res.by_group.height else {}
     message = str(res.meta.get("pooled_message", row.get("message", "")))
+    if n_unknown := int(res.meta.get("pooled_n_iv_unknown", 0)):
+        message += f" ({n_unknown} rows without I/K of t-1 left out of the moments)"
     if own_n is None or own_n >= pool.height:
         values = res.cu.cast(pl.Float64).fill_null(np.nan).to_numpy()
     else:

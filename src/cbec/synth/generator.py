@@ -45,7 +45,7 @@ class Simulated:
     elasticities: dict[str, Any]
 
 
-def _streams(seed: int) -> Rngs:
+def streams(seed: int) -> Rngs:
     """One generator per component, spawned from `seed` in the order of :data:`STREAMS`."""
     seqs = np.random.SeedSequence(seed).spawn(len(STREAMS))
     return dict(zip(STREAMS, (np.random.default_rng(s) for s in seqs), strict=True))
@@ -229,7 +229,7 @@ def generate(
     directories and renamed at the end. Returns the number of rows written per file."""
     raw_dir, truth_dir = Path(raw_dir), Path(truth_dir)
     p = resolve_params(params, preset)
-    rngs = _streams(seed)
+    rngs = streams(seed)
     sim = simulate(p, seed, rngs)
     raw_tmp, truth_tmp = _tmp_sibling(raw_dir), _tmp_sibling(truth_dir)
     for d in (raw_tmp, truth_tmp):

@@ -18,7 +18,7 @@ import polars as pl
 
 from cbec.data.panel import controls, deflate, perpetual_inventory
 
-from .generator import _streams, simulate
+from .generator import simulate, streams
 from .params import INDUSTRIES, YEARS, resolve_params
 from .writer import DEPRECIATION_BLANK
 
@@ -31,7 +31,7 @@ def world_panel(
     p = resolve_params(
         {"presets": {"tiny": {"n_firms_2001": n_firms_2001}}, "production": production}, "tiny"
     )
-    sim = simulate(p, seed, _streams(seed))
+    sim = simulate(p, seed, streams(seed))
     w, a = sim.world, sim.world.arr
     fi, ti = np.nonzero(w.in_asif)
     years = np.array(YEARS)[ti]
