@@ -15,11 +15,20 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import ROOT, copy_run, run_snakemake
 
 pytestmark = pytest.mark.slurm
 
 PROFILE = ROOT / "profiles" / "slurm"
+# memory (MB) the profile's set-resources gives measure_industry at attempt 1 ("N * attempt")
+PROFILE_INDUSTRY_MB = int(
+    str(
+        yaml.safe_load((PROFILE / "config.yaml").read_text(encoding="utf-8"))["set-resources"][
+            "measure_industry"
+        ]["mem_mb"]
+    ).split("*")[0]
+)
 # --workflow-profile none: the workflow's profiles/default (local settings such as a short
 # latency-wait) would otherwise override the cluster profile key by key. The first status
 # check comes sooner than the profile's 10 s: the jobs here take seconds, not hours.
@@ -156,12 +165,13 @@ def test_toy_workflow_runs_as_slurm_jobs(slurm_cluster, tmp_path):
     assert [r["ind"] for r in industries] == ["13", "26"]
     assert all(r["lines"] == "3" for r in industries)
     # each industry is its own SLURM job in the default partition, given (squeue's %m) the
-    # memory of the profile's set-resources (4000 * attempt), which overrides the rule's own
-    # 500 * attempt
+    # memory of the profile's set-resources (PROFILE_INDUSTRY_MB * attempt), which overrides
+    # the rule's own 500 * attempt
     job_ids = {r["job"] for r in industries}
     assert len(job_ids) == 2 and all(j.isdigit() for j in job_ids)
     assert {r["partition"] for r in industries} == {_default_partition()}
-    assert all(r["mem"] == "4000" and r["slurm_mem"] == "4000M" for r in industries)
+    mb = PROFILE_INDUSTRY_MB
+    assert all(r["mem"] == str(mb) and r["slurm_mem"] == f"{mb}M" for r in industries)
     # the local rule ran on the controller, outside any SLURM job
     assert combine == {"step": "combine", "job": ""}
 
