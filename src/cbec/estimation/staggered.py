@@ -47,7 +47,7 @@ import pandas as pd
 import polars as pl
 import pyfixest as pf
 from scipy import sparse, stats
-from scipy.linalg import cho_factor, cho_solve
+from scipy.linalg import cho_factor, cho_solve, solve_triangular
 
 from cbec.estimation.fe import FESample, drop_singletons, encode_fe
 from cbec.estimation.fe import feols as fe_feols
@@ -351,20 +351,61 @@ def _bin_counts(d: pl.DataFrame) -> dict[int, int]:
     return dict(zip(c["rel_time"].to_list(), c["len"].to_list(), strict=True))
 
 
+# a regressor whose variation left after the fixed effects and the regressors before it is below
+# this share of its own (uncentred) sum of squares is not identified: exactly collinear columns
+# leave the demeaning solver's error (of any size up to ~1e-9 of the column), and a column 1e-7
+# away from collinear would have a standard error >= ~3,000 residual s.d. per firm-year anyway
+IDENT_TOL = 1e-7
+
+
+def _unidentified(sample: FESample, names: list[str], check: Sequence[str]) -> list[str]:
+    """The regressors of ``check`` (a subset of ``names``) not identified given the sample's
+    fixed effects and the identified regressors before them in ``names``: a Cholesky pass over
+    the demeaned cross-products whose pivots are compared with each column's own sum of squares
+    (scale-free, unlike an absolute tolerance on the pivots, which then depends on how far the
+    iterative demeaning converged). Unidentified columns outside ``check`` are left to the OLS."""
+    if not check:
+        return []
+    D = sample.demeaned(names)
+    M = D.T @ D
+    own = np.array([float(np.square(sample.column(n)).sum()) for n in names])
+    kept: list[int] = []
+    out: list[str] = []
+    L = np.zeros((len(names), len(names)))  # rows: Cholesky factor rows of the kept columns
+    for j, name in enumerate(names):
+        z = L[kept][:, kept] if kept else np.zeros((0, 0))
+        r = solve_triangular(z, M[kept, j], lower=True) if kept else np.zeros(0)
+        pivot = M[j, j] - float(r @ r)
+        if own[j] > 0 and pivot > IDENT_TOL * own[j]:
+            L[j, kept] = r
+            L[j, j] = np.sqrt(pivot)
+            kept.append(j)
+        elif name in check:
+            out.append(name)
+    return out
+
+
 def _fit_feols(
-    d: pl.DataFrame, y: str, regressors: list[str], fe: Sequence[str], cluster: str
+    d: pl.DataFrame,
+    y: str,
+    regressors: list[str],
+    fe: Sequence[str],
+    cluster: str,
+    check: Sequence[str] = (),
 ) -> tuple[pd.Series, np.ndarray, list[str]]:
     """OLS absorbing ``fe`` with CRV1 by ``cluster`` via the project's FE layer
     (:mod:`cbec.estimation.fe`: integer-encoded ``a^b`` effects, MAP then LSMR when MAP is slow,
     pyfixest's small-sample conventions); singletons are dropped by the callers (``_prepare``),
     so here none remain (kept if any: pyfixest's ``fixef_rm="none"``).
-    Collinear regressors are dropped (not in the returned names)."""
+    Collinear regressors are dropped (not in the returned names); so are the regressors of
+    ``check`` that fail the scale-free identification check :func:`_unidentified`."""
     sample = FESample.from_frame(
         d, list(fe), [y, *regressors], cluster=cluster, drop_singleton_obs=False
     )
+    bad = set(_unidentified(sample, list(regressors), check))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # collinear dummies: reported by callers
-        res = fe_feols(sample, y, list(regressors), vcov=f"CRV1:{cluster}")
+        res = fe_feols(sample, y, [r for r in regressors if r not in bad], vcov=f"CRV1:{cluster}")
     return pd.Series(res.params, index=res.names), res.cov, list(res.names)
 
 
@@ -474,7 +515,10 @@ def sun_abraham(df: pl.DataFrame, design: EventDesign) -> EventStudyResult:
     (already members in their first observed year) are dropped (noted). Cells are saturated at
     the raw event time, then averaged into the window's bins with weights n(cohort, cell) /
     n(bin) (the IW cohort shares; far leads / lags pooled the same way); the ATT weights all
-    post cells by their firm-years. Standard errors treat the cohort shares as fixed (as
+    post cells by their firm-years. Cells that the fixed effects leave unidentified (exactly or
+    nearly collinear: :func:`_unidentified`, a scale-free rank check) are dropped before the
+    fit and left out of the aggregation, the remaining cells' shares renormalised (noted).
+    Standard errors treat the cohort shares as fixed (as
     pyfixest's ``SaturatedEventStudy.aggregate``): the variance of the estimated shares (Sun &
     Abraham 2021, Prop. 6) is not added. ``reference_periods`` lists each cohort's reference."""
     y, time, cohort, fe, cluster = design.y, design.time, design.cohort, design.fe, design.cluster
@@ -493,10 +537,15 @@ def sun_abraham(df: pl.DataFrame, design: EventDesign) -> EventStudyResult:
             for g, r, nm in zip(cells[cohort], cells["rel_time_raw"], names_c, strict=True)
         ]
     )
-    beta, vcov, names = _fit_feols(d, y, [*names_c, *(controls or [])], fe, cluster)
-    dropped = [nm for nm in names_c if nm not in names]
-    if dropped:
-        notes.append(f"collinear cohort x event-time cells dropped: {dropped}")
+    regs = [*(controls or []), *names_c]  # cells checked net of the controls
+    beta, vcov, names = _fit_feols(d, y, regs, fe, cluster, check=names_c)
+    dropped = cells.filter(~pl.col("name").is_in(names))
+    if dropped.height:
+        notes.append(
+            f"cohort x event-time cells not identified given the fixed effects dropped, "
+            f"the other cells' weights renormalised: {dropped['name'].to_list()} "
+            f"({int(dropped['n'].sum())} treated firm-years)"
+        )
     cells = cells.filter(pl.col("name").is_in(names))
     n_bin = _bin_counts(d)
     bins = [b for b in _bins(window, ref) if (cells["bin"] == b).any()]
