@@ -21,9 +21,10 @@ DESIGN = st.EventDesign(
 )
 
 
-def _panel() -> pl.DataFrame:
+def _panel(a_gap: int | None = None) -> pl.DataFrame:
     """12 firms: 6 never treated and 3 joining 2003 in city A, 2 joining 2004 and a never-treated
-    firm observed 2000-2005 only in city B; y = firm + year effects + 0.1 after joining + noise."""
+    firm observed 2000-2005 only in city B; y = firm + year effects + 0.1 after joining + noise.
+    ``a_gap``: a year the 2003 joiners are not observed."""
     firms = (
         [(f"n{i}", "A", None, 2006) for i in range(6)]
         + [(f"a{i}", "A", 2003, 2006) for i in range(3)]
@@ -37,7 +38,8 @@ def _panel() -> pl.DataFrame:
         for year in range(2000, last + 1):
             treated = cohort is not None and year >= cohort
             y = alpha + 0.05 * (year - 2000) + 0.1 * treated + rng.normal(scale=0.05)
-            rows.append((k, firm, city, "13", cohort, year, y))
+            if not (cohort == 2003 and year == a_gap):
+                rows.append((k, firm, city, "13", cohort, year, y))
     return pl.DataFrame(
         rows,
         schema=["firm_id", "name", "city", "ind2", "cohort", "year", "y"],
@@ -102,3 +104,15 @@ def test_table_note_states_the_dropped_cells():
     assert "leave unidentified (2 treated firm-years) are not estimated" in notes["en"]
     assert "weights are renormalised" in notes["en"]
     assert "无法识别的队列×事件时间单元(2个处理组企业—年份)" in notes["zh"]
+
+
+@pytest.mark.parametrize("eps", [0.0, 1e-4])
+def test_dynamic_twfe_drops_a_bin_collinear_with_fixed_effects(monkeypatch, eps):
+    """Without the 2003 joiners in 2005, bin +2 is the 2004 joiners in city B in 2006 alone."""
+    exact = st.dynamic_twfe(_panel(a_gap=2005), DESIGN)
+    monkeypatch.setattr(fe_mod, "demean", _noisy_demean(eps))
+    res = st.dynamic_twfe(_panel(a_gap=2005), DESIGN)
+    assert res.path.filter(pl.col("rel_time") == 2)["estimate"].item() is None
+    assert any("dropped: [2]" in n for n in res.notes)
+    assert res.att["se"] == pytest.approx(exact.att["se"], rel=1e-2)
+    assert 0 < res.att["se"] < 0.2

@@ -473,6 +473,7 @@ def dynamic_twfe(df: pl.DataFrame, design: EventDesign) -> EventStudyResult:
     """Dynamic TWFE: ``y ~ sum_b 1[rel_time = b] + controls | fe`` with binned endpoints, ref. -1.
 
     One fixed-effects OLS fit (:func:`_fit_feols`); all FE (including ``a^b``) and CRV1 accepted.
+    Bins the fixed effects leave unidentified (:func:`_unidentified`) are dropped (noted).
     Not robust to heterogeneous effects: long-treated firm-years serve as implicit controls."""
     y, fe, cluster, controls = design.y, design.fe, design.cluster, design.controls
     window, ref = design.window, design.ref
@@ -488,7 +489,7 @@ def dynamic_twfe(df: pl.DataFrame, design: EventDesign) -> EventStudyResult:
         ]
     )
     regs = [f"es_{_tag(b)}" for b in bins]
-    beta, vcov, names = _fit_feols(d, y, [*regs, *(controls or [])], fe, cluster)
+    beta, vcov, names = _fit_feols(d, y, [*(controls or []), *regs], fe, cluster, check=regs)
     keep = [i for i, b in enumerate(bins) if regs[i] in names]
     if len(keep) < len(bins):
         notes.append(
