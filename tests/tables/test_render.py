@@ -411,6 +411,24 @@ def _compile(tex_doc: str, engine: str, tmp_path: Path) -> subprocess.CompletedP
     )
 
 
+def _en_document(frags: list[str]) -> str:
+    """An article holding the given table fragments (English: pdflatex)."""
+    return (
+        "\\documentclass{article}\n\\usepackage{booktabs,array}\n\\begin{document}\n"
+        + "\n".join(frags)
+        + "\\end{document}\n"
+    )
+
+
+def _log_after_compile(doc: str, engine: str, tmp_path: Path) -> str:
+    """Compile ``doc``; assert it compiled without an overfull box; return the log."""
+    res = _compile(doc, engine, tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:]
+    log = (tmp_path / "t.log").read_text(errors="replace")
+    assert "Overfull \\hbox" not in log, log[log.find("Overfull") - 200 :][:1500]
+    return log
+
+
 def _with_headers() -> dict:
     """Four columns, two groups of two under one header each, different dependent variables."""
     cols = []
@@ -460,27 +478,17 @@ def test_tex_compiles_pdflatex_and_fits(table2, table5, table1, tmp_path):
         render_table(table1, "tex"),
         render_table(_wide_table(), "tex"),
     ]
-    doc = (
-        "\\documentclass{article}\n\\usepackage{booktabs,array}\n\\begin{document}\n"
-        + "\n".join(frags)
-        + "\\end{document}\n"
-    )
-    res = _compile(doc, "pdflatex", tmp_path)
-    assert res.returncode == 0, res.stdout[-3000:]
+    _log_after_compile(_en_document(frags), "pdflatex", tmp_path)
     assert (tmp_path / "t.pdf").exists()
-    log = (tmp_path / "t.log").read_text(errors="replace")
-    assert "Overfull \\hbox" not in log, log[log.find("Overfull") - 200 :][:1500]
 
 
 @pytest.mark.skipif(shutil.which("xelatex") is None, reason="xelatex not on PATH")
 def test_tex_compiles_xelatex_chinese(table2, table5, tmp_path):
     """Chinese tables compile with XeLaTeX + xeCJK, every glyph is found and nothing overflows."""
     for est in (table2, table5):
-        res = _compile(render_table(est, "tex", lang="zh", standalone=True), "xelatex", tmp_path)
-        assert res.returncode == 0, res.stdout[-3000:]
-        log = (tmp_path / "t.log").read_text(errors="replace")
+        doc = render_table(est, "tex", lang="zh", standalone=True)
+        log = _log_after_compile(doc, "xelatex", tmp_path)
         assert "Missing character" not in log, log[log.find("Missing character") - 200 :][:800]
-        assert "Overfull \\hbox" not in log, log[log.find("Overfull") - 200 :][:1500]
 
 
 # --------------------------------------------------------------------------- HTML
@@ -614,15 +622,7 @@ def test_workflow_tex_compiles_and_fits(tiny_run, tmp_path):
     texts = [f.read_text(encoding="utf-8") for f in frags]
     if not all(t.isascii() for t in texts):
         pytest.skip("tables rendered with lang: zh need xelatex")
-    doc = (
-        "\\documentclass{article}\n\\usepackage{booktabs,array}\n\\begin{document}\n"
-        + "\n".join(texts)
-        + "\\end{document}\n"
-    )
-    res = _compile(doc, "pdflatex", tmp_path)
-    assert res.returncode == 0, res.stdout[-3000:]
-    log = (tmp_path / "t.log").read_text(errors="replace")
-    assert "Overfull \\hbox" not in log, log[log.find("Overfull") - 200 :][:1500]
+    _log_after_compile(_en_document(texts), "pdflatex", tmp_path)
 
 
 def test_absorbed_controls_named_not_listed(table5):
