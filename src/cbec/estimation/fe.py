@@ -45,17 +45,22 @@ from typing import Any
 import numpy as np
 import polars as pl
 from scipy import stats
+from scipy.linalg import solve_triangular
 
 from cbec.estimation.cg import Prepared, demean_cg, prepare
 
 __all__ = [
+    "COLLIN_TOL",
+    "CollinearityError",
     "FESample",
     "RegResult",
+    "collinear_columns",
     "demean",
     "drop_singletons",
     "encode_fe",
     "feols",
     "parse_vcov",
+    "unidentified",
 ]
 
 
@@ -559,6 +564,72 @@ def adjusted_r2(sample: FESample, r2: float, k: int) -> float:
     return float(1 - (1 - r2) * (n - 1) / (n - k - k_fe))
 
 
+# ----------------------------------------------------------------------------- identification
+
+# Relative (scale-free) collinearity tolerance on 1 - R^2 of a regressor on the fixed effects
+# and the regressors before it. Why 1e-7: the demeaner stops when one more sweep would change
+# no value by more than AUTO_TOL = 1e-10, and its error is that criterion times the
+# conditioning of the fixed-effect design (up to ~1e3 with many movers), so an exactly
+# collinear column of unit scale keeps a residual of at most ~1e-7 per value, a share
+# <= ~1e-14 of its sum of squares: seven orders below the tolerance. The other side: a column
+# kept at 1 - R^2 = 1e-7 has a variance inflation factor of 1e7 (its standard error >= ~3,000
+# times that of an orthogonal regressor), so no column with an interpretable coefficient is
+# dropped. The criterion is relative, so rescaling a column (yuan vs 10k yuan) changes nothing.
+COLLIN_TOL = 1e-7
+
+
+class CollinearityError(ValueError):
+    """A regressor that must be estimated (treatment, endogenous regressor, instrument) is
+    collinear with the fixed effects or the other regressors."""
+
+
+def collinear_columns(M: np.ndarray, ref: np.ndarray, tol: float = COLLIN_TOL) -> np.ndarray:
+    """Boolean mask of the columns of ``M`` = D'D (demeaned regressors in priority order) that
+    are not identified. A Cholesky pass in column order: column j's pivot (its sum of squares
+    left after the fixed effects and the kept columns before it) is compared with ``ref[j]``,
+    its own variation before demeaning (centred sum of squares; for an intercept its sum of
+    squares); j is collinear when pivot <= ``tol`` * ref[j] (always when ref[j] is 0), and is
+    then skipped, as fixest drops the later of two collinear columns. Invariant to rescaling
+    any column (its pivot and its ref scale alike; the others' pivots do not change), unlike
+    an absolute tolerance on the pivots, which also depends on how far the demeaning went."""
+    k = M.shape[0]
+    L = np.zeros((k, k))  # rows: Cholesky factor rows of the kept columns
+    kept: list[int] = []
+    bad = np.zeros(k, dtype=bool)
+    for j in range(k):
+        r = solve_triangular(L[np.ix_(kept, kept)], M[kept, j], lower=True) if kept else L[j, :0]
+        pivot = float(M[j, j]) - float(r @ r)
+        if ref[j] > 0 and pivot > tol * ref[j]:
+            L[j, kept] = r
+            L[j, j] = np.sqrt(pivot)
+            kept.append(j)
+        else:
+            bad[j] = True
+    return bad
+
+
+def unidentified(sample: FESample, names: list[str], tol: float = COLLIN_TOL) -> list[str]:
+    """The regressors of ``names`` (in priority order) that the sample's fixed effects and the
+    identified regressors before them leave unidentified (:func:`collinear_columns` on the
+    demeaned columns, each against its centred, weighted sum of squares :meth:`FESample.tss`)."""
+    if not names:
+        return []
+    D = sample.demeaned(names)
+    ref = np.array([sample.tss(n) for n in names])
+    bad = collinear_columns(D.T @ D, ref, tol)
+    return [n for n, b in zip(names, bad, strict=True) if b]
+
+
+def check_required(dropped: list[str], required: list[str] | tuple[str, ...], what: str) -> None:
+    """Raise :class:`CollinearityError` naming the ``required`` regressors in ``dropped``."""
+    lost = [n for n in dropped if n in required]
+    if lost:
+        raise CollinearityError(
+            f"{what} {', '.join(lost)} collinear with the fixed effects or the other "
+            f"regressors (1 - R^2 <= {COLLIN_TOL:g}): not identified"
+        )
+
+
 # ----------------------------------------------------------------------------- OLS
 
 
@@ -677,34 +748,33 @@ def feols(
     y: str,
     x: list[str],
     vcov: str | dict[str, str] = "CRV1:firm_id",
-    collin_tol: float = 1e-9,
+    collin_tol: float = COLLIN_TOL,
+    required: list[str] | tuple[str, ...] = (),
 ) -> RegResult:
     """OLS of ``y`` on ``x`` absorbing the sample's fixed effects (demeaned data, cached).
 
     ``vcov``: ``"CRV1:<var>"`` (default ``firm_id``), ``"hetero"`` or ``"iid"``. Regressors
-    collinear with the fixed effects or each other are dropped (as pyfixest does) and listed
-    in ``dropped_collinear``. Without fixed effects an intercept is added.
+    collinear with the fixed effects or the regressors before them (scale-free check
+    :func:`collinear_columns` at ``collin_tol``) are dropped, as pyfixest does, listed in
+    ``dropped_collinear`` and warned about; :class:`CollinearityError` when one of
+    ``required`` (e.g. the treatment) is. Without fixed effects an intercept is added.
     """
-    from pyfixest.core.collinear import find_collinear_variables
-
     names = list(x)
     D = sample.demeaned([y, *names])  # one demeaning call for all not-yet-cached columns
+    ref = np.array([sample.tss(n) for n in names])
     if not sample.fe:
         one = np.ones(sample.nobs) if sample.weights is None else np.sqrt(sample.weights)
         D = np.column_stack([D[:, :1], one, D[:, 1:]])
         names = ["Intercept", *names]
+        ref = np.concatenate([[float(one @ one)], ref])
     M = D.T @ D  # [y'y, y'X; X'y, X'X] in one pass
-    dropped: list[str] = []
-    keep = np.ones(len(names), dtype=bool)
-    if names:
-        excl, n_excl, _ = find_collinear_variables(np.ascontiguousarray(M[1:, 1:]), collin_tol)
-        excl = np.asarray(excl).ravel().astype(bool)
-        if n_excl:
-            dropped = [n for n, e in zip(names, excl, strict=True) if e]
-            warnings.warn(f"collinear variables dropped: {dropped}", UserWarning, stacklevel=2)
-            keep = ~excl
-            names = [n for n, e in zip(names, excl, strict=True) if not e]
-    idx = np.flatnonzero(keep) + 1
+    excl = collinear_columns(M[1:, 1:], ref, collin_tol)
+    dropped = [n for n, e in zip(names, excl, strict=True) if e]
+    if dropped:
+        check_required(dropped, required, "regressor")
+        warnings.warn(f"collinear variables dropped: {dropped}", UserWarning, stacklevel=2)
+        names = [n for n, e in zip(names, excl, strict=True) if not e]
+    idx = np.flatnonzero(~excl) + 1
     bread = np.linalg.inv(M[np.ix_(idx, idx)])
     beta = bread @ M[idx, 0]
     coefs = np.zeros(D.shape[1])

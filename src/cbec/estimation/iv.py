@@ -14,8 +14,10 @@ vcov is clustered); with one endogenous regressor also the weak-instrument-robus
 
 Note for the paper's instruments: an instrument that varies only at the city x year level
 (e.g. 1/distance-to-Hangzhou x national IT revenue) is absorbed by a ``city^year`` fixed effect;
-the model is then not identified (``ValueError``). Exogenous controls absorbed by the fixed
-effects are dropped with a warning (listed in ``dropped_collinear``), as in :func:`~.fe.feols`.
+the model is then not identified (:class:`~.fe.CollinearityError`, a ``ValueError`` naming the
+instrument). Exogenous controls absorbed by the fixed effects are dropped with a warning
+(listed in ``dropped_collinear``), as in :func:`~.fe.feols`; all by the FE layer's scale-free
+check (:func:`~.fe.unidentified`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .fe import FESample, RegResult, feols, fit_fields, parse_vcov
+from .fe import FESample, RegResult, check_required, feols, fit_fields, parse_vcov, unidentified
 from .kp import kp_stats
 from .weakiv import weak_iv_stats
 
@@ -69,8 +71,6 @@ def iv2sls(
     Zin = D[:, 1 + len(endo) + len(exog) :]
     Xex = D[:, 1 + len(endo) : 1 + len(endo) + len(exog)]
     Z = np.column_stack([Zin, Xex])
-    if np.linalg.matrix_rank(Z) < Z.shape[1]:
-        raise ValueError("instruments/exogenous regressors are collinear")
     yd = D[:, 0]
     X = D[:, 1 : 1 + len(endo) + len(exog)]
     names = [*endo, *exog]
@@ -103,29 +103,20 @@ def iv2sls(
 def _demeaned_design(
     sample: FESample, y: str, endo: list[str], exog: list[str], inst: list[str]
 ) -> tuple[np.ndarray, list[str], list[str]]:
-    """Demeaned columns ``y, endo, exog, inst``; exogenous controls collinear with the fixed
-    effects or the instruments are dropped with a warning, as feols does. Returns the matrix,
-    the kept exog and the dropped ones; ValueError when instruments are collinear."""
-    from pyfixest.core.collinear import find_collinear_variables
-
-    D = sample.demeaned([y, *endo, *exog, *inst])
-    Zin = D[:, 1 + len(endo) + len(exog) :]
-    Xex = D[:, 1 + len(endo) : 1 + len(endo) + len(exog)]
-    Z = np.column_stack([Zin, Xex])
-    excl, n_excl, _ = find_collinear_variables(np.ascontiguousarray(Z.T @ Z), 1e-9)
-    excl = np.asarray(excl).ravel().astype(bool)
-    if excl[: len(inst)].any():
-        raise ValueError(
-            "instruments are collinear with the fixed effects or each other: "
-            f"{[c for c, e in zip(inst, excl, strict=False) if e]}"
-        )
-    dropped = [c for c, e in zip(exog, excl[len(inst) :], strict=True) if e]
+    """Demeaned columns ``y, endo, exog, inst`` after the FE layer's scale-free identification
+    check (:func:`~.fe.unidentified`) on the instruments then the exogenous controls, and on
+    the kept controls then the endogenous regressors: an instrument or endogenous regressor
+    that is not identified raises :class:`~.fe.CollinearityError` naming it; exogenous
+    controls collinear with the fixed effects or the instruments are dropped with a warning,
+    as feols does. Returns the matrix, the kept exog and the dropped ones."""
+    dropped = unidentified(sample, [*inst, *exog])
+    check_required(dropped, inst, "instrument")
     if dropped:
         # exogenous controls absorbed by the fixed effects: dropped, as feols does
         warnings.warn(f"collinear variables dropped: {dropped}", UserWarning, stacklevel=3)
         exog = [c for c in exog if c not in dropped]
-        D = sample.demeaned([y, *endo, *exog, *inst])
-    return D, exog, dropped
+    check_required(unidentified(sample, [*exog, *endo]), endo, "endogenous regressor")
+    return sample.demeaned([y, *endo, *exog, *inst]), exog, dropped
 
 
 def _first_stage(
@@ -141,7 +132,7 @@ def _first_stage(
 ) -> tuple[RegResult, dict[str, float]]:
     """First-stage OLS of the first endogenous regressor, its F on the excluded instruments
     and the Kleibergen-Paap statistics of all endogenous regressors (``Y``, demeaned)."""
-    first = feols(sample, endo[0], [*inst, *exog], vcov=vcov)
+    first = feols(sample, endo[0], [*inst, *exog], vcov=vcov, required=inst)
     first.estimator = "iv2sls_first_stage"
     idx = [first.names.index(c) for c in inst]
     b_i = first.params[idx]

@@ -47,9 +47,9 @@ import pandas as pd
 import polars as pl
 import pyfixest as pf
 from scipy import sparse, stats
-from scipy.linalg import cho_factor, cho_solve, solve_triangular
+from scipy.linalg import cho_factor, cho_solve
 
-from cbec.estimation.fe import FESample, drop_singletons, encode_fe
+from cbec.estimation.fe import FESample, drop_singletons, encode_fe, unidentified
 from cbec.estimation.fe import feols as fe_feols
 
 PAPER_FE: list[str] = ["firm_id", "ind2^year", "city^year"]
@@ -351,38 +351,15 @@ def _bin_counts(d: pl.DataFrame) -> dict[int, int]:
     return dict(zip(c["rel_time"].to_list(), c["len"].to_list(), strict=True))
 
 
-# a regressor whose variation left after the fixed effects and the regressors before it is below
-# this share of its own (uncentred) sum of squares is not identified: exactly collinear columns
-# leave the demeaning solver's error (of any size up to ~1e-9 of the column), and a column 1e-7
-# away from collinear would have a standard error >= ~3,000 residual s.d. per firm-year anyway
-IDENT_TOL = 1e-7
-
-
 def _unidentified(sample: FESample, names: list[str], check: Sequence[str]) -> list[str]:
     """The regressors of ``check`` (a subset of ``names``) not identified given the sample's
-    fixed effects and the identified regressors before them in ``names``: a Cholesky pass over
-    the demeaned cross-products whose pivots are compared with each column's own sum of squares
-    (scale-free, unlike an absolute tolerance on the pivots, which then depends on how far the
-    iterative demeaning converged). Unidentified columns outside ``check`` are left to the OLS."""
+    fixed effects and the identified regressors before them in ``names``: the FE layer's
+    scale-free check (:func:`cbec.estimation.fe.unidentified`, pivots against each column's own
+    variation, not an absolute tolerance that depends on how far the iterative demeaning
+    converged). Unidentified columns outside ``check`` are left to the OLS."""
     if not check:
         return []
-    D = sample.demeaned(names)
-    M = D.T @ D
-    own = np.array([float(np.square(sample.column(n)).sum()) for n in names])
-    kept: list[int] = []
-    out: list[str] = []
-    L = np.zeros((len(names), len(names)))  # rows: Cholesky factor rows of the kept columns
-    for j, name in enumerate(names):
-        z = L[kept][:, kept] if kept else np.zeros((0, 0))
-        r = solve_triangular(z, M[kept, j], lower=True) if kept else np.zeros(0)
-        pivot = M[j, j] - float(r @ r)
-        if own[j] > 0 and pivot > IDENT_TOL * own[j]:
-            L[j, kept] = r
-            L[j, j] = np.sqrt(pivot)
-            kept.append(j)
-        elif name in check:
-            out.append(name)
-    return out
+    return [n for n in unidentified(sample, names) if n in check]
 
 
 def _fit_feols(
@@ -744,6 +721,7 @@ def did2s(
         d = _drop_untreated_singletons(d, fe_cols, notes)
     d = _drop_unimputable(d, fe_cols, notes)
     d = _drop_non_estimable(d, fe_cols, notes)
+    controls = _stage1_controls(d, controls, fe_cols, notes)
     n_bin = _bin_counts(d)
     bins = [b for b in _bins(window, ref) if n_bin.get(b, 0) > 0]
     regs = [f"es_{_tag(b)}" for b in bins]
@@ -763,6 +741,24 @@ def did2s(
         raise ValueError(f"unknown engine {engine!r}")
     summary = _summarise("did2s", bins, beta, vcov, n_bin, g, window, ref)
     return _result("did2s", summary, design, d, g, notes, vcov="CRV1(GMM)")
+
+
+def _stage1_controls(
+    d: pl.DataFrame, controls: list[str], fe_cols: list[str], notes: list[str]
+) -> list[str]:
+    """The stage-1 controls identified on the untreated firm-years given the fixed effects
+    (the FE layer's scale-free check :func:`cbec.estimation.fe.unidentified`); the others
+    are dropped (noted), as a collinear control would make stage 1's coefficients arbitrary."""
+    if not controls:
+        return []
+    unt = d.filter(~pl.col("treated"))
+    s = FESample.from_frame(unt, fe_cols, controls, cluster=None, drop_singleton_obs=False)
+    bad = unidentified(s, controls)
+    if bad:
+        notes.append(
+            f"first-stage controls not identified on the untreated firm-years dropped: {bad}"
+        )
+    return [c for c in controls if c not in bad]
 
 
 def _drop_untreated_singletons(

@@ -11,12 +11,13 @@ interacted fixed effects are encoded once and each variable is demeaned once for
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from cbec.estimation.fe import FESample, feols
+from cbec.estimation.fe import CollinearityError, FESample, RegResult, feols
 from cbec.estimation.iv import iv2sls
 from cbec.estimation.weakiv import MOP_CRIT_TAU10
 from cbec.estimation.wild import wild_cluster_bootstrap
@@ -104,21 +105,6 @@ def _fe_columns(fe: list[str]) -> list[str]:
     return [p for f in fe for p in f.split("^")]
 
 
-def absorbed(sample: FESample, names: list[str], rel_tol: float = 1e-5) -> list[str]:
-    """Variables the fixed effects absorb: after demeaning (to the sample's tolerance) their
-    standard deviation is below ``rel_tol`` times the raw one (e.g. a firm-level dummy under
-    firm fixed effects)."""
-    if not names:
-        return []
-    d = sample.demeaned(names)
-    out = []
-    for i, n in enumerate(names):
-        raw_sd = float(sample.column(n).std())
-        if raw_sd == 0 or float(d[:, i].std()) <= rel_tol * raw_sd:
-            out.append(n)
-    return out
-
-
 def _prepare(df: pl.DataFrame, spec: dict, common: dict) -> tuple[list[dict], list[str]]:
     cols = spec["columns"]
     controls = list(common["controls"])
@@ -172,11 +158,10 @@ def _iv_columns(
                 f"no firm-year with all of the column's variables ({', '.join(key[1])}) non-missing"
             )
         exog = column_regressors({**c, "treatment": None}, controls)
-        gone = absorbed(sample, exog)
-        if gone:
-            log.warning("%s: absorbed by the fixed effects, dropped: %s", name, gone)
-            exog = [v for v in exog if v not in gone]
         res = iv2sls(sample, c["depvar"], c["endog"], c["instruments"], exog, vcov=vcov)
+        gone = res.dropped_collinear
+        if gone:
+            log.warning("%s: collinear with the fixed effects, dropped: %s", name, gone)
     except ValueError as err:
         # e.g. an instrument without variation after the fixed effects (a tiny panel):
         # the columns stay in the table, empty, with the reason in the JSON and log
@@ -200,6 +185,25 @@ def _iv_columns(
             res.stats["ar_ci"],
         )
     return [first, second]
+
+
+def _ols_column(sample: FESample, c: dict, regs: list[str], vcov: str, where: str) -> RegResult:
+    """The OLS fit of one column. Regressors collinear with the fixed effects or the ones
+    before them are dropped and logged (the FE layer's scale-free check; the table note names
+    them); the treatment and its interactions must stay: if not, the run stops naming them."""
+    treat = c.get("treatment")
+    required = [treat, *(interaction_name(treat, m) for m in c.get("interactions", []))]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the dropped ones: logged below
+            res = feols(sample, c["depvar"], regs, vcov=vcov, required=required if treat else ())
+    except CollinearityError as err:
+        raise CollinearityError(f"{where}: {err}") from err
+    if res.dropped_collinear:
+        log.warning(
+            "%s: collinear with the fixed effects, dropped: %s", where, res.dropped_collinear
+        )
+    return res
 
 
 def _wild_stats(
@@ -292,11 +296,9 @@ def regression_table(
             label_i += len(new)
             continue
         regs = column_regressors(c, controls)
-        gone = absorbed(sample, [r for r in regs if r != c.get("treatment")])
-        if gone:
-            log.warning("%s (%d): absorbed by the fixed effects, dropped: %s", name, label_i, gone)
-            regs = [r for r in regs if r not in gone]
-        res = feols(sample, c["depvar"], regs, vcov=vcov)
+        res = _ols_column(sample, c, regs, vcov, f"{name} ({label_i})")
+        gone = res.dropped_collinear
+        regs = [r for r in regs if r not in gone]
         d = res.to_dict(f"({label_i})")
         d.update(controls=bool(c.get("controls")), absorbed=gone)
         if c.get("wild_bootstrap"):
