@@ -181,7 +181,7 @@ def demean(
     projections (``tol`` is its convergence criterion). ``"lsmr"``: pyfixest's ``within``
     LSMR solver (additive Schwarz preconditioning). For ``"auto"`` and ``"cg"``, ``tol``
     bounds the change one more symmetric sweep of alternating projections would make to any
-    value; columns run in parallel on ``threads`` threads (default ``CBEC_THREADS`` or 1)
+    value, relative to the column's scale (:func:`unit_scale`); columns run in parallel on ``threads`` threads (default ``CBEC_THREADS`` or 1)
     with results identical for any number of threads; ``prepared`` (:func:`prepare`) reuses
     a sample's set-up. Raises ``RuntimeError`` if the chosen solver fails to converge.
 
@@ -208,6 +208,8 @@ def demean(
         auto = method == "auto"
         ctol = min(tol, AUTO_TOL) if auto else tol
         it = maxiter
+        scale = unit_scale(x2)
+        x2 = x2 / scale  # exact (powers of 2): the criterion is relative to each column's scale
         out, sweeps = demean_cg(x2, codes, weights, ctol, it, threads, prepared)
         bad = np.flatnonzero(sweeps < 0)
         if bad.size and not auto:
@@ -221,7 +223,20 @@ def demean(
             )
             sub = np.ascontiguousarray(x2[:, bad])
             out[:, bad] = _demean_lsmr(sub, codes, weights, ctol, maxiter)
+        out *= scale
     return out.ravel() if one_d else np.ascontiguousarray(out)
+
+
+def unit_scale(x: np.ndarray) -> np.ndarray:
+    """Per column of ``x``, the power of 2 nearest its largest deviation from its mean (1 for
+    a constant column). Dividing by it is exact in floating point, so CG on ``x / scale``
+    is CG on ``x`` scaled, with an absolute stopping criterion that is now relative to the
+    column's own scale: a variable in yuan or in 10k yuan is demeaned to the same relative
+    precision (with the raw values, 1e-10 on values of 1e6 never converged and 1e-10 on
+    values of 1e-6 left a relative error near 1e-4)."""
+    dev = np.abs(x - x.mean(axis=0)).max(axis=0) if x.shape[0] else np.zeros(x.shape[1])
+    ok = np.isfinite(dev) & (dev > 0)
+    return np.exp2(np.round(np.log2(np.where(ok, dev, 1.0))))
 
 
 # "auto" runs at min(tol, AUTO_TOL): stricter than the 1e-6 of MAP and 1e-8 of LSMR before it
