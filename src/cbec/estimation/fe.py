@@ -582,14 +582,18 @@ def adjusted_r2(sample: FESample, r2: float, k: int) -> float:
 # ----------------------------------------------------------------------------- identification
 
 # Relative (scale-free) collinearity tolerance on 1 - R^2 of a regressor on the fixed effects
-# and the regressors before it. Why 1e-7: the demeaner stops when one more sweep would change
-# no value by more than AUTO_TOL = 1e-10, and its error is that criterion times the
-# conditioning of the fixed-effect design (up to ~1e3 with many movers), so an exactly
-# collinear column of unit scale keeps a residual of at most ~1e-7 per value, a share
-# <= ~1e-14 of its sum of squares: seven orders below the tolerance. The other side: a column
-# kept at 1 - R^2 = 1e-7 has a variance inflation factor of 1e7 (its standard error >= ~3,000
-# times that of an orthogonal regressor), so no column with an interpretable coefficient is
-# dropped. The criterion is relative, so rescaling a column (yuan vs 10k yuan) changes nothing.
+# and the regressors before it. Why 1e-7, from the demeaner's tolerance: CG stops when one more
+# sweep would change no value by more than AUTO_TOL = 1e-10 of the column's scale
+# (unit_scale), and its error is that criterion times the conditioning of the fixed-effect
+# design, so an exactly collinear column keeps a residual whose share of its sum of squares is
+# of order (1e-10 * conditioning)^2: measured 6e-23 to 6e-21 for city-year and
+# firm+industry-year+city-year combinations on simulated panels with 10-30 % movers, 14 orders
+# below the tolerance (an absolute 1e-9 on the pivots let a pre-CG solver's 2.2e-9 through).
+# The other side: a column kept at 1 - R^2 = 1e-7 has a variance inflation factor of 1e7
+# (standard error >= ~3,000 times that of an orthogonal regressor), so no column with an
+# interpretable coefficient is dropped. Relative, so a column's units (yuan vs 10k yuan)
+# change nothing. pyfixest's check (used here before: an absolute tolerance on the Cholesky
+# pivots of the demeaned X'X) keeps or drops a nearly collinear column depending on its units.
 COLLIN_TOL = 1e-7
 
 
