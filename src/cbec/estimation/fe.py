@@ -14,9 +14,12 @@ operations on every call and demeans every model from scratch; here
 * :func:`demean` (method ``auto``) runs our conjugate-gradient demeaner
   (:mod:`cbec.estimation.cg`: CG on symmetric alternating projections, numba kernels, the
   columns on ``CBEC_THREADS`` threads with results identical for any number of threads;
-  tolerance ``min(tol, AUTO_TOL)`` = 1e-10 by default), falling back to pyfixest's LSMR
+  tolerance ``min(tol, AUTO_TOL)`` = 1e-10 of each column's scale by default), falling back to pyfixest's LSMR
   (``within``) for a column CG does not finish; with a few firms moving between cities
   plain alternating projections need > 10,000 sweeps, CG about a hundred iterations;
+* :func:`collinear_columns` / :func:`unidentified` is the one scale-free identification check
+  of the layer (1 - R^2 on the fixed effects and the earlier regressors <= ``COLLIN_TOL``),
+  used by :func:`feols`, the 2SLS, did2s's stage 1 and the event studies;
 * :func:`feols` is OLS on demeaned data with pyfixest's default small-sample conventions
   (``ssc(k_adj=True, k_fixef="nonnested", G_adj=True)``): for CRV1,
   V = (N-1)/(N-k) * G/(G-1) * (X'X)^-1 (sum_g s_g s_g') (X'X)^-1 with k = #regressors +
