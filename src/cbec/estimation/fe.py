@@ -14,9 +14,10 @@ operations on every call and demeans every model from scratch; here
 * :func:`demean` (method ``auto``) runs our conjugate-gradient demeaner
   (:mod:`cbec.estimation.cg`: CG on symmetric alternating projections, numba kernels, the
   columns on ``CBEC_THREADS`` threads with results identical for any number of threads;
-  tolerance ``min(tol, AUTO_TOL)`` = 1e-10 of each column's scale by default), falling back to pyfixest's LSMR
-  (``within``) for a column CG does not finish; with a few firms moving between cities
-  plain alternating projections need > 10,000 sweeps, CG about a hundred iterations;
+  tolerance ``min(tol, AUTO_TOL)`` = 1e-10 of each column's scale by default), falling back
+  to pyfixest's LSMR (``within``) for a column CG does not finish; with a few firms moving
+  between cities plain alternating projections need > 10,000 sweeps, CG about a hundred
+  iterations;
 * :func:`collinear_columns` / :func:`unidentified` is the one scale-free identification check
   of the layer (1 - R^2 on the fixed effects and the earlier regressors <= ``COLLIN_TOL``),
   used by :func:`feols`, the 2SLS, did2s's stage 1 and the event studies;
@@ -184,8 +185,9 @@ def demean(
     projections (``tol`` is its convergence criterion). ``"lsmr"``: pyfixest's ``within``
     LSMR solver (additive Schwarz preconditioning). For ``"auto"`` and ``"cg"``, ``tol``
     bounds the change one more symmetric sweep of alternating projections would make to any
-    value, relative to the column's scale (:func:`unit_scale`); columns run in parallel on ``threads`` threads (default ``CBEC_THREADS`` or 1)
-    with results identical for any number of threads; ``prepared`` (:func:`prepare`) reuses
+    value, relative to the column's scale (:func:`unit_scale`); columns run in parallel on
+    ``threads`` threads (default ``CBEC_THREADS`` or 1) with results identical for any number
+    of threads; ``prepared`` (:func:`prepare`) reuses
     a sample's set-up. Raises ``RuntimeError`` if the chosen solver fails to converge.
 
     Why not projections alone: with the paper's fixed effects (firm + ind2^year + city^year)
