@@ -31,6 +31,7 @@ from cbec.estimation.fe import (
 )
 from cbec.estimation.iv import iv2sls
 from cbec.tables import build
+from cbec.tables.event_notes import event_study_notes
 
 X = ["platform", "lnqygm", "lnage"]
 
@@ -177,6 +178,9 @@ def test_did2s_drops_stage1_control_collinear_with_fixed_effects():
     ref = st.did2s(sim, replace(design, controls=["lnqygm"]))
     res = st.did2s(sim, replace(design, controls=["lnqygm", "cyx"]))
     assert any(n.endswith("dropped: ['cyx']") for n in res.notes)
+    notes = event_study_notes({"notes": [f"did2s: {n}" for n in res.notes]})
+    assert "first-stage controls that the fixed effects absorb" in notes["en"]
+    assert "'cyx'" in notes["en"] and "'cyx'" in notes["zh"]
     np.testing.assert_allclose(
         res.path["estimate"].to_numpy(), ref.path["estimate"].to_numpy(), rtol=1e-8
     )
