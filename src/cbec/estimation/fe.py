@@ -648,9 +648,10 @@ def check_required(dropped: list[str], required: list[str] | tuple[str, ...], wh
     """Raise :class:`CollinearityError` naming the ``required`` regressors in ``dropped``."""
     lost = [n for n in dropped if n in required]
     if lost:
+        verb = "is" if len(lost) == 1 else "are"
         raise CollinearityError(
-            f"{what} {', '.join(lost)} collinear with the fixed effects or the other "
-            f"regressors (1 - R^2 <= {COLLIN_TOL:g}): not identified"
+            f"{what} {', '.join(lost)} {verb} collinear with the fixed effects or the other "
+            f"regressors (1 - R^2 <= {COLLIN_TOL:g}): not identified, not estimated"
         )
 
 
