@@ -182,20 +182,25 @@ def demean_cg(
     maxiter: int = 10_000,
     threads: int | None = None,
     prepared: Prepared | None = None,
+    scale: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Residuals of the columns of ``x`` (``(n, k)``) on the fixed effects ``codes``
     (``(n, Q)`` dense integer codes) and the CG iterations each column took (-1: not
     converged in ``maxiter``).
 
     ``prepared`` (from :func:`prepare`) reuses one sample's set-up across calls. ``tol``
-    bounds the change one more symmetric sweep would make (absolute, every value). Columns
-    are solved in parallel on ``threads`` threads; results do not depend on it."""
+    bounds the change one more symmetric sweep would make (absolute, every value). With
+    ``scale`` (one value per column), the columns are divided by it first (the residuals
+    returned are of ``x / scale``). Columns are solved in parallel on ``threads`` threads;
+    results do not depend on it."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError("x must be 2-dimensional")
     p = prepared if prepared is not None else prepare(codes, weights)
     k = x.shape[1]
-    out = np.asfortranarray(x.copy())
+    out = np.array(x, order="F")  # one copy, solved in place
+    if scale is not None:
+        out /= scale
     sweeps = np.zeros(k, dtype=np.int64)
     nt = max(threads or default_threads(), 1)
 

@@ -213,9 +213,9 @@ def demean(
         auto = method == "auto"
         ctol = min(tol, AUTO_TOL) if auto else tol
         it = maxiter
+        # CG on x / scale (exact: powers of 2): the criterion is relative to each column's scale
         scale = unit_scale(x2)
-        x2 = x2 / scale  # exact (powers of 2): the criterion is relative to each column's scale
-        out, sweeps = demean_cg(x2, codes, weights, ctol, it, threads, prepared)
+        out, sweeps = demean_cg(x2, codes, weights, ctol, it, threads, prepared, scale)
         bad = np.flatnonzero(sweeps < 0)
         if bad.size and not auto:
             raise RuntimeError(f"CG demeaning did not converge in {it} iterations")
@@ -226,7 +226,7 @@ def demean(
                 RuntimeWarning,
                 stacklevel=2,
             )
-            sub = np.ascontiguousarray(x2[:, bad])
+            sub = np.ascontiguousarray(x2[:, bad] / scale[bad])
             out[:, bad] = _demean_lsmr(sub, codes, weights, ctol, maxiter)
         out *= scale
     return out.ravel() if one_d else np.ascontiguousarray(out)
