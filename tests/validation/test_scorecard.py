@@ -6,7 +6,7 @@ import pytest
 
 from cbec.validation.paper import TABLES, load_paper_results, paper_cells
 from cbec.validation.render import scorecard_md
-from cbec.validation.scorecard import build_scorecard
+from cbec.validation.scorecard import NO_LIKE_FOR_LIKE, ORACLE_KIND, build_scorecard
 
 # an independent spot check of the transcription: (table, paper column, term) -> (b, t),
 # read again from the paper's Tables 2-7
@@ -104,3 +104,44 @@ def test_scorecard_matches_our_columns_and_flags_the_truth():
     assert card["summary"]["r2_within_tol"] == card["summary"]["r2_judged"] == 11
     shifted = build_scorecard(paper, _fake_estimates(paper, shift=0.5), _truth())
     assert shifted["summary"]["truth_outside_ci"] == shifted["summary"]["truth_judged"]
+
+
+def _oracle_json(paper: dict, value: float) -> dict:
+    """An oracle_tables.json whose every Table 2, 3, 6, 7 cell equals ``value``."""
+    tables = {}
+    for t in ("table2", "table3", "table6", "table7"):
+        cols = sorted(paper[t]["columns"], key=lambda c: c["ours"])
+        tables[t] = {
+            "columns": [
+                None
+                if str(c["depvar"]).startswith("cu_sfa")
+                else {"coef": {k: {"b": value} for k in c["coef"]}}
+                for c in cols
+            ]
+        }
+    return {"tables": tables}
+
+
+def test_scorecard_judges_against_the_oracle_and_not_the_sfa_cells():
+    paper = load_paper_results()
+    est = _fake_estimates(paper)
+    rows = {
+        (c["table"], c["paper_column"], c["term"]): c
+        for c in build_scorecard(paper, est, _truth(), _oracle_json(paper, 0.328))["cells"]
+    }
+    ix = rows[("table7", 1, "platform:sfhighict")]
+    assert ix["truth"] == pytest.approx(0.328) and ix["truth_kind"] == ORACLE_KIND
+    assert ix["planted"] == pytest.approx(0.04) and ix["truth_outside_ci"] is False
+    for col in (2, 3):
+        sfa = rows[("table3", col, "platform")]
+        assert sfa["truth"] is None and sfa["truth_outside_ci"] is None
+        assert sfa["truth_kind"] == NO_LIKE_FOR_LIKE
+    # Table 4 (matching) has no oracle table: the world's own value stays its truth
+    t4 = rows[("table4", 1, "platform")]
+    assert t4["truth_kind"] == t4["planted_kind"] != ORACLE_KIND
+    # without an oracle the interaction is judged against the planted value (and flagged)
+    plain = {
+        (c["table"], c["paper_column"], c["term"]): c
+        for c in build_scorecard(paper, est, _truth())["cells"]
+    }
+    assert plain[("table7", 1, "platform:sfhighict")]["truth_outside_ci"] is True
