@@ -66,6 +66,7 @@ rule oracle_tables:
         sample="results/analysis/sample.parquet",
         panel="results/interim/asif_panel.parquet",
         firm_year="resources/truth/firm_year.parquet",
+        firms="resources/truth/firms.parquet",
     output:
         "results/validation/oracle_tables.json",
     log:
@@ -78,6 +79,7 @@ rule oracle_tables:
     params:
         specs=config["tables"]["specs"],
         common=TABLE_COMMON,
+        excluded=config["years"]["excluded"],
     script:
         "../scripts/oracle_tables.py"
 

@@ -6,7 +6,7 @@ import polars as pl
 
 from cbec import runlog
 from cbec.data.io import write_text_atomic
-from cbec.validation.oracle import oracle_sample, oracle_tables
+from cbec.validation.oracle import oracle_sample, oracle_tables, realized_interactions
 
 
 def main() -> None:
@@ -17,6 +17,9 @@ def main() -> None:
         pl.read_parquet(inp.firm_year),
     )
     out = oracle_tables(df, dict(prm.specs), dict(prm.common), dropped)
+    out["realized_interactions"] = realized_interactions(
+        pl.read_parquet(inp.firm_year), pl.read_parquet(inp.firms), list(prm.excluded)
+    )
     write_text_atomic(json.dumps(out, indent=2, ensure_ascii=False), snakemake.output[0])
 
 

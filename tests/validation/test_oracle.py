@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from cbec.validation.oracle import oracle_sample, oracle_table
+from cbec.validation.oracle import oracle_sample, oracle_table, realized_interactions
 
 COMMON = {
     "fixed_effects": ["firm_id", "ind2^year", "city_code^year"],
@@ -106,3 +106,29 @@ def test_oracle_table_is_the_same_specification_on_true_data():
         lx["nobs"]
         == sample.filter((pl.col("firm_id") != 100) & pl.col("ln_export").is_not_null()).height
     )
+
+
+def test_realized_interactions_are_the_group_difference_of_realized_effects():
+    fy = pl.DataFrame(
+        {
+            "true_firm": [1, 1, 2, 2, 3, 4],
+            "year": [2005, 2009, 2005, 2006, 2005, 2005],
+            "in_asif": [True, True, True, True, True, True],
+            "platform": [True, True, True, True, False, True],
+            "tau_cu": [0.10, 0.90, 0.06, 0.08, 0.0, 0.5],  # 2009 excluded; firm 4 no exporter
+        }
+    )
+    firms = pl.DataFrame(
+        {
+            "true_firm": [1, 2, 3, 4],
+            "exporter": [True, True, True, False],
+            "high_ict": [True, False, True, True],
+            "early": [True, True, False, False],
+            "high_score": [False, False, False, False],
+        }
+    )
+    out = realized_interactions(fy, firms, [2008, 2009, 2010])
+    assert out["sfhighict"]["difference"] == pytest.approx(0.10 - 0.07)
+    assert out["sfhighict"]["group0"] == pytest.approx(0.07)
+    assert out["sfold"]["group0"] is None and out["sfold"]["difference"] is None
+    assert out["sfhighscore"]["group1"] is None

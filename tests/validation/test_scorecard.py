@@ -98,7 +98,7 @@ def test_scorecard_matches_our_columns_and_flags_the_truth():
     # no planted value for controls and first stages
     assert rows[("table2", 2, "lnqygm")]["truth"] is None
     assert rows[("table5", 1, "iv_dist")]["truth"] is None
-    # Table 7: interaction = planted; main term = average effect - tau x treated share
+    # Table 7: interaction = planted (on the latent effect); main term = average effect - tau x treated share
     assert rows[("table7", 1, "platform:sfhighict")]["truth"] == pytest.approx(0.04)
     assert rows[("table7", 1, "platform")]["truth"] == pytest.approx(0.09 - 0.04 * 0.5)
     assert card["summary"]["r2_within_tol"] == card["summary"]["r2_judged"] == 11
@@ -119,7 +119,8 @@ def _oracle_json(paper: dict, value: float) -> dict:
                 for c in cols
             ]
         }
-    return {"tables": tables}
+    realized = {m: {"difference": 0.016} for m in ("sfhighict", "sfold", "sfhighscore")}
+    return {"tables": tables, "realized_interactions": realized}
 
 
 def test_scorecard_judges_against_the_oracle_and_not_the_sfa_cells():
@@ -132,10 +133,13 @@ def test_scorecard_judges_against_the_oracle_and_not_the_sfa_cells():
     ix = rows[("table7", 1, "platform:sfhighict")]
     assert ix["truth"] == pytest.approx(0.328) and ix["truth_kind"] == ORACLE_KIND
     assert ix["planted"] == pytest.approx(0.04) and ix["truth_outside_ci"] is False
+    assert ix["realized"] == pytest.approx(0.016) and "realized 0.0160" in ix["planted_kind"]
     for col in (2, 3):
         sfa = rows[("table3", col, "platform")]
         assert sfa["truth"] is None and sfa["truth_outside_ci"] is None
         assert sfa["truth_kind"] == NO_LIKE_FOR_LIKE
+    # controls: the world plants no effect, so no truth even with an oracle table
+    assert rows[("table2", 2, "lnqygm")]["truth"] is None
     # Table 4 (matching) has no oracle table: the world's own value stays its truth
     t4 = rows[("table4", 1, "platform")]
     assert t4["truth_kind"] == t4["planted_kind"] != ORACLE_KIND

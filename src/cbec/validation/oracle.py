@@ -41,6 +41,8 @@ TRUE_OUTCOME: dict[str, pl.Expr] = {
 # pipeline treatment -> the truth's firm_year column
 TRUE_TREATMENT = {"platform": "platform", "platform_mic": "platform_mic"}
 ORACLE_TABLES = ("table2", "table3", "table6", "table7")
+# Table 7 moderator -> the truth's group dummy (firms.parquet) the world plants it on
+TRUE_GROUP = {"sfhighict": "high_ict", "sfold": "early", "sfhighscore": "high_score"}
 
 
 def _truth_columns(firm_year: pl.DataFrame) -> pl.DataFrame:
@@ -125,3 +127,22 @@ def oracle_tables(
     }
     log.info("oracle tables %s on %d rows (%d without truth)", list(tables), df.height, dropped)
     return {"rows": df.height, "rows_without_truth": dropped, "tables": tables}
+
+
+def realized_interactions(
+    firm_year: pl.DataFrame, firms: pl.DataFrame, excluded: list[int]
+) -> dict[str, dict[str, float | None]]:
+    """Per Table 7 moderator: the realized effects on u (``firm_year.tau_cu``, after the
+    bounds of u) of the treated analysis firm-years (direct exporters in ASIF outside
+    ``excluded``) in the truth's group 1 and group 0, and their difference, the realized
+    counterpart of the interaction planted on the latent effect."""
+    fy = firm_year.filter(
+        pl.col("in_asif") & (pl.col("platform") == 1) & ~pl.col("year").is_in(excluded)
+    ).join(firms.filter(pl.col("exporter")), on="true_firm")
+    out: dict[str, dict[str, float | None]] = {}
+    for mod, grp in TRUE_GROUP.items():
+        m = {g: fy.filter(pl.col(grp) == g)["tau_cu"].mean() for g in (True, False)}
+        one, zero = (None if v is None else float(v) for v in (m[True], m[False]))
+        diff = None if one is None or zero is None else one - zero
+        out[mod] = {"group1": one, "group0": zero, "difference": diff}
+    return out

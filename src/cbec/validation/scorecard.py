@@ -20,6 +20,7 @@ R2_TOL = 0.1  # calibration target: |R² - paper's| for the tables below
 R2_TABLES = ("table2", "table3", "table6")
 NO_LIKE_FOR_LIKE = "no like-for-like truth"
 ORACLE_KIND = "oracle: same spec. on true data"
+TREATMENT_TERMS = ("platform", "platform_mic")
 # depvar -> key of params.json planted_effects for the platform coefficient (Table 6)
 MECHANISM_EFFECT = {
     "tfp_lp": "tau_tfp",
@@ -52,7 +53,7 @@ def _table7_truth(cell: dict[str, Any], moderator: str, truth: dict[str, Any]):
     eff = truth["planted_effects"]
     key, share_key = MODERATOR_EFFECT[moderator]
     if cell["term"] != "platform":
-        return float(eff[key]), "planted"
+        return float(eff[key]), "planted on the latent effect"
     share = truth.get("calibration", {}).get("heterogeneity", {}).get(share_key)
     if share is None:
         return None, ""
@@ -91,7 +92,11 @@ def truth_value(cell: dict[str, Any], truth: dict[str, Any] | None) -> tuple[flo
 
 def oracle_value(cell: dict[str, Any], oracle: dict[str, Any] | None) -> float | None:
     """The cell's coefficient in the oracle table (the same specification on the world's
-    true data, :mod:`cbec.validation.oracle`); None where there is none."""
+    true data, :mod:`cbec.validation.oracle`); None where there is none, and for controls
+    (the world plants no effect of a control: their oracle coefficients describe the
+    measured CU, not a truth the pipeline should recover)."""
+    if cell["term"] not in TREATMENT_TERMS and ":" not in cell["term"]:
+        return None
     cols = ((oracle or {}).get("tables", {}).get(cell["table"]) or {}).get("columns") or []
     pos = cell["our_column"]
     col = cols[pos] if 0 <= pos < len(cols) else None
@@ -170,12 +175,22 @@ def build_scorecard(
     for cell in paper_cells(paper):
         cell = {**cell, "moderator": _moderator(paper, cell)}
         col = _our_column(estimates, cell["table"], cell["our_column"])
-        cells.append(score_cell(cell, col, truth, oracle))
+        cells.append(_with_realized(score_cell(cell, col, truth, oracle), oracle))
     columns = [
         score_column(pc, _our_column(estimates, pc["table"], pc["our_column"]))
         for pc in paper_columns(paper)
     ]
     return {"cells": cells, "columns": columns, "summary": _summary(cells, columns)}
+
+
+def _with_realized(row: dict[str, Any], oracle: dict[str, Any] | None) -> dict[str, Any]:
+    """A Table 7 interaction row with the realized difference of the effects on u between
+    the truth's groups (the planted interaction after the upper bound of u compresses it)."""
+    real = (oracle or {}).get("realized_interactions", {}).get(row.get("moderator") or "")
+    if ":" not in row["term"] or not real or real.get("difference") is None:
+        return row
+    diff = float(real["difference"])
+    return {**row, "realized": diff, "planted_kind": f"{row['planted_kind']}; realized {diff:.4f}"}
 
 
 def _moderator(paper: dict[str, Any], cell: dict[str, Any]) -> str | None:
