@@ -3,6 +3,7 @@
 # functions of the wildcard, so editing one table's spec reruns only that table.
 # TABLE_COMMON (the settings every table shares) is defined in common.smk.
 
+
 rule table:
     input:
         sample="results/analysis/sample.parquet",
