@@ -80,6 +80,7 @@ def test_scorecard_lists_every_cell_with_the_papers_numbers():
         assert (row["paper_b"], row["paper_t"]) == pytest.approx((b, t))
         assert row["ours_b"] is None
     md = scorecard_md(card)
+    assert "R² of table3 (1) in the paper: inconsistent with the paper's own Table 2" in md
     assert md.count("\n| table |") == 2 and "| table5 | (3) | iv_bartik | 0.246 | 4.15 |" in md
 
 

@@ -50,6 +50,10 @@ def scorecard_md(card: dict[str, Any]) -> str:
             f"| {_f(c['ours_n'])} | {_f(c['n_ratio'], 2)} | {_f(c['paper_r2'])} "
             f"| {_f(c['ours_r2'])} | {_f(c['r2_gap'])} |"
         )
+    notes = [c for c in card["columns"] if c.get("r2_note")]
+    lines += [""] + [
+        f"R² of {c['table']} ({c['paper_column']}) in the paper: {c['r2_note']}." for c in notes
+    ]
     lines += [
         "",
         "Paper: the published estimate and t statistic (clustered by firm). Truth: where "
