@@ -111,6 +111,13 @@ def report_pages():
     return [p for p in REPORT_PAGES if SYNTHETIC and p in made]
 
 
+# settings every regression table shares (the table rules; the oracle tables of validation)
+TABLE_COMMON = {
+    k: config["tables"][k]
+    for k in ("fixed_effects", "cluster", "controls", "min_firms", "wild_bootstrap")
+}
+
+
 def headline_spec():
     """Table 2 column (2) of config.yaml: depvar, treatment, controls, fixed effects, cluster."""
     t = config["tables"]

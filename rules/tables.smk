@@ -1,11 +1,7 @@
 # The tables declared in config.yaml `tables.specs`: one job per table renders
 # results/tables/<name>.{tex,md,html} from results/estimates/<name>.json. The params are
 # functions of the wildcard, so editing one table's spec reruns only that table.
-
-TABLE_COMMON = {
-    k: config["tables"][k]
-    for k in ("fixed_effects", "cluster", "controls", "min_firms", "wild_bootstrap")
-}
+# TABLE_COMMON (the settings every table shares) is defined in common.smk.
 
 
 rule table:

@@ -13,7 +13,8 @@ from cbec.validation.scorecard import build_scorecard
 def main() -> None:
     estimates = {Path(p).stem: json.loads(Path(p).read_text()) for p in snakemake.input.estimates}
     truth = json.loads(Path(snakemake.input.truth).read_text())
-    card = build_scorecard(load_paper_results(), estimates, truth)
+    oracle = json.loads(Path(snakemake.input.oracle).read_text())
+    card = build_scorecard(load_paper_results(), estimates, truth, oracle)
     write_text_atomic(json.dumps(card, indent=2, ensure_ascii=False), snakemake.output.json)
     write_text_atomic(scorecard_md(card), snakemake.output.md)
 

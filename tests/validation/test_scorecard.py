@@ -6,7 +6,7 @@ import pytest
 
 from cbec.validation.paper import TABLES, load_paper_results, paper_cells
 from cbec.validation.render import scorecard_md
-from cbec.validation.scorecard import build_scorecard
+from cbec.validation.scorecard import NO_LIKE_FOR_LIKE, ORACLE_KIND, build_scorecard
 
 # an independent spot check of the transcription: (table, paper column, term) -> (b, t),
 # read again from the paper's Tables 2-7
@@ -80,6 +80,7 @@ def test_scorecard_lists_every_cell_with_the_papers_numbers():
         assert (row["paper_b"], row["paper_t"]) == pytest.approx((b, t))
         assert row["ours_b"] is None
     md = scorecard_md(card)
+    assert "R² of table3 (1) in the paper: inconsistent with the paper's own Table 2" in md
     assert md.count("\n| table |") == 2 and "| table5 | (3) | iv_bartik | 0.246 | 4.15 |" in md
 
 
@@ -98,9 +99,54 @@ def test_scorecard_matches_our_columns_and_flags_the_truth():
     # no planted value for controls and first stages
     assert rows[("table2", 2, "lnqygm")]["truth"] is None
     assert rows[("table5", 1, "iv_dist")]["truth"] is None
-    # Table 7: interaction = planted; main term = average effect - tau x treated share
+    # Table 7: interaction = planted (on the latent effect); main term = average effect - tau x treated share
     assert rows[("table7", 1, "platform:sfhighict")]["truth"] == pytest.approx(0.04)
     assert rows[("table7", 1, "platform")]["truth"] == pytest.approx(0.09 - 0.04 * 0.5)
     assert card["summary"]["r2_within_tol"] == card["summary"]["r2_judged"] == 11
     shifted = build_scorecard(paper, _fake_estimates(paper, shift=0.5), _truth())
     assert shifted["summary"]["truth_outside_ci"] == shifted["summary"]["truth_judged"]
+
+
+def _oracle_json(paper: dict, value: float) -> dict:
+    """An oracle_tables.json whose every Table 2, 3, 6, 7 cell equals ``value``."""
+    tables = {}
+    for t in ("table2", "table3", "table6", "table7"):
+        cols = sorted(paper[t]["columns"], key=lambda c: c["ours"])
+        tables[t] = {
+            "columns": [
+                None
+                if str(c["depvar"]).startswith("cu_sfa")
+                else {"coef": {k: {"b": value} for k in c["coef"]}}
+                for c in cols
+            ]
+        }
+    realized = {m: {"difference": 0.016} for m in ("sfhighict", "sfold", "sfhighscore")}
+    return {"tables": tables, "realized_interactions": realized}
+
+
+def test_scorecard_judges_against_the_oracle_and_not_the_sfa_cells():
+    paper = load_paper_results()
+    est = _fake_estimates(paper)
+    rows = {
+        (c["table"], c["paper_column"], c["term"]): c
+        for c in build_scorecard(paper, est, _truth(), _oracle_json(paper, 0.328))["cells"]
+    }
+    ix = rows[("table7", 1, "platform:sfhighict")]
+    assert ix["truth"] == pytest.approx(0.328) and ix["truth_kind"] == ORACLE_KIND
+    assert ix["planted"] == pytest.approx(0.04) and ix["truth_outside_ci"] is False
+    assert ix["realized"] == pytest.approx(0.016) and "realized 0.0160" in ix["planted_kind"]
+    for col in (2, 3):
+        sfa = rows[("table3", col, "platform")]
+        assert sfa["truth"] is None and sfa["truth_outside_ci"] is None
+        assert sfa["truth_kind"] == NO_LIKE_FOR_LIKE
+    # controls: the world plants no effect, so no truth even with an oracle table
+    assert rows[("table2", 2, "lnqygm")]["truth"] is None
+    # Table 4 (matching) has no oracle table: the world's own value stays its truth
+    t4 = rows[("table4", 1, "platform")]
+    assert t4["truth_kind"] == t4["planted_kind"] != ORACLE_KIND
+    # without an oracle the interaction is judged against the planted value (and flagged)
+    plain = {
+        (c["table"], c["paper_column"], c["term"]): c
+        for c in build_scorecard(paper, est, _truth())["cells"]
+    }
+    assert plain[("table7", 1, "platform:sfhighict")]["truth_outside_ci"] is True

@@ -41,7 +41,8 @@ def paper_cells(paper: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def paper_columns(paper: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per published column: table, paper and our column, N and R² (None if absent)."""
+    """One row per published column: table, paper and our column, N and R² (None if absent)
+    and the note on the paper's R² (None if none)."""
     return [
         {
             "table": table,
@@ -50,6 +51,7 @@ def paper_columns(paper: dict[str, Any]) -> list[dict[str, Any]]:
             "depvar": col["depvar"],
             "paper_n": int(col["n"]),
             "paper_r2": None if col.get("r2") is None else float(col["r2"]),
+            "r2_note": col.get("r2_note"),
         }
         for table in TABLES
         for col in paper[table]["columns"]

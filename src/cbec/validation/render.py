@@ -28,15 +28,16 @@ def scorecard_md(card: dict[str, Any]) -> str:
         f"{s['r2_within_tol']} of {s['r2_judged']}.",
         "",
         "| table | col. | term | paper b | paper t | our b | our s.e. | our t | t ratio "
-        "| truth | truth is | flag |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| truth | truth is | flag | planted | planted is |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|",
     ]
     for c in card["cells"]:
         lines.append(
             f"| {c['table']} | ({c['paper_column']}) | {c['term']} | {_f(c['paper_b'])} "
             f"| {_f(c['paper_t'], 2)} | {_f(c['ours_b'], 4)} | {_f(c['ours_se'], 4)} "
             f"| {_f(c['ours_t'], 2)} | {_f(c['t_ratio'], 2)} | {_f(c['truth'], 4)} "
-            f"| {c['truth_kind'] or '–'} | {'⚑' if c['truth_outside_ci'] else ''} |"
+            f"| {c['truth_kind'] or '–'} | {'⚑' if c['truth_outside_ci'] else ''} "
+            f"| {_f(c.get('planted'), 4)} | {c.get('planted_kind') or '–'} |"
         )
     lines += [
         "",
@@ -49,12 +50,22 @@ def scorecard_md(card: dict[str, Any]) -> str:
             f"| {_f(c['ours_n'])} | {_f(c['n_ratio'], 2)} | {_f(c['paper_r2'])} "
             f"| {_f(c['ours_r2'])} | {_f(c['r2_gap'])} |"
         )
+    notes = [c for c in card["columns"] if c.get("r2_note")]
+    lines += [""] + [
+        f"R² of {c['table']} ({c['paper_column']}) in the paper: {c['r2_note']}." for c in notes
+    ]
     lines += [
         "",
-        "Paper: the published estimate and t statistic (clustered by firm). Truth: the "
-        "synthetic world's oracle (the paper's TWFE on the true utilization of the analysis "
-        "sample), realized average effect on the treated (matching) or planted effect. "
-        "⚑: the truth lies outside our estimate ± 1.96 s.e.",
+        "Paper: the published estimate and t statistic (clustered by firm). Truth: where "
+        "the world knows the column's outcome, the oracle — the same specification (rows, "
+        "fixed effects, controls, Table 7 groups as the pipeline builds them) with the "
+        "outcome and the platform dummy replaced by the world's truth (results/validation/"
+        "oracle_tables.json); else the world's population oracle (the paper's TWFE on the "
+        "true utilization), the realized average effect on the treated (matching) or the "
+        "planted effect. Planted: the world's parameter for comparison (Table 7: the "
+        "interaction as planted on the latent effect, before the upper bound of u "
+        "compresses it; SFA CU: no like-for-like truth, it is observed over frontier "
+        "output, not u). ⚑: the truth lies outside our estimate ± 1.96 s.e.",
         "",
     ]
     return "\n".join(lines)

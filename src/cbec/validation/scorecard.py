@@ -18,6 +18,9 @@ Z95 = 1.959963984540054
 T_FACTOR = 2.0  # calibration target: our t within this factor of the paper's
 R2_TOL = 0.1  # calibration target: |R² - paper's| for the tables below
 R2_TABLES = ("table2", "table3", "table6")
+NO_LIKE_FOR_LIKE = "no like-for-like truth"
+ORACLE_KIND = "oracle: same spec. on true data"
+TREATMENT_TERMS = ("platform", "platform_mic")
 # depvar -> key of params.json planted_effects for the platform coefficient (Table 6)
 MECHANISM_EFFECT = {
     "tfp_lp": "tau_tfp",
@@ -50,7 +53,7 @@ def _table7_truth(cell: dict[str, Any], moderator: str, truth: dict[str, Any]):
     eff = truth["planted_effects"]
     key, share_key = MODERATOR_EFFECT[moderator]
     if cell["term"] != "platform":
-        return float(eff[key]), "planted"
+        return float(eff[key]), "planted on the latent effect"
     share = truth.get("calibration", {}).get("heterogeneity", {}).get(share_key)
     if share is None:
         return None, ""
@@ -81,8 +84,24 @@ def truth_value(cell: dict[str, Any], truth: dict[str, Any] | None) -> tuple[flo
     if depvar == "cu":
         return _cu_truth(table, truth)
     if depvar.startswith("cu_sfa"):
-        return float(eff["tau_cu"]), "planted on true u"
+        # observed over frontier output (u, inefficiency and productivity together): not on
+        # the scale of u, and the world has no frontier-based measure of its own
+        return None, NO_LIKE_FOR_LIKE
     return None, ""
+
+
+def oracle_value(cell: dict[str, Any], oracle: dict[str, Any] | None) -> float | None:
+    """The cell's coefficient in the oracle table (the same specification on the world's
+    true data, :mod:`cbec.validation.oracle`); None where there is none, and for controls
+    (the world plants no effect of a control: their oracle coefficients describe the
+    measured CU, not a truth the pipeline should recover)."""
+    if cell["term"] not in TREATMENT_TERMS and ":" not in cell["term"]:
+        return None
+    cols = ((oracle or {}).get("tables", {}).get(cell["table"]) or {}).get("columns") or []
+    pos = cell["our_column"]
+    col = cols[pos] if 0 <= pos < len(cols) else None
+    coef = (col or {}).get("coef", {}).get(cell["term"])
+    return None if coef is None else float(coef["b"])
 
 
 def _column_moderator(cell: dict[str, Any]) -> str | None:
@@ -98,11 +117,17 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
 
 
-def score_cell(cell: dict[str, Any], col: dict | None, truth: dict | None) -> dict[str, Any]:
-    """One scorecard row: the published cell, ours, the truth and the flags."""
+def score_cell(
+    cell: dict[str, Any], col: dict | None, truth: dict | None, oracle: dict | None = None
+) -> dict[str, Any]:
+    """One scorecard row: the published cell, ours, the truth and the flags. The truth is
+    the oracle (same specification on true data) where there is one, else the world's
+    planted or population-oracle value (kept as ``planted`` in every row)."""
     coef = (col or {}).get("coef", {}).get(cell["term"])
     b, se, t = (coef["b"], coef["se"], coef["t"]) if coef else (None, None, None)
-    value, kind = truth_value(cell, truth)
+    planted, planted_kind = truth_value(cell, truth)
+    ora = oracle_value(cell, oracle) if truth else None
+    value, kind = (ora, ORACLE_KIND) if ora is not None else (planted, planted_kind)
     outside = None
     if value is not None and b is not None and se is not None and math.isfinite(se):
         outside = abs(b - value) > Z95 * se
@@ -114,6 +139,8 @@ def score_cell(cell: dict[str, Any], col: dict | None, truth: dict | None) -> di
         "ours_t": t,
         "truth": value,
         "truth_kind": kind,
+        "planted": planted,
+        "planted_kind": planted_kind,
         "truth_outside_ci": outside,
         "t_ratio": ratio,
         "t_within_factor": None if ratio is None else 1 / T_FACTOR <= ratio <= T_FACTOR,
@@ -136,20 +163,34 @@ def score_column(pc: dict[str, Any], col: dict | None) -> dict[str, Any]:
 
 
 def build_scorecard(
-    paper: dict[str, Any], estimates: dict[str, Any], truth: dict[str, Any] | None
+    paper: dict[str, Any],
+    estimates: dict[str, Any],
+    truth: dict[str, Any] | None,
+    oracle: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The scorecard: every published cell and column of Tables 2-7 with ours and the truth
-    (``estimates``: table name -> results/estimates JSON; ``truth``: params.json or None)."""
+    (``estimates``: table name -> results/estimates JSON; ``truth``: params.json or None;
+    ``oracle``: results/validation/oracle_tables.json or None)."""
     cells = []
     for cell in paper_cells(paper):
         cell = {**cell, "moderator": _moderator(paper, cell)}
         col = _our_column(estimates, cell["table"], cell["our_column"])
-        cells.append(score_cell(cell, col, truth))
+        cells.append(_with_realized(score_cell(cell, col, truth, oracle), oracle))
     columns = [
         score_column(pc, _our_column(estimates, pc["table"], pc["our_column"]))
         for pc in paper_columns(paper)
     ]
     return {"cells": cells, "columns": columns, "summary": _summary(cells, columns)}
+
+
+def _with_realized(row: dict[str, Any], oracle: dict[str, Any] | None) -> dict[str, Any]:
+    """A Table 7 interaction row with the realized difference of the effects on u between
+    the truth's groups (the planted interaction after the upper bound of u compresses it)."""
+    real = (oracle or {}).get("realized_interactions", {}).get(row.get("moderator") or "")
+    if ":" not in row["term"] or not real or real.get("difference") is None:
+        return row
+    diff = float(real["difference"])
+    return {**row, "realized": diff, "planted_kind": f"{row['planted_kind']}; realized {diff:.4f}"}
 
 
 def _moderator(paper: dict[str, Any], cell: dict[str, Any]) -> str | None:

@@ -1,0 +1,134 @@
+"""Oracle tables: the paper's specifications on the world's true data (the scorecard's
+like-for-like truth; its use there: tests/validation/test_scorecard.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from cbec.validation.oracle import oracle_sample, oracle_table, realized_interactions
+
+COMMON = {
+    "fixed_effects": ["firm_id", "ind2^year", "city_code^year"],
+    "cluster": "firm_id",
+    "controls": ["lnqygm"],
+    "min_firms": 10,
+    "wild_bootstrap": {"reps": 9, "weights": "webb", "method": "exact"},
+}
+
+
+def _world(n_firms: int = 600, years: int = 8, seed: int = 3):
+    """A panel whose measured CU is a compressed, noisy reading of the true u (slope 0.5),
+    with staggered adoption; the truth knows every row but one firm's."""
+    rng = np.random.default_rng(seed)
+    firm = np.repeat(np.arange(n_firms), years)
+    year = np.tile(np.arange(2001, 2001 + years), n_firms)
+    join = rng.integers(2002, 2001 + 2 * years, n_firms)[firm]
+    plat = (year >= join).astype(np.int8)
+    u = 0.7 + rng.normal(0, 0.05, n_firms)[firm] + 0.09 * plat + rng.normal(0, 0.03, firm.size)
+    cu = 0.2 + 0.5 * u + rng.normal(0, 0.01, firm.size)
+    ln_x = 1.0 + 0.25 * plat + rng.normal(0, 0.2, firm.size)
+    sample = pl.DataFrame(
+        {
+            "firm_id": firm + 100,
+            "year": year,
+            "ind2": (firm % 3).astype(str),
+            "city_code": (firm % 5).astype(str),
+            "cu": cu,
+            "cu_sfa_cd": cu,
+            "ln_export": np.where(rng.random(firm.size) < 0.05, np.nan, ln_x - 0.1),
+            "lnqygm": rng.normal(2, 1, firm.size),
+            "platform": plat,
+        }
+    ).with_columns(pl.col("ln_export").fill_nan(None))
+    row = np.arange(firm.size)
+    panel = pl.DataFrame({"row_id": year * 10_000_000 + row, "year": year, "firm_id": firm + 100})
+    fy = pl.DataFrame(
+        {
+            "true_firm": firm,
+            "year": year,
+            "asif_row": row,
+            "u": u,
+            "export_usd": np.exp(ln_x),
+            "n_markets": np.ones(firm.size, dtype=np.int64),
+            "n_products": np.ones(firm.size, dtype=np.int64),
+            "newprod_share": np.zeros(firm.size),
+            "platform": plat.astype(bool),
+            "platform_mic": np.zeros(firm.size, dtype=bool),
+        }
+    ).filter(pl.col("true_firm") != 0)  # the truth does not know firm 0's rows
+    return sample, panel, fy
+
+
+def test_oracle_sample_replaces_the_outcome_and_keeps_the_rows():
+    sample, panel, fy = _world()
+    # one row mislinked: the pipeline says treated, the truth not
+    sample = sample.with_columns(
+        pl.when((pl.col("firm_id") == 101) & (pl.col("year") == 2001))
+        .then(1)
+        .otherwise(pl.col("platform"))
+        .cast(pl.Int8)
+        .alias("platform")
+    )
+    df, dropped = oracle_sample(sample, panel, fy)
+    assert dropped == 8 and df.height == sample.height - 8
+    assert df.columns == sample.columns  # no helper columns left behind
+    joined = df.join(fy.with_columns(pl.col("true_firm") + 100), left_on=["firm_id", "year"],
+                     right_on=["true_firm", "year"])  # fmt: skip
+    assert np.allclose(joined["cu"], joined["u"])  # measured CU replaced by the true u
+    assert (joined["platform"] == joined["platform_right"].cast(pl.Int8)).all()
+    # the true outcome only where the pipeline's variable exists (same rows per column)
+    known = sample.filter(pl.col("firm_id") != 100)
+    assert df["ln_export"].null_count() == known["ln_export"].null_count() > 0
+    assert df["cu_sfa_cd"].equals(known["cu_sfa_cd"])  # no true counterpart: untouched
+
+
+def test_oracle_table_is_the_same_specification_on_true_data():
+    sample, panel, fy = _world()
+    df, _ = oracle_sample(sample, panel, fy)
+    spec = {
+        "kind": "feols",
+        "columns": [
+            {"depvar": "cu", "treatment": "platform", "controls": True, "wild_bootstrap": True},
+            {"depvar": "cu_sfa_cd", "treatment": "platform", "controls": True},
+            {"depvar": "ln_export", "treatment": "platform", "controls": True},
+        ],
+    }
+    out = oracle_table(df, spec, COMMON, "t")
+    cu, sfa, lx = out["columns"]
+    assert sfa is None  # no like-for-like truth for an SFA measure
+    # measured CU has slope 0.5 on u: the pipeline's 0.045, the oracle the planted 0.09
+    assert cu["coef"]["platform"]["b"] == pytest.approx(0.09, abs=0.006)
+    assert "wild_p" not in cu["stats"]
+    assert lx["coef"]["platform"]["b"] == pytest.approx(0.25, abs=0.03)
+    assert (
+        lx["nobs"]
+        == sample.filter((pl.col("firm_id") != 100) & pl.col("ln_export").is_not_null()).height
+    )
+
+
+def test_realized_interactions_are_the_group_difference_of_realized_effects():
+    fy = pl.DataFrame(
+        {
+            "true_firm": [1, 1, 2, 2, 3, 4],
+            "year": [2005, 2009, 2005, 2006, 2005, 2005],
+            "in_asif": [True, True, True, True, True, True],
+            "platform": [True, True, True, True, False, True],
+            "tau_cu": [0.10, 0.90, 0.06, 0.08, 0.0, 0.5],  # 2009 excluded; firm 4 no exporter
+        }
+    )
+    firms = pl.DataFrame(
+        {
+            "true_firm": [1, 2, 3, 4],
+            "exporter": [True, True, True, False],
+            "high_ict": [True, False, True, True],
+            "early": [True, True, False, False],
+            "high_score": [False, False, False, False],
+        }
+    )
+    out = realized_interactions(fy, firms, [2008, 2009, 2010])
+    assert out["sfhighict"]["difference"] == pytest.approx(0.10 - 0.07)
+    assert out["sfhighict"]["group0"] == pytest.approx(0.07)
+    assert out["sfold"]["group0"] is None and out["sfold"]["difference"] is None
+    assert out["sfhighscore"]["group1"] is None
