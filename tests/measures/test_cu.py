@@ -331,3 +331,28 @@ def test_unknown_investment_rate_is_left_out_of_the_moments() -> None:
     assert res.by_group["n_iv_unknown"].to_list() == [expected]
     assert res.by_group["n"][0] == two.height - expected
     assert res.cu.null_count() == 0
+
+
+def test_pooled_industries_each_have_their_own_level() -> None:
+    """Industries pooled in one estimate (the driver's fallback pools) each get an effect per
+    year (``strata="ind2"``, passed by ``cu_yjz``): a level shift of one industry's value
+    added leaves θ̂ unchanged. Under one intercept the shift would sit in ω and move θ̂."""
+    from cbec.measures.cu import cu_yjz
+
+    df = _mat_util_panel(31, 0.3, 2.0).head(7 * 2000)
+    names = {"lnva": "ln_va", "lnl": "ln_l", "lnk": "ln_k", "lnm": "ln_m", "firm": "firm_id"}
+    pool = df.rename(names)
+    shifted = pool.with_columns(
+        pl.when(pl.col("ind2") == "34").then(pl.col("ln_va") + 1.0).otherwise(pl.col("ln_va"))
+    )
+    yjz = {"method": "dynamic", "capital": "ln_k", "min_f": 10.0, "norm_quantile": 0.99}
+    cfg = {"yjz": {**yjz, "norm_value": 1.0, "theta_bounds": [0.5, 10.0]}, "poly_degree": 2}
+    base, moved = cu_yjz(pool, cfg), cu_yjz(shifted, cfg)
+    assert base.ok and moved.ok, (base.message, moved.message)
+    assert moved.diag["theta"] == pytest.approx(base.diag["theta"], rel=1e-6)
+    assert "assumes wear at a rate unrelated to use" in base.message
+    # the same pool under one intercept is not invariant
+    one = {"capital": "ln_k", "depreciation_rate": "dep_rate", "proxy": "ln_m", "method": "dynamic"}
+    kw = {"va": "ln_va", "labor": "ln_l", "id": "firm_id", "time": "year", **one}
+    a, b = estimate_cu_yjz(pool, **kw), estimate_cu_yjz(shifted, **kw)
+    assert abs(b.theta - a.theta) > 0.01 * a.theta, (a.theta, b.theta)

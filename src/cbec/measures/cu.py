@@ -753,7 +753,10 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
     (as every non-pooled industry is), with the same normalization as the module.
     ``cfg["yjz"]["method"]`` chooses the estimator (``dynamic`` | ``iv`` | ``acf``); with
     ``capital: ln_k_use`` the investment rate of t − 1 (``ln_inv``) instruments k_t, with
-    ``ln_k`` (no book noise) k_t is its own instrument. The industries of a fallback pool
+    ``ln_k`` (no book noise) k_t is its own instrument. ``ln_k_use`` assumes that the plant
+    wears with the book depreciation rate, ``ln_k`` that it wears at a rate unrelated to use;
+    book data cannot tell which (docs/methods.md), so the message names the assumption in
+    force. The industries of a fallback pool
     each have their own year effects (``strata="ind2"``).
     An invalid estimate (phi <= 0, beta_k <= 0, theta outside ``theta_bounds``, weak
     instrument, not converged, too few lagged rows) is a failure here (the driver then tries
@@ -781,6 +784,12 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
     valid = bool(res.meta.get("pooled_valid", False))
     row = res.by_group.row(0, named=True) if res.by_group.height else {}
     message = str(res.meta.get("pooled_message", row.get("message", "")))
+    # the assumption the capital makes (not testable from book data, docs/methods.md)
+    message += (
+        " [capital ln_k_use: assumes the plant wears with the book depreciation rate]"
+        if y["capital"] == "ln_k_use"
+        else f" [capital {y['capital']}: assumes wear at a rate unrelated to use]"
+    )
     if n_unknown := int(res.meta.get("pooled_n_iv_unknown", 0)):
         message += f" ({n_unknown} rows without I/K of t-1 left out of the moments)"
     if own_n is None or own_n >= pool.height:
