@@ -283,6 +283,7 @@ def test_no_firm_effect_exact_recovery_and_acf_variant() -> None:
 # world's log slack); materials ln m += c · ln u. Cases fixed before looking at the estimates:
 # two values of c, three θ, four seeds.
 MAT_UTIL_CASES = [(31, 0.3, 2.0), (32, 1.0, 2.0), (33, 0.3, 3.0), (34, 1.0, 1.5)]
+THETA_TOL_SIM = 0.25  # from held-out seeds; see the test below
 
 
 def _mat_util_panel(seed: int, c: float, theta: float) -> pl.DataFrame:
@@ -291,12 +292,15 @@ def _mat_util_panel(seed: int, c: float, theta: float) -> pl.DataFrame:
 
 @pytest.mark.parametrize(("seed", "c", "theta"), MAT_UTIL_CASES)
 def test_dynamic_recovers_theta_when_materials_respond(seed: int, c: float, theta: float) -> None:
-    # measured (pooled θ̂ / truth): 1.61/2, 2.25/2, 2.53/3, 1.35/1.5; corr 0.91-0.96
-    # (seed 31 is at -19.4 %: the margin to the 20 % tolerance is thin)
+    # measured (pooled θ̂ / truth): 1.61/2, 2.25/2, 2.53/3, 1.35/1.5; corr 0.91-0.96.
+    # Tolerance from held-out seeds 41-48 (c 0, 0.3, 1; θ 1.5, 2, 3; chosen before running):
+    # θ̂/θ 0.78-0.96, mean 0.87, s.d. 0.07, max |error| 0.224. The bias (about -13 %) is the
+    # world's (docs/methods.md: the platform's effect on ω outside the law of motion; this
+    # simulator has it too); 0.25 = that max plus a margin (the cases here are within 0.194).
     df = _mat_util_panel(seed, c, theta)
     res = _fit(df, group="ind2", method="dynamic")
     assert res.meta["pooled_valid"], res.meta
-    assert abs(res.theta / theta - 1) <= 0.20, (res.theta, theta)
+    assert abs(res.theta / theta - 1) <= THETA_TOL_SIM, (res.theta, theta)
     cu = res.cu.to_numpy()
     assert res.cu.null_count() == 0
     assert np.corrcoef(cu, df["u"].to_numpy())[0, 1] >= 0.8
