@@ -283,6 +283,7 @@ def test_no_firm_effect_exact_recovery_and_acf_variant() -> None:
 # world's log slack); materials ln m += c · ln u. Cases fixed before looking at the estimates:
 # two values of c, three θ, four seeds.
 MAT_UTIL_CASES = [(31, 0.3, 2.0), (32, 1.0, 2.0), (33, 0.3, 3.0), (34, 1.0, 1.5)]
+THETA_TOL_SIM = 0.25  # from held-out seeds; see the test below
 
 
 def _mat_util_panel(seed: int, c: float, theta: float) -> pl.DataFrame:
@@ -291,12 +292,15 @@ def _mat_util_panel(seed: int, c: float, theta: float) -> pl.DataFrame:
 
 @pytest.mark.parametrize(("seed", "c", "theta"), MAT_UTIL_CASES)
 def test_dynamic_recovers_theta_when_materials_respond(seed: int, c: float, theta: float) -> None:
-    # measured (pooled θ̂ / truth): 1.61/2, 2.25/2, 2.53/3, 1.35/1.5; corr 0.91-0.96
-    # (seed 31 is at -19.4 %: the margin to the 20 % tolerance is thin)
+    # measured (pooled θ̂ / truth): 1.61/2, 2.25/2, 2.53/3, 1.35/1.5; corr 0.91-0.96.
+    # Tolerance from held-out seeds 41-48 (c 0, 0.3, 1; θ 1.5, 2, 3; chosen before running):
+    # θ̂/θ 0.78-0.96, mean 0.87, s.d. 0.07, max |error| 0.224. The bias (about -13 %) is the
+    # world's (docs/methods.md: the platform's effect on ω outside the law of motion; this
+    # simulator has it too); 0.25 = that max plus a margin (the cases here are within 0.194).
     df = _mat_util_panel(seed, c, theta)
     res = _fit(df, group="ind2", method="dynamic")
     assert res.meta["pooled_valid"], res.meta
-    assert abs(res.theta / theta - 1) <= 0.20, (res.theta, theta)
+    assert abs(res.theta / theta - 1) <= THETA_TOL_SIM, (res.theta, theta)
     cu = res.cu.to_numpy()
     assert res.cu.null_count() == 0
     assert np.corrcoef(cu, df["u"].to_numpy())[0, 1] >= 0.8
@@ -331,3 +335,28 @@ def test_unknown_investment_rate_is_left_out_of_the_moments() -> None:
     assert res.by_group["n_iv_unknown"].to_list() == [expected]
     assert res.by_group["n"][0] == two.height - expected
     assert res.cu.null_count() == 0
+
+
+def test_pooled_industries_each_have_their_own_level() -> None:
+    """Industries pooled in one estimate (the driver's fallback pools) each get an effect per
+    year (``strata="ind2"``, passed by ``cu_yjz``): a level shift of one industry's value
+    added leaves θ̂ unchanged. Under one intercept the shift would sit in ω and move θ̂."""
+    from cbec.measures.cu import cu_yjz
+
+    df = _mat_util_panel(31, 0.3, 2.0).head(7 * 2000)
+    names = {"lnva": "ln_va", "lnl": "ln_l", "lnk": "ln_k", "lnm": "ln_m", "firm": "firm_id"}
+    pool = df.rename(names)
+    shifted = pool.with_columns(
+        pl.when(pl.col("ind2") == "34").then(pl.col("ln_va") + 1.0).otherwise(pl.col("ln_va"))
+    )
+    yjz = {"method": "dynamic", "capital": "ln_k", "min_f": 10.0, "norm_quantile": 0.99}
+    cfg = {"yjz": {**yjz, "norm_value": 1.0, "theta_bounds": [0.5, 10.0]}, "poly_degree": 2}
+    base, moved = cu_yjz(pool, cfg), cu_yjz(shifted, cfg)
+    assert base.ok and moved.ok, (base.message, moved.message)
+    assert moved.diag["theta"] == pytest.approx(base.diag["theta"], rel=1e-6)
+    assert "assumes wear at a rate unrelated to use" in base.message
+    # the same pool under one intercept is not invariant
+    one = {"capital": "ln_k", "depreciation_rate": "dep_rate", "proxy": "ln_m", "method": "dynamic"}
+    kw = {"va": "ln_va", "labor": "ln_l", "id": "firm_id", "time": "year", **one}
+    a, b = estimate_cu_yjz(pool, **kw), estimate_cu_yjz(shifted, **kw)
+    assert abs(b.theta - a.theta) > 0.01 * a.theta, (a.theta, b.theta)

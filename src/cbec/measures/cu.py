@@ -10,7 +10,8 @@ CU is the capital-utilization rate u = utilized capital / installed capital. Dep
 which is estimated ACF-style (Ackerberg, Caves & Frazer 2015) with materials as the proxy.
 The pipeline's default is ``method="dynamic"`` (:func:`_fit_dynamic`: φ from the law of
 motion of ω, valid when materials respond to utilization) on capital depreciated at each
-firm's book rate, with the investment rate of t − 1 instrumenting k_t. ``method="iv"``:
+firm's book rate, with the investment rate of t − 1 instrumenting k_t, and an effect per
+industry × year in both stages when industries are pooled (``strata``). ``method="iv"``:
 
 1. first stage (partially linear, 2SLS): va on a polynomial in (l, k, m) plus ln δ entered
    linearly and instrumented by ln δ_{t−1} (book depreciation is a noisy signal of δ; the lag
@@ -118,6 +119,15 @@ def _ols_resid(G: np.ndarray, y: np.ndarray) -> np.ndarray:
     return y - G @ coef
 
 
+def _demean(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``x`` (1-D or 2-D) minus its mean within each cell of ``codes`` (ints from 0): the
+    cell effects partialled out (Frisch–Waugh–Lovell)."""
+    counts = np.maximum(np.bincount(codes), 1)
+    x2 = x.reshape(x.shape[0], -1)
+    means = np.column_stack([np.bincount(codes, weights=c) / counts for c in x2.T])
+    return (x2 - means[codes]).reshape(x.shape)
+
+
 def _lag_index(ids: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Row index of the same id at time t−1 (−1 where absent)."""
     frame = pl.DataFrame({"i": ids, "t": times}).with_row_index("r")
@@ -153,6 +163,7 @@ class _Group(NamedTuple):
     idx: np.ndarray  # rows with a lag
     lg: np.ndarray  # their lagged rows
     zk: np.ndarray  # instrument of k_t aligned to row t (NaN where unknown; ``dynamic``)
+    cell: np.ndarray  # stratum × year cell of each row (ints from 0): its own effect
 
     def ols_start(self) -> np.ndarray:
         """OLS of va on (1, l, k, ln δ): start values of the GMM searches."""
@@ -173,16 +184,20 @@ def _fit(
     markov_degree: int,
     method: str,
     ir: np.ndarray | None = None,
+    strata: np.ndarray | None = None,
 ) -> _Fit:
     """ACF-style estimation of (β_l, β_k, φ) on one group (inputs finite; ``ir`` the
     investment rate I/K, NaN where unknown, used by ``dynamic`` only: the instrument of k_t
-    is ``ir`` of t − 1, or k_t itself without ``ir``)."""
+    is ``ir`` of t − 1, or k_t itself without ``ir``; ``strata``: labels of the pooled
+    groups, each with its own year effects in ``dynamic``, one stratum without)."""
     lag = _lag_index(ids, times)
     idx = np.flatnonzero(lag >= 0)
     if idx.size < _MIN_OBS:
         return _Fit(int(idx.size), np.nan, np.nan, np.nan, False, "too few lagged obs")
     zk = k if ir is None else np.where(lag >= 0, ir[np.maximum(lag, 0)], np.nan)
-    g = _Group(va, lab, k, m, lnd, lag, idx, lag[idx], zk)
+    key = times if strata is None else np.char.add(strata.astype(str), times.astype(str))
+    cell = np.unique(key, return_inverse=True)[1].astype(np.int64)
+    g = _Group(va, lab, k, m, lnd, lag, idx, lag[idx], zk, cell)
     if method == "dynamic":
         return _fit_dynamic(g, poly_degree, times)
     if method == "iv":
@@ -222,7 +237,7 @@ def _message(fval: float, conv: bool) -> str:
 def _fit_iv(g: _Group, poly_degree: int, markov_degree: int) -> _Fit:
     """First stage va = P(l,k,m)·b + φ ln δ + ε with ln δ instrumented by ln δ_{t−1};
     second stage ω(β) = ψ − β_l l − β_k k with moments E[ξ (1, k_t, l_{t−1})]."""
-    va, lab, k, m, lnd, _, idx, lg, _ = g
+    va, lab, k, m, lnd, _, idx, lg, *_ = g
     nn = idx.size
     P = _poly(_standardize(np.column_stack([lab, k, m])), poly_degree)
     # ψ̂ = Φ̂ − φ̂ ln δ: a function of (l, k, m) only, free of book noise
@@ -244,43 +259,52 @@ def _stage1_iv(
     lnd: np.ndarray,
     idx: np.ndarray,
     lg: np.ndarray,
+    cell: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, float]:
-    """Partially linear 2SLS va = P·b + γ ln δ + ε, ln δ instrumented by ln δ_{t−1}.
+    """Partially linear 2SLS va = P·b + γ ln δ + ε, ln δ instrumented by ln δ_{t−1};
+    with ``cell`` (row codes) each cell has its own effect (partialled out; not in P·b̂).
 
     Returns (P·b̂ for every row, γ̂, partial F of ln δ_{t−1})."""
     nn = idx.size
-    X = np.column_stack([P, lnd])
+    X = np.column_stack([P, lnd])[idx]
     Zfs = np.column_stack([P[idx], lnd[lg]])
-    pi, *_ = np.linalg.lstsq(Zfs, X[idx], rcond=None)
-    b, *_ = np.linalg.lstsq(Zfs @ pi, va[idx], rcond=None)
-    rss_u = float(np.sum((lnd[idx] - Zfs @ pi[:, -1]) ** 2))
-    c_r, *_ = np.linalg.lstsq(P[idx], lnd[idx], rcond=None)
-    rss_r = float(np.sum((lnd[idx] - P[idx] @ c_r) ** 2))
+    y = va[idx]
+    if cell is not None:
+        c = cell[idx]
+        X, Zfs, y = _demean(X, c), _demean(Zfs, c), _demean(y, c)
+    pi, *_ = np.linalg.lstsq(Zfs, X, rcond=None)
+    b, *_ = np.linalg.lstsq(Zfs @ pi, y, rcond=None)
+    rss_u = float(np.sum((X[:, -1] - Zfs @ pi[:, -1]) ** 2))
+    c_r, *_ = np.linalg.lstsq(Zfs[:, :-1], X[:, -1], rcond=None)
+    rss_r = float(np.sum((X[:, -1] - Zfs[:, :-1] @ c_r) ** 2))
     fs_f = (rss_r - rss_u) / max(rss_u / max(nn - Zfs.shape[1], 1), 1e-300)
     return P @ b[:-1], float(b[-1]), fs_f
 
 
-def _partial_f(y: np.ndarray, Z: np.ndarray, j: int) -> float:
-    """F statistic of column ``j`` of ``Z`` in the OLS of ``y`` on ``Z``."""
+def _partial_f(y: np.ndarray, Z: np.ndarray, j: int, n_absorbed: int = 0) -> float:
+    """F statistic of column ``j`` of ``Z`` in the OLS of ``y`` on ``Z`` (``n_absorbed``
+    effects already partialled out of both count in the degrees of freedom)."""
     rss_u = float(np.sum(_ols_resid(Z, y) ** 2))
     rss_r = float(np.sum(_ols_resid(np.delete(Z, j, axis=1), y) ** 2))
-    return (rss_r - rss_u) / max(rss_u / max(y.size - Z.shape[1], 1), 1e-300)
+    return (rss_r - rss_u) / max(rss_u / max(y.size - Z.shape[1] - n_absorbed, 1), 1e-300)
 
 
 def _fit_dynamic(g: _Group, poly_degree: int, times: np.ndarray) -> _Fit:
     """φ in the second stage, identified by the law of motion (docs/methods.md).
 
-    Stage 1: Φ̂ = ψ̂(l, k, m) + γ̂ ln δ (:func:`_stage1_iv`; γ = φ − κ when materials respond
-    to utilization with ∂ω/∂ln δ = −κ given m). Stage 2: ω(β) = Φ̂ − β_l l − β_k k − φ ln δ
-    follows ω_t = c + ρ ω_{t−1} + ξ_t; (c, β_l, β_k, φ) by 2SLS given ρ with instruments
-    (1, kt, k_{t−1}, l_{t−1}, ψ̂_{t−2}, ln δ_{t−2}), ρ ∈ (0, 1) by minimizing the GMM
-    criterion; among its local minima the lowest with β_k > 0 and φ > 0 is kept. ``kt`` is
-    ``g.zk``: k_t itself or the investment rate of t − 1 (capital depreciated at the book
-    rate carries the book noise of t − 1, which is in the error). Rows whose ``kt`` is
-    unknown are left out of the moments (``n_iv_unknown``), never given a made-up value."""
-    va, lab, k, m, lnd, lag, idx, lg, zk = g
+    Stage 1: Φ̂ = ψ̂(l, k, m) + γ̂ ln δ (:func:`_stage1_iv` with the cell effects; γ = φ − κ
+    when materials respond to utilization with ∂ω/∂ln δ = −κ given m). Stage 2:
+    ω(β) = Φ̂ − β_l l − β_k k − φ ln δ follows ω_t = c_st + ρ ω_{t−1} + ξ_t (c_st: an effect
+    per stratum × year cell, ``g.cell``; year effects on one stratum); (β_l, β_k, φ) by 2SLS
+    given ρ with the cell effects partialled out and instruments (kt, k_{t−1}, l_{t−1},
+    ψ̂_{t−2}, ln δ_{t−2}), ρ ∈ (0, 1) by minimizing the GMM criterion; among its local minima
+    the lowest with β_k > 0 and φ > 0 is kept. ``kt`` is ``g.zk``: k_t itself or the
+    investment rate of t − 1 (capital depreciated at the book rate carries the book noise of
+    t − 1, which is in the error). Rows whose ``kt`` is unknown are left out of the moments
+    (``n_iv_unknown``), never given a made-up value."""
+    va, lab, k, m, lnd, lag, idx, lg, zk, cell = g
     P = _poly(_standardize(np.column_stack([lab, k, m])), poly_degree)
-    psi, gamma, _ = _stage1_iv(va, P, lnd, idx, lg)
+    psi, gamma, _ = _stage1_iv(va, P, lnd, idx, lg, cell)
     r2 = idx[lag[lg] >= 0]
     r = r2[np.isfinite(zk[r2])]
     unknown = int(r2.size - r.size)
@@ -290,48 +314,54 @@ def _fit_dynamic(g: _Group, poly_degree: int, times: np.ndarray) -> _Fit:
     l1 = lag[r]
     l2 = lag[l1]
     phi_hat = psi + gamma * lnd
-    inst = _standardize(np.column_stack([zk[r], k[l1], lab[l1], psi[l2], lnd[l2]]))
-    years = np.unique(times[r])
-    D = (times[r][:, None] == years[None, :]).astype(float)  # year effects c_t
-    Z = np.column_stack([D, inst])
-    solve = _rho_gmm(phi_hat, np.column_stack([lab, k, lnd]), Z, D, r, l1)
+    codes = np.unique(cell[r], return_inverse=True)[1]
+    inst = _demean(np.column_stack([zk[r], k[l1], lab[l1], psi[l2], lnd[l2]]), codes)
+    Z = _standardize(inst)
+    X = np.column_stack([lab, k, lnd])
+    solve = _rho_gmm(
+        _demean(phi_hat[r], codes),
+        _demean(phi_hat[l1], codes),
+        _demean(X[r], codes),
+        _demean(X[l1], codes),
+        Z,
+    )
     best = _rho_search(solve)
     if best is None:
         msg = "no admissible GMM solution"
         return _Fit(int(r.size), np.nan, np.nan, np.nan, False, msg, n_iv_unknown=unknown)
     rho, b, conv = best
-    dl = lnd[r] - rho * lnd[l1]
-    f_stat = _partial_f(dl, Z, Z.shape[1] - 1)
+    dl = _demean(lnd[r] - rho * lnd[l1], codes)
+    f_stat = _partial_f(dl, Z, Z.shape[1] - 1, n_absorbed=int(codes.max()) + 1)
     msg = "ok" if conv else f"rho = {rho:.3f} on the boundary of (0, 1)"
     coef = (float(b[1]), float(b[2]), float(b[3]))
     return _Fit(int(r.size), *coef, conv, msg, f_stat, rho, n_iv_unknown=unknown)
 
 
 def _rho_gmm(
-    target: np.ndarray,
-    X: np.ndarray,
+    y_t: np.ndarray,
+    y_l: np.ndarray,
+    X_t: np.ndarray,
+    X_l: np.ndarray,
     Z: np.ndarray,
-    D: np.ndarray,
-    r: np.ndarray,
-    l1: np.ndarray,
 ) -> Callable[[float], tuple[np.ndarray, float]]:
-    """Given ρ: 2SLS of target_t − ρ target_{t−1} on (X_t − ρ X_{t−1}, D) (D: year
-    dummies); returns the coefficients of X (first the ones of D are dropped: the result is
-    (0, X coefficients...)) and the GMM criterion g'Wg (W = (Z'Z/n)⁻¹)."""
-    n = r.size
+    """Given ρ: 2SLS of y_t − ρ y_l on X_t − ρ X_l with instruments Z (every array with
+    the cell effects partialled out: by Frisch–Waugh–Lovell the coefficients and the
+    criterion are those with the cell dummies in both X and Z). Returns (0, X
+    coefficients...) and the GMM criterion g'Wg (W = (Z'Z/n)⁻¹)."""
+    n = y_t.size
     W = np.linalg.pinv(Z.T @ Z / n)
+    zy_t, zy_l = Z.T @ y_t / n, Z.T @ y_l / n
+    zx_t, zx_l = Z.T @ X_t / n, Z.T @ X_l / n
 
     def solve(rho: float) -> tuple[np.ndarray, float]:
-        y = target[r] - rho * target[l1]
-        Xr = np.column_stack([D, X[r] - rho * X[l1]])
-        zx, zy = Z.T @ Xr / n, Z.T @ y / n
+        zx, zy = zx_t - rho * zx_l, zy_t - rho * zy_l
         A = zx.T @ W @ zx
         try:
             b = np.linalg.solve(A, zx.T @ W @ zy)
         except np.linalg.LinAlgError:
             b, *_ = np.linalg.lstsq(A, zx.T @ W @ zy, rcond=None)
         g = zy - zx @ b
-        return np.concatenate([[0.0], b[D.shape[1] :]]), float(g @ W @ g)
+        return np.concatenate([[0.0], b]), float(g @ W @ g)
 
     return solve
 
@@ -366,7 +396,7 @@ def _rho_search(
 def _fit_acf(g: _Group, poly_degree: int, markov_degree: int) -> _Fit:
     """Plain ACF: Φ̂ = E[va | poly(l, k, m, ln δ)]; all of (β_l, β_k, φ) in stage 2 with
     instruments (1, k_t, l_{t−1}, ln δ_{t−1})."""
-    va, lab, k, m, lnd, _, idx, lg, _ = g
+    va, lab, k, m, lnd, _, idx, lg, *_ = g
     nn = idx.size
     P = _poly(_standardize(np.column_stack([lab, k, m, lnd])), poly_degree)
     b, *_ = np.linalg.lstsq(P, va, rcond=None)
@@ -431,6 +461,7 @@ def estimate_cu_yjz(
     time: str,
     group: str | None = None,
     investment: str | None = None,
+    strata: str | None = None,
     norm_quantile: float = 0.99,
     norm_value: float = 1.0,
     theta_bounds: tuple[float, float] = (0.5, 10.0),
@@ -469,10 +500,15 @@ def estimate_cu_yjz(
     below ``min_first_stage_f`` counts as invalid.
     ``method="acf"`` is the literal ACF variant: ln δ inside the first-stage polynomial and
     (β_l, β_k, φ) in the second stage with instruments (k_t, l_{t−1}, ln δ_{t−1}).
+    ``strata`` (default: ``group``): the column whose values are pooled in one estimate
+    (industries); in ``dynamic`` each stratum × year has its own effect in both stages
+    (industries differ in the level of productivity and of inputs; a common intercept would
+    put those differences in the error). Without it, year effects only.
     ``poly_degree`` is the first-stage polynomial degree, ``markov_degree`` that of g(ω_{t−1}).
     """
     _check_arguments(method, norm_method, norm_quantile, norm_value, theta_bounds)
     roles = dict(va=va, labor=labor, capital=capital, proxy=proxy, investment=investment)
+    roles["strata"] = strata if strata is not None else group
     data = _Data.from_frame(
         df,
         {**roles, "depreciation_rate": depreciation_rate, "id": id, "time": time, "group": group},
@@ -572,6 +608,7 @@ class _Data:
     gnull: np.ndarray
     est_ok: np.ndarray  # usable for estimation: every input finite, group not null
     ir: np.ndarray | None = None  # investment rate I/K (NaN where investment is null)
+    strata: np.ndarray | None = None  # pooled groups with their own year effects
 
     @classmethod
     def from_frame(cls, df: pl.DataFrame, cols_map: dict[str, str | None]) -> _Data:
@@ -603,6 +640,9 @@ class _Data:
         if cols_map.get("investment") is not None:
             ln_i = df[cols_map["investment"]].cast(pl.Float64).fill_null(np.nan).to_numpy()
             ir = np.exp(ln_i - cols[2])  # NaN where ln investment is null: unknown, not 0
+        strata = None
+        if cols_map.get("strata") is not None:
+            strata = df[cols_map["strata"]].cast(pl.Utf8).fill_null("__null__").to_numpy()
         return cls(
             *cols,
             lnd=lnd,
@@ -612,6 +652,7 @@ class _Data:
             gnull=gnull,
             est_ok=est_ok,
             ir=ir,
+            strata=strata,
         )
 
     def fit(self, mask: np.ndarray, poly_degree: int, markov_degree: int, method: str) -> _Fit:
@@ -631,6 +672,7 @@ class _Data:
             markov_degree,
             method,
             None if self.ir is None else self.ir[ix],
+            None if self.strata is None else self.strata[ix],
         )
 
 
@@ -711,7 +753,11 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
     (as every non-pooled industry is), with the same normalization as the module.
     ``cfg["yjz"]["method"]`` chooses the estimator (``dynamic`` | ``iv`` | ``acf``); with
     ``capital: ln_k_use`` the investment rate of t − 1 (``ln_inv``) instruments k_t, with
-    ``ln_k`` (no book noise) k_t is its own instrument.
+    ``ln_k`` (no book noise) k_t is its own instrument. ``ln_k_use`` assumes that the plant
+    wears with the book depreciation rate, ``ln_k`` that it wears at a rate unrelated to use;
+    book data cannot tell which (docs/methods.md), so the message names the assumption in
+    force. The industries of a fallback pool
+    each have their own year effects (``strata="ind2"``).
     An invalid estimate (phi <= 0, beta_k <= 0, theta outside ``theta_bounds``, weak
     instrument, not converged, too few lagged rows) is a failure here (the driver then tries
     its fallback pools, and leaves the industry's CU null when they fail too).
@@ -723,6 +769,7 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
         labor="ln_l",
         capital=y["capital"],
         investment="ln_inv" if y["capital"] == "ln_k_use" else None,
+        strata="ind2",
         depreciation_rate="dep_rate",
         proxy="ln_m",
         id="firm_id",
@@ -737,6 +784,12 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
     valid = bool(res.meta.get("pooled_valid", False))
     row = res.by_group.row(0, named=True) if res.by_group.height else {}
     message = str(res.meta.get("pooled_message", row.get("message", "")))
+    # the assumption the capital makes (not testable from book data, docs/methods.md)
+    message += (
+        " [capital ln_k_use: assumes the plant wears with the book depreciation rate]"
+        if y["capital"] == "ln_k_use"
+        else f" [capital {y['capital']}: assumes wear at a rate unrelated to use]"
+    )
     if n_unknown := int(res.meta.get("pooled_n_iv_unknown", 0)):
         message += f" ({n_unknown} rows without I/K of t-1 left out of the moments)"
     if own_n is None or own_n >= pool.height:

@@ -5,7 +5,8 @@ For recovery checks of the firm-level measures (tests, benchmarks): the world's 
 materials, employment) of every firm-year in ASIF, put through the pipeline's own panel
 steps (:func:`cbec.data.panel.deflate`, :func:`~cbec.data.panel.perpetual_inventory`,
 :func:`~cbec.data.panel.controls`), with the firm's true identity as ``firm_id`` and the truth
-(``u``, ``omega``, ``ln_k_true``) alongside. No name or code noise, no cleaning: what it
+(``u``, ``omega``, ``ln_k_true``, the industry's capital elasticity ``beta_k_true``)
+alongside. No name or code noise, no cleaning: what it
 checks is the estimators, not the links.
 """
 
@@ -59,6 +60,9 @@ def world_panel(
             "u": a["u"][fi, ti],
             "omega": a["omega"][fi, ti],
             "ln_k_true": a["lnK"][fi, ti],
+            "beta_k_true": np.array([sim.elasticities["beta_k"][i] for i in INDUSTRIES])[
+                w.firm["ind_idx"][fi]
+            ],
         }
     ).with_columns(pl.col("depreciation").fill_nan(None))
     df = df.with_columns(cap_state=pl.lit(0.0), cap_foreign=pl.lit(0.0), cap_hmt=pl.lit(0.0))
