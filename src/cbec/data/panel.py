@@ -118,11 +118,11 @@ def _capital_stocks(df: pl.DataFrame, delta: float, in_use: bool, flags: bool) -
     )
     keys = ["firm_id", "year"]
     fixed = ["real_capital_end", "real_capital", "pim_start"]
-    out = _accumulate(narrow, lambda part: _fixed_step(part, delta)).select(keys + fixed)
+    out = _accumulate(narrow, lambda part: _fixed_step(part, delta), fixed)
     if in_use:
-        use = _accumulate(narrow, lambda part: _in_use_step(part, delta)).select(
-            *keys, pl.col("real_capital").alias("real_capital_use"), "pim_rate"
-        )
+        use = _accumulate(
+            narrow, lambda part: _in_use_step(part, delta), ["real_capital", "pim_rate"]
+        ).rename({"real_capital": "real_capital_use"})
         out = out.join(use, on=keys, how="left", maintain_order="left")
     inv = narrow.select(
         *keys,
@@ -161,11 +161,14 @@ def capital_counts(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _accumulate(df: pl.DataFrame, step: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+def _accumulate(
+    df: pl.DataFrame, step: Callable[[pl.DataFrame], pl.DataFrame], keep: list[str]
+) -> pl.DataFrame:
     """Year-by-year accumulation of the stock. ``step`` gets a year's rows joined with each
     firm's state (``k_prev`` its last end-of-year stock, ``year_k`` that year, ``r_prev`` the
     depreciation rate it last used; null for a new firm) and adds ``real_capital_end``,
-    ``real_capital`` and ``_rate`` (the rate carried to the next year)."""
+    ``real_capital`` and ``_rate`` (the rate carried to the next year). Returns firm_id, year
+    and the ``keep`` columns of every year, years in order."""
     state = pl.DataFrame(
         schema={
             "firm_id": df.schema["firm_id"],
@@ -177,7 +180,7 @@ def _accumulate(df: pl.DataFrame, step: Callable[[pl.DataFrame], pl.DataFrame]) 
     parts = []
     for year in sorted(df["year"].unique().to_list()):
         part = step(df.filter(pl.col("year") == year).join(state, on="firm_id", how="left"))
-        parts.append(part.drop("k_prev", "year_k", "r_prev", "_rate"))
+        parts.append(part.select("firm_id", "year", *keep))
         new = part.select(
             "firm_id",
             pl.col("year").alias("year_k"),
