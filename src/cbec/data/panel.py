@@ -88,6 +88,8 @@ def perpetual_inventory(
     made-up investment). ``flags``: keep ``pim_start`` (``entry`` | ``restart`` | null when
     the stock continues) and, with ``in_use``, ``pim_rate`` (``book`` | ``carried`` |
     ``default``: the rate used, see :func:`_in_use_step`) for :func:`capital_counts`.
+    Rows sorted by firm and year; the stocks are computed on the columns they read and set
+    beside ``df``'s (:func:`_capital_stocks`).
     """
     df = sort_firm_year(df)
     return df.hstack(_capital_stocks(df, delta, in_use, flags))
