@@ -7,7 +7,7 @@ import polars as pl
 from cbec import runlog
 from cbec.data.external import read_series
 from cbec.data.io import write_parquet_atomic
-from cbec.data.panel import assemble_panel, firm_year_exports
+from cbec.data.panel import assemble_panel, firm_year_exports, read_linked_panel
 
 
 def log_capital(log: logging.Logger, counts: pl.DataFrame) -> None:
@@ -23,7 +23,7 @@ def log_capital(log: logging.Logger, counts: pl.DataFrame) -> None:
 
 def main() -> None:
     log = logging.getLogger("build_panel")
-    panel = pl.read_parquet(snakemake.input.panel)
+    panel = read_linked_panel(snakemake.input.panel)
     deflators = read_series(
         snakemake.input.deflators,
         {

@@ -6,7 +6,7 @@ import polars as pl
 
 from cbec import runlog
 from cbec.data.io import write_text_atomic
-from cbec.measures.driver import DIAGNOSTICS_SCHEMA, gather_diagnostics
+from cbec.measures.gather import DIAGNOSTICS_SCHEMA, gather_diagnostics
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ import polars as pl
 
 from cbec import runlog
 from cbec.data.io import write_parquet_atomic
-from cbec.measures.driver import gather_measures
+from cbec.measures.gather import gather_measures
 
 
 def main() -> None:

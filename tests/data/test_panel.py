@@ -9,7 +9,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from cbec.data.panel import IDENTIFIERS, assemble_panel, capital_counts, perpetual_inventory
+from cbec.data.panel import (
+    IDENTIFIERS,
+    assemble_panel,
+    capital_counts,
+    perpetual_inventory,
+    sort_firm_year,
+)
 
 
 def test_perpetual_inventory_with_gap_and_deflator():
@@ -224,3 +230,109 @@ def test_default_rate_is_pim_delta_until_the_firms_own():
     # enters 2009 at net 40; 2010: 40 * (1 - 0.09) + 10 at the end, used in 2011
     assert k[0] == pytest.approx(40.0) and k[1] == pytest.approx(40.0)
     assert k[2] == pytest.approx(40.0 * 0.91 + 10.0)
+
+
+def _random_panel(seed: int, n_firms: int = 40) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A panel of firms with gaps (about one firm-year in five missing) and its deflators."""
+    rng = np.random.default_rng(seed)
+    firm, year = np.meshgrid(np.arange(1, n_firms + 1), np.arange(2001, 2006), indexing="ij")
+    keep = rng.random(firm.size) > 0.2
+    firm, year = firm.ravel()[keep], year.ravel()[keep]
+    n = firm.size
+    orig = 100 + rng.gamma(2.0, 50.0, n)
+
+    def money(scale: float) -> np.ndarray:
+        return rng.gamma(2.0, scale, n)
+
+    panel = pl.DataFrame(
+        {
+            "firm_code": [f"{f:08d}X" for f in firm],
+            "row_id": firm * 10_000 + year,  # a column no step reads: must stay with its row
+            "firm_id": firm,
+            "year": year,
+            "ind2": np.where(firm % 2 == 0, "31", "39"),
+            "gross_output": money(60.0),
+            "value_added": np.where(rng.random(n) < 0.1, np.nan, money(20.0)),
+            "intermediate": money(40.0),
+            "fixed_assets_orig": orig,
+            "fixed_assets_net": orig * rng.uniform(0.5, 0.9, n),
+            "total_assets": money(100.0),
+            "found_year": 1990 + firm % 10,
+            "paidin_capital": money(20.0),
+            "cap_state": money(5.0),
+            "cap_hmt": money(2.0),
+            "cap_foreign": money(5.0),
+            "employees": money(30.0),
+            "interest": money(1.0),
+            "new_product": money(5.0),
+            "depreciation": orig * rng.uniform(0.02, 0.2, n),
+        }
+    ).with_columns(pl.col("value_added").fill_nan(None))
+    years = list(range(2001, 2006))
+    deflators = pl.DataFrame(
+        {
+            "ind2": [i for i in ["31", "39", "K"] for _ in years],
+            "year": years * 3,
+            "output_deflator": rng.uniform(0.9, 1.3, 15),
+            "input_deflator": rng.uniform(0.9, 1.3, 15),
+        }
+    )
+    return panel, deflators
+
+
+def test_assemble_panel_is_the_same_in_any_row_order():
+    """Each step works on a few columns and sets its results beside the panel's: in any
+    input order, every value stays with its firm-year and the panel comes out sorted."""
+    panel, deflators = _random_panel(7)
+    exports = panel.filter(pl.col("firm_id") % 3 == 0).select(
+        "firm_id",
+        "year",
+        (pl.col("row_id") % 97 + 1.0).alias("export_value"),
+        pl.lit(2).alias("n_markets"),
+        pl.lit(3).alias("n_products"),
+    )
+    members = pl.DataFrame(
+        {
+            "member_id": ["M1", "M2"],
+            "firm_id": [4, 9],
+            "join_year": [2003, 2002],
+            "member_years": [2, 3],
+            "rating": [4.5, 3.0],
+        }
+    )
+    args = (exports, members, members.clear(), deflators)
+    kw = {"pim_delta": 0.09, "foreign_includes_hmt": True}
+    out = assemble_panel(panel, *args, **kw)
+    for seed in (1, 2):
+        shuffled = panel.sample(fraction=1.0, shuffle=True, seed=seed)
+        assert_frame_equal(assemble_panel(shuffled, *args, **kw), out)
+    assert out.height == panel.height
+    assert_frame_equal(out, out.sort("firm_id", "year"))
+    assert (
+        out["firm_id"].is_sorted()
+        and (out["row_id"] == out["firm_id"] * 10_000 + out["year"]).all()
+    )
+    expected = panel.join(deflators, on=["ind2", "year"]).select(
+        "row_id", (pl.col("gross_output") / pl.col("output_deflator")).alias("expected")
+    )
+    check = out.join(expected, on="row_id")
+    assert (check["real_output"] == check["expected"]).all()
+    # a firm's first year starts its stock from net fixed assets deflated
+    first = out.filter(pl.col("year") == pl.col("year").min().over("firm_id"))
+    assert first["real_capital"].to_numpy() == pytest.approx(
+        (first["fixed_assets_net"] / first["capital_deflator"]).to_numpy()
+    )
+    exp = out.filter(pl.col("export_value").is_not_null())
+    assert (exp["export_value"] == exp["row_id"] % 97 + 1.0).all()
+    assert exp.height == exports.height
+    assert out.filter(pl.col("firm_id") == 4)["platform"].to_list() == [
+        int(y >= 2003) for y in out.filter(pl.col("firm_id") == 4)["year"]
+    ]
+
+
+def test_sort_firm_year_copies_only_when_unsorted():
+    panel, _ = _random_panel(3, n_firms=5)
+    ordered = panel.sort("firm_id", "year")
+    assert sort_firm_year(ordered) is ordered
+    for unsorted in (panel.sort("year", "firm_id"), ordered.reverse()):
+        assert_frame_equal(sort_firm_year(unsorted), ordered)

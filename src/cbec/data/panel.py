@@ -21,21 +21,37 @@ from cbec.errors import InputError
 IDENTIFIERS = ["firm_code", "firm_name", "legal_rep", "phone", "zip"]
 
 
+def read_linked_panel(path: str) -> pl.DataFrame:
+    """The linked ASIF panel (``link_panel``) without its :data:`IDENTIFIERS`, sorted by firm
+    and year (as :func:`assemble_panel` works on it)."""
+    return pl.scan_parquet(path).drop(IDENTIFIERS, strict=False).sort(["firm_id", "year"]).collect()
+
+
 def deflate(
     panel: pl.DataFrame, deflators: pl.DataFrame, source: str = "deflators"
 ) -> pl.DataFrame:
-    """Real output, value added, intermediate inputs (industry deflators, 2001 = 1)."""
+    """Real output, value added, intermediate inputs (industry deflators, 2001 = 1).
+
+    The deflators are looked up on the (ind2, year) keys alone and set beside the panel's
+    columns (rows in the panel's order), so the wide panel is not copied by a join."""
     out_defl = deflators.filter(pl.col("ind2") != "K").select(
         "ind2", "year", "output_deflator", "input_deflator"
     )
     k_defl = deflators.filter(pl.col("ind2") == "K").select(
         "year", pl.col("output_deflator").alias("capital_deflator")
     )
-    df = panel.join(out_defl, on=["ind2", "year"], how="left").join(k_defl, on="year", how="left")
-    missing = df.filter(pl.col("output_deflator").is_null() | pl.col("capital_deflator").is_null())
+    keys = (
+        panel.select("ind2", "year")
+        .join(out_defl, on=["ind2", "year"], how="left", maintain_order="left")
+        .join(k_defl, on="year", how="left", maintain_order="left")
+    )
+    missing = keys.filter(
+        pl.col("output_deflator").is_null() | pl.col("capital_deflator").is_null()
+    )
     if missing.height:
         ex = missing.select("ind2", "year").unique().sort(["ind2", "year"]).head(3).rows()
         raise InputError(source, "ind2/year", f"no deflator for industry-years, e.g. {ex}")
+    df = panel.hstack(keys.drop("ind2", "year"))
     va = pl.coalesce(pl.col("value_added"), pl.col("gross_output") - pl.col("intermediate"))
     return df.with_columns(
         (pl.col("gross_output") / pl.col("output_deflator")).alias("real_output"),
@@ -72,32 +88,52 @@ def perpetual_inventory(
     made-up investment). ``flags``: keep ``pim_start`` (``entry`` | ``restart`` | null when
     the stock continues) and, with ``in_use``, ``pim_rate`` (``book`` | ``carried`` |
     ``default``: the rate used, see :func:`_in_use_step`) for :func:`capital_counts`.
+    Rows sorted by firm and year; the stocks are computed on the columns they read and set
+    beside ``df``'s (:func:`_capital_stocks`).
     """
-    df = df.sort(["firm_id", "year"])
-    prev = df.select(
-        "firm_id",
-        "year",
-        pl.col("fixed_assets_orig").shift(1).over("firm_id").alias("orig_prev"),
+    df = sort_firm_year(df)
+    return df.hstack(_capital_stocks(df, delta, in_use, flags))
+
+
+def sort_firm_year(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` sorted by firm_id and year (unique keys); not copied when already sorted."""
+    firm, year = pl.col("firm_id"), pl.col("year")
+    step = (firm.diff() > 0) | ((firm.diff() == 0) & (year.diff() > 0))
+    if df.select(step.slice(1).all()).item():
+        return df
+    return df.sort(["firm_id", "year"])
+
+
+# the columns the perpetual inventory reads (with depreciation in use: also the last two)
+_PIM_COLUMNS = ["firm_id", "year", "fixed_assets_orig", "fixed_assets_net", "capital_deflator"]
+_PIM_IN_USE = ["depreciation", "ind2"]
+
+
+def _capital_stocks(df: pl.DataFrame, delta: float, in_use: bool, flags: bool) -> pl.DataFrame:
+    """The columns :func:`perpetual_inventory` adds, rows in the order of ``df`` (sorted by
+    firm and year). Computed on the few columns it reads, not on the whole panel."""
+    narrow = df.select(_PIM_COLUMNS + (_PIM_IN_USE if in_use else []))
+    orig_prev = pl.col("fixed_assets_orig").shift(1).over("firm_id")
+    narrow = narrow.with_columns(
+        ((pl.col("fixed_assets_orig") - orig_prev) / pl.col("capital_deflator")).alias("_inv"),
         (pl.col("year") - pl.col("year").shift(1).over("firm_id")).alias("_inv_span"),
     )
-    df = df.join(prev, on=["firm_id", "year"], how="left")
-    nominal_inv = pl.col("fixed_assets_orig") - pl.col("orig_prev")
-    df = df.with_columns((nominal_inv / pl.col("capital_deflator")).alias("_inv"))
-    out = _accumulate(df, lambda part: _fixed_step(part, delta))
+    keys = ["firm_id", "year"]
+    fixed = ["real_capital_end", "real_capital", "pim_start"]
+    out = _accumulate(narrow, lambda part: _fixed_step(part, delta), fixed)
     if in_use:
-        use = _accumulate(df, lambda part: _in_use_step(part, delta))
-        out = out.join(
-            use.select(
-                "firm_id", "year", pl.col("real_capital").alias("real_capital_use"), "pim_rate"
-            ),
-            on=["firm_id", "year"],
-            how="left",
-        )
-    out = out.with_columns(
+        use = _accumulate(
+            narrow, lambda part: _in_use_step(part, delta), ["real_capital", "pim_rate"]
+        ).rename({"real_capital": "real_capital_use"})
+        out = out.join(use, on=keys, how="left", maintain_order="left")
+    inv = narrow.select(
+        *keys,
         pl.when((pl.col("_inv") > 0) & (pl.col("_inv_span") == 1))
         .then(pl.col("_inv"))
-        .alias("real_investment")
-    ).drop("_inv", "orig_prev", "_inv_span")
+        .alias("real_investment"),
+    )
+    out = inv.join(out, on=keys, how="left", maintain_order="left").drop(keys)
+    out = out.select(pl.all().exclude("real_investment"), "real_investment")
     return out if flags else out.drop("pim_start", "pim_rate", strict=False)
 
 
@@ -127,11 +163,14 @@ def capital_counts(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _accumulate(df: pl.DataFrame, step: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+def _accumulate(
+    df: pl.DataFrame, step: Callable[[pl.DataFrame], pl.DataFrame], keep: list[str]
+) -> pl.DataFrame:
     """Year-by-year accumulation of the stock. ``step`` gets a year's rows joined with each
     firm's state (``k_prev`` its last end-of-year stock, ``year_k`` that year, ``r_prev`` the
     depreciation rate it last used; null for a new firm) and adds ``real_capital_end``,
-    ``real_capital`` and ``_rate`` (the rate carried to the next year)."""
+    ``real_capital`` and ``_rate`` (the rate carried to the next year). Returns firm_id, year
+    and the ``keep`` columns of every year, years in order."""
     state = pl.DataFrame(
         schema={
             "firm_id": df.schema["firm_id"],
@@ -143,7 +182,7 @@ def _accumulate(df: pl.DataFrame, step: Callable[[pl.DataFrame], pl.DataFrame]) 
     parts = []
     for year in sorted(df["year"].unique().to_list()):
         part = step(df.filter(pl.col("year") == year).join(state, on="firm_id", how="left"))
-        parts.append(part.drop("k_prev", "year_k", "r_prev", "_rate"))
+        parts.append(part.select("firm_id", "year", *keep))
         new = part.select(
             "firm_id",
             pl.col("year").alias("year_k"),
@@ -301,14 +340,18 @@ def assemble_panel(
 
     ``panel`` is the linked ASIF panel; its :data:`IDENTIFIERS` are dropped (the firm is
     ``firm_id`` from here on). ``on_capital`` gets the :func:`capital_counts` (to log them).
+    Rows sorted by firm and year. The new columns are computed on the few columns each step
+    reads and set beside the panel's (no join or sort copies the wide frame; a panel already
+    sorted, as :func:`read_linked_panel` returns it, is not copied at all).
     """
-    df = deflate(panel.drop(IDENTIFIERS, strict=False), deflators)
+    df = sort_firm_year(panel.drop(IDENTIFIERS, strict=False))
+    df = deflate(df, deflators)
     df = perpetual_inventory(df, pim_delta, in_use=True, flags=True)
     if on_capital is not None:
         on_capital(capital_counts(df))
     df = df.drop("pim_start", "pim_rate")
     df = controls(df, foreign_includes_hmt)
-    df = df.join(exports, on=["firm_id", "year"], how="left")
+    df = _beside(df, exports, ["firm_id", "year"])
     df = df.with_columns(
         pl.col("export_value").is_not_null().cast(pl.Int8).alias("customs_matched"),
         pl.when(pl.col("export_value") > 0).then(pl.col("export_value").log()).alias("ln_export"),
@@ -317,8 +360,8 @@ def assemble_panel(
         pl.when(pl.col("n_markets") > 0).then(pl.col("n_markets").log()).alias("ln_markets"),
         pl.when(pl.col("n_products") > 0).then(pl.col("n_products").log()).alias("ln_products"),
     )
-    df = df.join(membership(alibaba), on="firm_id", how="left")
-    df = df.join(membership(mic, "mic_"), on="firm_id", how="left")
+    df = _beside(df, membership(alibaba), ["firm_id"])
+    df = _beside(df, membership(mic, "mic_"), ["firm_id"])
     return df.with_columns(
         (pl.col("year") >= pl.col("join_year")).fill_null(False).cast(pl.Int8).alias("platform"),
         (pl.col("year") >= pl.col("mic_join_year"))
@@ -329,4 +372,14 @@ def assemble_panel(
         pl.when(pl.col("year") >= pl.col("join_year"))
         .then(pl.col("year") - pl.col("join_year") + 1)
         .alias("tenure"),
-    ).sort(["firm_id", "year"])
+    )
+
+
+def _beside(df: pl.DataFrame, right: pl.DataFrame, on: list[str]) -> pl.DataFrame:
+    """A left join of ``right`` (unique on ``on``) onto ``df``, rows in ``df``'s order: the
+    join runs on the key columns alone and its new columns are set beside ``df``'s (the
+    wide frame is not copied)."""
+    new = df.select(on).join(right, on=on, how="left", maintain_order="left")
+    if new.height != df.height:
+        raise AssertionError(f"join on {on} is not one-to-one: {df.height} -> {new.height}")
+    return df.hstack(new.drop(on))

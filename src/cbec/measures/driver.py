@@ -62,6 +62,18 @@ import polars as pl
 
 from cbec.errors import InputError
 from cbec.measures.cu import cu_yjz
+from cbec.measures.gather import (
+    CU_COLUMNS,
+    DIAGNOSTICS_SCHEMA,
+    KEYS,
+    MEASURES,
+    MEASURES_SCHEMA,
+    TFP_COLUMNS,
+    empty_diagnostics,
+    empty_measures,
+    gather_diagnostics,
+    gather_measures,
+)
 from cbec.measures.outcome import REQUIRED_COLUMNS, MeasureFit
 from cbec.measures.prodfn import estimate_prodfn
 from cbec.measures.sfa import SFA_INPUTS, SFA_OUTPUT, fit_sfa_measure, sfa_variables
@@ -82,34 +94,6 @@ __all__ = [
     "read_panel",
 ]
 
-TFP_COLUMNS = ["tfp_op", "tfp_lp"]
-CU_COLUMNS = ["cu", "cu_sfa_cd", "cu_sfa_tl"]
-MEASURES = [*TFP_COLUMNS, *CU_COLUMNS]
-KEYS = ["firm_id", "year"]
-MEASURES_SCHEMA: dict[str, pl.DataType] = {
-    "firm_id": pl.Int64(),
-    "year": pl.Int64(),
-    **{m: pl.Float64() for m in MEASURES},
-}
-DIAGNOSTICS_SCHEMA: dict[str, pl.DataType] = {
-    "ind2": pl.String(),
-    "measure": pl.String(),
-    "method": pl.String(),
-    "n_rows": pl.Int64(),  # rows of the industry
-    "n_est": pl.Int64(),  # observations used by the estimation that was kept (pool if any)
-    "n_values": pl.Int64(),  # non-null values of the measure among the industry's rows
-    "converged": pl.Boolean(),
-    "fallback": pl.String(),  # none | group | all | failed | empty
-    "pool": pl.String(),  # industries of the estimation sample, comma-separated
-    "b_l": pl.Float64(),  # labour elasticity (translog: at the industry's mean inputs)
-    "b_k": pl.Float64(),  # capital elasticity (idem)
-    "gamma": pl.Float64(),  # SFA sigma_u^2 / sigma^2
-    "sigma2": pl.Float64(),  # SFA sigma_u^2 + sigma_v^2
-    "skewness": pl.Float64(),  # SFA OLS residual skewness (own industry's fit)
-    "theta": pl.Float64(),  # YJZ depreciation-utilization elasticity
-    "elapsed_s": pl.Float64(),
-    "message": pl.String(),
-}
 METHODS = {
     "tfp_op": "op",
     "tfp_lp": "lp",
@@ -124,16 +108,6 @@ _EST_ERRORS = (ValueError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPoi
 def industry_group(ind2: str) -> str:
     """1-digit group of a 2-digit CIC code ("35" -> "3")."""
     return str(ind2)[0]
-
-
-def empty_measures() -> pl.DataFrame:
-    """A measures frame with no rows and the right schema."""
-    return pl.DataFrame(schema=MEASURES_SCHEMA)
-
-
-def empty_diagnostics() -> pl.DataFrame:
-    """A diagnostics frame with no rows and the right schema."""
-    return pl.DataFrame(schema=DIAGNOSTICS_SCHEMA)
 
 
 # ----------------------------------------------------------------------------- estimators
@@ -503,41 +477,3 @@ def _absent_diagnostics(ind2: str, todo: list[str]) -> pl.DataFrame:
         ],
         schema=DIAGNOSTICS_SCHEMA,
     )
-
-
-# ----------------------------------------------------------------------------- gather
-
-
-def gather_measures(parts: list[pl.DataFrame], columns: list[str]) -> pl.DataFrame:
-    """Stack per-industry measures, keeping ``firm_id, year`` and ``columns``.
-
-    Empty parts are fine; a firm-year present twice (two industries) is an error.
-    """
-    unknown = set(columns) - set(MEASURES)
-    if unknown:
-        raise ValueError(f"unknown measure columns {sorted(unknown)}")
-    keep = [*KEYS, *columns]
-    frames = [empty_measures().select(keep)]
-    for i, p in enumerate(parts):
-        missing = [c for c in keep if c not in p.columns]
-        if missing:
-            raise ValueError(f"part {i} lacks columns {missing}")
-        frames.append(p.select([pl.col(c).cast(MEASURES_SCHEMA[c]) for c in keep]))
-    out = pl.concat(frames).sort(KEYS)
-    dup = out.select(KEYS).is_duplicated()
-    if dup.any():
-        row = out.filter(dup).row(0, named=True)
-        raise ValueError(
-            f"firm-year ({row['firm_id']}, {row['year']}) appears in more than one industry"
-        )
-    return out
-
-
-def gather_diagnostics(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    """Stack per-industry diagnostics (sorted by industry and measure order)."""
-    frames = [empty_diagnostics()]
-    for p in parts:
-        frames.append(p.select([pl.col(c).cast(t) for c, t in DIAGNOSTICS_SCHEMA.items()]))
-    order = {m: i for i, m in enumerate(MEASURES)}
-    out = pl.concat(frames)
-    return out.sort(["ind2", pl.col("measure").replace_strict(order, default=99)])

@@ -9,7 +9,6 @@ from typing import Any
 import polars as pl
 
 from cbec.data.io import write_text_atomic
-from cbec.tables.build import regression_table
 from cbec.tables.descriptive import describe
 from cbec.tables.office import write_docx, write_xlsx
 from cbec.tables.render import Grid, table_grid, write_table
@@ -24,7 +23,9 @@ def estimate(sample: pl.DataFrame, name: str, spec: dict, common: dict, seed: in
         est = describe(sample, spec["variables"], min_units=common["min_firms"])
         est.update(table=name, title=spec.get("title", name))
         return est
-    if kind == "feols":
+    if kind == "feols":  # the estimators (numba, scipy) only where a table runs them
+        from cbec.tables.build import regression_table
+
         return regression_table(sample, spec, common, name, seed)
     if kind == "psm":
         from cbec.tables.psm_table import psm_table
