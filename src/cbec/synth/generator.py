@@ -15,7 +15,6 @@ from . import external as ex
 from . import names as nm
 from .adoption import analysis_mask, simulate_adoption
 from .customs import (
-    TRUTH_COLUMNS,
     build_parties,
     customs_names,
     party_markets,
@@ -133,7 +132,23 @@ def _write_customs_plan(
     truth.mkdir(parents=True, exist_ok=True)
     write_parquet(plan, truth / CUSTOMS_PLAN)
     summary[f"truth/{CUSTOMS_PLAN}"] = plan.height
-    return [y.select(TRUTH_COLUMNS) for y in years]
+    return [_party_truth(y) for y in years]
+
+
+def _party_truth(year: pl.DataFrame) -> pl.DataFrame:
+    """The party truth (:data:`TRUTH_COLUMNS`) of one year of the plan, built as it was when
+    the years were written in this job (the same columns and chunks, so the same parquet
+    row groups and bytes of truth/customs_parties.parquet)."""
+    is_m = year["kind"] == "manufacturer"
+    m, i = year.filter(is_m), year.filter(~is_m)
+    return pl.DataFrame(
+        {
+            "year": year["year"].to_numpy(),
+            "party_code": pl.concat([m["party_code"], i["party_code"]]),
+            "true_firm": pl.concat([m["true_firm"], i["true_firm"]]),
+            "kind": year["kind"].to_numpy(),
+        }
+    )
 
 
 def customs_year_rng(seed: int, year: int) -> np.random.Generator:
