@@ -39,6 +39,12 @@ def test_years_written_alone_in_reverse_order_equal_the_whole_run(tiny_world, tm
         n = write_customs_file(plan, p, SEED, year, path)
         assert n == pl.read_parquet(path).height > 1000
         assert _sha(path) == _sha(raw / "customs" / f"customs_{year}.parquet"), year
+    # a .csv path gives the same year as GBK text (header vintage of 2001-2006)
+    csv = out / "customs" / "customs_2003.csv"
+    assert write_customs_file(plan, p, SEED, 2003, csv) == n
+    back = pl.read_csv(csv.read_bytes().decode("gbk").encode(), infer_schema=False)
+    want = pl.read_parquet(raw / "customs" / "customs_2003.parquet")
+    assert "企业编码" in back.columns and back.equals(want.cast(pl.String))
     assert not [f for f in (out / "customs").iterdir() if f.name.startswith(".")]
 
 
