@@ -29,8 +29,14 @@ def step_gen(out: Path, year: int, rows_per_party: float, preset: str) -> dict:
     import numpy as np
     import polars as pl
 
-    from cbec.synth.customs import build_parties, customs_names, plan_customs_year
-    from cbec.synth.generator import _traditional_map, simulate, streams
+    from cbec.synth.customs import (
+        build_parties,
+        customs_names,
+        party_markets,
+        plan_customs_year,
+        year_parties,
+    )
+    from cbec.synth.generator import _traditional_map, customs_year_rng, simulate, streams
     from cbec.synth.params import resolve_params
     from cbec.synth.stream import write_customs_year
     from cbec.synth.writer import asif_year
@@ -43,7 +49,9 @@ def step_gen(out: Path, year: int, rows_per_party: float, preset: str) -> dict:
     parties = build_parties(w, p, rngs["customs"])
     cnames = customs_names(w, p, rngs["names"], _traditional_map(sim.cities, sim.counties))
     t = time.perf_counter()
-    plan = plan_customs_year(w, p, rngs["customs"], parties, year, cnames)
+    markets = party_markets(SEED, parties.height)
+    rows = year_parties(w, parties, year, cnames)
+    plan = plan_customs_year(p, customs_year_rng(SEED, year), year, rows, markets)
     n = write_customs_year(plan, out / f"customs_{year}.parquet")
     write_s = time.perf_counter() - t
     raw, _ = asif_year(w, p, rngs["asif"], year)

@@ -1,10 +1,11 @@
-# The synthetic world: raw inputs shaped like the licensed files, and the truth.
+# The synthetic world: raw inputs shaped like the licensed files, and the truth. One job
+# simulates the world and writes everything but the customs years; each customs year is its
+# own job (synthesize_customs), drawn from the customs plan the world's job writes.
 
 
 rule synthesize:
     output:
         asif=[f"resources/raw/asif/asif_{y}.parquet" for y in YEARS],
-        customs=[f"resources/raw/customs/customs_{y}.parquet" for y in YEARS],
         alibaba="resources/raw/members/alibaba.parquet",
         mic="resources/raw/members/mic.parquet",
         external=expand(
@@ -28,6 +29,8 @@ rule synthesize:
                 "members.parquet",
             ],
         ),
+        # every customs year's active parties and what their transactions are drawn from
+        customs_plan="resources/truth/customs_plan.parquet",
     log:
         "results/logs/synthesize.log",
     benchmark:
@@ -40,6 +43,29 @@ rule synthesize:
         seed=config["seed"],
     script:
         "../scripts/synthesize.py"
+
+
+# one job per year: its own random stream (seed, year), so the years are the same bytes
+# whichever jobs write them, in any order
+rule synthesize_customs:
+    input:
+        plan=rules.synthesize.output.customs_plan,
+    output:
+        "resources/raw/customs/customs_{year}.parquet",
+    log:
+        "results/logs/synthesize_customs_{year}.log",
+    benchmark:
+        "results/benchmarks/synthesize_customs/{year}.tsv"
+    wildcard_constraints:
+        year=YEAR_PATTERN,
+    conda:
+        "../envs/cbec.yaml"
+    params:
+        synthetic=config["synthetic"],
+        preset=config["preset"],
+        seed=config["seed"],
+    script:
+        "../scripts/synthesize_customs.py"
 
 
 rule calibration:

@@ -1,4 +1,5 @@
-"""Rule synthesize: write the synthetic world's raw inputs and its truth."""
+"""Rule synthesize: write the synthetic world's raw inputs (but the customs years, written
+by synthesize_customs from the customs plan) and its truth."""
 
 import logging
 from pathlib import Path
@@ -21,6 +22,7 @@ def main() -> None:
         seed=snakemake.params.seed,
         raw_dir=raw_dir,
         truth_dir=truth_dir,
+        customs=False,
     )
     for key, value in summary.items():
         logging.getLogger("synthesize").info("%s: %s", key, value)

@@ -104,6 +104,31 @@ def test_customs_runs_one_job_per_year(tiny_run, base_config):
     assert sorted(int(y) for y in report["parties_by_year"]) == list(years)
 
 
+def test_synthetic_customs_years_are_jobs_of_their_own(tiny_run, base_config, tmp_path):
+    """synthesize_customs writes each year as a job of its own, and the world the workflow
+    wrote (15 + 1 jobs, in the scheduler's order) is the bytes of one in-process generate()."""
+    import hashlib
+
+    from cbec.synth import generate
+
+    years = range(base_config["years"]["first"], base_config["years"]["last"] + 1)
+    for y in years:
+        assert (tiny_run / f"results/benchmarks/synthesize_customs/{y}.tsv").is_file()
+    generate(
+        base_config["synthetic"], "tiny", base_config["seed"], tmp_path / "raw", tmp_path / "truth"
+    )
+
+    def hashes(root: Path) -> dict[str, str]:
+        return {
+            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
+
+    for sub in ("raw", "truth"):
+        assert hashes(tiny_run / "resources" / sub) == hashes(tmp_path / sub), sub
+
+
 def _identifiers(wd: Path) -> set[str]:
     """Firm names, phones and legal representatives of every raw input."""
     from cbec.data.io import read_raw

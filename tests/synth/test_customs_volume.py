@@ -9,8 +9,15 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from cbec.synth import generate
-from cbec.synth.customs import build_parties, customs_names, headers, plan_customs_year
-from cbec.synth.generator import _traditional_map, simulate, streams
+from cbec.synth.customs import (
+    build_parties,
+    customs_names,
+    headers,
+    party_markets,
+    plan_customs_year,
+    year_parties,
+)
+from cbec.synth.generator import _traditional_map, customs_year_rng, simulate, streams
 from cbec.synth.params import resolve_params
 from cbec.synth.stream import write_customs_year
 
@@ -43,7 +50,9 @@ def year_2007():
     w = sim.world
     parties = build_parties(w, p, rngs["customs"])
     cnames = customs_names(w, p, rngs["names"], _traditional_map(sim.cities, sim.counties))
-    return plan_customs_year(w, p, rngs["customs"], parties, 2007, cnames)
+    plan = year_parties(w, parties, 2007, cnames)
+    markets = party_markets(SEED, parties.height)
+    return plan_customs_year(p, customs_year_rng(SEED, 2007), 2007, plan, markets)
 
 
 def test_a_year_written_in_chunks_equals_the_year_in_memory(tmp_path, year_2007):

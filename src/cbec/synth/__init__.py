@@ -1,11 +1,11 @@
 """Synthetic world with known truth (see docs/synthetic_world.md).
 
-Entry point: :func:`generate` (in :mod:`cbec.synth.generator`).
+Entry points: :func:`generate` and :func:`write_customs_file` (in :mod:`cbec.synth.generator`).
 """
 
 from __future__ import annotations
 
-from .generator import generate
+from .generator import generate, write_customs_file
 from .params import DEFAULTS, PRESETS, resolve_params
 
-__all__ = ["generate", "resolve_params", "DEFAULTS", "PRESETS"]
+__all__ = ["generate", "write_customs_file", "resolve_params", "DEFAULTS", "PRESETS"]

@@ -197,6 +197,59 @@ def _intermediary_names(
     return pl.Series(i_name)
 
 
+#: columns of the customs plan: one row per party active in a year, what the year's
+#: transactions are drawn from (manufacturers: their exports, markets and products that year;
+#: intermediaries: their size). Written by the world's job, read by each year's job.
+PLAN_SCHEMA = {
+    "year": pl.Int64,
+    "party": pl.Int64,
+    "party_code": pl.String,
+    "party_name": pl.String,
+    "zip": pl.String,
+    "phone": pl.String,
+    "true_firm": pl.Int64,
+    "kind": pl.String,
+    "export_usd": pl.Float64,
+    "ln_x": pl.Float64,
+    "n_markets": pl.Int64,
+    "n_products": pl.Int64,
+    "own": pl.Int64,
+    "ind_idx": pl.Int64,
+    "n_parties": pl.Int64,
+}
+TRUTH_COLUMNS = ["year", "party_code", "true_firm", "kind"]
+
+
+def year_parties(
+    w: World, parties: pl.DataFrame, year: int, names_by_version: pl.DataFrame
+) -> pl.DataFrame:
+    """The plan rows (:data:`PLAN_SCHEMA`) of `year`: manufacturers alive in `year` with that
+    year's customs name, exports, markets and products, then the intermediaries active in
+    `year`. Its :data:`TRUTH_COLUMNS` are the year's party truth."""
+    t = year - YEARS[0]
+    manu, inter = _active_parties(w, parties, year, names_by_version)
+    tf = manu["true_firm"].to_numpy()
+    manu = manu.select(
+        "party", "party_code", party_name="cname", zip="zip", phone="phone",
+        true_firm="true_firm", kind="kind", export_usd=pl.Series(w.arr["export_usd"][tf, t]),
+        ln_x=pl.lit(None, pl.Float64), n_markets=pl.Series(w.arr["n_markets"][tf, t]),
+        n_products=pl.Series(w.arr["n_products"][tf, t]), own=pl.Series(w.firm["own"][tf]),
+        ind_idx=pl.Series(w.firm["ind_idx"][tf]),
+    )  # fmt: skip
+    inter = inter.select(
+        "party", "party_code", party_name="name", zip="zip", phone="phone",
+        true_firm="true_firm", kind="kind", export_usd=pl.lit(None, pl.Float64), ln_x="ln_x",
+        n_markets=pl.lit(None, pl.Int64), n_products=pl.lit(None, pl.Int64),
+        own=pl.lit(2, pl.Int64), ind_idx=pl.lit(None, pl.Int64),
+    )  # fmt: skip
+    both = pl.concat([manu, inter], how="vertical_relaxed")
+    return both.select(
+        pl.lit(year, pl.Int64).alias("year"),
+        *both.columns,
+        pl.lit(parties.height, pl.Int64).alias("n_parties"),
+    ).cast(PLAN_SCHEMA)
+
+
 @dataclass
 class CustomsYear:
     """One year of customs transactions before they are written: per-party text columns and
@@ -206,7 +259,6 @@ class CustomsYear:
     year: int
     parties: pl.DataFrame  # party_code, party_name, zip, phone (one row per party)
     tx: dict[str, np.ndarray]  # rp, dest_idx, hs_int, value, qty, month, mode, flow
-    truth: pl.DataFrame
 
     @property
     def height(self) -> int:
@@ -227,48 +279,45 @@ class CustomsYear:
         return rows.rename(headers(self.year))
 
 
+@dataclass
+class PartyMarkets:
+    """Per party of the world (stable over years): its ordering of the destinations and the
+    position of its HS chapter among its industry's chapters."""
+
+    order: np.ndarray  # (parties, countries) int8
+    pick: np.ndarray  # (parties,) uniform in [0, 1)
+
+
+def party_markets(seed: int, n_parties: int) -> PartyMarkets:
+    """The parties' markets, drawn from a stream of their own (``SeedSequence([seed, 7])``)."""
+    prng = np.random.default_rng(np.random.SeedSequence([int(seed), 7]))
+    cw = np.log(np.array([x[1] for x in COUNTRIES]))
+    g_all = prng.gumbel(size=(n_parties, len(COUNTRIES)))
+    order = np.argsort(-(cw[None, :] + g_all), axis=1).astype(np.int8)
+    return PartyMarkets(order, prng.random(n_parties))
+
+
 def plan_customs_year(
-    w: World,
     p: dict[str, Any],
     rng: np.random.Generator,
-    parties: pl.DataFrame,
     year: int,
-    names_by_version: pl.DataFrame,
+    plan: pl.DataFrame,
+    markets: PartyMarkets,
 ) -> CustomsYear:
-    """The transactions of one year (numeric arrays) and the party truth of that year."""
-    t = year - YEARS[0]
-    manu, inter = _active_parties(w, parties, year, names_by_version)
-    vol = _party_volumes(w, p, rng, manu, inter, t)
+    """The transactions of `year` (numeric arrays) from that year's plan rows
+    (:func:`year_parties`) and the world's party markets."""
+    vol = _party_volumes(p, rng, plan, year - YEARS[0])
     party = vol["party"]
-    dest_idx, hs_int = _markets_products(w, parties, vol)
+    dest_idx, hs_int = _markets_products(markets, vol)
     tx = _transactions(rng, vol["X"], vol["own"], vol["rp"], dest_idx, hs_int)
     del vol, dest_idx, hs_int
     tx = _with_imports(p, rng, tx)
-    pcode_s = pl.concat([manu["party_code"], inter["party_code"]])
     code_rank = np.empty(party.size, dtype=np.int64)
-    code_rank[pcode_s.arg_sort().to_numpy()] = np.arange(party.size)
+    code_rank[plan["party_code"].arg_sort().to_numpy()] = np.arange(party.size)
     order = np.argsort(code_rank[tx["rp"]] * 16 + tx["month"], kind="stable")
     for key in list(tx):  # one array at a time (a year's arrays are the bulk of memory)
         tx[key] = tx[key][order]
-    party_df = pl.DataFrame(
-        {
-            "party_code": pcode_s,
-            "party_name": pl.concat([manu["cname"], inter["name"]]),
-            "zip": pl.concat([manu["zip"], inter["zip"]]),
-            "phone": pl.concat([manu["phone"], inter["phone"]]),
-        }
-    )
-    truth = pl.DataFrame(
-        {
-            "year": np.full(party.size, year, dtype=np.int64),
-            "party_code": pcode_s,
-            "true_firm": pl.concat([manu["true_firm"], inter["true_firm"]]),
-            "kind": np.concatenate(
-                [np.full(manu.height, "manufacturer"), np.full(inter.height, "intermediary")]
-            ),
-        }
-    )
-    return CustomsYear(year, party_df, tx, truth)
+    return CustomsYear(year, plan.select("party_code", "party_name", "zip", "phone"), tx)
 
 
 def _active_parties(
@@ -290,30 +339,25 @@ def _active_parties(
 
 
 def _party_volumes(
-    w: World,
-    p: dict[str, Any],
-    rng: np.random.Generator,
-    manu: pl.DataFrame,
-    inter: pl.DataFrame,
-    t: int,
+    p: dict[str, Any], rng: np.random.Generator, plan: pl.DataFrame, t: int
 ) -> dict[str, np.ndarray]:
-    """Per party of year `t` (manufacturers, then intermediaries): party, export value,
-    markets, products, ownership and industry; per row: its party position (`rp`) and
+    """Per party of year `t` (manufacturers, then intermediaries, as in `plan`): party, export
+    value, markets, products, ownership and industry; per row: its party position (`rp`) and
     rank within the party (`j`)."""
     c = p["customs"]
-    f = w.firm
-    tf = manu["true_firm"].to_numpy()
+    is_m = (plan["kind"] == "manufacturer").to_numpy()
+    manu, inter = plan.filter(pl.Series(is_m)), plan.filter(pl.Series(~is_m))
     X = np.concatenate(
         [
-            w.arr["export_usd"][tf, t],
+            manu["export_usd"].to_numpy(),
             np.exp(inter["ln_x"].to_numpy() + 0.05 * t + rng.normal(0, 0.3, inter.height)),
         ]
     )
     n_i = inter.height
-    nm_ = np.concatenate([w.arr["n_markets"][tf, t], np.minimum(60, 1 + rng.poisson(9, n_i))])
-    npr = np.concatenate([w.arr["n_products"][tf, t], np.minimum(300, 1 + rng.poisson(12, n_i))])
-    own = np.concatenate([f["own"][tf], np.full(n_i, 2)])
-    ind = np.concatenate([f["ind_idx"][tf], rng.integers(0, len(INDUSTRIES), n_i)])
+    nm_ = np.concatenate([manu["n_markets"].to_numpy(), np.minimum(60, 1 + rng.poisson(9, n_i))])
+    npr = np.concatenate([manu["n_products"].to_numpy(), np.minimum(300, 1 + rng.poisson(12, n_i))])
+    own = np.concatenate([manu["own"].to_numpy(), np.full(n_i, 2)])
+    ind = np.concatenate([manu["ind_idx"].to_numpy(), rng.integers(0, len(INDUSTRIES), n_i)])
     party = np.concatenate([manu["party"].to_numpy(), inter["party"].to_numpy()])
     k = party.size
     base_rows = np.maximum(nm_, npr)
@@ -332,25 +376,18 @@ def _party_volumes(
 
 
 def _markets_products(
-    w: World, parties: pl.DataFrame, vol: dict[str, np.ndarray]
+    markets: PartyMarkets, vol: dict[str, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Destination and HS8 code of each row: a party-specific ordering of countries and a
     party-specific HS chapter (both stable over years, drawn once per world)."""
     party, rp, j = vol["party"], vol["rp"], vol["j"]
     nm_, npr, ind = vol["nm"], vol["npr"], vol["ind"]
-    if "customs_order" not in w.extra:
-        prng = np.random.default_rng(np.random.SeedSequence([int(w.extra["seed"]), 7]))
-        cw = np.log(np.array([x[1] for x in COUNTRIES]))
-        g_all = prng.gumbel(size=(parties.height, len(COUNTRIES)))
-        w.extra["customs_order"] = np.argsort(-(cw[None, :] + g_all), axis=1).astype(np.int8)
-        w.extra["customs_pick"] = prng.random(parties.height)
-    order = w.extra["customs_order"]
-    dest_idx = order[party[rp], j % nm_[rp]]
+    dest_idx = markets.order[party[rp], j % nm_[rp]]
     n_ch = np.array([len(HS_CHAPTERS[i]) for i in INDUSTRIES])
     chap_mat = np.zeros((len(INDUSTRIES), n_ch.max()), dtype=np.int64)
     for r_i, ind2 in enumerate(INDUSTRIES):  # loop over 30 industries
         chap_mat[r_i, : n_ch[r_i]] = HS_CHAPTERS[ind2]
-    chapter = chap_mat[ind, (w.extra["customs_pick"][party] * n_ch[ind]).astype(np.int64)]
+    chapter = chap_mat[ind, (markets.pick[party] * n_ch[ind]).astype(np.int64)]
     base6 = (party * 7919 + 104729) % 10**6
     stride = 1 + 2 * ((party * 31) % 5000)
     stride = np.where(stride % 5 == 0, stride + 2, stride)

@@ -14,7 +14,13 @@ import polars as pl
 from . import external as ex
 from . import names as nm
 from .adoption import analysis_mask, simulate_adoption
-from .customs import build_parties, customs_names, plan_customs_year
+from .customs import (
+    build_parties,
+    customs_names,
+    party_markets,
+    plan_customs_year,
+    year_parties,
+)
 from .firms import World, simulate_firms
 from .geography import load_geography
 from .members import member_list
@@ -30,6 +36,10 @@ STREAMS = [
 ]  # fmt: skip
 
 Rngs = dict[str, np.random.Generator]
+#: the customs plan in the truth directory (read by the per-year customs writer)
+CUSTOMS_PLAN = "customs_plan.parquet"
+#: the raw subdirectories the world's job writes (customs years are written one per job)
+WORLD_DIRS = ("asif", "members", "external")
 
 
 @dataclass
@@ -105,26 +115,61 @@ def _write_asif(
     return truth
 
 
-def _write_customs(
+def _write_customs_plan(
     w: World,
     p: dict[str, Any],
     rngs: Rngs,
     trad_map: dict[str, str],
-    raw: Path,
+    truth: Path,
     summary: dict[str, int],
 ) -> list[pl.DataFrame]:
-    """Write customs_{year}.parquet for every year, a chunk of rows at a time; return the
-    per-year party truth."""
+    """Write the customs plan (:data:`CUSTOMS_PLAN`: every year's active parties, what their
+    transactions are drawn from); return the per-year party truth."""
     parties = build_parties(w, p, rngs["customs"])
     cnames = customs_names(w, p, rngs["names"], trad_map)
-    truth = []
-    for year in YEARS:
-        plan = plan_customs_year(w, p, rngs["customs"], parties, year, cnames)
-        n = write_customs_year(plan, raw / "customs" / f"customs_{year}.parquet")
-        summary[f"raw/customs/customs_{year}.parquet"] = n
-        truth.append(plan.truth)
-        del plan
-    return truth
+    years = [year_parties(w, parties, year, cnames) for year in YEARS]
+    plan = pl.concat(years)
+    truth.mkdir(parents=True, exist_ok=True)
+    write_parquet(plan, truth / CUSTOMS_PLAN)
+    summary[f"truth/{CUSTOMS_PLAN}"] = plan.height
+    return [_party_truth(y) for y in years]
+
+
+def _party_truth(year: pl.DataFrame) -> pl.DataFrame:
+    """The party truth (:data:`TRUTH_COLUMNS`) of one year of the plan, built as it was when
+    the years were written in this job (the same columns and chunks, so the same parquet
+    row groups and bytes of truth/customs_parties.parquet)."""
+    is_m = year["kind"] == "manufacturer"
+    m, i = year.filter(is_m), year.filter(~is_m)
+    return pl.DataFrame(
+        {
+            "year": year["year"].to_numpy(),
+            "party_code": pl.concat([m["party_code"], i["party_code"]]),
+            "true_firm": pl.concat([m["true_firm"], i["true_firm"]]),
+            "kind": year["kind"].to_numpy(),
+        }
+    )
+
+
+def customs_year_rng(seed: int, year: int) -> np.random.Generator:
+    """The random stream of one customs year: child `year` of the customs stream
+    (``SeedSequence(seed, spawn_key=(7, year))``), whatever job or order writes the years."""
+    key = (STREAMS.index("customs"), int(year))
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=key))
+
+
+def write_customs_file(plan_path: Path, p: dict[str, Any], seed: int, year: int, path: Path) -> int:
+    """Write the customs transactions of `year` to `path` (``.parquet``, or ``.csv`` in GBK)
+    from the world's customs plan, a chunk of rows at a time; returns the rows written.
+
+    `p` are the resolved parameters (:func:`resolve_params`) the plan was written with."""
+    scan = pl.scan_parquet(plan_path)
+    n_parties = scan.select(pl.col("n_parties").first()).collect().item()
+    plan = scan.filter(pl.col("year") == year).collect()
+    markets = party_markets(seed, int(n_parties))
+    customs = plan_customs_year(p, customs_year_rng(seed, year), year, plan, markets)
+    del plan, markets
+    return write_customs_year(customs, path)
 
 
 def _write_members(
@@ -211,7 +256,7 @@ def _write_all(
     summary: dict[str, int] = {}
     asif_truth = _write_asif(w, p, rngs["asif"], raw, summary)
     trad_map = _traditional_map(sim.cities, sim.counties)
-    customs_truth = _write_customs(w, p, rngs, trad_map, raw, summary)
+    customs_truth = _write_customs_plan(w, p, rngs, trad_map, truth, summary)
     member_truth = _write_members(w, p, rngs["members"], trad_map, raw, summary)
     _write_externals(sim, raw, summary)
     info = _truth_info(sim, p, seed, preset)
@@ -219,32 +264,59 @@ def _write_all(
     return summary
 
 
+def _write_world(
+    p: dict[str, Any], seed: int, preset: str, raw_tmp: Path, truth_tmp: Path, customs: bool
+) -> dict[str, int]:
+    """Simulate and write the world into the temporary directories (and, with `customs`,
+    every customs year from its plan)."""
+    rngs = streams(seed)
+    sim = simulate(p, seed, rngs)
+    for sub in WORLD_DIRS:
+        (raw_tmp / sub).mkdir(parents=True)
+    summary = _write_all(sim, p, rngs, seed, preset, raw_tmp, truth_tmp)
+    del sim
+    if customs:
+        (raw_tmp / "customs").mkdir()
+        for year in YEARS:
+            name = f"customs/customs_{year}.parquet"
+            summary[f"raw/{name}"] = write_customs_file(
+                truth_tmp / CUSTOMS_PLAN, p, seed, year, raw_tmp / name
+            )
+    return summary
+
+
 def generate(
-    params: dict[str, Any] | None, preset: str, seed: int, raw_dir: Path, truth_dir: Path
+    params: dict[str, Any] | None,
+    preset: str,
+    seed: int,
+    raw_dir: Path,
+    truth_dir: Path,
+    customs: bool = True,
 ) -> dict[str, int]:
     """Simulate the world and write raw files to `raw_dir` and the truth to `truth_dir`.
 
     `params` is the (possibly partial) `synthetic` config block; missing keys take the
-    defaults of :mod:`cbec.synth.params`. Files are written to temporary sibling
-    directories and renamed at the end. Returns the number of rows written per file."""
+    defaults of :mod:`cbec.synth.params`. With ``customs=False`` the customs years are not
+    written (the workflow writes them one job per year, :func:`write_customs_file`, from the
+    plan in `truth_dir`) and `raw_dir`/customs is left as it is. Files are written to
+    temporary sibling directories and renamed at the end. Returns the number of rows
+    written per file."""
     raw_dir, truth_dir = Path(raw_dir), Path(truth_dir)
     p = resolve_params(params, preset)
-    rngs = streams(seed)
-    sim = simulate(p, seed, rngs)
     raw_tmp, truth_tmp = _tmp_sibling(raw_dir), _tmp_sibling(truth_dir)
     for d in (raw_tmp, truth_tmp):
         if d.exists():
             shutil.rmtree(d)
-    for sub in ("asif", "customs", "members", "external"):
-        (raw_tmp / sub).mkdir(parents=True)
     try:
-        summary = _write_all(sim, p, rngs, seed, preset, raw_tmp, truth_tmp)
+        summary = _write_world(p, seed, preset, raw_tmp, truth_tmp, customs)
     except BaseException:
         shutil.rmtree(raw_tmp, ignore_errors=True)
         shutil.rmtree(truth_tmp, ignore_errors=True)
         raise
-    raw_dir.parent.mkdir(parents=True, exist_ok=True)
+    raw_dir.mkdir(parents=True, exist_ok=True)
     truth_dir.parent.mkdir(parents=True, exist_ok=True)
-    _swap_in(raw_tmp, raw_dir)
+    for sub in WORLD_DIRS + (("customs",) if customs else ()):
+        _swap_in(raw_tmp / sub, raw_dir / sub)
+    raw_tmp.rmdir()
     _swap_in(truth_tmp, truth_dir)
     return summary

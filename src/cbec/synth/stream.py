@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -47,7 +48,15 @@ def write_chunks(frames: Iterable[pl.DataFrame], path: Path, encoding: str = "gb
 def write_customs_year(
     year: CustomsYear, path: Path, chunk_rows: int = CHUNK_ROWS, encoding: str = "gbk"
 ) -> int:
-    """Write one customs year ``chunk_rows`` rows at a time (never the year's text at once);
-    returns the number of rows written."""
+    """Write one customs year ``chunk_rows`` rows at a time (never the year's text at once)
+    into a temporary sibling renamed to ``path`` at the end (a failed job leaves no
+    half-written file); returns the number of rows written."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     starts = range(0, max(year.height, 1), chunk_rows)
-    return write_chunks((year.rows(a, a + chunk_rows) for a in starts), path, encoding)
+    try:
+        n = write_chunks((year.rows(a, a + chunk_rows) for a in starts), tmp, encoding)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return n
