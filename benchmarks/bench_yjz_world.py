@@ -15,8 +15,12 @@ default seeds 311 and 312 were chosen before any result on them was seen and wer
 while developing the estimator (held out). Variants:
 
 - ``default``: ``dynamic`` on ``ln_k_use`` (capital depreciated at the book rate) with the
-  investment rate of t − 1 instrumenting k_t (the pipeline's default);
-- ``default/year``: the same with year effects only (the estimator before industry × year
+  investment rate of t − 1 instrumenting k_t and platform status of t − 1 in the law of
+  motion of ω (the pipeline's default; the world's true status, as if every member were
+  matched: ``world_panel`` has no matching stage);
+- ``exog``: the same with an exogenous Markov process (no platform status in the law of
+  motion: the estimator before De Loecker's correction);
+- ``default/year``: ``default`` with year effects only (the estimator before industry × year
   effects; shows what pooling industries under one intercept does);
 - ``true_k/kt``, ``true_k/ik``: ``dynamic`` on the world's true capital stock (a diagnostic,
   no researcher has it) with k_t as its own instrument, and with the investment rate;
@@ -36,12 +40,14 @@ import numpy as np
 from cbec.measures.cu import estimate_cu_yjz
 from cbec.synth.panel_view import world_panel
 
+LOM = ("platform",)
 VARIANTS = {
-    "default": ("ln_k_use", "ln_inv", "ind2"),
-    "default/year": ("ln_k_use", "ln_inv", None),
-    "true_k/kt": ("ln_k_true", None, "ind2"),
-    "true_k/ik": ("ln_k_true", "ln_inv", "ind2"),
-    "ln_k": ("ln_k", None, "ind2"),
+    "default": ("ln_k_use", "ln_inv", "ind2", LOM),
+    "exog": ("ln_k_use", "ln_inv", "ind2", ()),
+    "default/year": ("ln_k_use", "ln_inv", None, LOM),
+    "true_k/kt": ("ln_k_true", None, "ind2", LOM),
+    "true_k/ik": ("ln_k_true", "ln_inv", "ind2", LOM),
+    "ln_k": ("ln_k", None, "ind2", LOM),
 }
 ROLES = {"va": "ln_va", "labor": "ln_l", "proxy": "ln_m", "depreciation_rate": "dep_rate"}
 GRID = [
@@ -61,7 +67,7 @@ def run_case(firms: int, kind: str, production: dict, seed: int) -> list[dict]:
     """One world, every variant: θ̂ (NaN when invalid), corr(cu, u), seconds."""
     d = world_panel(firms, seed, production)
     rows = []
-    for name, (capital, inv, strata) in VARIANTS.items():
+    for name, (capital, inv, strata, lom) in VARIANTS.items():
         t0 = time.perf_counter()
         res = estimate_cu_yjz(
             d,
@@ -71,6 +77,7 @@ def run_case(firms: int, kind: str, production: dict, seed: int) -> list[dict]:
             time="year",
             investment=inv,
             strata=strata,
+            law_of_motion=lom,
             method="dynamic",
         )
         cu, u = res.cu.to_numpy(), d["u"].to_numpy()

@@ -11,7 +11,7 @@ def main() -> None:
     ind2 = snakemake.wildcards.ind2
     cfg = snakemake.params.measures
     log = logging.getLogger(f"measure_industry.{ind2}")
-    panel = driver.read_panel(snakemake.input[0], cfg["industries"])
+    panel = driver.read_panel(snakemake.input[0], cfg["industries"], driver.measure_columns(cfg))
     measures, diagnostics = driver.estimate_industry(panel, ind2, cfg, log)
     write_parquet_atomic(measures, snakemake.output.measures)
     write_text_atomic(diagnostics.write_csv(), snakemake.output.diagnostics)

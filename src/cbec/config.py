@@ -111,9 +111,11 @@ def apply_defaults(config: dict) -> dict:
     """Fill the optional keys left out of a validated config, in place; return it.
 
     ``measures.industries`` defaults to the 2-digit CIC manufacturing industries
-    (:data:`cbec.industries.CIC_MANUFACTURING`, as in ASIF and the synthetic world).
+    (:data:`cbec.industries.CIC_MANUFACTURING`, as in ASIF and the synthetic world);
+    ``measures.yjz.law_of_motion_controls`` to ``[platform]`` (docs/methods.md).
     """
     config["measures"].setdefault("industries", list(CIC_MANUFACTURING))
+    config["measures"]["yjz"].setdefault("law_of_motion_controls", ["platform"])
     return config
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from cbec.errors import InputError
 from cbec.measures import driver
 from cbec.measures.driver import (
     DIAGNOSTICS_SCHEMA,
@@ -384,3 +385,21 @@ def test_capacity_frontier_is_the_default():
     assert np.max(np.abs(te.sort(["firm_id", "year"])["cu_sfa_cd"].to_numpy() - got)) > 0.05
     with pytest.raises(ValueError, match="sfa_kind"):
         estimate_industry(panel, "31", {**cfg, "sfa_kind": "te"}, LOG, measures=["cu_sfa_cd"])
+
+
+def test_law_of_motion_controls_are_read_from_the_panel(panel, tmp_path):
+    """``measures.yjz.law_of_motion_controls`` adds its columns to what the measures read;
+    a panel without the column stops with its name (file, column)."""
+    cfg = {**CFG, "yjz": {**CFG["yjz"], "law_of_motion_controls": ["platform"]}}
+    cols = driver.measure_columns(cfg)
+    assert cols[-1] == "platform" and cols[:-1] == driver.REQUIRED_COLUMNS
+    assert driver.measure_columns(CFG) == driver.REQUIRED_COLUMNS
+    path = tmp_path / "panel.parquet"
+    panel.write_parquet(path)
+    with pytest.raises(InputError, match="platform"):
+        driver.read_panel(path, CFG["industries"], cols)
+    panel.with_columns(platform=pl.lit(0, dtype=pl.Int8)).write_parquet(path)
+    read = driver.read_panel(path, CFG["industries"], cols)
+    assert read.columns == cols
+    with pytest.raises(ValueError, match="platform"):
+        estimate_industry(panel, "31", cfg, LOG, measures=["cu"])

@@ -55,7 +55,8 @@ class CUResult:
     coef: pooled coefficients {"beta_l", "beta_k", "phi"} (phi = beta_k / theta).
     by_group: one row per group: group, n (second-stage obs), n_iv_unknown (``dynamic`` with
         ``investment``: rows with two lags left out of the moments because the investment of
-        t − 1 is null, i.e. I/K unknown), n_cu (rows with a CU), theta
+        t − 1 is null, i.e. I/K unknown), n_lom_unknown (rows left out because a
+        ``law_of_motion`` control of t − 1 is null), n_cu (rows with a CU), theta
         (the θ used), beta_l, beta_k, phi (the group's own estimates, NaN if none),
         first_stage_f (strength of ln δ_{t−1}; NaN for method "acf"), ln_a (implied level of
         the GHH function under the normalization), converged, fallback_used, message.
@@ -74,7 +75,8 @@ class CUResult:
 class _Fit:
     """One estimate of (β_l, β_k, φ): ``n`` estimation rows, convergence and its message,
     the instrument strength ``first_stage_f``, ρ of ``dynamic`` and ``n_iv_unknown`` (rows
-    of ``dynamic`` with both lags left out of the moments: I/K of t − 1 unknown)."""
+    of ``dynamic`` with both lags left out of the moments: I/K of t − 1 unknown) and
+    ``n_lom_unknown`` (rows left out because a law-of-motion control of t − 1 is unknown)."""
 
     n: int
     beta_l: float
@@ -85,6 +87,7 @@ class _Fit:
     first_stage_f: float = float("nan")
     rho: float = float("nan")
     n_iv_unknown: int = 0
+    n_lom_unknown: int = 0
 
     @property
     def theta(self) -> float:
@@ -164,6 +167,7 @@ class _Group(NamedTuple):
     lg: np.ndarray  # their lagged rows
     zk: np.ndarray  # instrument of k_t aligned to row t (NaN where unknown; ``dynamic``)
     cell: np.ndarray  # stratum × year cell of each row (ints from 0): its own effect
+    ctl: np.ndarray  # law-of-motion controls (n × c, c may be 0), NaN where unknown
 
     def ols_start(self) -> np.ndarray:
         """OLS of va on (1, l, k, ln δ): start values of the GMM searches."""
@@ -185,11 +189,13 @@ def _fit(
     method: str,
     ir: np.ndarray | None = None,
     strata: np.ndarray | None = None,
+    ctl: np.ndarray | None = None,
 ) -> _Fit:
     """ACF-style estimation of (β_l, β_k, φ) on one group (inputs finite; ``ir`` the
     investment rate I/K, NaN where unknown, used by ``dynamic`` only: the instrument of k_t
     is ``ir`` of t − 1, or k_t itself without ``ir``; ``strata``: labels of the pooled
-    groups, each with its own year effects in ``dynamic``, one stratum without)."""
+    groups, each with its own year effects in ``dynamic``, one stratum without; ``ctl``:
+    law-of-motion controls of ``dynamic``, n × c, NaN where unknown)."""
     lag = _lag_index(ids, times)
     idx = np.flatnonzero(lag >= 0)
     if idx.size < _MIN_OBS:
@@ -197,7 +203,8 @@ def _fit(
     zk = k if ir is None else np.where(lag >= 0, ir[np.maximum(lag, 0)], np.nan)
     key = times if strata is None else np.char.add(strata.astype(str), times.astype(str))
     cell = np.unique(key, return_inverse=True)[1].astype(np.int64)
-    g = _Group(va, lab, k, m, lnd, lag, idx, lag[idx], zk, cell)
+    ctl = np.empty((va.size, 0)) if ctl is None else ctl.reshape(va.size, -1)
+    g = _Group(va, lab, k, m, lnd, lag, idx, lag[idx], zk, cell, ctl)
     if method == "dynamic":
         return _fit_dynamic(g, poly_degree, times)
     if method == "iv":
@@ -294,47 +301,55 @@ def _fit_dynamic(g: _Group, poly_degree: int, times: np.ndarray) -> _Fit:
 
     Stage 1: Φ̂ = ψ̂(l, k, m) + γ̂ ln δ (:func:`_stage1_iv` with the cell effects; γ = φ − κ
     when materials respond to utilization with ∂ω/∂ln δ = −κ given m). Stage 2:
-    ω(β) = Φ̂ − β_l l − β_k k − φ ln δ follows ω_t = c_st + ρ ω_{t−1} + ξ_t (c_st: an effect
-    per stratum × year cell, ``g.cell``; year effects on one stratum); (β_l, β_k, φ) by 2SLS
-    given ρ with the cell effects partialled out and instruments (kt, k_{t−1}, l_{t−1},
-    ψ̂_{t−2}, ln δ_{t−2}), ρ ∈ (0, 1) by minimizing the GMM criterion; among its local minima
-    the lowest with β_k > 0 and φ > 0 is kept. ``kt`` is ``g.zk``: k_t itself or the
-    investment rate of t − 1 (capital depreciated at the book rate carries the book noise of
-    t − 1, which is in the error). Rows whose ``kt`` is unknown are left out of the moments
-    (``n_iv_unknown``), never given a made-up value."""
-    va, lab, k, m, lnd, lag, idx, lg, zk, cell = g
+    ω(β) = Φ̂ − β_l l − β_k k − φ ln δ follows ω_t = c_st + ρ ω_{t−1} + λ·d_{t−1} + ξ_t
+    (c_st: an effect per stratum × year cell, ``g.cell``; year effects on one stratum;
+    d: the law-of-motion controls ``g.ctl``, e.g. platform status, De Loecker 2013);
+    (β_l, β_k, φ, λ) by 2SLS given ρ with the cell effects partialled out and instruments
+    (d_{t−1}, kt, k_{t−1}, l_{t−1}, ψ̂_{t−2}, ln δ_{t−2}), ρ ∈ (0, 1) by minimizing the GMM
+    criterion; among its local minima the lowest with β_k > 0 and φ > 0 is kept. ``kt`` is
+    ``g.zk``: k_t itself or the investment rate of t − 1 (capital depreciated at the book
+    rate carries the book noise of t − 1, which is in the error). Rows whose ``kt``
+    (``n_iv_unknown``) or d_{t−1} (``n_lom_unknown``) is unknown are left out of the
+    moments, never given a made-up value."""
+    va, lab, k, m, lnd, lag, idx, lg, zk, cell, ctl = g
     P = _poly(_standardize(np.column_stack([lab, k, m])), poly_degree)
     psi, gamma, _ = _stage1_iv(va, P, lnd, idx, lg, cell)
     r2 = idx[lag[lg] >= 0]
-    r = r2[np.isfinite(zk[r2])]
-    unknown = int(r2.size - r.size)
+    iv_ok = np.isfinite(zk[r2])
+    lom_ok = np.isfinite(ctl[lag[r2]]).all(axis=1)
+    r = r2[iv_ok & lom_ok]
+    unknown = {"n_iv_unknown": int((~iv_ok).sum()), "n_lom_unknown": int((iv_ok & ~lom_ok).sum())}
     if r.size < _MIN_OBS:
-        msg = "too few obs with two lags"
-        return _Fit(int(r.size), np.nan, np.nan, np.nan, False, msg, n_iv_unknown=unknown)
+        return _Fit(
+            int(r.size), np.nan, np.nan, np.nan, False, "too few obs with two lags", **unknown
+        )
     l1 = lag[r]
     l2 = lag[l1]
     phi_hat = psi + gamma * lnd
     codes = np.unique(cell[r], return_inverse=True)[1]
-    inst = _demean(np.column_stack([zk[r], k[l1], lab[l1], psi[l2], lnd[l2]]), codes)
+    d1 = ctl[l1]
+    inst = _demean(np.column_stack([d1, zk[r], k[l1], lab[l1], psi[l2], lnd[l2]]), codes)
     Z = _standardize(inst)
     X = np.column_stack([lab, k, lnd])
+    # d_{t−1} enters ω_t − ρ ω_{t−1} with its own coefficient λ (not quasi-differenced)
     solve = _rho_gmm(
         _demean(phi_hat[r], codes),
         _demean(phi_hat[l1], codes),
-        _demean(X[r], codes),
-        _demean(X[l1], codes),
+        _demean(np.column_stack([X[r], d1]), codes),
+        _demean(np.column_stack([X[l1], np.zeros_like(d1)]), codes),
         Z,
     )
     best = _rho_search(solve)
     if best is None:
-        msg = "no admissible GMM solution"
-        return _Fit(int(r.size), np.nan, np.nan, np.nan, False, msg, n_iv_unknown=unknown)
+        return _Fit(
+            int(r.size), np.nan, np.nan, np.nan, False, "no admissible GMM solution", **unknown
+        )
     rho, b, conv = best
     dl = _demean(lnd[r] - rho * lnd[l1], codes)
     f_stat = _partial_f(dl, Z, Z.shape[1] - 1, n_absorbed=int(codes.max()) + 1)
     msg = "ok" if conv else f"rho = {rho:.3f} on the boundary of (0, 1)"
     coef = (float(b[1]), float(b[2]), float(b[3]))
-    return _Fit(int(r.size), *coef, conv, msg, f_stat, rho, n_iv_unknown=unknown)
+    return _Fit(int(r.size), *coef, conv, msg, f_stat, rho, **unknown)
 
 
 def _rho_gmm(
@@ -462,6 +477,7 @@ def estimate_cu_yjz(
     group: str | None = None,
     investment: str | None = None,
     strata: str | None = None,
+    law_of_motion: tuple[str, ...] = (),
     norm_quantile: float = 0.99,
     norm_value: float = 1.0,
     theta_bounds: tuple[float, float] = (0.5, 10.0),
@@ -504,11 +520,19 @@ def estimate_cu_yjz(
     (industries); in ``dynamic`` each stratum × year has its own effect in both stages
     (industries differ in the level of productivity and of inputs; a common intercept would
     put those differences in the error). Without it, year effects only.
+    ``law_of_motion`` (``dynamic`` only): columns d whose value of t − 1 shifts the law of
+    motion, ω_t = c_st + ρ ω_{t−1} + λ·d_{t−1} + ξ_t (De Loecker 2013: a treatment that
+    raises productivity, e.g. platform status, must be in g or the control function is
+    inconsistent); d_{t−1} is also an instrument. Rows whose d_{t−1} is null are left out of
+    the moments (``n_lom_unknown``) but still get a CU. Empty: the exogenous Markov process.
     ``poly_degree`` is the first-stage polynomial degree, ``markov_degree`` that of g(ω_{t−1}).
     """
     _check_arguments(method, norm_method, norm_quantile, norm_value, theta_bounds)
+    if law_of_motion and method != "dynamic":
+        raise ValueError(f"law_of_motion needs method 'dynamic', got {method!r}")
     roles = dict(va=va, labor=labor, capital=capital, proxy=proxy, investment=investment)
     roles["strata"] = strata if strata is not None else group
+    roles["law_of_motion"] = ",".join(law_of_motion) or None
     data = _Data.from_frame(
         df,
         {**roles, "depreciation_rate": depreciation_rate, "id": id, "time": time, "group": group},
@@ -551,6 +575,8 @@ def estimate_cu_yjz(
             "pooled_first_stage_f": pooled.first_stage_f,
             "pooled_rho": pooled.rho,
             "pooled_n_iv_unknown": pooled.n_iv_unknown,
+            "pooled_n_lom_unknown": pooled.n_lom_unknown,
+            "law_of_motion": list(law_of_motion),
         },
     )
 
@@ -559,6 +585,7 @@ _BY_GROUP_SCHEMA = {
     "group": pl.Utf8,
     "n": pl.Int64,
     "n_iv_unknown": pl.Int64,
+    "n_lom_unknown": pl.Int64,
     "n_cu": pl.Int64,
     "theta": pl.Float64,
     "beta_l": pl.Float64,
@@ -609,6 +636,7 @@ class _Data:
     est_ok: np.ndarray  # usable for estimation: every input finite, group not null
     ir: np.ndarray | None = None  # investment rate I/K (NaN where investment is null)
     strata: np.ndarray | None = None  # pooled groups with their own year effects
+    ctl: np.ndarray | None = None  # law-of-motion controls (n × c), NaN where null
 
     @classmethod
     def from_frame(cls, df: pl.DataFrame, cols_map: dict[str, str | None]) -> _Data:
@@ -643,6 +671,11 @@ class _Data:
         strata = None
         if cols_map.get("strata") is not None:
             strata = df[cols_map["strata"]].cast(pl.Utf8).fill_null("__null__").to_numpy()
+        ctl = None
+        if lom := cols_map.get("law_of_motion"):
+            ctl = np.column_stack(
+                [df[c].cast(pl.Float64).fill_null(np.nan).to_numpy() for c in lom.split(",")]
+            )
         return cls(
             *cols,
             lnd=lnd,
@@ -653,6 +686,7 @@ class _Data:
             est_ok=est_ok,
             ir=ir,
             strata=strata,
+            ctl=ctl,
         )
 
     def fit(self, mask: np.ndarray, poly_degree: int, markov_degree: int, method: str) -> _Fit:
@@ -673,6 +707,7 @@ class _Data:
             method,
             None if self.ir is None else self.ir[ix],
             None if self.strata is None else self.strata[ix],
+            None if self.ctl is None else self.ctl[ix],
         )
 
 
@@ -704,6 +739,7 @@ def _group_row(
         "group": g,
         "n": fit.n,
         "n_iv_unknown": fit.n_iv_unknown,
+        "n_lom_unknown": fit.n_lom_unknown,
         "n_cu": n_cu,
         "theta": float(theta),
         "beta_l": fit.beta_l,
@@ -770,6 +806,7 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
         capital=y["capital"],
         investment="ln_inv" if y["capital"] == "ln_k_use" else None,
         strata="ind2",
+        law_of_motion=tuple(y.get("law_of_motion_controls", [])),
         depreciation_rate="dep_rate",
         proxy="ln_m",
         id="firm_id",
@@ -792,6 +829,9 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
     )
     if n_unknown := int(res.meta.get("pooled_n_iv_unknown", 0)):
         message += f" ({n_unknown} rows without I/K of t-1 left out of the moments)"
+    if n_lom := int(res.meta.get("pooled_n_lom_unknown", 0)):
+        lom = ", ".join(y.get("law_of_motion_controls", []))
+        message += f" ({n_lom} rows without {lom} of t-1 left out of the moments)"
     if own_n is None or own_n >= pool.height:
         values = res.cu.cast(pl.Float64).fill_null(np.nan).to_numpy()
     else:

@@ -91,6 +91,7 @@ __all__ = [
     "gather_diagnostics",
     "gather_measures",
     "industry_group",
+    "measure_columns",
     "read_panel",
 ]
 
@@ -350,8 +351,18 @@ def _failed(notes: list[str], first_skew: float) -> dict:
     }
 
 
-def read_panel(path: str | Path, industries: list[str]) -> pl.DataFrame:
-    """The columns of the panel the measures need, rows of ``industries`` only.
+def measure_columns(cfg: dict) -> list[str]:
+    """The panel columns the measures of ``cfg`` (config.yaml's ``measures``) read:
+    :data:`REQUIRED_COLUMNS` and the YJZ law-of-motion controls (e.g. ``platform``)."""
+    lom = cfg.get("yjz", {}).get("law_of_motion_controls", [])
+    return [*REQUIRED_COLUMNS, *(c for c in lom if c not in REQUIRED_COLUMNS)]
+
+
+def read_panel(
+    path: str | Path, industries: list[str], columns: list[str] | None = None
+) -> pl.DataFrame:
+    """The columns of the panel the measures need (``columns``, default
+    :data:`REQUIRED_COLUMNS`), rows of ``industries`` only.
 
     Raises :class:`~cbec.errors.InputError` naming the file and the column when a column is
     missing or is not of a numeric type.
@@ -360,7 +371,8 @@ def read_panel(path: str | Path, industries: list[str]) -> pl.DataFrame:
     if not path.exists():
         raise InputError(path, None, "file does not exist")
     schema = pl.read_parquet_schema(path)
-    for col in REQUIRED_COLUMNS:
+    columns = REQUIRED_COLUMNS if columns is None else columns
+    for col in columns:
         if col not in schema:
             raise InputError(path, col, "required column is missing (needed by the measures)")
         dtype = schema[col]
@@ -373,14 +385,14 @@ def read_panel(path: str | Path, industries: list[str]) -> pl.DataFrame:
             raise InputError(path, col, f"unexpected type {dtype}")
     return (
         pl.scan_parquet(path)
-        .select(REQUIRED_COLUMNS)
+        .select(columns)
         .filter(pl.col("ind2").is_in(list(industries)))
         .collect()
     )
 
 
-def _check_columns(df: pl.DataFrame) -> None:
-    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+def _check_columns(df: pl.DataFrame, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"panel lacks the columns the measures need: {missing}")
 
@@ -403,12 +415,12 @@ def estimate_industry(
     Returns ``(measures, diagnostics)``: one row per firm-year of the industry with
     :data:`MEASURES_SCHEMA`, and one row per measure with :data:`DIAGNOSTICS_SCHEMA`.
     """
-    _check_columns(df)
+    _check_columns(df, measure_columns(cfg))
     todo = list(MEASURES if measures is None else measures)
     unknown = set(todo) - set(MEASURES)
     if unknown:
         raise ValueError(f"unknown measures {sorted(unknown)}; choose from {MEASURES}")
-    data = _estimation_data(df, cfg["industries"])
+    data = _estimation_data(df, cfg["industries"], measure_columns(cfg))
     own = data.filter(pl.col("ind2") == ind2).sort(KEYS)
     others = data.filter(pl.col("ind2") != ind2)
     if own.height == 0:
@@ -444,13 +456,13 @@ def estimate_industry(
     return out.select(list(MEASURES_SCHEMA)), diag
 
 
-def _estimation_data(df: pl.DataFrame, industries: list[str]) -> pl.DataFrame:
-    """The measures' columns with their types, rows of the configured industries only."""
-    data = df.select(REQUIRED_COLUMNS).with_columns(
+def _estimation_data(df: pl.DataFrame, industries: list[str], columns: list[str]) -> pl.DataFrame:
+    """The measures' ``columns`` with their types, rows of the configured industries only."""
+    data = df.select(columns).with_columns(
         pl.col("firm_id").cast(pl.Int64),
         pl.col("year").cast(pl.Int64),
         pl.col("ind2").cast(pl.String),
-        *[pl.col(c).cast(pl.Float64) for c in REQUIRED_COLUMNS[3:]],
+        *[pl.col(c).cast(pl.Float64) for c in columns[3:]],
     )
     return data.filter(pl.col("ind2").is_in(list(industries)))
 

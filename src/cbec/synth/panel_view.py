@@ -5,7 +5,8 @@ For recovery checks of the firm-level measures (tests, benchmarks): the world's 
 materials, employment) of every firm-year in ASIF, put through the pipeline's own panel
 steps (:func:`cbec.data.panel.deflate`, :func:`~cbec.data.panel.perpetual_inventory`,
 :func:`~cbec.data.panel.controls`), with the firm's true identity as ``firm_id`` and the truth
-(``u``, ``omega``, ``ln_k_true``, the industry's capital elasticity ``beta_k_true``)
+(``u``, ``omega``, ``ln_k_true``, the industry's capital elasticity ``beta_k_true``; and
+the true ``platform`` status, which the pipeline would get from the matched member lists)
 alongside. No name or code noise, no cleaning: what it
 checks is the estimators, not the links.
 """
@@ -57,6 +58,8 @@ def world_panel(
             "paidin_capital": w.firm["paidin"][fi],
             "interest": book("interest"),
             "new_product": book("newprod"),
+            # true platform status (no matching here: as if every member were matched)
+            "platform": a["platform"][fi, ti].astype(np.int8),
             "u": a["u"][fi, ti],
             "omega": a["omega"][fi, ti],
             "ln_k_true": a["lnK"][fi, ti],
