@@ -42,6 +42,7 @@ check-inputs: $(STAMP)
 # results and Snakemake's state go; of resources/ only the files the synthesize rule writes,
 # and only when config.yaml says the inputs are synthetic: user data is never deleted
 SYNTH_FILES := resources/raw/asif/asif_*.parquet resources/raw/customs/customs_*.parquet \
+	resources/raw/customs/customs_*.csv \
 	resources/raw/members/alibaba.parquet resources/raw/members/mic.parquet \
 	$(foreach n,cities counties it_revenue internet_ports it_weights deflators,resources/raw/external/$(n).csv) \
 	resources/truth

@@ -19,6 +19,7 @@ from cbec.config import (
     analysis_years,
     apply_defaults,
     validate_config,
+    year_input,
 )  # noqa: E402
 from cbec.errors import ConfigError  # noqa: E402
 
@@ -54,9 +55,11 @@ DIAGNOSTIC_FIGURES = ["cu_distribution", "psm_balance", "match_scores", "first_s
 
 
 def raw_path(kind, year=None):
-    """Path of a raw input as config.yaml sets it."""
-    p = config["inputs"][kind]
-    return p.format(year=year) if year is not None else p
+    """Path of a raw input as config.yaml sets it (a year's own path if inputs.<kind>_by_year
+    has one: a delivery in another format, cbec.config.year_input)."""
+    if year is None:
+        return config["inputs"][kind]
+    return year_input(config["inputs"], kind, year)
 
 
 def raw_years(kind):

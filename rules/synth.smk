@@ -46,18 +46,20 @@ rule synthesize:
 
 
 # one job per year: its own random stream (seed, year), so the years are the same bytes
-# whichever jobs write them, in any order
+# whichever jobs write them, in any order. The format is the one the inputs ask for: parquet,
+# or GBK CSV for the years of synthetic.customs.csv_years (inputs.customs_by_year)
 rule synthesize_customs:
     input:
         plan=rules.synthesize.output.customs_plan,
     output:
-        "resources/raw/customs/customs_{year}.parquet",
+        "resources/raw/customs/customs_{year}.{fmt}",
     log:
-        "results/logs/synthesize_customs_{year}.log",
+        "results/logs/synthesize_customs_{year}.{fmt}.log",
     benchmark:
-        "results/benchmarks/synthesize_customs/{year}.tsv"
+        "results/benchmarks/synthesize_customs/{year}.{fmt}.tsv"
     wildcard_constraints:
         year=YEAR_PATTERN,
+        fmt="parquet|csv",
     conda:
         "../envs/cbec.yaml"
     params:

@@ -15,6 +15,8 @@ def main() -> None:
     year = int(snakemake.wildcards.year)
     out = Path(snakemake.output[0])
     out.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(snakemake.input.customs)
+    log.info("%d: reading %s (format %s)", year, path, path.suffix.lstrip(".").lower())
     # chunked formats are staged next to the output (not in a memory-backed /tmp)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{year}-") as work:
         df = customs_year(snakemake.input.customs, year, snakemake.params.encoding, work)

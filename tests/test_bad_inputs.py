@@ -53,6 +53,11 @@ def _setup(tmp_path: Path, tiny_raw: Path, base_config: dict) -> tuple[Path, dic
                 "deflators",
             )
         },
+        # the world delivers some years as GBK CSV: declared as a researcher would
+        customs_by_year={
+            int(p.stem.rsplit("_", 1)[1]): str(p)
+            for p in sorted((data / "customs").glob("customs_*.csv"))
+        },
     )
     return data, cfg
 

@@ -8,7 +8,13 @@ import pytest
 import yaml
 from helpers import copy_workflow, run_snakemake
 
-from cbec.config import SCHEMA_DIR, analysis_years, apply_defaults, validate_config
+from cbec.config import (
+    SCHEMA_DIR,
+    analysis_years,
+    apply_defaults,
+    validate_config,
+    year_input,
+)
 from cbec.errors import ConfigError
 from cbec.industries import CIC_MANUFACTURING
 from cbec.synth.params import INDUSTRIES, PRESETS, resolve_params
@@ -40,6 +46,18 @@ def _mutate(cfg, path, value):
         (["years", "first"], 1998, "years.first", "minimum"),
         (["years", "last"], 2016, "years.last", "maximum"),
         (["inputs", "asif"], "data/asif.parquet", "inputs.asif", "does not match"),
+        (
+            ["inputs", "customs_by_year"],
+            {2003: "data/customs_2003.xlsx"},
+            "inputs.customs_by_year.2003",
+            "does not match",
+        ),
+        (
+            ["inputs", "customs_by_year"],
+            {2016: "data/customs_2016.csv"},
+            "inputs.customs_by_year.2016",
+            "not a year of years.first..years.last",
+        ),
         (["seed"], KeyError, "seed", "missing"),
         (["cleaning", "min_employes"], 8, "cleaning.min_employes", "unknown key"),
         (["measures", "sfa_inputs"], ["ln_k", "ln_x"], "measures.sfa_inputs.1", "is not one of"),
@@ -149,3 +167,33 @@ def test_a_bad_key_is_blamed_on_the_file_it_came_from(tmp_path, base_config):
         ConfigError, match=r"--config \(command line\): key 'cleaning.min_employees'"
     ):
         validate_config(cfg, files=[str(main)])
+
+
+def test_synthetic_csv_years_are_declared_as_a_researcher_would(base_config):
+    """With synthetic inputs the years of synthetic.customs.csv_years (within the configured
+    years) become inputs.customs_by_year entries: the pattern's path with a .csv suffix."""
+    cfg = copy.deepcopy(base_config)
+    cfg["synthetic"].setdefault("customs", {})["csv_years"] = [2004, 2003, 2001]
+    cfg["years"]["first"] = 2002
+    cfg["inputs"]["customs_by_year"] = {2004: "elsewhere/customs_2004.dta"}
+    inputs = apply_defaults(validate_config(cfg))["inputs"]
+    assert inputs["customs_by_year"] == {
+        2003: "resources/raw/customs/customs_2003.csv",
+        2004: "elsewhere/customs_2004.dta",  # an entry of the config wins
+    }
+    assert year_input(inputs, "customs", 2003).endswith("customs_2003.csv")
+    assert year_input(inputs, "customs", 2005) == "resources/raw/customs/customs_2005.parquet"
+    default = apply_defaults(validate_config(copy.deepcopy(base_config)))["inputs"]
+    assert sorted(default["customs_by_year"]) == list(
+        resolve_params(base_config["synthetic"], "tiny")["customs"]["csv_years"]
+    )
+
+
+def test_a_researchers_own_files_get_no_synthetic_csv_years(base_config):
+    cfg = copy.deepcopy(base_config)
+    cfg["inputs"]["source"] = "files"
+    assert "customs_by_year" not in apply_defaults(validate_config(cfg))["inputs"]
+    cfg["inputs"]["customs_by_year"] = {"2003": "d/c2003.csv"}  # keys as JSON gives them
+    inputs = apply_defaults(validate_config(cfg))["inputs"]
+    assert inputs["customs_by_year"] == {2003: "d/c2003.csv"}
+    assert year_input(inputs, "customs", 2003) == "d/c2003.csv"

@@ -112,10 +112,17 @@ def test_synthetic_customs_years_are_jobs_of_their_own(tiny_run, base_config, tm
     from cbec.synth import generate
 
     years = range(base_config["years"]["first"], base_config["years"]["last"] + 1)
+    csv_years = set(base_config["synthetic"].get("customs", {}).get("csv_years", (2001, 2002)))
     for y in years:
-        assert (tiny_run / f"results/benchmarks/synthesize_customs/{y}.tsv").is_file()
+        fmt = "csv" if y in csv_years else "parquet"
+        assert (tiny_run / f"results/benchmarks/synthesize_customs/{y}.{fmt}.tsv").is_file()
     generate(
-        base_config["synthetic"], "tiny", base_config["seed"], tmp_path / "raw", tmp_path / "truth"
+        base_config["synthetic"],
+        "tiny",
+        base_config["seed"],
+        tmp_path / "raw",
+        tmp_path / "truth",
+        csv_years=csv_years,
     )
 
     def hashes(root: Path) -> dict[str, str]:
@@ -127,6 +134,25 @@ def test_synthetic_customs_years_are_jobs_of_their_own(tiny_run, base_config, tm
 
     for sub in ("raw", "truth"):
         assert hashes(tiny_run / "resources" / sub) == hashes(tmp_path / sub), sub
+
+
+def test_the_customs_csv_years_are_read_as_gbk_csv(tiny_run, base_config):
+    """The synthetic world delivers synthetic.customs.csv_years as GBK CSV, declared in
+    inputs.customs_by_year as a researcher would, and aggregate_customs reads those files."""
+    from cbec.config import apply_defaults, validate_config, year_input
+
+    cfg = apply_defaults(validate_config(base_config | {"preset": "tiny"}))
+    csv_years = sorted(cfg["inputs"]["customs_by_year"])
+    assert csv_years, "the default world writes no customs year as CSV"
+    raw = tiny_run / "resources/raw/customs"
+    for y in range(cfg["years"]["first"], cfg["years"]["last"] + 1):
+        path = year_input(cfg["inputs"], "customs", y)
+        fmt = "csv" if y in csv_years else "parquet"
+        assert path.endswith(f"customs_{y}.{fmt}"), path
+        assert sorted(p.name for p in raw.glob(f"customs_{y}.*")) == [f"customs_{y}.{fmt}"]
+        log = (tiny_run / f"results/logs/aggregate_customs_{y}.log").read_text(encoding="utf-8")
+        assert f"(format {fmt})" in log, (y, log)
+    (tiny_run / "resources/raw/customs" / f"customs_{csv_years[0]}.csv").read_bytes().decode("gbk")
 
 
 def _identifiers(wd: Path) -> set[str]:
@@ -143,7 +169,7 @@ def _identifiers(wd: Path) -> set[str]:
         df = read_raw(p, "members")
         for c in ("name_cn", "name_en", "legal_rep", "phone"):
             ids |= set(df[c].drop_nulls().to_list())
-    for p in sorted((raw / "customs").glob("*.parquet")):
+    for p in sorted((raw / "customs").glob("customs_*.*")):  # parquet and GBK CSV years
         df = read_raw(p, "customs")
         for c in ("party_name", "phone"):
             ids |= set(df[c].drop_nulls().unique().to_list())

@@ -18,6 +18,10 @@ from cbec.errors import ConfigError
 from cbec.industries import CIC_MANUFACTURING
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+# customs years the synthetic world delivers as GBK CSV unless synthetic.customs.csv_years
+# says otherwise (the default of cbec.synth.params; here so that reading the config does not
+# import the synthetic world)
+SYNTHETIC_CSV_YEARS = (2001, 2002)
 
 
 def _load_yaml(path: Path) -> Any:
@@ -104,7 +108,39 @@ def validate_config(
         raise ConfigError(
             f"{source}: key 'years.first': {years['first']} is after years.last {years['last']}"
         )
+    _check_year_keys(config, files, source)
     return config
+
+
+def _check_year_keys(config: dict, files: list[str] | None, source: str) -> None:
+    """Every year of ``inputs.customs_by_year`` is one of years.first..years.last."""
+    first, last = config["years"]["first"], config["years"]["last"]
+    for y in config["inputs"].get("customs_by_year", {}):
+        if not (str(y).isdigit() and first <= int(y) <= last):
+            key = f"inputs.customs_by_year.{y}"
+            where = key_source(key, files, config) if files else source
+            raise ConfigError(
+                f"{where}: key '{key}': {y!r} is not a year of years.first..years.last "
+                f"({first}..{last})"
+            )
+
+
+def year_input(inputs: dict, key: str, year: int) -> str:
+    """Path of the raw input ``key`` for ``year``: the entry of ``inputs.<key>_by_year`` for
+    that year if there is one (a delivery in another format or place), else the ``{year}``
+    pattern ``inputs.<key>`` filled in."""
+    by_year = {int(y): p for y, p in inputs.get(f"{key}_by_year", {}).items()}
+    return by_year.get(int(year), inputs[key].format(year=year))
+
+
+def synthetic_csv_inputs(config: dict) -> dict[int, str]:
+    """The customs years the synthetic world writes as GBK CSV (``synthetic.customs.csv_years``
+    within the configured years), as ``inputs.customs_by_year`` entries: the ``inputs.customs``
+    pattern with a ``.csv`` suffix."""
+    customs = (config.get("synthetic") or {}).get("customs") or {}
+    years = customs.get("csv_years", SYNTHETIC_CSV_YEARS)
+    csv = str(Path(config["inputs"]["customs"]).with_suffix(".csv"))
+    return {int(y): csv.format(year=y) for y in years if int(y) in all_years(config)}
 
 
 def apply_defaults(config: dict) -> dict:
@@ -112,10 +148,19 @@ def apply_defaults(config: dict) -> dict:
 
     ``measures.industries`` defaults to the 2-digit CIC manufacturing industries
     (:data:`cbec.industries.CIC_MANUFACTURING`, as in ASIF and the synthetic world);
-    ``measures.yjz.law_of_motion_controls`` to ``[platform]`` (docs/methods.md).
+    ``measures.yjz.law_of_motion_controls`` to ``[platform]`` (docs/methods.md). With
+    synthetic inputs, ``inputs.customs_by_year`` gains the years the world writes as GBK CSV
+    (:func:`synthetic_csv_inputs`; an entry given in the config wins); its keys become ints.
     """
     config["measures"].setdefault("industries", list(CIC_MANUFACTURING))
     config["measures"]["yjz"].setdefault("law_of_motion_controls", ["platform"])
+    inputs = config["inputs"]
+    by_year = {int(y): p for y, p in inputs.get("customs_by_year", {}).items()}
+    if inputs["source"] == "synthetic":
+        # the synthetic world delivers these years as GBK CSV, declared as a researcher would
+        by_year = synthetic_csv_inputs(config) | by_year
+    if by_year:
+        inputs["customs_by_year"] = dict(sorted(by_year.items()))
     return config
 
 

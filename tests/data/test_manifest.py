@@ -32,3 +32,18 @@ def test_input_paths_fill_in_the_years():
         {"source": "files", "asif": "d/asif_{year}.dta", "mic": "m.csv"}, [2001, 2002]
     )
     assert paths == {"asif": ["d/asif_2001.dta", "d/asif_2002.dta"], "mic": ["m.csv"]}
+
+
+def test_a_year_of_customs_by_year_takes_its_own_path():
+    """A mixed delivery (some years GBK CSV, inputs.customs_by_year) is hashed and reported
+    under the year's own path, and the map itself is no input file."""
+    from cbec.report.provenance import input_files
+
+    inputs = {
+        "source": "files",
+        "customs": "d/customs_{year}.parquet",
+        "customs_by_year": {2002: "csv/customs_2002.csv"},
+    }
+    want = ["d/customs_2001.parquet", "csv/customs_2002.csv", "d/customs_2003.parquet"]
+    assert input_paths(inputs, [2001, 2002, 2003]) == {"customs": want}
+    assert [p for _, p in input_files(inputs, [2001, 2002, 2003])] == want

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from cbec.config import year_input
 from cbec.data import clean
 from cbec.data.external import SERIES, read_cities, read_counties, read_series
 from cbec.data.io import read_raw
@@ -75,7 +76,7 @@ def check_all(inputs: dict, years: list[int], cleaning: dict, members: dict, las
     for year in years:
         path = inputs["asif"].format(year=year)
         problems.append(_problem(lambda p=path, y=year: _check_asif(p, y, known, cleaning, enc)))
-        path = inputs["customs"].format(year=year)
+        path = year_input(inputs, "customs", year)
         problems.append(_problem(lambda p=path: _check_customs(p, enc)))
     for platform in ("alibaba", "mic"):
         path = inputs[platform]

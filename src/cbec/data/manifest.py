@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from cbec.config import year_input
+
 #: where the manifests go (one per input key)
 MANIFEST_DIR = "results/inputs"
 
@@ -56,12 +58,13 @@ def update_manifest(out: str | Path, paths: list[str]) -> bool:
 
 
 def input_paths(inputs: dict, years: list[int]) -> dict[str, list[str]]:
-    """``{config key: [paths]}`` of every raw input, ``{year}`` filled in."""
+    """``{config key: [paths]}`` of every raw input, ``{year}`` filled in (or the year's
+    entry of ``<key>_by_year``)."""
     out = {}
     for key, value in inputs.items():
-        if key in {"source", "csv_encoding"}:
+        if key in {"source", "csv_encoding"} or key.endswith("_by_year"):
             continue
-        out[key] = [value.format(year=y) for y in years] if "{year}" in value else [value]
+        out[key] = [year_input(inputs, key, y) for y in years] if "{year}" in value else [value]
     return out
 
 

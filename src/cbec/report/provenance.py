@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from cbec.config import year_input
+
 __all__ = [
     "PINNED_PACKAGES",
     "config_hash",
@@ -68,13 +70,14 @@ def config_hash(config: Mapping[str, Any]) -> str:
 
 
 def input_files(inputs: Mapping[str, Any], years: Iterable[int]) -> list[tuple[str, str]]:
-    """(key, path) of every raw input in ``config.inputs``, ``{year}`` expanded over ``years``."""
+    """(key, path) of every raw input in ``config.inputs``, ``{year}`` expanded over ``years``
+    (a year of ``<key>_by_year`` takes its own path)."""
     out: list[tuple[str, str]] = []
     for key, p in inputs.items():
         if key in _NOT_FILES or not isinstance(p, str):
             continue
         if "{year}" in p:
-            out += [(f"{key}[{y}]", p.format(year=y)) for y in years]
+            out += [(f"{key}[{y}]", year_input(inputs, key, y)) for y in years]
         else:
             out.append((key, p))
     return out

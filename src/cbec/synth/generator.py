@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -265,10 +266,16 @@ def _write_all(
 
 
 def _write_world(
-    p: dict[str, Any], seed: int, preset: str, raw_tmp: Path, truth_tmp: Path, customs: bool
+    p: dict[str, Any],
+    seed: int,
+    preset: str,
+    raw_tmp: Path,
+    truth_tmp: Path,
+    customs: bool,
+    csv_years: Iterable[int],
 ) -> dict[str, int]:
     """Simulate and write the world into the temporary directories (and, with `customs`,
-    every customs year from its plan)."""
+    every customs year from its plan: parquet, GBK CSV for `csv_years`)."""
     rngs = streams(seed)
     sim = simulate(p, seed, rngs)
     for sub in WORLD_DIRS:
@@ -278,7 +285,8 @@ def _write_world(
     if customs:
         (raw_tmp / "customs").mkdir()
         for year in YEARS:
-            name = f"customs/customs_{year}.parquet"
+            ext = "csv" if year in set(csv_years) else "parquet"
+            name = f"customs/customs_{year}.{ext}"
             summary[f"raw/{name}"] = write_customs_file(
                 truth_tmp / CUSTOMS_PLAN, p, seed, year, raw_tmp / name
             )
@@ -292,13 +300,15 @@ def generate(
     raw_dir: Path,
     truth_dir: Path,
     customs: bool = True,
+    csv_years: Iterable[int] = (),
 ) -> dict[str, int]:
     """Simulate the world and write raw files to `raw_dir` and the truth to `truth_dir`.
 
     `params` is the (possibly partial) `synthetic` config block; missing keys take the
     defaults of :mod:`cbec.synth.params`. With ``customs=False`` the customs years are not
     written (the workflow writes them one job per year, :func:`write_customs_file`, from the
-    plan in `truth_dir`) and `raw_dir`/customs is left as it is. Files are written to
+    plan in `truth_dir`) and `raw_dir`/customs is left as it is; `csv_years` are written as
+    GBK CSV (the workflow's ``synthetic.customs.csv_years``), the other years as parquet. Files are written to
     temporary sibling directories and renamed at the end. Returns the number of rows
     written per file."""
     raw_dir, truth_dir = Path(raw_dir), Path(truth_dir)
@@ -308,7 +318,7 @@ def generate(
         if d.exists():
             shutil.rmtree(d)
     try:
-        summary = _write_world(p, seed, preset, raw_tmp, truth_tmp, customs)
+        summary = _write_world(p, seed, preset, raw_tmp, truth_tmp, customs, csv_years)
     except BaseException:
         shutil.rmtree(raw_tmp, ignore_errors=True)
         shutil.rmtree(truth_tmp, ignore_errors=True)

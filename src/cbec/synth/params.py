@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from cbec.config import SYNTHETIC_CSV_YEARS
 from cbec.industries import CIC_MANUFACTURING
 
 YEARS: list[int] = list(range(2001, 2016))
@@ -203,6 +204,10 @@ DEFAULTS: dict[str, Any] = {
         # stay smaller, the full preset at real volume: rows_per_party_mean 150,
         # max_rows_per_party 20000 (docs/synthetic_world.md, "Presets and performance")
         "rows_per_party_mean": 12.0,
+        # years delivered as GBK CSV (2001-2006 header vintage), as researchers receive the
+        # early years; the others are parquet. The workflow reads them through
+        # inputs.customs_by_year (cbec.config.synthetic_csv_inputs)
+        "csv_years": list(SYNTHETIC_CSV_YEARS),
         "max_rows_per_party": 400,
         "intermediary_share": 0.35,  # intermediaries per direct exporter
         "intermediary_sibling_share": 0.3,  # intermediaries sharing a manufacturer's core
