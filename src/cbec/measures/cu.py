@@ -497,10 +497,7 @@ def estimate_cu_yjz(
     weak instrument, no convergence, too few obs) falls back on the pooled θ; if the pooled
     estimate is invalid too, the group's CU is null (never a substituted θ); ``by_group``
     reports which and why.
-    The level a is not identified (it enters only the constant); it is pinned per group by
-    :func:`level_ln_a`: ``norm_method="quantile"`` sets the ``norm_quantile`` quantile of u to
-    ``norm_value``, ``norm_method="mean"`` sets the mean of u to ``norm_value``; u is then
-    capped at 1.
+    The level a (only in the constant) is pinned per group by :func:`level_ln_a`; u ≤ 1.
 
     ``method="dynamic"`` estimates φ with (β_l, β_k) in the second stage from the
     AR(1) law of motion of ω, with ln δ_{t−2} as the instrument of ln δ (valid when materials
@@ -510,23 +507,19 @@ def estimate_cu_yjz(
     when capital is depreciated at the book rate, whose noise k_t carries); a null is an
     unknown rate (disposals, a firm's first year, a gap, no change in the stock): such rows
     are left out of the GMM moments (``n_iv_unknown``) but still get a CU.
-    ``method="iv"`` estimates φ in a partially linear first stage with ln δ
-    instrumented by ln δ_{t−1} (robust to noise in book depreciation) and (β_l, β_k) in the ACF
-    second stage; valid only when the proxy m does not respond to utilization; a first-stage F
-    below ``min_first_stage_f`` counts as invalid.
-    ``method="acf"`` is the literal ACF variant: ln δ inside the first-stage polynomial and
-    (β_l, β_k, φ) in the second stage with instruments (k_t, l_{t−1}, ln δ_{t−1}).
+    ``method="iv"`` (φ in a partially linear first stage, ln δ instrumented by ln δ_{t−1};
+    valid only when the proxy m does not respond to utilization) and ``method="acf"`` (ln δ
+    in the first-stage polynomial, (β_l, β_k, φ) in the second stage) are the alternatives
+    of docs/methods.md; a first-stage F below ``min_first_stage_f`` counts as invalid.
     ``strata`` (default: ``group``): the column whose values are pooled in one estimate
     (industries); in ``dynamic`` each stratum × year has its own effect in both stages
-    (industries differ in the level of productivity and of inputs; a common intercept would
-    put those differences in the error). Without it, year effects only.
+    (industries differ in levels). Without it, year effects only.
     ``law_of_motion`` (``dynamic`` only): columns d whose value of t − 1 shifts the law of
     motion, ω_t = c_st + ρ ω_{t−1} + λ·d_{t−1} + ξ_t (De Loecker 2013: a treatment that
     raises productivity, e.g. platform status, must be in g or the control function is
     inconsistent); d_{t−1} is also an instrument. Rows whose d_{t−1} is null are left out of
     the moments (``n_lom_unknown``) but still get a CU. Empty: the exogenous Markov process.
-    ``poly_degree`` is the first-stage polynomial degree, ``markov_degree`` that of g(ω_{t−1}).
-    """
+    ``poly_degree``, ``markov_degree``: degrees of the first-stage polynomial and of g."""
     _check_arguments(method, norm_method, norm_quantile, norm_value, theta_bounds)
     if law_of_motion and method != "dynamic":
         raise ValueError(f"law_of_motion needs method 'dynamic', got {method!r}")
@@ -544,23 +537,14 @@ def estimate_cu_yjz(
     pooled = fit_rows(data.est_ok)
     pooled_ok, pooled_msg = _valid(pooled, theta_bounds, min_first_stage_f)
 
-    groups = sorted(set(data.garr[~data.gnull].tolist()))
-    cu = np.full(df.height, np.nan)
-    rows: list[dict[str, object]] = []
-    for g in groups:
-        in_g = (data.garr == g) & ~data.gnull
-        fit = pooled if group is None else fit_rows(in_g & data.est_ok)
-        ok, msg = _valid(fit, theta_bounds, min_first_stage_f)
-        theta, fallback, msg = _choose_theta(
-            fit, ok, msg, pooled, pooled_ok, pooled_msg, group is not None
-        )
-        sel = in_g & np.isfinite(data.lnd)
-        ln_a = float("nan")
-        if sel.any() and np.isfinite(theta):
-            ln_a = level_ln_a(data.lnd[sel], theta, norm_method, norm_quantile, norm_value)
-            cu[sel] = np.minimum(np.exp((data.lnd[sel] - ln_a) / theta), 1.0)
-        n_cu = int(sel.sum()) if np.isfinite(theta) else 0
-        rows.append(_group_row(g, fit, n_cu, theta, ln_a, fallback, msg))
+    def valid(fit: _Fit) -> tuple[bool, str]:
+        return _valid(fit, theta_bounds, min_first_stage_f)
+
+    def level(lnd: np.ndarray, theta: float) -> float:
+        return level_ln_a(lnd, theta, norm_method, norm_quantile, norm_value)
+
+    per_group = None if group is None else fit_rows
+    cu, rows = _cu_by_group(data, pooled, per_group, valid, level)
 
     theta_pooled = pooled.theta if pooled_ok else float("nan")
     return CUResult(
@@ -579,6 +563,35 @@ def estimate_cu_yjz(
             "law_of_motion": list(law_of_motion),
         },
     )
+
+
+def _cu_by_group(
+    data: _Data,
+    pooled: _Fit,
+    fit_rows: Callable[[np.ndarray], _Fit] | None,
+    valid: Callable[[_Fit], tuple[bool, str]],
+    level: Callable[[np.ndarray, float], float],
+) -> tuple[np.ndarray, list[dict[str, object]]]:
+    """CU of every row, group by group (``fit_rows`` None: the pooled fit for all), and
+    the rows of ``by_group``: a group's own θ when valid, else the pooled one, else null."""
+    pooled_ok, pooled_msg = valid(pooled)
+    cu = np.full(data.garr.shape[0], np.nan)
+    rows: list[dict[str, object]] = []
+    for g in sorted(set(data.garr[~data.gnull].tolist())):
+        in_g = (data.garr == g) & ~data.gnull
+        fit = pooled if fit_rows is None else fit_rows(in_g & data.est_ok)
+        ok, msg = valid(fit)
+        theta, fallback, msg = _choose_theta(
+            fit, ok, msg, pooled, pooled_ok, pooled_msg, fit_rows is not None
+        )
+        sel = in_g & np.isfinite(data.lnd)
+        ln_a = float("nan")
+        if sel.any() and np.isfinite(theta):
+            ln_a = level(data.lnd[sel], theta)
+            cu[sel] = np.minimum(np.exp((data.lnd[sel] - ln_a) / theta), 1.0)
+        n_cu = int(sel.sum()) if np.isfinite(theta) else 0
+        rows.append(_group_row(g, fit, n_cu, theta, ln_a, fallback, msg))
+    return cu, rows
 
 
 _BY_GROUP_SCHEMA = {
