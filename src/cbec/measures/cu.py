@@ -37,6 +37,7 @@ import polars as pl
 from scipy.optimize import minimize, minimize_scalar
 
 from cbec.measures.deconv import deconvolved_quantile
+from cbec.measures.lags import lag_index
 from cbec.measures.outcome import MeasureFit
 
 __all__ = ["CUResult", "cu_yjz", "estimate_cu_yjz", "level_ln_a"]
@@ -133,14 +134,6 @@ def _demean(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return (x2 - means[codes]).reshape(x.shape)
 
 
-def _lag_index(ids: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Row index of the same id at time t−1 (−1 where absent)."""
-    frame = pl.DataFrame({"i": ids, "t": times}).with_row_index("r")
-    prev = frame.select("i", (pl.col("t") + 1).alias("t"), pl.col("r").alias("lag"))
-    out = frame.join(prev, on=["i", "t"], how="left").sort("r")
-    return out["lag"].fill_null(-1).cast(pl.Int64).to_numpy()
-
-
 def _gmm(
     obj: Callable[[np.ndarray], float], starts: list[np.ndarray]
 ) -> tuple[np.ndarray, float, bool]:
@@ -198,7 +191,7 @@ def _fit(
     is ``ir`` of t − 1, or k_t itself without ``ir``; ``strata``: labels of the pooled
     groups, each with its own year effects in ``dynamic``, one stratum without; ``ctl``:
     law-of-motion controls of ``dynamic``, n × c, NaN where unknown)."""
-    lag = _lag_index(ids, times)
+    lag = lag_index(ids, times)
     idx = np.flatnonzero(lag >= 0)
     if idx.size < _MIN_OBS:
         return _Fit(int(idx.size), np.nan, np.nan, np.nan, False, "too few lagged obs")

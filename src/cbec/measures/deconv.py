@@ -25,9 +25,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import polars as pl
 from scipy.optimize import brentq
 from scipy.special import ndtr
+
+from cbec.measures.lags import lag_index
 
 __all__ = ["NoiseFit", "deconvolved_quantile", "noise_var", "simex_quantile"]
 
@@ -41,20 +42,12 @@ class NoiseFit(NamedTuple):
     n: np.ndarray
 
 
-def _lag_rows(ids: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Row index of the same id at time t − 1 (−1 where absent)."""
-    frame = pl.DataFrame({"i": ids, "t": times}).with_row_index("r")
-    prev = frame.select("i", (pl.col("t") + 1).alias("t"), pl.col("r").alias("lag"))
-    out = frame.join(prev, on=["i", "t"], how="left").sort("r")
-    return out["lag"].fill_null(-1).cast(pl.Int64).to_numpy()
-
-
 def _diff_autocov(
     x: np.ndarray, ids: np.ndarray, times: np.ndarray, max_lag: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Autocovariances (lags 0..max_lag) of the within-firm first differences of ``x``
     with each year's mean difference removed, and their pair counts."""
-    lag = _lag_rows(ids, times)
+    lag = lag_index(ids, times)
     prev = np.where(lag >= 0, x[np.maximum(lag, 0)], np.nan)
     d = np.where(lag >= 0, x - prev, np.nan)
     ok = np.isfinite(d)
