@@ -132,3 +132,93 @@ def test_realized_interactions_are_the_group_difference_of_realized_effects():
     assert out["sfhighict"]["group0"] == pytest.approx(0.07)
     assert out["sfold"]["group0"] is None and out["sfold"]["difference"] is None
     assert out["sfhighscore"]["group1"] is None
+
+
+# ---------------------------------------------------------------- Table 4 (matching) oracle
+
+PSM_SPEC = {
+    "kind": "psm",
+    "covariates": ["tfp_lp", "asset_turnover", "leverage", "ln_assets", "ind_conc"],
+    "columns": [
+        {"depvar": "cu", "treatment": "platform", "controls": True, "k": 1},
+        {"depvar": "cu", "treatment": "platform", "controls": True, "k": 3},
+        {"depvar": "cu", "treatment": "platform", "controls": True, "k": 1,
+         "exact": ["province_code", "ind2"]},
+    ],
+}  # fmt: skip
+PSM_COMMON = {"fixed_effects": ["firm_id", "year"], "cluster": "firm_id", "controls": []}
+
+
+def _psm_world(measured_is_truth: bool):
+    """A matching panel (tests/analysis/test_psm.py) as the truth, and the pipeline's reading
+    of it: unless ``measured_is_truth``, a compressed noisy CU, a tenth of the members
+    missed, some never-members linked by mistake and some join years read a year late."""
+    from analysis.test_psm import simulate
+
+    true = simulate(n_firms=900, seed=11).with_columns(pl.col("firm_id") + 100)
+    rng = np.random.default_rng(5)
+    n = true["firm_id"].n_unique()
+    ever = true.group_by("firm_id").agg(pl.col("join_year").min()).sort("firm_id")
+    draw = pl.DataFrame({"firm_id": ever["firm_id"], "r": rng.random(n)}).join(ever, on="firm_id")
+    wrong = draw.select(
+        "firm_id",
+        pl.when(pl.col("join_year").is_not_null() & (pl.col("r") < 0.1))
+        .then(None)  # missed member
+        .when(pl.col("join_year").is_null() & (pl.col("r") < 0.03))
+        .then(2004)  # a never-member linked by mistake
+        .when(pl.col("r") > 0.8)
+        .then(pl.col("join_year") + 1)  # "N YRS" one year short
+        .otherwise(pl.col("join_year"))
+        .alias("m_join"),
+    )
+    measured = (
+        true.join(wrong, on="firm_id")
+        .with_columns(
+            pl.col("m_join").alias("join_year"),
+            (pl.col("year") >= pl.col("m_join")).fill_null(False).cast(pl.Int8).alias("platform"),
+            (0.2 + 0.5 * pl.col("cu") + 0.01 * pl.Series(rng.normal(size=true.height))).alias("cu"),
+        )
+        .drop("m_join")
+    )
+    sample = true if measured_is_truth else measured
+    row = np.arange(true.height)
+    panel = true.select("firm_id", "year", pl.Series("row_id", true["year"] * 10_000_000 + row))
+    fy = true.select(
+        pl.col("firm_id").alias("true_firm"),
+        "year",
+        pl.Series("asif_row", row),
+        pl.col("cu").alias("u"),
+        pl.lit(1.0).alias("export_usd"),
+        pl.lit(1).alias("n_markets"),
+        pl.lit(1).alias("n_products"),
+        pl.lit(0.0).alias("newprod_share"),
+        pl.col("platform").cast(pl.Boolean),
+        pl.lit(False).alias("platform_mic"),
+    )
+    firms = true.group_by("firm_id").agg(pl.col("join_year").min()).rename({"firm_id": "true_firm"})
+    return true, sample, panel, fy, firms
+
+
+def _coefs(table: dict) -> np.ndarray:
+    """(b, s.e., N) of the platform coefficient per column."""
+    return np.array([(c["coef"]["platform"]["b"], c["coef"]["platform"]["se"], c["nobs"])
+                     for c in table["columns"]])  # fmt: skip
+
+
+@pytest.mark.parametrize("measured_is_truth", [True, False])
+def test_table4_oracle_is_the_matching_run_again_on_true_data(measured_is_truth):
+    from cbec.tables.psm_table import psm_table
+
+    true, sample, panel, fy, firms = _psm_world(measured_is_truth)
+    df, dropped = oracle_sample(sample, panel, fy, firms)
+    assert dropped == 0
+    oracle = oracle_table(df, PSM_SPEC, PSM_COMMON, "table4", seed=3)
+    # the same matching and regression on the truth itself (re-matched on the true status)
+    expected = psm_table(true, PSM_SPEC, PSM_COMMON, "table4", seed=3)
+    np.testing.assert_allclose(_coefs(oracle), _coefs(expected), rtol=1e-9)
+    ours = psm_table(sample, PSM_SPEC, PSM_COMMON, "table4", seed=3)
+    if measured_is_truth:  # measured data equal to the truth: the oracle is our Table 4
+        np.testing.assert_allclose(_coefs(oracle), _coefs(ours), rtol=1e-9)
+    else:  # the mismeasured world: ours attenuated (CU slope 0.5), the oracle not
+        for (bo, _, no), (bu, _, nu) in zip(_coefs(oracle), _coefs(ours), strict=True):
+            assert bu < 0.7 * bo and no != nu
