@@ -107,10 +107,12 @@ def test_scorecard_matches_our_columns_and_flags_the_truth():
     assert shifted["summary"]["truth_outside_ci"] == shifted["summary"]["truth_judged"]
 
 
-def _oracle_json(paper: dict, value: float) -> dict:
-    """An oracle_tables.json whose every Table 2, 3, 6, 7 cell equals ``value``."""
+def _oracle_json(
+    paper: dict, value: float, names: tuple = ("table2", "table3", "table4", "table6", "table7")
+) -> dict:
+    """An oracle_tables.json whose every cell of the tables ``names`` equals ``value``."""
     tables = {}
-    for t in ("table2", "table3", "table6", "table7"):
+    for t in names:
         cols = sorted(paper[t]["columns"], key=lambda c: c["ours"])
         tables[t] = {
             "columns": [
@@ -141,9 +143,14 @@ def test_scorecard_judges_against_the_oracle_and_not_the_sfa_cells():
         assert sfa["truth_kind"] == NO_LIKE_FOR_LIKE
     # controls: the world plants no effect, so no truth even with an oracle table
     assert rows[("table2", 2, "lnqygm")]["truth"] is None
-    # Table 4 (matching) has no oracle table: the world's own value stays its truth
+    # Table 4 (matching): judged against the matching run again on the truth; the world's
+    # own value (realized ATT or population oracle) stays beside it
     t4 = rows[("table4", 1, "platform")]
-    assert t4["truth_kind"] == t4["planted_kind"] != ORACLE_KIND
+    assert t4["truth"] == pytest.approx(0.328) and t4["truth_kind"] == ORACLE_KIND
+    assert t4["planted"] == pytest.approx(0.09) and t4["planted_kind"] != ORACLE_KIND
+    no_t4 = build_scorecard(paper, est, _truth(), _oracle_json(paper, 0.328, ("table2",)))
+    t4 = next(c for c in no_t4["cells"] if c["table"] == "table4" and c["paper_column"] == 1)
+    assert t4["truth"] == pytest.approx(0.09) and t4["truth_kind"] != ORACLE_KIND
     # without an oracle the interaction is judged against the planted value (and flagged)
     plain = {
         (c["table"], c["paper_column"], c["term"]): c
