@@ -60,9 +60,9 @@ def scorecard_md(card: dict[str, Any]) -> str:
         "the world knows the column's outcome, the oracle — the same specification (rows, "
         "fixed effects, controls, Table 7 groups as the pipeline builds them) with the "
         "outcome and the platform dummy replaced by the world's truth (results/validation/"
-        "oracle_tables.json); else the world's population oracle (the paper's TWFE on the "
-        "true utilization), the realized average effect on the treated (matching) or the "
-        "planted effect. Planted: the world's parameter for comparison (Table 7: the "
+        "oracle_tables.json; Table 4: the matching run again on the true platform status "
+        "and join year, with our covariates, k, cells and seed); else the world's population "
+        "oracle (the paper's TWFE on the true utilization) or the planted effect. Planted: the world's parameter for comparison (Table 7: the "
         "interaction as planted on the latent effect, before the upper bound of u "
         "compresses it; SFA CU: no like-for-like truth, it is observed over frontier "
         "output, not u). ⚑: the truth lies outside our estimate ± 1.96 s.e.",
