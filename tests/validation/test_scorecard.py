@@ -157,3 +157,27 @@ def test_scorecard_judges_against_the_oracle_and_not_the_sfa_cells():
         for c in build_scorecard(paper, est, _truth())["cells"]
     }
     assert plain[("table7", 1, "platform:sfhighict")]["truth_outside_ci"] is True
+
+
+def test_gap_to_the_oracle_splits_into_measured_outcome_and_links():
+    paper = load_paper_results()
+    est = _fake_estimates(paper)  # Table 7 (1) platform: 0.483
+    oracle = _oracle_json(paper, 0.30)
+    oracle["tables_true_outcome"] = _oracle_json(paper, 0.40, ("table7",))["tables"]
+    rows = {
+        (c["table"], c["paper_column"], c["term"]): c
+        for c in build_scorecard(paper, est, _truth(), oracle)["cells"]
+    }
+    main = rows[("table7", 1, "platform")]
+    assert main["step_outcome"] == pytest.approx(0.483 - 0.40)
+    assert main["step_links"] == pytest.approx(0.40 - 0.30)
+    assert main["step_outcome"] + main["step_links"] == pytest.approx(
+        main["ours_b"] - main["truth"]
+    )
+    # no outcome-only table (Table 2 here), no oracle (Table 5) or a control: no steps
+    for key in [("table2", 1, "platform"), ("table5", 2, "platform"), ("table7", 1, "lnqygm")]:
+        if key in rows:
+            assert rows[key]["step_outcome"] is None and rows[key]["step_links"] is None
+    assert "| gap: outcome | gap: links |" in scorecard_md(
+        build_scorecard(paper, est, _truth(), oracle)
+    )

@@ -84,11 +84,14 @@ def oracle_sample(
     panel: pl.DataFrame,
     firm_year: pl.DataFrame,
     firms: pl.DataFrame | None = None,
+    *,
+    treatment: bool = True,
 ) -> tuple[pl.DataFrame, int]:
     """The analysis sample with the outcomes of :data:`TRUE_OUTCOME` and the treatments of
     :data:`TRUE_TREATMENT` (and, given the truth's ``firms``, the adoption years of
     :data:`TRUE_TIMING`) replaced by the truth of each row's true firm, and the number of
-    rows dropped because the truth does not know their firm.
+    rows dropped because the truth does not know their firm. ``treatment=False``: the
+    outcomes only (same rows), the pipeline's treatments and adoption years kept.
 
     A true outcome is kept only where the pipeline's variable is non-missing, so every column
     of an oracle table has exactly the rows of the pipeline's column (up to those dropped).
@@ -125,12 +128,14 @@ def oracle_sample(
         for k in TRUE_OUTCOME
         if k in known.columns
     ]
-    repl += [
-        pl.col(f"true__{k}").cast(known.schema[k]).alias(k)
-        for k in TRUE_TREATMENT
-        if k in known.columns
-    ]
-    out = known.with_columns(repl + _true_timing(known, firms))
+    if treatment:
+        repl += [
+            pl.col(f"true__{k}").cast(known.schema[k]).alias(k)
+            for k in TRUE_TREATMENT
+            if k in known.columns
+        ]
+        repl += _true_timing(known, firms)
+    out = known.with_columns(repl)
     return out.drop([c for c in out.columns if c.startswith("true__")] + ["true_firm"]), dropped
 
 
@@ -162,17 +167,30 @@ def oracle_table(
 
 
 def oracle_tables(
-    df: pl.DataFrame, specs: dict[str, Any], common: dict[str, Any], dropped: int, seed: int = 0
+    df: pl.DataFrame,
+    specs: dict[str, Any],
+    common: dict[str, Any],
+    dropped: int,
+    seed: int = 0,
+    outcome_only: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Oracle estimates of every table of :data:`ORACLE_TABLES` present in ``specs`` whose
-    kind is one of :data:`ORACLE_KINDS` (``seed``: the config seed, for the matching)."""
-    tables = {
-        name: oracle_table(df, specs[name], common, name, seed)
-        for name in ORACLE_TABLES
-        if name in specs and specs[name].get("kind") in ORACLE_KINDS
-    }
-    log.info("oracle tables %s on %d rows (%d without truth)", list(tables), df.height, dropped)
-    return {"rows": df.height, "rows_without_truth": dropped, "tables": tables}
+    kind is one of :data:`ORACLE_KINDS` (``seed``: the config seed, for the matching).
+    Given ``outcome_only`` (:func:`oracle_sample` with ``treatment=False``), the
+    fixed-effects tables also on it (``tables_true_outcome``): the step between it and ours
+    is what measuring the outcome costs, the step to the oracle what the platform links
+    cost (the matching tables are left out: their re-run costs more than it tells)."""
+    names = [n for n in ORACLE_TABLES if n in specs and specs[n].get("kind") in ORACLE_KINDS]
+    tables = {name: oracle_table(df, specs[name], common, name, seed) for name in names}
+    log.info("oracle tables %s on %d rows (%d without truth)", names, df.height, dropped)
+    out = {"rows": df.height, "rows_without_truth": dropped, "tables": tables}
+    if outcome_only is not None:
+        out["tables_true_outcome"] = {
+            name: oracle_table(outcome_only, specs[name], common, name)
+            for name in names
+            if specs[name]["kind"] == "feols"
+        }
+    return out
 
 
 def realized_interactions(

@@ -28,8 +28,8 @@ def scorecard_md(card: dict[str, Any]) -> str:
         f"{s['r2_within_tol']} of {s['r2_judged']}.",
         "",
         "| table | col. | term | paper b | paper t | our b | our s.e. | our t | t ratio "
-        "| truth | truth is | flag | planted | planted is |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|",
+        "| truth | truth is | flag | gap: outcome | gap: links | planted | planted is |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---|",
     ]
     for c in card["cells"]:
         lines.append(
@@ -37,6 +37,7 @@ def scorecard_md(card: dict[str, Any]) -> str:
             f"| {_f(c['paper_t'], 2)} | {_f(c['ours_b'], 4)} | {_f(c['ours_se'], 4)} "
             f"| {_f(c['ours_t'], 2)} | {_f(c['t_ratio'], 2)} | {_f(c['truth'], 4)} "
             f"| {c['truth_kind'] or '–'} | {'⚑' if c['truth_outside_ci'] else ''} "
+            f"| {_f(c.get('step_outcome'), 4)} | {_f(c.get('step_links'), 4)} "
             f"| {_f(c.get('planted'), 4)} | {c.get('planted_kind') or '–'} |"
         )
     lines += [
@@ -65,7 +66,10 @@ def scorecard_md(card: dict[str, Any]) -> str:
         "oracle (the paper's TWFE on the true utilization) or the planted effect. Planted: the world's parameter for comparison (Table 7: the "
         "interaction as planted on the latent effect, before the upper bound of u "
         "compresses it; SFA CU: no like-for-like truth, it is observed over frontier "
-        "output, not u). ⚑: the truth lies outside our estimate ± 1.96 s.e.",
+        "output, not u). ⚑: the truth lies outside our estimate ± 1.96 s.e. Gap: our estimate "
+        "minus the oracle in two steps that add up to it — outcome: ours minus the same "
+        "specification on the true outcome with our platform status (what measuring CU, "
+        "exports, … costs); links: that minus the oracle (what our platform links cost).",
         "",
     ]
     return "\n".join(lines)
