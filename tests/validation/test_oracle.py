@@ -222,3 +222,26 @@ def test_table4_oracle_is_the_matching_run_again_on_true_data(measured_is_truth)
     else:  # the mismeasured world: ours attenuated (CU slope 0.5), the oracle not
         for (bo, _, no), (bu, _, nu) in zip(_coefs(oracle), _coefs(ours), strict=True):
             assert bu < 0.7 * bo and no != nu
+
+
+def test_outcome_only_sample_keeps_our_treatment_and_the_same_rows():
+    from cbec.validation.oracle import oracle_tables
+
+    sample, panel, fy = _world()
+    flip = (pl.col("firm_id") % 7 == 0) & (pl.col("year") >= 2005)  # links wrong for some
+    sample = sample.with_columns(
+        pl.when(flip).then(1 - pl.col("platform")).otherwise(pl.col("platform")).alias("platform")
+    )
+    full, _ = oracle_sample(sample, panel, fy)
+    only, dropped = oracle_sample(sample, panel, fy, treatment=False)
+    assert dropped == 8 and only.select("firm_id", "year").equals(full.select("firm_id", "year"))
+    assert only["cu"].equals(full["cu"])  # the true outcome in both
+    ours = sample.filter(pl.col("firm_id") != 100)
+    assert only["platform"].equals(ours["platform"]) and not full["platform"].equals(
+        ours["platform"]
+    )
+    spec = {"kind": "feols", "columns": [{"depvar": "cu", "treatment": "platform"}]}
+    out = oracle_tables(full, {"table2": spec}, COMMON, dropped, outcome_only=only)
+    b_full = out["tables"]["table2"]["columns"][0]["coef"]["platform"]["b"]
+    b_only = out["tables_true_outcome"]["table2"]["columns"][0]["coef"]["platform"]["b"]
+    assert b_full == pytest.approx(0.09, abs=0.006) and b_only < b_full - 0.01
