@@ -185,6 +185,7 @@ def oracle_tables(
     log.info("oracle tables %s on %d rows (%d without truth)", names, df.height, dropped)
     out = {"rows": df.height, "rows_without_truth": dropped, "tables": tables}
     if outcome_only is not None:
+        log.info("the fixed-effects tables again on the true outcome, our platform status")
         out["tables_true_outcome"] = {
             name: oracle_table(outcome_only, specs[name], common, name)
             for name in names
