@@ -162,6 +162,7 @@ def test_scorecard_judges_against_the_oracle_and_not_the_sfa_cells():
 def test_gap_to_the_oracle_splits_into_measured_outcome_and_links():
     paper = load_paper_results()
     est = _fake_estimates(paper)  # Table 7 (1) platform: 0.483
+    est["table7"]["columns"][0]["coef"]["platform"]["se"] = 0.01  # flagged against 0.30
     oracle = _oracle_json(paper, 0.30)
     oracle["tables_true_outcome"] = _oracle_json(paper, 0.40, ("table7",))["tables"]
     rows = {
@@ -178,6 +179,9 @@ def test_gap_to_the_oracle_splits_into_measured_outcome_and_links():
     for key in [("table2", 1, "platform"), ("table5", 2, "platform"), ("table7", 1, "lnqygm")]:
         if key in rows:
             assert rows[key]["step_outcome"] is None and rows[key]["step_links"] is None
-    assert "| gap: outcome | gap: links |" in scorecard_md(
-        build_scorecard(paper, est, _truth(), oracle)
-    )
+    md = scorecard_md(build_scorecard(paper, est, _truth(), oracle))
+    assert "| gap: outcome | gap: links |" in md
+    # the flagged main term of Table 7 (1) explained in a note, the larger step named
+    assert "⚑ table7 (1) platform: ours − oracle 0.1830 = measured outcome 0.0830 + " in md
+    assert "platform links 0.1000; mostly the platform links." in md
+    assert "⚑ table7 (1) platform:sfhighict" not in md  # inside our interval: no note

@@ -15,6 +15,23 @@ def _f(x: Any, nd: int = 3) -> str:
     return f"{x:.{nd}f}"
 
 
+def _flag_notes(cells: list[dict[str, Any]]) -> list[str]:
+    """One line per flagged cell whose gap to the oracle splits into the measured outcome
+    and the platform links, naming the larger step."""
+    out = []
+    for c in cells:
+        if not c["truth_outside_ci"] or c.get("step_outcome") is None:
+            continue
+        so, sl = c["step_outcome"], c["step_links"]
+        main = "the measured outcome" if abs(so) >= abs(sl) else "the platform links"
+        out.append(
+            f"⚑ {c['table']} ({c['paper_column']}) {c['term']}: ours − oracle "
+            f"{_f(c['ours_b'] - c['truth'], 4)} = measured outcome {_f(so, 4)} + platform "
+            f"links {_f(sl, 4)}; mostly {main}."
+        )
+    return [""] + out if out else []
+
+
 def scorecard_md(card: dict[str, Any]) -> str:
     """The scorecard as two markdown tables (cells, columns) with a summary line."""
     s = card["summary"]
@@ -51,6 +68,7 @@ def scorecard_md(card: dict[str, Any]) -> str:
             f"| {_f(c['ours_n'])} | {_f(c['n_ratio'], 2)} | {_f(c['paper_r2'])} "
             f"| {_f(c['ours_r2'])} | {_f(c['r2_gap'])} |"
         )
+    lines += _flag_notes(card["cells"])
     notes = [c for c in card["columns"] if c.get("r2_note")]
     lines += [""] + [
         f"R² of {c['table']} ({c['paper_column']}) in the paper: {c['r2_note']}." for c in notes
