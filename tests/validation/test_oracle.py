@@ -98,6 +98,8 @@ def test_oracle_table_is_the_same_specification_on_true_data():
     out = oracle_table(df, spec, COMMON, "t")
     cu, sfa, lx = out["columns"]
     assert sfa is None  # no like-for-like truth for an SFA measure
+    # the columns keep the table's labels (log lines name the table's columns)
+    assert (cu["label"], lx["label"]) == ("(1)", "(3)")
     # measured CU has slope 0.5 on u: the pipeline's 0.045, the oracle the planted 0.09
     assert cu["coef"]["platform"]["b"] == pytest.approx(0.09, abs=0.006)
     assert "wild_p" not in cu["stats"]

@@ -153,6 +153,11 @@ def oracle_table(
     again on the oracle sample (true treatment and join year, the pipeline's covariates,
     ``seed`` for the ties as the table rule's), without its balance statistics."""
     cols = [{k: v for k, v in c.items() if k != "wild_bootstrap"} for c in spec["columns"]]
+    # each column keeps the label it has in the table (a 2SLS model takes two), so the
+    # oracle's log lines name the table's columns
+    at = 1
+    for c in cols:
+        c["label_at"], at = at, at + (2 if c.get("endog") else 1)
     keep = [i for i, c in enumerate(cols) if has_oracle(c)]
     out: list[dict[str, Any] | None] = [None] * len(cols)
     if keep:
