@@ -9,6 +9,8 @@ numbers after everything else of the production stream, so only the customs trut
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import polars as pl
 import pytest
@@ -31,13 +33,16 @@ CUSTOMS = ["export_usd", "n_markets", "n_products"]
 
 
 @pytest.fixture(scope="module")
-def worlds(tmp_path_factory) -> dict[str, pl.DataFrame]:
+def worlds(tmp_path_factory) -> dict[str, tuple[pl.DataFrame, str]]:
+    """Per world its firm-year truth and the hash of its ASIF files."""
     out = {}
     for name, params in WORLDS.items():
         base = tmp_path_factory.mktemp(name)
         params = {**params, "presets": {"tiny": {"n_firms_2001": 400}}}
         generate(params, "tiny", SEED, base / "raw", base / "truth", customs=False)
-        out[name] = pl.read_parquet(base / "truth" / "firm_year.parquet").sort("true_firm", "year")
+        fy = pl.read_parquet(base / "truth" / "firm_year.parquet").sort("true_firm", "year")
+        files = sorted((base / "raw" / "asif").glob("*.parquet"))
+        out[name] = (fy, hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest())
     return out
 
 
@@ -49,7 +54,7 @@ def _within_share(fy: pl.DataFrame, col: str) -> float:
 
 
 def test_sporadic_shipments_raise_within_firm_variance_of_counts(worlds):
-    off, on = worlds["off"], worlds["sporadic"]
+    off, on = worlds["off"][0], worlds["sporadic"][0]
     for col in ("n_markets", "n_products"):
         assert _within_share(on, col) > _within_share(off, col) + 0.05, col
     # export value is not thinned, only the counts
@@ -57,7 +62,7 @@ def test_sporadic_shipments_raise_within_firm_variance_of_counts(worlds):
 
 
 def test_intermediated_years_lower_direct_exports_and_add_noise(worlds):
-    off, on = worlds["off"], worlds["routed"]
+    off, on = worlds["off"][0], worlds["routed"][0]
     exp = pl.col("export_usd") > 0
     a, b = off.filter(exp), on.filter(exp)
     ratio = (b["export_usd"] / a["export_usd"]).to_numpy()
@@ -69,10 +74,12 @@ def test_intermediated_years_lower_direct_exports_and_add_noise(worlds):
 
 
 def test_only_the_customs_truth_changes(worlds):
-    off = worlds["off"]
+    off, off_asif = worlds["off"]
     for name in ("sporadic", "routed"):
-        other = worlds[name]
+        other, other_asif = worlds[name]
         assert off.drop(CUSTOMS).equals(other.drop(CUSTOMS)), name
+        # ASIF's export delivery is total exports, intermediated ones included
+        assert other_asif == off_asif, name
 
 
 def test_shipped_corners():
