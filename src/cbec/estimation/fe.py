@@ -51,7 +51,7 @@ import polars as pl
 from scipy import stats
 from scipy.linalg import solve_triangular
 
-from cbec.estimation.cg import Prepared, demean_cg, prepare
+from cbec.estimation.cg import Prepared, prepare, solve_columns
 
 __all__ = [
     "COLLIN_TOL",
@@ -197,7 +197,7 @@ def demean(
     """
     x = np.asarray(x, dtype=np.float64)
     one_d = x.ndim == 1
-    x2 = np.ascontiguousarray(x.reshape(-1, 1) if one_d else x)
+    x2 = x.reshape(-1, 1) if one_d else x
     codes = np.asarray(codes)
     if codes.ndim == 1:
         codes = codes.reshape(-1, 1)
@@ -206,16 +206,18 @@ def demean(
     if method not in ("auto", "cg", "map", "lsmr"):
         raise ValueError(f"unknown demeaning method {method!r}")
     if method == "map":
-        out = _demean_map(x2, codes, weights, tol, maxiter)
+        out = _demean_map(np.ascontiguousarray(x2), codes, weights, tol, maxiter)
     elif method == "lsmr":
-        out = _demean_lsmr(x2, codes, weights, tol, maxiter)
+        out = _demean_lsmr(np.ascontiguousarray(x2), codes, weights, tol, maxiter)
     else:
         auto = method == "auto"
         ctol = min(tol, AUTO_TOL) if auto else tol
         it = maxiter
-        # CG on x / scale (exact: powers of 2): the criterion is relative to each column's scale
-        scale = unit_scale(x2)
-        out, sweeps = demean_cg(x2, codes, weights, ctol, it, threads, prepared, scale)
+        # CG on x / scale (exact: powers of 2, :func:`unit_scale`, computed in each column's
+        # thread): the criterion is relative to each column's scale
+        out, sweeps, scale = solve_columns(
+            np.array(x2, order="F"), codes, weights, ctol, it, threads, prepared, unit=True
+        )
         bad = np.flatnonzero(sweeps < 0)
         if bad.size and not auto:
             raise RuntimeError(f"CG demeaning did not converge in {it} iterations")
@@ -227,9 +229,8 @@ def demean(
                 stacklevel=2,
             )
             sub = np.ascontiguousarray(x2[:, bad] / scale[bad])
-            out[:, bad] = _demean_lsmr(sub, codes, weights, ctol, maxiter)
-        out *= scale
-    return out.ravel() if one_d else np.ascontiguousarray(out)
+            out[:, bad] = _demean_lsmr(sub, codes, weights, ctol, maxiter) * scale[bad]
+    return out.ravel() if one_d else out
 
 
 def unit_scale(x: np.ndarray) -> np.ndarray:
@@ -406,7 +407,8 @@ class FESample:
         so that every estimator on them (OLS, 2SLS, scores) is the weighted one."""
         new = [c for c in dict.fromkeys(names) if c not in self._cache]
         if new:
-            raw = self.data.select([pl.col(c).cast(pl.Float64) for c in new]).to_numpy(order="c")
+            sel = self.data.select([pl.col(c).cast(pl.Float64) for c in new])
+            raw = sel.to_numpy(order="fortran")
             if self.fe:
                 dm = demean(
                     raw,
