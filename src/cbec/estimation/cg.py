@@ -182,6 +182,7 @@ class Prepared:
     inv: np.ndarray
     offs: np.ndarray
     direct: Direct | None = None
+    perm: tuple[int, ...] = ()  # the fixed effects' order in ``codes`` (indices of the input's)
 
     def direct_args(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The factored system as the kernels take it (empty arrays: none)."""
@@ -204,6 +205,7 @@ def prepare(codes: np.ndarray, weights: np.ndarray | None, direct: bool = True) 
     seq = np.array([*range(1, q), *range(q - 2, -1, -1)] if q > 1 else [0], dtype=np.int64)
     sizes = [int(c[:, j].max()) + 1 if n else 0 for j in range(q)]
     use_direct = direct and pays(sizes, n)
+    perm = list(range(q))
     if use_direct and int(np.argmax(sizes)) != 0:
         # the effect with the most levels goes first: projected exactly, the others factored
         perm = [int(np.argmax(sizes)), *(j for j in range(q) if j != int(np.argmax(sizes)))]
@@ -214,7 +216,7 @@ def prepare(codes: np.ndarray, weights: np.ndarray | None, direct: bool = True) 
         tot = np.bincount(c[:, j], weights=w, minlength=sizes[j]).astype(np.float64)
         inv[offs[j] : offs[j + 1]] = np.divide(1.0, tot, out=np.zeros_like(tot), where=tot > 0)
     d = factor(c, w, weighted, offs) if use_direct else None
-    return Prepared(c, w, weighted, seq, inv, offs, d)
+    return Prepared(c, w, weighted, seq, inv, offs, d, tuple(perm))
 
 
 def demean_cg(
