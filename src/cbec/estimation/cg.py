@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from cbec.estimation.direct import Direct, direct_step, factor, pays
+from cbec.estimation.direct import Direct, factor, pays
 from cbec.estimation.threads import default_threads, each
 
 __all__ = ["Prepared", "default_threads", "demean_cg", "prepare", "solve_columns"]
@@ -90,6 +90,48 @@ def _apply_a(u, v, w, weighted, codes, seq, inv, offs, buf, r, beta):
             nxt[cn[i]] += w[i] * t if weighted else t
         q, cur = qn, nxt
     return vmax, uv
+
+
+@numba.njit(cache=True, nogil=True)
+def direct_step(y, w, weighted, codes, inv0, others, loffs, chol, basis):
+    """``y <- y - M_1 D_o b`` with ``b`` solving the factored system for ``D_o'W y`` (``y``
+    already demeaned by the first effect, whose ``1 / level weight`` is ``inv0``)."""
+    n = y.shape[0]
+    no = others.shape[0]
+    b = np.zeros(loffs[-1])
+    for i in range(n):
+        wy = w[i] * y[i] if weighted else y[i]
+        for k in range(no):
+            b[loffs[k] + codes[i, others[k]]] += wy
+    r = basis.shape[0]
+    z = np.empty(r)
+    for i in range(r):  # L z = b[basis]
+        s = b[basis[i]]
+        for j in range(i):
+            s -= chol[i, j] * z[j]
+        z[i] = s / chol[i, i]
+    for i in range(r - 1, -1, -1):  # L' z = z (column i of L' is row i of L)
+        z[i] /= chol[i, i]
+        zi = z[i]
+        for j in range(i):
+            z[j] -= chol[i, j] * zi
+    beta = np.zeros(loffs[-1])
+    for i in range(r):
+        beta[basis[i]] = z[i]
+    code0 = codes[:, 0]
+    buf = np.zeros(inv0.shape[0])
+    for i in range(n):
+        t = 0.0
+        for k in range(no):
+            t += beta[loffs[k] + codes[i, others[k]]]
+        buf[code0[i]] += w[i] * t if weighted else t
+    for g in range(buf.shape[0]):
+        buf[g] *= inv0[g]
+    for i in range(n):
+        t = 0.0
+        for k in range(no):
+            t += beta[loffs[k] + codes[i, others[k]]]
+        y[i] -= t - buf[code0[i]]
 
 
 @numba.njit(cache=True, nogil=True)

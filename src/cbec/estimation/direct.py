@@ -9,7 +9,8 @@ W_f]``, ``d_i`` the row's dummies, ``s_f`` the weighted sum of group ``f``'s dum
 factored once per sample by pivoted Cholesky (LAPACK ``dpstrf``: its leading pivots are a basis
 of ``Z``'s columns; collinear cells, e.g. the year dummies both effects span, are left out).
 A column then costs three passes over the rows (``D_o'W y``, two triangular solves on ``L``
-unknowns, ``y - M_1 D_o b``) instead of the six per CG iteration.
+unknowns, ``y - M_1 D_o b``; ``cg.direct_step``, in the same file as the CG kernel that
+calls it so that numba's on-disk cache sees a change) instead of the six per CG iteration.
 
 The step is a warm start, not a replacement: the column is then handed to CG, which checks
 the usual criterion on the recomputed residual and iterates only if rounding in ``G`` (ill
@@ -29,7 +30,7 @@ from scipy.linalg import lapack
 
 from cbec.estimation.threads import default_threads, each
 
-__all__ = ["DIRECT_FLOPS_PER_ROW", "MAX_DIRECT_LEVELS", "Direct", "direct_step", "factor", "pays"]
+__all__ = ["DIRECT_FLOPS_PER_ROW", "MAX_DIRECT_LEVELS", "Direct", "factor", "pays"]
 
 # Levels of the other fixed effects above which the dense factorization is skipped (CG
 # alone): G takes 8 L^2 bytes (288 MB at 6,000) and its factorization L^3 / 3 flops (a few
@@ -109,48 +110,6 @@ def _gram(codes, w, weighted, others, loffs, start, order, groups):
                 if a >= idx[t]:
                     G[a, idx[t]] -= vs * val[t]
     return G
-
-
-@numba.njit(cache=True, nogil=True)
-def direct_step(y, w, weighted, codes, inv0, others, loffs, chol, basis):
-    """``y <- y - M_1 D_o b`` with ``b`` solving the factored system for ``D_o'W y`` (``y``
-    already demeaned by the first effect, whose ``1 / level weight`` is ``inv0``)."""
-    n = y.shape[0]
-    no = others.shape[0]
-    b = np.zeros(loffs[-1])
-    for i in range(n):
-        wy = w[i] * y[i] if weighted else y[i]
-        for k in range(no):
-            b[loffs[k] + codes[i, others[k]]] += wy
-    r = basis.shape[0]
-    z = np.empty(r)
-    for i in range(r):  # L z = b[basis]
-        s = b[basis[i]]
-        for j in range(i):
-            s -= chol[i, j] * z[j]
-        z[i] = s / chol[i, i]
-    for i in range(r - 1, -1, -1):  # L' z = z (column i of L' is row i of L)
-        z[i] /= chol[i, i]
-        zi = z[i]
-        for j in range(i):
-            z[j] -= chol[i, j] * zi
-    beta = np.zeros(loffs[-1])
-    for i in range(r):
-        beta[basis[i]] = z[i]
-    code0 = codes[:, 0]
-    buf = np.zeros(inv0.shape[0])
-    for i in range(n):
-        t = 0.0
-        for k in range(no):
-            t += beta[loffs[k] + codes[i, others[k]]]
-        buf[code0[i]] += w[i] * t if weighted else t
-    for g in range(buf.shape[0]):
-        buf[g] *= inv0[g]
-    for i in range(n):
-        t = 0.0
-        for k in range(no):
-            t += beta[loffs[k] + codes[i, others[k]]]
-        y[i] -= t - buf[code0[i]]
 
 
 def pays(sizes: list[int], n: int) -> bool:
