@@ -77,15 +77,15 @@ def _group_rows(code, g):
 @numba.njit(cache=True, nogil=True)
 def _gram(codes, w, weighted, others, loffs, start, order, groups):
     """The lower triangle of ``G = Z'WZ`` (dense ``L x L``) summed over the ``groups`` of the
-    first effect in that order, each group's rows in row order."""
+    first effect in that order, each group's rows in row order. A group's weighted dummy sums
+    ``s_f`` are collected first (at most ``L`` distinct levels however large the group), so a
+    group costs its rows plus the square of its distinct levels."""
     nl = loffs[-1]
     no = others.shape[0]
     G = np.zeros((nl, nl))
-    biggest = 0
-    for f in groups:
-        biggest = max(biggest, start[f + 1] - start[f])
-    idx = np.empty(biggest * no, dtype=np.int64)
-    val = np.empty(biggest * no)
+    acc = np.zeros(nl)
+    touched = np.empty(nl, dtype=np.int64)
+    mark = np.full(nl, -1, dtype=np.int64)  # the last group that touched each level
     for f in groups:
         m = 0
         wf = 0.0
@@ -93,22 +93,27 @@ def _gram(codes, w, weighted, others, loffs, start, order, groups):
             i = order[p]
             wi = w[i] if weighted else 1.0
             wf += wi
-            for k in range(no):
-                idx[m + k] = loffs[k] + codes[i, others[k]]
-                val[m + k] = wi
             for k1 in range(no):
+                a = loffs[k1] + codes[i, others[k1]]
+                if mark[a] != f:
+                    mark[a] = f
+                    touched[m] = a
+                    m += 1
+                acc[a] += wi
                 for k2 in range(no):
-                    if idx[m + k1] >= idx[m + k2]:
-                        G[idx[m + k1], idx[m + k2]] += wi
-            m += no
-        if wf <= 0.0:
-            continue
+                    b = loffs[k2] + codes[i, others[k2]]
+                    if a >= b:
+                        G[a, b] += wi
+        if wf > 0.0:
+            for s in range(m):
+                a = touched[s]
+                va = acc[a] / wf
+                for t in range(m):
+                    b = touched[t]
+                    if a >= b:
+                        G[a, b] -= va * acc[b]
         for s in range(m):
-            vs = val[s] / wf
-            a = idx[s]
-            for t in range(m):
-                if a >= idx[t]:
-                    G[a, idx[t]] -= vs * val[t]
+            acc[touched[s]] = 0.0
     return G
 
 
