@@ -13,6 +13,12 @@ sweep's first projection is the identity, and one iteration costs six passes ove
 rows (each subtraction fused with the next group sums, the new search direction with the
 first sums).
 
+Warm start: when the fixed effects other than the largest have few levels
+(:func:`cbec.estimation.direct.pays`), :func:`prepare` puts the largest first and factors
+their partialled cross product once per sample (:mod:`cbec.estimation.direct`); every column
+is then solved directly (:func:`direct_step`, three passes) before CG, which usually stops at
+its first check (the criterion below is unchanged).
+
 Determinism: every column is solved by one thread from start to end, its sums in row order;
 columns are spread over threads (``threads``, default ``CBEC_THREADS`` or 1), so the result is
 bit-for-bit the same for any number of threads. The kernels are compiled by numba (cached on
@@ -137,7 +143,11 @@ def direct_step(y, w, weighted, codes, inv0, others, loffs, chol, basis):
 @numba.njit(cache=True, nogil=True)
 def _unit_scale(y):
     """Divide ``y`` in place by the power of 2 nearest its largest deviation from its mean (1
-    for a constant or non-finite column) and return that power (see ``fe.unit_scale``)."""
+    for a constant or non-finite column) and return that power. Dividing by it is exact in
+    floating point, so CG on ``y / scale`` is CG on ``y`` scaled, with an absolute stopping
+    criterion that is now relative to the column's own scale: a variable in yuan or in 10k
+    yuan is demeaned to the same relative precision (with the raw values, 1e-10 on values of
+    1e6 never converged and 1e-10 on values of 1e-6 left a relative error near 1e-4)."""
     n = y.shape[0]
     if n == 0:
         return 1.0
@@ -302,7 +312,7 @@ def solve_columns(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Demean the columns of the Fortran-ordered float64 ``out`` in place; returns it, the
     iterations per column and the scale per column. With ``unit``, each column is divided by
-    its unit scale (``fe.unit_scale``) before the solve and multiplied by it after, in the
+    its unit scale (:func:`_unit_scale`) before the solve and multiplied by it after, in the
     column's own thread (the tolerance is then relative to the column's scale)."""
     p = prepared if prepared is not None else prepare(codes, weights)
     k = out.shape[1]

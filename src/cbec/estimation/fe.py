@@ -185,7 +185,7 @@ def demean(
     projections (``tol`` is its convergence criterion). ``"lsmr"``: pyfixest's ``within``
     LSMR solver (additive Schwarz preconditioning). For ``"auto"`` and ``"cg"``, ``tol``
     bounds the change one more symmetric sweep of alternating projections would make to any
-    value, relative to the column's scale (:func:`unit_scale`); columns run in parallel on
+    value, relative to the column's scale (``cg._unit_scale``); columns run in parallel on
     ``threads`` threads (default ``CBEC_THREADS`` or 1) with results identical for any number
     of threads; ``prepared`` (:func:`prepare`) reuses
     a sample's set-up. Raises ``RuntimeError`` if the chosen solver fails to converge.
@@ -213,7 +213,7 @@ def demean(
         auto = method == "auto"
         ctol = min(tol, AUTO_TOL) if auto else tol
         it = maxiter
-        # CG on x / scale (exact: powers of 2, :func:`unit_scale`, computed in each column's
+        # CG on x / scale (exact: powers of 2, ``cg._unit_scale``, computed in each column's
         # thread): the criterion is relative to each column's scale
         out, sweeps, scale = solve_columns(
             np.array(x2, order="F"), codes, weights, ctol, it, threads, prepared, unit=True
@@ -231,18 +231,6 @@ def demean(
             sub = np.ascontiguousarray(x2[:, bad] / scale[bad])
             out[:, bad] = _demean_lsmr(sub, codes, weights, ctol, maxiter) * scale[bad]
     return out.ravel() if one_d else out
-
-
-def unit_scale(x: np.ndarray) -> np.ndarray:
-    """Per column of ``x``, the power of 2 nearest its largest deviation from its mean (1 for
-    a constant column). Dividing by it is exact in floating point, so CG on ``x / scale``
-    is CG on ``x`` scaled, with an absolute stopping criterion that is now relative to the
-    column's own scale: a variable in yuan or in 10k yuan is demeaned to the same relative
-    precision (with the raw values, 1e-10 on values of 1e6 never converged and 1e-10 on
-    values of 1e-6 left a relative error near 1e-4)."""
-    dev = np.abs(x - x.mean(axis=0)).max(axis=0) if x.shape[0] else np.zeros(x.shape[1])
-    ok = np.isfinite(dev) & (dev > 0)
-    return np.exp2(np.round(np.log2(np.where(ok, dev, 1.0))))
 
 
 # "auto" runs at min(tol, AUTO_TOL): stricter than the 1e-6 of MAP and 1e-8 of LSMR before it
@@ -591,7 +579,7 @@ def adjusted_r2(sample: FESample, r2: float, k: int) -> float:
 # Relative (scale-free) collinearity tolerance on 1 - R^2 of a regressor on the fixed effects
 # and the regressors before it. Why 1e-7, from the demeaner's tolerance: CG stops when one more
 # sweep would change no value by more than AUTO_TOL = 1e-10 of the column's scale
-# (unit_scale), and its error is that criterion times the conditioning of the fixed-effect
+# (cg._unit_scale), and its error is that criterion times the conditioning of the fixed-effect
 # design, so an exactly collinear column keeps a residual whose share of its sum of squares is
 # of order (1e-10 * conditioning)^2: measured 6e-23 to 6e-21 for city-year and
 # firm+industry-year+city-year combinations on simulated panels with 10-30 % movers, 14 orders
