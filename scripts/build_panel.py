@@ -44,6 +44,7 @@ def main() -> None:
         deflators,
         **snakemake.params.panel,
         on_capital=lambda counts: log_capital(log, counts),
+        deflators_source=snakemake.input.deflators,
     )
     if out.height != panel.height:
         raise AssertionError(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import TINY, copy_run, copy_workflow, run_snakemake, snapshot_library
+from helpers import TINY, copy_run, copy_workflow, listing, run_snakemake, snapshot_library
 
 ROOT = Path(__file__).resolve().parents[1]
 REFDATA = ROOT.parent / "shared" / "refdata"
@@ -48,14 +48,6 @@ def base_config() -> dict:
         return yaml.safe_load(fh)
 
 
-def _listing(wd: Path) -> dict[str, tuple[int, int]]:
-    return {
-        str(p.relative_to(wd)): (p.stat().st_size, p.stat().st_mtime_ns)
-        for p in sorted(wd.rglob("*"))
-        if p.is_file() and not {".snakemake", "__pycache__"} & set(p.parts)
-    }
-
-
 @pytest.fixture(scope="session")
 def _tiny_runs(tmp_path_factory):
     """The tiny preset's whole workflow, run once per session in a scratch copy (with a
@@ -70,10 +62,10 @@ def _tiny_runs(tmp_path_factory):
     run_snakemake(wd, PANEL, *TINY)
     to_panel = copy_run(wd, base / "to_panel")
     run_snakemake(wd, *TINY)
-    before = {d: _listing(d) for d in (wd, to_panel)}
+    before = {d: listing(d) for d in (wd, to_panel)}
     yield wd, to_panel
     changed = {
-        str(d.name): sorted(set(before[d].items()) ^ set(_listing(d).items()))[:5] for d in before
+        str(d.name): sorted(set(before[d].items()) ^ set(listing(d).items()))[:5] for d in before
     }
     assert not any(changed.values()), f"a test changed the shared tiny run: {changed}"
 

@@ -1,10 +1,19 @@
 """A catalogue of bad inputs, through the real-data path of the workflow.
 
 The raw inputs of the session's tiny run (``tiny_run``, tests/conftest.py) are the source;
-each case copies them, breaks one input, points ``config.yaml: inputs`` at the copies
-(``source: files``, as a researcher with the licensed data does) and runs the workflow up to
-the panel. Each must stop with a non-zero exit, a message naming the file, the column and the
-problem, and no output of the failing step.
+each case copies them, breaks one input and reads the copies as a researcher with the
+licensed data does (``config.yaml: inputs``, ``source: files``). Each must stop with a
+non-zero exit, a message naming the file, the column and the problem, and no output of the
+failing step; a fault allowed to pass is counted, the data unchanged or explained.
+
+Most cases are checked in the job that reads the faulty input. The untouched copy runs
+through the workflow once, up to the panel (``files_run``), snakemake keeping the script it
+generated for each job; a case replays that job (the rule's script with the job's own input,
+output, params and log: ``helpers.replay_job``) in this process on its broken copy. The
+cases whose fault snakemake sees (a missing file, the configuration, the rules that exist),
+those whose setting must reach a script through config.yaml, ``check_inputs`` and one fault
+of a reading rule run the workflow afresh, end to end (``E2E``): exit status, message on the
+terminal, no output.
 """
 
 from __future__ import annotations
@@ -17,11 +26,24 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from helpers import ROOT, copy_workflow, run_snakemake
+from helpers import (
+    ROOT,
+    copy_run,
+    copy_workflow,
+    job_object,
+    job_scripts,
+    listing,
+    replay_job,
+    run_snakemake,
+)
 
 pytestmark = pytest.mark.slow
 
 TARGET = "results/panel/panel.parquet"
+CLEAN = "results/interim/asif_clean.parquet"
+CUSTOMS = "results/interim/customs_firm_year.parquet"
+MEMBERS = "results/links/alibaba_panel.parquet"
+EXTERNAL = ("cities", "counties", "it_revenue", "internet_ports", "it_weights", "deflators")
 
 
 @pytest.fixture(scope="module")
@@ -31,35 +53,58 @@ def tiny_raw(tiny_run) -> Path:
     return tiny_run / "resources" / "raw"
 
 
-def _setup(tmp_path: Path, tiny_raw: Path, base_config: dict) -> tuple[Path, dict]:
-    data = tmp_path / "data"
-    shutil.copytree(tiny_raw, data)
+def _config(base_config: dict, data: str, raw: Path) -> dict:
+    """The tiny preset reading the files of ``raw``'s layout under ``data`` (a path)."""
     cfg = copy.deepcopy(base_config)
     cfg["preset"] = "tiny"
     cfg["inputs"].update(
         source="files",
-        asif=str(data / "asif" / "asif_{year}.parquet"),
-        customs=str(data / "customs" / "customs_{year}.parquet"),
-        alibaba=str(data / "members" / "alibaba.parquet"),
-        mic=str(data / "members" / "mic.parquet"),
-        **{
-            k: str(data / "external" / f"{k}.csv")
-            for k in (
-                "cities",
-                "counties",
-                "it_revenue",
-                "internet_ports",
-                "it_weights",
-                "deflators",
-            )
-        },
+        asif=f"{data}/asif/asif_{{year}}.parquet",
+        customs=f"{data}/customs/customs_{{year}}.parquet",
+        alibaba=f"{data}/members/alibaba.parquet",
+        mic=f"{data}/members/mic.parquet",
+        **{k: f"{data}/external/{k}.csv" for k in EXTERNAL},
         # the world delivers some years as GBK CSV: declared as a researcher would
         customs_by_year={
-            int(p.stem.rsplit("_", 1)[1]): str(p)
-            for p in sorted((data / "customs").glob("customs_*.csv"))
+            int(p.stem.rsplit("_", 1)[1]): f"{data}/customs/{p.name}"
+            for p in sorted((raw / "customs").glob("customs_*.csv"))
         },
     )
-    return data, cfg
+    return cfg
+
+
+def _setup(tmp_path: Path, tiny_raw: Path, base_config: dict) -> tuple[Path, dict]:
+    """A copy of the raw inputs in ``tmp_path/data`` and a config naming them (absolute)."""
+    data = tmp_path / "data"
+    shutil.copytree(tiny_raw, data)
+    return data, _config(base_config, str(data), tiny_raw)
+
+
+@pytest.fixture(scope="module")
+def files_run(tmp_path_factory, tiny_raw, base_config):
+    """The untouched inputs (under ``data/``, named by relative paths) through the workflow
+    up to the panel, with the scripts snakemake generated for the jobs kept. Read-only: a
+    case works on a copy; a change is reported at the end of the module."""
+    wd = tmp_path_factory.mktemp("files_run") / "wf"
+    copy_workflow(wd, _config(base_config, "data", tiny_raw))
+    shutil.copytree(tiny_raw, wd / "data")
+    run_snakemake(wd, TARGET, "--skip-script-cleanup")
+    before = listing(wd)
+    yield wd
+    changed = sorted(set(before.items()) ^ set(listing(wd).items()))
+    assert not changed, f"a test changed the shared files run: {changed[:5]}"
+
+
+@pytest.fixture(scope="module")
+def jobs(files_run) -> dict[str, Path]:
+    """The job scripts of ``files_run`` by rule and wildcards (``helpers.job_scripts``)."""
+    return job_scripts(files_run)
+
+
+@pytest.fixture(scope="module")
+def clean_baseline(files_run) -> Path:
+    """The cleaned ASIF of the untouched tiny world, read through the real-data path."""
+    return files_run / CLEAN
 
 
 def _asif(data: Path, year: int) -> Path:
@@ -219,8 +264,6 @@ def case_gbk_is_fine(data, cfg):
 
 
 # --------------------------------------------------------------- issue 17: more realistic faults
-CLEAN = "results/interim/asif_clean.parquet"
-CUSTOMS = "results/interim/customs_firm_year.parquet"
 
 
 def _set_row(df: pl.DataFrame, col: str, row: int, value) -> pl.DataFrame:
@@ -492,37 +535,56 @@ CASES = [
     case_check_inputs_lists_every_problem,
 ]
 
-MEMBERS = "results/links/alibaba_panel.parquet"
-#: cases checked at the rule that reads the faulty input (the default runs up to the panel)
+ALIBABA, MIC = "match_platform/alibaba", "match_platform/mic"
+#: the job(s) of ``files_run`` replayed for a case (in order, up to the first that fails):
+#: the job that reads the faulty input. Every other case runs end to end (``E2E``).
+JOBS = {
+    "truncated_parquet": ["clean_asif"],
+    "missing_column": ["clean_asif"],
+    "wrong_type": ["clean_asif"],
+    "non_numeric_csv": ["clean_asif"],
+    "duplicate_firm_years": ["clean_asif"],
+    "negative_capital": ["clean_asif"],
+    "year_without_rows": ["clean_asif"],
+    "unknown_city": ["clean_asif"],
+    "undecodable": ["clean_asif"],
+    "bad_member_years": [ALIBABA],
+    "members_without_names": [MIC],
+    "customs_missing_value": ["aggregate_customs/2009"],
+    "deflator_gap": ["build_panel"],
+    "gbk_is_fine": ["clean_asif"],
+    "scrape_date_typo": [ALIBABA],
+    "scrape_date_unparseable": [MIC],
+    "membership_older_than_platform": [ALIBABA],
+    "scrape_dates_in_chinese_format": [ALIBABA],
+    "conflicting_duplicate_firm_year": ["clean_asif"],
+    "summary_row": ["clean_asif"],
+    "impossible_output": ["clean_asif"],
+    "part_exceeds_whole": ["clean_asif"],
+    "two_headers_disagree": ["clean_asif"],
+    "two_headers_one_empty": ["clean_asif"],
+    "unknown_depreciation_header": ["clean_asif"],
+    "year_keeps_no_rows": ["clean_asif"],
+    "nan_and_blank_key_values": ["clean_asif"],
+    "blank_zips_are_not_codes": ["clean_asif"],
+    "infinite_export_value": ["aggregate_customs/2005", "gather_customs"],
+    "tab_separated_csv": ["clean_asif"],
+    "semicolon_separated_csv_with_bad_value": ["clean_asif"],
+}
+REPLAYED = [c for c in CASES if c.__name__[5:] in JOBS]
+E2E = [c for c in CASES if c.__name__[5:] not in JOBS]
+#: targets of the end-to-end cases (default: the panel)
 TARGETS = {
-    "duplicate_firm_years": [CLEAN],
-    "negative_capital": [CLEAN],
-    "unknown_city": [CLEAN],
-    "wrong_type": [CLEAN],
-    "missing_column": [CLEAN],
-    "conflicting_duplicate_firm_year": [CLEAN],
     "duplicate_firm_years_kept_first_by_config": [CLEAN],
-    "summary_row": [CLEAN],
-    "impossible_output": [CLEAN],
-    "part_exceeds_whole": [CLEAN],
-    "two_headers_disagree": [CLEAN],
-    "two_headers_one_empty": [CLEAN],
-    "unknown_depreciation_header": [CLEAN],
-    "year_keeps_no_rows": [CLEAN],
-    "nan_and_blank_key_values": [CLEAN],
-    "blank_zips_are_not_codes": [CLEAN],
-    "tab_separated_csv": [CLEAN],
-    "semicolon_separated_csv_with_bad_value": [CLEAN],
-    "infinite_export_value": [CUSTOMS],
-    "scrape_date_typo": [MEMBERS],
-    "membership_older_than_platform": [MEMBERS],
-    "scrape_dates_in_chinese_format": [MEMBERS],
     "implausible_member_dropped_by_config": [MEMBERS],
-    "scrape_date_unparseable": ["results/links/mic_panel.parquet"],
     "config_override_names_its_file": ["--configfile", "data/override.yaml", "--", CLEAN],
     "user_data_is_never_synthesized": ["synthesize"],
     "check_inputs_lists_every_problem": ["check_inputs"],
 }
+
+
+def _ids(cases) -> list[str]:
+    return [c.__name__[5:] for c in cases]
 
 
 def _attrition(wd: Path) -> dict[tuple[int, str], int]:
@@ -548,7 +610,8 @@ def _check_passed(name: str, wd: Path, out: str, baseline: Path) -> None:
     elif name == "duplicate_firm_years_kept_first_by_config":
         assert _attrition(wd)[(2005, "duplicate firm-year")] == 2
         _frame_without(wd, baseline)
-    elif name == "two_headers_one_empty":
+    elif name in ("two_headers_one_empty", "tab_separated_csv", "gbk_is_fine"):
+        # the panel and all after it are those of the untouched run (built from these data)
         _frame_without(wd, baseline)
     elif name == "impossible_output":
         assert (
@@ -573,8 +636,6 @@ def _check_passed(name: str, wd: Path, out: str, baseline: Path) -> None:
     elif name == "infinite_export_value":
         agg = pl.read_parquet(wd / CUSTOMS)
         assert agg["export_value"].is_finite().all()
-    elif name == "tab_separated_csv":
-        _frame_without(wd, baseline)
     elif name == "implausible_member_dropped_by_config":
         import json
 
@@ -588,18 +649,50 @@ def _check_passed(name: str, wd: Path, out: str, baseline: Path) -> None:
         assert "synthesize" in out
 
 
-@pytest.fixture(scope="module")
-def clean_baseline(tmp_path_factory, tiny_raw, base_config) -> Path:
-    """The cleaned ASIF of the untouched tiny world, read through the real-data path."""
-    tmp = tmp_path_factory.mktemp("baseline")
-    _, cfg = _setup(tmp, tiny_raw, base_config)
-    wd = copy_workflow(tmp / "wf", cfg)
-    run_snakemake(wd, CLEAN)
-    return wd / CLEAN
+def _no_half_written_output(wd: Path) -> None:
+    leftovers = list((wd / "results").rglob("*.tmp")) if (wd / "results").exists() else []
+    assert not leftovers
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.__name__[5:] for c in CASES])
+def _check_refused(fname: str, column: str | None, problem: str, out: str) -> None:
+    """The message names the file, the column (if any) and the problem."""
+    assert fname in out, out[-3000:]
+    if column:
+        assert f"column '{column}'" in out, out[-3000:]
+    assert problem in out, out[-3000:]
+
+
+def test_every_case_is_checked():
+    assert set(JOBS) <= set(_ids(CASES)) and len(E2E) + len(REPLAYED) == len(CASES)
+    assert not set(TARGETS) - set(_ids(E2E)), "a target for a case that is replayed"
+
+
+@pytest.mark.parametrize("case", REPLAYED, ids=_ids(REPLAYED))
+def test_bad_input_in_its_job(case, tmp_path, files_run, jobs, clean_baseline):
+    """The fault in a copy of ``files_run``, read by a replay of the job that reads it."""
+    wd = tmp_path / "wf"
+    shutil.copytree(files_run, wd, symlinks=True, ignore=shutil.ignore_patterns(".snakemake"))
+    fname, column, problem = case(wd / "data", None)
+    name = case.__name__[5:]
+    for key in JOBS[name]:
+        code, out = replay_job(jobs[key], wd)
+        if code != 0:
+            break
+    outputs = [wd / f for f in job_object(jobs[key]).output]
+    if problem is None:  # allowed to pass
+        assert code == 0, out[-3000:]
+        assert all(f.exists() for f in outputs)
+        _check_passed(name, wd, out, clean_baseline)
+        return
+    assert code != 0, out[-2000:]
+    _check_refused(fname, column, problem, out)
+    assert not any(f.exists() for f in outputs)
+    _no_half_written_output(wd)
+
+
+@pytest.mark.parametrize("case", E2E, ids=_ids(E2E))
 def test_bad_input(case, tmp_path, tiny_raw, base_config, clean_baseline):
+    """The fault in a fresh copy, through the whole workflow up to the case's target."""
     data, cfg = _setup(tmp_path, tiny_raw, base_config)
     fname, column, problem = case(data, cfg)
     wd = copy_workflow(tmp_path / "wf", cfg)
@@ -621,27 +714,20 @@ def test_bad_input(case, tmp_path, tiny_raw, base_config, clean_baseline):
         _check_passed(name, wd, out, clean_baseline)
         return
     assert proc.returncode != 0, out[-2000:]
-    assert fname in out, out[-3000:]
-    if column:
-        assert f"column '{column}'" in out, out[-3000:]
-    assert problem in out, out[-3000:]
+    _check_refused(fname, column, problem, out)
     assert not (wd / TARGET).exists()
     for t in targets:
         assert not t.startswith("results/") or not (wd / t).exists()
     if name == "check_inputs_lists_every_problem":  # one line per problem, every file
         assert "mic.parquet, column 'scrape_date'" in out and "2 problem(s)" in out
-    # no half-written output anywhere
-    leftovers = [p for p in (wd / "results").rglob("*.tmp")] if (wd / "results").exists() else []
-    assert not leftovers
+    _no_half_written_output(wd)
 
 
-def test_redelivered_input_with_its_old_mtime_is_noticed(tmp_path, tiny_raw, base_config):
+def test_redelivered_input_with_its_old_mtime_is_noticed(tmp_path, files_run):
     """New content under the old modification time (rsync -a, tar, unzip) reruns cleaning."""
-    data, cfg = _setup(tmp_path, tiny_raw, base_config)
-    wd = copy_workflow(tmp_path / "wf", cfg)
-    run_snakemake(wd, CLEAN)
+    wd = copy_run(files_run, tmp_path / "wf")
     before = pl.read_parquet(wd / CLEAN).filter(pl.col("year") == 2003).height
-    p = _asif(data, 2003)
+    p = _asif(wd / "data", 2003)
     st = p.stat()
     _edit_parquet(p, lambda df: df.head(df.height - 50))
     os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
@@ -650,12 +736,10 @@ def test_redelivered_input_with_its_old_mtime_is_noticed(tmp_path, tiny_raw, bas
     assert pl.read_parquet(wd / CLEAN).filter(pl.col("year") == 2003).height < before
 
 
-def test_vanished_input_stops_instead_of_keeping_stale_results(tmp_path, tiny_raw, base_config):
+def test_vanished_input_stops_instead_of_keeping_stale_results(tmp_path, files_run):
     """A deleted input with the panel built from it: the panel is not reported as up to date."""
-    data, cfg = _setup(tmp_path, tiny_raw, base_config)
-    wd = copy_workflow(tmp_path / "wf", cfg)
-    run_snakemake(wd, TARGET)
-    _asif(data, 2003).unlink()
+    wd = copy_run(files_run, tmp_path / "wf")
+    _asif(wd / "data", 2003).unlink()
     proc = run_snakemake(wd, TARGET, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "asif_2003.parquet" in out and "no longer exist" in out

@@ -335,17 +335,19 @@ def assemble_panel(
     pim_delta: float,
     foreign_includes_hmt: bool,
     on_capital: Callable[[pl.DataFrame], None] | None = None,
+    deflators_source: str = "deflators",
 ) -> pl.DataFrame:
     """The firm-year panel with real values, controls, exports and treatment.
 
     ``panel`` is the linked ASIF panel; its :data:`IDENTIFIERS` are dropped (the firm is
-    ``firm_id`` from here on). ``on_capital`` gets the :func:`capital_counts` (to log them).
+    ``firm_id`` from here on). ``on_capital`` gets the :func:`capital_counts` (to log them);
+    ``deflators_source`` (the deflators' file) names a gap in them.
     Rows sorted by firm and year. The new columns are computed on the few columns each step
     reads and set beside the panel's (no join or sort copies the wide frame; a panel already
     sorted, as :func:`read_linked_panel` returns it, is not copied at all).
     """
     df = sort_firm_year(panel.drop(IDENTIFIERS, strict=False))
-    df = deflate(df, deflators)
+    df = deflate(df, deflators, deflators_source)
     df = perpetual_inventory(df, pim_delta, in_use=True, flags=True)
     if on_capital is not None:
         on_capital(capital_counts(df))
