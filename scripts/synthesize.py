@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from cbec import runlog
-from cbec.synth import generate, resolve_params, write_customs_file
+from cbec.synth import generate, resolve_params, write_customs_files
 
 
 def main() -> None:
@@ -28,11 +28,13 @@ def main() -> None:
     )
     for key, value in summary.items():
         log.info("%s: %s", key, value)
-    p = resolve_params(params, preset)
+    years = [int(y) for y in snakemake.params.customs_years]
+    paths = {y: Path(f) for y, f in zip(years, snakemake.output.customs, strict=True)}
+    for path in paths.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
     plan = Path(snakemake.output.customs_plan)
-    for year, path in zip(snakemake.params.customs_years, snakemake.output.customs, strict=True):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        n = write_customs_file(plan, p, seed, int(year), Path(path))
+    written = write_customs_files(plan, resolve_params(params, preset), seed, paths)
+    for year, n in written.items():
         log.info("customs %d: %d transaction rows", year, n)
 
 
