@@ -13,11 +13,14 @@ from cbec.data.io import write_parquet_atomic
 from cbec.matching.names import flag_intermediaries
 
 
-def aggregate_year(path: Path, year: int, work: Path) -> pl.DataFrame:
+def aggregate_year(path: Path, year: int, encoding: str, out: Path) -> pl.DataFrame:
     """One year's party aggregates with intermediaries flagged."""
     log = logging.getLogger("aggregate_customs")
     log.info("%d: reading %s (format %s)", year, path, path.suffix.lstrip(".").lower())
-    df = customs_year(path, year, snakemake.params.encoding, work)
+    # chunked formats are staged next to the output (not in a memory-backed /tmp), in a
+    # directory of the year's own, removed when the year is aggregated
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.stem}-{year}-") as work:
+        df = customs_year(path, year, encoding, work)
     log.info("%d: %d parties, %d transactions", year, df.height, df["n_transactions"].sum())
     df = df.with_columns(flag_intermediaries(df["party_name"]).alias("intermediary"))
     log.info(
@@ -29,13 +32,11 @@ def aggregate_year(path: Path, year: int, work: Path) -> pl.DataFrame:
 def main() -> None:
     out = Path(snakemake.output[0])
     out.parent.mkdir(parents=True, exist_ok=True)
-    years = snakemake.params.years
-    # chunked formats are staged next to the output (not in a memory-backed /tmp)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.stem}-") as work:
-        parts = [
-            aggregate_year(Path(p), int(y), Path(work))
-            for y, p in zip(years, snakemake.input.customs, strict=True)
-        ]
+    years, encoding = snakemake.params.years, snakemake.params.encoding
+    parts = [
+        aggregate_year(Path(p), int(y), encoding, out)
+        for y, p in zip(years, snakemake.input.customs, strict=True)
+    ]
     write_parquet_atomic(pl.concat(parts, how="vertical_relaxed"), out)
 
 
