@@ -129,7 +129,8 @@ def test_customs_one_job_per_year_gives_the_same_bytes(tiny_run, tmp_path):
     rules = ["aggregate_customs", "match_customs", "gather_customs", "gather_customs_links"]
     dry = run_snakemake(wd, *gathered, *args, "-n", "--forceall", "--allowed-rules", *rules)
     raw = run_snakemake(wd, "resources/raw/customs/customs_2005.parquet", *args, "-n", "-f")
-    assert "synthesize_customs" in raw.stdout and "rule synthesize:" not in raw.stdout
+    # (the world's job is out of date too: the years it writes, a param, changed)
+    assert "rule synthesize_customs:" in raw.stdout, raw.stdout
     run_snakemake(wd, *gathered, *args, "--allowed-rules", *rules)
     for rule in ("aggregate_customs", "match_customs"):
         assert len(list((wd / f"results/benchmarks/{rule}").glob("20??.tsv"))) == 15, dry.stdout
