@@ -11,6 +11,8 @@ Builds a simulated firm-year panel (default 3.96 M rows, ~400 k firms, 30 two-di
 reports wall time (from after the read to the finished result) and peak RSS
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, which includes the read). Medians and the
 ratios ours / pyfixest (wall, CPU = user + system time of all threads, peak RSS) are printed, and the coefficients/SEs of both are compared.
+``--only table`` times Table 2's three columns (``TABLE2``) through the workflow's table
+builder instead (one child per repetition, wall time from after the read to the table).
 ``--threads`` sets ``CBEC_THREADS`` (our demeaner) and ``RAYON_NUM_THREADS`` (pyfixest) in the
 children; the workflow runs the table jobs with 2 and Rayon with 1. ``--only ours`` skips
 pyfixest; ``--save-panel`` keeps the simulated parquet (for ``bench_fixest.R``).
@@ -123,6 +125,23 @@ def _length_probs() -> np.ndarray:
     return p / p.sum()
 
 
+# Table 2's three columns (config.yaml) on the simulated panel, through the workflow's own
+# table builder (columns (1) and (2) share one sample; (3) has other fixed effects); without
+# the wild bootstrap of column (2), which fixest's times do not include either
+TABLE2 = {
+    "columns": [
+        {"depvar": "cu", "treatment": "platform"},
+        {"depvar": "cu", "treatment": "platform", "controls": True},
+        {
+            "depvar": "cu",
+            "treatment": "platform",
+            "controls": True,
+            "fixed_effects": ["ind2^year", "city^year"],
+        },
+    ]
+}
+TABLE2_COMMON = {"controls": X_VARS[1:], "fixed_effects": FE, "cluster": "firm_id"}
+
 FML = "cu ~ " + " + ".join(X_VARS) + " | firm_id + ind2^year + city^year"
 
 
@@ -150,8 +169,23 @@ def _child(mode: str, path: str) -> dict:
         r1 = feols(s, "cu", ["platform"], vcov="CRV1:firm_id")  # col (1): reuses the cache
         t2 = time.perf_counter()
         out = {"coef": r.params.tolist(), "se": r.se.tolist(), "nobs": r.nobs}
+        out["cbec"] = __import__("cbec").__file__
         out["extra_model_s"] = t2 - t1
         del r1
+    elif mode == "table":
+        from cbec.tables.build import regression_table
+
+        df = pl.read_parquet(path)
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        c0, t0 = cpu(), time.perf_counter()
+        tab = regression_table(df, TABLE2, TABLE2_COMMON, "table2")
+        t1, c1 = time.perf_counter(), cpu()
+        cols = tab["columns"]
+        out = {
+            "coef": [v["b"] for c in cols for v in c["coef"].values()],
+            "se": [v["se"] for c in cols for v in c["coef"].values()],
+            "nobs": [c["nobs"] for c in cols],
+        }
     else:
         import pandas as pd
         import pyfixest as pf
@@ -176,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--mover-share", type=float, default=0.0)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--only", choices=["ours", "pyfixest"], default=None)
+    ap.add_argument("--only", choices=["ours", "pyfixest", "table"], default=None)
     ap.add_argument("--save-panel", default=None)
     ap.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -216,6 +250,10 @@ def main(argv: list[str] | None = None) -> None:
         for m, v in res.items()
     }
     summary: dict = {"rows": a.rows, "threads": a.threads, "median": med}
+    if "table" in res:
+        summary["nobs"] = res["table"][0]["nobs"]
+        summary["coef"] = res["table"][0]["coef"]
+        summary["se"] = res["table"][0]["se"]
     if "ours" in res:
         o = res["ours"][0]
         summary["nobs"] = o["nobs"]
@@ -223,6 +261,7 @@ def main(argv: list[str] | None = None) -> None:
             x["extra_model_s"] for x in res["ours"]
         )
         summary["coef"] = o["coef"]
+        summary["se"] = o["se"]
     if len(res) == 2:
         o, q = res["ours"][0], res["pyfixest"][0]
         names = {"wall_s": "time_ratio", "cpu_s": "cpu_ratio", "peak_rss_mb": "rss_ratio"}

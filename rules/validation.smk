@@ -58,9 +58,10 @@ rule validate_platform:
         "../scripts/validate_platform.py"
 
 
-# Tables 2, 3, 6 and 7 re-estimated with the paper's specifications on the world's true
-# outcomes and platform status (same rows, controls and Table 7 groups as the pipeline's):
-# the like-for-like truth of the scorecard (cbec.validation.oracle).
+# Tables 2, 3, 4, 6 and 7 re-estimated with the paper's specifications on the world's true
+# outcomes and platform status (same rows, controls and Table 7 groups as the pipeline's;
+# Table 4 matched again on the true platform status and join year, with the pipeline's
+# covariates and seed): the like-for-like truth of the scorecard (cbec.validation.oracle).
 rule oracle_tables:
     input:
         sample="results/analysis/sample.parquet",
@@ -80,6 +81,7 @@ rule oracle_tables:
         specs=config["tables"]["specs"],
         common=TABLE_COMMON,
         excluded=config["years"]["excluded"],
+        seed=config["seed"],
     script:
         "../scripts/oracle_tables.py"
 

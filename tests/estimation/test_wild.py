@@ -150,3 +150,14 @@ def test_fwl_equals_full_wcr_with_nested_fixed_effects():
     np.testing.assert_allclose(fast.t_boot, full.t_boot, rtol=1e-6, atol=1e-8)
     assert fast.pvalue == full.pvalue
     assert abs(fast.tstat - full.tstat) < 1e-6 * max(1.0, abs(full.tstat))
+
+
+def test_projection_reuses_the_demeaners_factor(movers, monkeypatch):
+    """The exact projection takes the basis and Cholesky factor the demeaner computed for the
+    sample (no second factorization), with the bootstrap t statistics of its own."""
+    assert wild._shared_factor(movers, 0) is not None
+    W = _weights(movers, 20, 4)
+    shared = _WCR(movers, "cu", XS, XS.index("platform"), "firm_id", W, chunk=7)
+    monkeypatch.setattr(wild, "_shared_factor", lambda sample, inner: None)
+    own = _WCR(movers, "cu", XS, XS.index("platform"), "firm_id", W, chunk=7)
+    np.testing.assert_allclose(shared.t_boot(0.0), own.t_boot(0.0), rtol=1e-9)

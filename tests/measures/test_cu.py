@@ -409,3 +409,30 @@ def test_pooled_industries_each_have_their_own_level() -> None:
     kw = {"va": "ln_va", "labor": "ln_l", "id": "firm_id", "time": "year", **one}
     a, b = estimate_cu_yjz(pool, **kw), estimate_cu_yjz(shifted, **kw)
     assert abs(b.theta - a.theta) > 0.01 * a.theta, (a.theta, b.theta)
+
+
+def test_fallback_pool_uses_the_configured_normalization() -> None:
+    """On a fallback pool (``own_n`` rows of the industry first) the industry's CU is
+    normalized within the industry with ``norm_method``: ``deconvolved`` gives the level of
+    :func:`level_ln_a` on the industry's own rows (their firms and years), not the plain
+    quantile's."""
+    from cbec.measures.cu import cu_yjz, level_ln_a
+
+    names = {"lnva": "ln_va", "lnl": "ln_l", "lnk": "ln_k", "lnm": "ln_m", "firm": "firm_id"}
+    pool = _mat_util_panel(31, 0.3, 2.0).head(7 * 2000).rename(names).sort("ind2")
+    own_n = int((pool["ind2"] == pool["ind2"][0]).sum())
+    yjz = {"method": "dynamic", "capital": "ln_k", "min_f": 10.0, "norm_quantile": 0.99}
+    yjz |= {"norm_value": 1.0, "theta_bounds": [0.5, 10.0]}
+    fits = {
+        m: cu_yjz(pool, {"yjz": {**yjz, "norm_method": m}, "poly_degree": 2}, own_n=own_n)
+        for m in ("quantile", "deconvolved")
+    }
+    theta = fits["deconvolved"].diag["theta"]
+    own = pool.head(own_n)
+    lnd = np.log(own["dep_rate"].to_numpy())
+    ln_a = level_ln_a(
+        lnd, theta, "deconvolved", 0.99, 1.0, own["firm_id"].to_numpy(), own["year"].to_numpy()
+    )
+    want = np.minimum(np.exp((lnd - ln_a) / theta), 1.0)
+    np.testing.assert_allclose(fits["deconvolved"].values, want, rtol=1e-12)
+    assert np.nanmean(fits["deconvolved"].values) > np.nanmean(fits["quantile"].values) + 0.01

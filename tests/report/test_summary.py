@@ -76,3 +76,25 @@ def test_result_warnings_weak_first_stage_and_fallbacks(tmp_path: Path):
         "tfp_lp: industries estimated on a fallback pool or failed: 14",
         "cu: industries estimated on a fallback pool or failed: 15",
     ]
+
+
+def test_oracle_repeats_of_a_tables_warnings_are_shown_once(tmp_path: Path):
+    """The oracle tables re-run the tables' specifications on the truth and log the same
+    collinearity warnings: a user sees each once; the oracle's own are validation only."""
+    logs = tmp_path / "results/logs"
+    logs.mkdir(parents=True)
+    t = "2026-01-01 10:00:00,000 WARNING cbec.tables.build"
+    drop2 = "table2 (3): collinear with the fixed effects, dropped: ['sfgyqy']"
+    drop7 = "table7 (1): collinear with the fixed effects, dropped: ['fc']"
+    (logs / "table2.log").write_text(f"{t}: {drop2}\n")
+    (logs / "table7.log").write_text(f"{t}: {drop7}\n")
+    (logs / "oracle_tables.log").write_text(
+        f"{t}: {drop2}\n{t}: {drop7}\n{t}: table6 (2): collinear with the fixed effects, "
+        "dropped: ['lnage']\n"
+    )
+    (logs / "bias_budget.log").write_text(f"{t}: {drop2}\n")
+    text = run_summary(tmp_path)
+    assert "Warnings raised during the run: 3" in text
+    assert text.count(drop2) == 1 and text.count(drop7) == 1
+    assert f"  - table2: {drop2}" in text and f"  - table7: {drop7}" in text
+    assert "  - oracle_tables (validation only): table6 (2): collinear" in text

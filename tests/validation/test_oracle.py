@@ -98,6 +98,8 @@ def test_oracle_table_is_the_same_specification_on_true_data():
     out = oracle_table(df, spec, COMMON, "t")
     cu, sfa, lx = out["columns"]
     assert sfa is None  # no like-for-like truth for an SFA measure
+    # the columns keep the table's labels (log lines name the table's columns)
+    assert (cu["label"], lx["label"]) == ("(1)", "(3)")
     # measured CU has slope 0.5 on u: the pipeline's 0.045, the oracle the planted 0.09
     assert cu["coef"]["platform"]["b"] == pytest.approx(0.09, abs=0.006)
     assert "wild_p" not in cu["stats"]
@@ -132,3 +134,116 @@ def test_realized_interactions_are_the_group_difference_of_realized_effects():
     assert out["sfhighict"]["group0"] == pytest.approx(0.07)
     assert out["sfold"]["group0"] is None and out["sfold"]["difference"] is None
     assert out["sfhighscore"]["group1"] is None
+
+
+# ---------------------------------------------------------------- Table 4 (matching) oracle
+
+PSM_SPEC = {
+    "kind": "psm",
+    "covariates": ["tfp_lp", "asset_turnover", "leverage", "ln_assets", "ind_conc"],
+    "columns": [
+        {"depvar": "cu", "treatment": "platform", "controls": True, "k": 1},
+        {"depvar": "cu", "treatment": "platform", "controls": True, "k": 3},
+        {"depvar": "cu", "treatment": "platform", "controls": True, "k": 1,
+         "exact": ["province_code", "ind2"]},
+    ],
+}  # fmt: skip
+PSM_COMMON = {"fixed_effects": ["firm_id", "year"], "cluster": "firm_id", "controls": []}
+
+
+def _psm_world(measured_is_truth: bool):
+    """A matching panel (tests/analysis/test_psm.py) as the truth, and the pipeline's reading
+    of it: unless ``measured_is_truth``, a compressed noisy CU, a tenth of the members
+    missed, some never-members linked by mistake and some join years read a year late."""
+    from analysis.test_psm import simulate
+
+    true = simulate(n_firms=900, seed=11).with_columns(pl.col("firm_id") + 100)
+    rng = np.random.default_rng(5)
+    n = true["firm_id"].n_unique()
+    ever = true.group_by("firm_id").agg(pl.col("join_year").min()).sort("firm_id")
+    draw = pl.DataFrame({"firm_id": ever["firm_id"], "r": rng.random(n)}).join(ever, on="firm_id")
+    wrong = draw.select(
+        "firm_id",
+        pl.when(pl.col("join_year").is_not_null() & (pl.col("r") < 0.1))
+        .then(None)  # missed member
+        .when(pl.col("join_year").is_null() & (pl.col("r") < 0.03))
+        .then(2004)  # a never-member linked by mistake
+        .when(pl.col("r") > 0.8)
+        .then(pl.col("join_year") + 1)  # "N YRS" one year short
+        .otherwise(pl.col("join_year"))
+        .alias("m_join"),
+    )
+    measured = (
+        true.join(wrong, on="firm_id")
+        .with_columns(
+            pl.col("m_join").alias("join_year"),
+            (pl.col("year") >= pl.col("m_join")).fill_null(False).cast(pl.Int8).alias("platform"),
+            (0.2 + 0.5 * pl.col("cu") + 0.01 * pl.Series(rng.normal(size=true.height))).alias("cu"),
+        )
+        .drop("m_join")
+    )
+    sample = true if measured_is_truth else measured
+    row = np.arange(true.height)
+    panel = true.select("firm_id", "year", pl.Series("row_id", true["year"] * 10_000_000 + row))
+    fy = true.select(
+        pl.col("firm_id").alias("true_firm"),
+        "year",
+        pl.Series("asif_row", row),
+        pl.col("cu").alias("u"),
+        pl.lit(1.0).alias("export_usd"),
+        pl.lit(1).alias("n_markets"),
+        pl.lit(1).alias("n_products"),
+        pl.lit(0.0).alias("newprod_share"),
+        pl.col("platform").cast(pl.Boolean),
+        pl.lit(False).alias("platform_mic"),
+    )
+    firms = true.group_by("firm_id").agg(pl.col("join_year").min()).rename({"firm_id": "true_firm"})
+    return true, sample, panel, fy, firms
+
+
+def _coefs(table: dict) -> np.ndarray:
+    """(b, s.e., N) of the platform coefficient per column."""
+    return np.array([(c["coef"]["platform"]["b"], c["coef"]["platform"]["se"], c["nobs"])
+                     for c in table["columns"]])  # fmt: skip
+
+
+@pytest.mark.parametrize("measured_is_truth", [True, False])
+def test_table4_oracle_is_the_matching_run_again_on_true_data(measured_is_truth):
+    from cbec.tables.psm_table import psm_table
+
+    true, sample, panel, fy, firms = _psm_world(measured_is_truth)
+    df, dropped = oracle_sample(sample, panel, fy, firms)
+    assert dropped == 0
+    oracle = oracle_table(df, PSM_SPEC, PSM_COMMON, "table4", seed=3)
+    # the same matching and regression on the truth itself (re-matched on the true status)
+    expected = psm_table(true, PSM_SPEC, PSM_COMMON, "table4", seed=3)
+    np.testing.assert_allclose(_coefs(oracle), _coefs(expected), rtol=1e-9)
+    ours = psm_table(sample, PSM_SPEC, PSM_COMMON, "table4", seed=3)
+    if measured_is_truth:  # measured data equal to the truth: the oracle is our Table 4
+        np.testing.assert_allclose(_coefs(oracle), _coefs(ours), rtol=1e-9)
+    else:  # the mismeasured world: ours attenuated (CU slope 0.5), the oracle not
+        for (bo, _, no), (bu, _, nu) in zip(_coefs(oracle), _coefs(ours), strict=True):
+            assert bu < 0.7 * bo and no != nu
+
+
+def test_outcome_only_sample_keeps_our_treatment_and_the_same_rows():
+    from cbec.validation.oracle import oracle_tables
+
+    sample, panel, fy = _world()
+    flip = (pl.col("firm_id") % 7 == 0) & (pl.col("year") >= 2005)  # links wrong for some
+    sample = sample.with_columns(
+        pl.when(flip).then(1 - pl.col("platform")).otherwise(pl.col("platform")).alias("platform")
+    )
+    full, _ = oracle_sample(sample, panel, fy)
+    only, dropped = oracle_sample(sample, panel, fy, treatment=False)
+    assert dropped == 8 and only.select("firm_id", "year").equals(full.select("firm_id", "year"))
+    assert only["cu"].equals(full["cu"])  # the true outcome in both
+    ours = sample.filter(pl.col("firm_id") != 100)
+    assert only["platform"].equals(ours["platform"]) and not full["platform"].equals(
+        ours["platform"]
+    )
+    spec = {"kind": "feols", "columns": [{"depvar": "cu", "treatment": "platform"}]}
+    out = oracle_tables(full, {"table2": spec}, COMMON, dropped, outcome_only=only)
+    b_full = out["tables"]["table2"]["columns"][0]["coef"]["platform"]["b"]
+    b_only = out["tables_true_outcome"]["table2"]["columns"][0]["coef"]["platform"]["b"]
+    assert b_full == pytest.approx(0.09, abs=0.006) and b_only < b_full - 0.01

@@ -107,10 +107,12 @@ def test_scorecard_matches_our_columns_and_flags_the_truth():
     assert shifted["summary"]["truth_outside_ci"] == shifted["summary"]["truth_judged"]
 
 
-def _oracle_json(paper: dict, value: float) -> dict:
-    """An oracle_tables.json whose every Table 2, 3, 6, 7 cell equals ``value``."""
+def _oracle_json(
+    paper: dict, value: float, names: tuple = ("table2", "table3", "table4", "table6", "table7")
+) -> dict:
+    """An oracle_tables.json whose every cell of the tables ``names`` equals ``value``."""
     tables = {}
-    for t in ("table2", "table3", "table6", "table7"):
+    for t in names:
         cols = sorted(paper[t]["columns"], key=lambda c: c["ours"])
         tables[t] = {
             "columns": [
@@ -141,12 +143,45 @@ def test_scorecard_judges_against_the_oracle_and_not_the_sfa_cells():
         assert sfa["truth_kind"] == NO_LIKE_FOR_LIKE
     # controls: the world plants no effect, so no truth even with an oracle table
     assert rows[("table2", 2, "lnqygm")]["truth"] is None
-    # Table 4 (matching) has no oracle table: the world's own value stays its truth
+    # Table 4 (matching): judged against the matching run again on the truth; the world's
+    # own value (realized ATT or population oracle) stays beside it
     t4 = rows[("table4", 1, "platform")]
-    assert t4["truth_kind"] == t4["planted_kind"] != ORACLE_KIND
+    assert t4["truth"] == pytest.approx(0.328) and t4["truth_kind"] == ORACLE_KIND
+    assert t4["planted"] == pytest.approx(0.09) and t4["planted_kind"] != ORACLE_KIND
+    no_t4 = build_scorecard(paper, est, _truth(), _oracle_json(paper, 0.328, ("table2",)))
+    t4 = next(c for c in no_t4["cells"] if c["table"] == "table4" and c["paper_column"] == 1)
+    assert t4["truth"] == pytest.approx(0.09) and t4["truth_kind"] != ORACLE_KIND
     # without an oracle the interaction is judged against the planted value (and flagged)
     plain = {
         (c["table"], c["paper_column"], c["term"]): c
         for c in build_scorecard(paper, est, _truth())["cells"]
     }
     assert plain[("table7", 1, "platform:sfhighict")]["truth_outside_ci"] is True
+
+
+def test_gap_to_the_oracle_splits_into_measured_outcome_and_links():
+    paper = load_paper_results()
+    est = _fake_estimates(paper)  # Table 7 (1) platform: 0.483
+    est["table7"]["columns"][0]["coef"]["platform"]["se"] = 0.01  # flagged against 0.30
+    oracle = _oracle_json(paper, 0.30)
+    oracle["tables_true_outcome"] = _oracle_json(paper, 0.40, ("table7",))["tables"]
+    rows = {
+        (c["table"], c["paper_column"], c["term"]): c
+        for c in build_scorecard(paper, est, _truth(), oracle)["cells"]
+    }
+    main = rows[("table7", 1, "platform")]
+    assert main["step_outcome"] == pytest.approx(0.483 - 0.40)
+    assert main["step_links"] == pytest.approx(0.40 - 0.30)
+    assert main["step_outcome"] + main["step_links"] == pytest.approx(
+        main["ours_b"] - main["truth"]
+    )
+    # no outcome-only table (Table 2 here), no oracle (Table 5) or a control: no steps
+    for key in [("table2", 1, "platform"), ("table5", 2, "platform"), ("table7", 1, "lnqygm")]:
+        if key in rows:
+            assert rows[key]["step_outcome"] is None and rows[key]["step_links"] is None
+    md = scorecard_md(build_scorecard(paper, est, _truth(), oracle))
+    assert "| gap: outcome | gap: links |" in md
+    # the flagged main term of Table 7 (1) explained in a note, the larger step named
+    assert "⚑ table7 (1) platform: ours − oracle 0.1830 = measured outcome 0.0830 + " in md
+    assert "platform links 0.1000; mostly the platform links." in md
+    assert "⚑ table7 (1) platform:sfhighict" not in md  # inside our interval: no note

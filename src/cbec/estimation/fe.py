@@ -51,7 +51,7 @@ import polars as pl
 from scipy import stats
 from scipy.linalg import solve_triangular
 
-from cbec.estimation.cg import Prepared, demean_cg, prepare
+from cbec.estimation.cg import Prepared, prepare, solve_columns
 
 __all__ = [
     "COLLIN_TOL",
@@ -185,7 +185,7 @@ def demean(
     projections (``tol`` is its convergence criterion). ``"lsmr"``: pyfixest's ``within``
     LSMR solver (additive Schwarz preconditioning). For ``"auto"`` and ``"cg"``, ``tol``
     bounds the change one more symmetric sweep of alternating projections would make to any
-    value, relative to the column's scale (:func:`unit_scale`); columns run in parallel on
+    value, relative to the column's scale (``cg._unit_scale``); columns run in parallel on
     ``threads`` threads (default ``CBEC_THREADS`` or 1) with results identical for any number
     of threads; ``prepared`` (:func:`prepare`) reuses
     a sample's set-up. Raises ``RuntimeError`` if the chosen solver fails to converge.
@@ -197,7 +197,7 @@ def demean(
     """
     x = np.asarray(x, dtype=np.float64)
     one_d = x.ndim == 1
-    x2 = np.ascontiguousarray(x.reshape(-1, 1) if one_d else x)
+    x2 = x.reshape(-1, 1) if one_d else x
     codes = np.asarray(codes)
     if codes.ndim == 1:
         codes = codes.reshape(-1, 1)
@@ -206,16 +206,18 @@ def demean(
     if method not in ("auto", "cg", "map", "lsmr"):
         raise ValueError(f"unknown demeaning method {method!r}")
     if method == "map":
-        out = _demean_map(x2, codes, weights, tol, maxiter)
+        out = _demean_map(np.ascontiguousarray(x2), codes, weights, tol, maxiter)
     elif method == "lsmr":
-        out = _demean_lsmr(x2, codes, weights, tol, maxiter)
+        out = _demean_lsmr(np.ascontiguousarray(x2), codes, weights, tol, maxiter)
     else:
         auto = method == "auto"
         ctol = min(tol, AUTO_TOL) if auto else tol
         it = maxiter
-        # CG on x / scale (exact: powers of 2): the criterion is relative to each column's scale
-        scale = unit_scale(x2)
-        out, sweeps = demean_cg(x2, codes, weights, ctol, it, threads, prepared, scale)
+        # CG on x / scale (exact: powers of 2, ``cg._unit_scale``, computed in each column's
+        # thread): the criterion is relative to each column's scale
+        out, sweeps, scale = solve_columns(
+            np.array(x2, order="F"), codes, weights, ctol, it, threads, prepared, unit=True
+        )
         bad = np.flatnonzero(sweeps < 0)
         if bad.size and not auto:
             raise RuntimeError(f"CG demeaning did not converge in {it} iterations")
@@ -227,21 +229,8 @@ def demean(
                 stacklevel=2,
             )
             sub = np.ascontiguousarray(x2[:, bad] / scale[bad])
-            out[:, bad] = _demean_lsmr(sub, codes, weights, ctol, maxiter)
-        out *= scale
-    return out.ravel() if one_d else np.ascontiguousarray(out)
-
-
-def unit_scale(x: np.ndarray) -> np.ndarray:
-    """Per column of ``x``, the power of 2 nearest its largest deviation from its mean (1 for
-    a constant column). Dividing by it is exact in floating point, so CG on ``x / scale``
-    is CG on ``x`` scaled, with an absolute stopping criterion that is now relative to the
-    column's own scale: a variable in yuan or in 10k yuan is demeaned to the same relative
-    precision (with the raw values, 1e-10 on values of 1e6 never converged and 1e-10 on
-    values of 1e-6 left a relative error near 1e-4)."""
-    dev = np.abs(x - x.mean(axis=0)).max(axis=0) if x.shape[0] else np.zeros(x.shape[1])
-    ok = np.isfinite(dev) & (dev > 0)
-    return np.exp2(np.round(np.log2(np.where(ok, dev, 1.0))))
+            out[:, bad] = _demean_lsmr(sub, codes, weights, ctol, maxiter) * scale[bad]
+    return out.ravel() if one_d else out
 
 
 # "auto" runs at min(tol, AUTO_TOL): stricter than the 1e-6 of MAP and 1e-8 of LSMR before it
@@ -406,7 +395,8 @@ class FESample:
         so that every estimator on them (OLS, 2SLS, scores) is the weighted one."""
         new = [c for c in dict.fromkeys(names) if c not in self._cache]
         if new:
-            raw = self.data.select([pl.col(c).cast(pl.Float64) for c in new]).to_numpy(order="c")
+            sel = self.data.select([pl.col(c).cast(pl.Float64) for c in new])
+            raw = sel.to_numpy(order="fortran")
             if self.fe:
                 dm = demean(
                     raw,
@@ -589,7 +579,7 @@ def adjusted_r2(sample: FESample, r2: float, k: int) -> float:
 # Relative (scale-free) collinearity tolerance on 1 - R^2 of a regressor on the fixed effects
 # and the regressors before it. Why 1e-7, from the demeaner's tolerance: CG stops when one more
 # sweep would change no value by more than AUTO_TOL = 1e-10 of the column's scale
-# (unit_scale), and its error is that criterion times the conditioning of the fixed-effect
+# (cg._unit_scale), and its error is that criterion times the conditioning of the fixed-effect
 # design, so an exactly collinear column keeps a residual whose share of its sum of squares is
 # of order (1e-10 * conditioning)^2: measured 6e-23 to 6e-21 for city-year and
 # firm+industry-year+city-year combinations on simulated panels with 10-30 % movers, 14 orders

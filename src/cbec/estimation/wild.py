@@ -107,19 +107,33 @@ class _NonNestedProjection:
         bases: tuple[np.ndarray, ...],
     ) -> None:
         Z = _partialled_cells(sample, inner)
-        ZtZ = (Z.T @ Z).toarray()
-        L, piv, rank, info = lapack.dpstrf(ZtZ, lower=1)
-        if info < 0:
-            raise ValueError("pivoted Cholesky of the fixed-effect cross product failed")
-        # the first `rank` pivots are a basis of Z's columns; L's leading block factors them
-        Z = Z[:, piv[:rank] - 1]
-        self.chol = (np.ascontiguousarray(L[:rank, :rank]), True)
+        shared = _shared_factor(sample, inner)
+        if shared is None:
+            L, piv, rank, info = lapack.dpstrf((Z.T @ Z).toarray(), lower=1)
+            if info < 0:
+                raise ValueError("pivoted Cholesky of the fixed-effect cross product failed")
+            # the first `rank` pivots are a basis of Z's columns; L's leading block factors them
+            shared = piv[:rank] - 1, np.ascontiguousarray(L[:rank, :rank])
+        Z = Z[:, shared[0]]
+        self.chol = (shared[1], True)
         self.E = (S @ sp.diags(h) @ Z).tocsr()
         self.C = [(Z.T @ sp.diags(b) @ S.T).tocsr() for b in bases]
 
     def scores(self, i: int, W: np.ndarray) -> np.ndarray:
         """``S diag(h) P_Z (bases[i] * w_b)`` for the draws ``W`` (clusters x draws)."""
         return self.E @ linalg.cho_solve(self.chol, self.C[i] @ W)
+
+
+def _shared_factor(sample: FESample, inner: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The basis and Cholesky factor of ``Z'Z`` the sample's demeaner already computed
+    (:mod:`cbec.estimation.direct`) when it partialled out the same effect ``inner`` and
+    orders the others as :func:`_partialled_cells` does; else ``None``."""
+    p = sample.prepared() if sample.weights is None else None
+    if p is None or p.direct is None or p.perm[0] != inner:
+        return None
+    if list(p.perm[1:]) != [j for j in range(len(sample.fe)) if j != inner]:
+        return None
+    return p.direct.basis, p.direct.chol
 
 
 def _partialled_cells(sample: FESample, inner: int) -> sp.csc_matrix:

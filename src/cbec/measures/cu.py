@@ -36,12 +36,15 @@ import numpy as np
 import polars as pl
 from scipy.optimize import minimize, minimize_scalar
 
+from cbec.measures.deconv import deconvolved_quantile
+from cbec.measures.lags import lag_index
 from cbec.measures.outcome import MeasureFit
 
 __all__ = ["CUResult", "cu_yjz", "estimate_cu_yjz", "level_ln_a"]
 
 _MIN_OBS = 50  # minimum second-stage observations for a group-specific estimate
 _METHODS = ("dynamic", "iv", "acf")
+_NORM_METHODS = ("quantile", "deconvolved", "mean")
 
 
 @dataclass(frozen=True)
@@ -131,14 +134,6 @@ def _demean(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return (x2 - means[codes]).reshape(x.shape)
 
 
-def _lag_index(ids: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Row index of the same id at time t−1 (−1 where absent)."""
-    frame = pl.DataFrame({"i": ids, "t": times}).with_row_index("r")
-    prev = frame.select("i", (pl.col("t") + 1).alias("t"), pl.col("r").alias("lag"))
-    out = frame.join(prev, on=["i", "t"], how="left").sort("r")
-    return out["lag"].fill_null(-1).cast(pl.Int64).to_numpy()
-
-
 def _gmm(
     obj: Callable[[np.ndarray], float], starts: list[np.ndarray]
 ) -> tuple[np.ndarray, float, bool]:
@@ -196,7 +191,7 @@ def _fit(
     is ``ir`` of t − 1, or k_t itself without ``ir``; ``strata``: labels of the pooled
     groups, each with its own year effects in ``dynamic``, one stratum without; ``ctl``:
     law-of-motion controls of ``dynamic``, n × c, NaN where unknown)."""
-    lag = _lag_index(ids, times)
+    lag = lag_index(ids, times)
     idx = np.flatnonzero(lag >= 0)
     if idx.size < _MIN_OBS:
         return _Fit(int(idx.size), np.nan, np.nan, np.nan, False, "too few lagged obs")
@@ -448,17 +443,32 @@ def _valid(fit: _Fit, theta_bounds: tuple[float, float], min_f: float) -> tuple[
     return True, "ok"
 
 
-def level_ln_a(lnd: np.ndarray, theta: float, method: str, quantile: float, value: float) -> float:
+def level_ln_a(
+    lnd: np.ndarray,
+    theta: float,
+    method: str,
+    quantile: float,
+    value: float,
+    ids: np.ndarray | None = None,
+    times: np.ndarray | None = None,
+) -> float:
     """ln a of δ = a·u^θ, pinned by a normalization of the level of u = (δ/a)^(1/θ).
 
     ``quantile``: the ``quantile`` of u equals ``value`` (e.g. the 99th percentile is full
     utilization). Noise in book depreciation inflates the upper tail, so this scales u, and
-    every effect on it, down. ``mean``: the mean of u equals ``value`` (a published average
+    every effect on it, down. ``deconvolved``: the same on ln δ net of its iid noise
+    (:func:`cbec.measures.deconv.deconvolved_quantile`; needs the firm ``ids`` and
+    ``times`` of the rows). ``mean``: the mean of u equals ``value`` (a published average
     CU, e.g. the paper's 0.738); E[u] = E[exp((ln δ − ln a)/θ)] gives
     ln a = θ·(ln mean(exp(ln δ/θ)) − ln value). The cap u ≤ 1 is applied afterwards.
     """
     if method == "quantile":
         return float(np.quantile(lnd, quantile)) - theta * np.log(value)
+    if method == "deconvolved":
+        if ids is None or times is None:
+            raise ValueError("norm_method 'deconvolved' needs the firm ids and times")
+        q, _ = deconvolved_quantile(lnd, ids, times, quantile)
+        return q - theta * np.log(value)
     m = float(np.max(lnd / theta))
     log_mean = m + float(np.log(np.mean(np.exp(lnd / theta - m))))
     return theta * (log_mean - np.log(value))
@@ -540,8 +550,9 @@ def estimate_cu_yjz(
     def valid(fit: _Fit) -> tuple[bool, str]:
         return _valid(fit, theta_bounds, min_first_stage_f)
 
-    def level(lnd: np.ndarray, theta: float) -> float:
-        return level_ln_a(lnd, theta, norm_method, norm_quantile, norm_value)
+    def level(sel: np.ndarray, theta: float) -> float:
+        lnd, ids, times = data.lnd[sel], data.ids[sel], data.times[sel]
+        return level_ln_a(lnd, theta, norm_method, norm_quantile, norm_value, ids, times)
 
     per_group = None if group is None else fit_rows
     cu, rows = _cu_by_group(data, pooled, per_group, valid, level)
@@ -587,7 +598,7 @@ def _cu_by_group(
         sel = in_g & np.isfinite(data.lnd)
         ln_a = float("nan")
         if sel.any() and np.isfinite(theta):
-            ln_a = level(data.lnd[sel], theta)
+            ln_a = level(sel, theta)
             cu[sel] = np.minimum(np.exp((data.lnd[sel] - ln_a) / theta), 1.0)
         n_cu = int(sel.sum()) if np.isfinite(theta) else 0
         rows.append(_group_row(g, fit, n_cu, theta, ln_a, fallback, msg))
@@ -622,8 +633,8 @@ def _check_arguments(
     """Raise ValueError on an unknown method or an invalid normalization or theta range."""
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    if norm_method not in ("quantile", "mean"):
-        raise ValueError(f"norm_method must be 'quantile' or 'mean', got {norm_method!r}")
+    if norm_method not in _NORM_METHODS:
+        raise ValueError(f"norm_method must be one of {_NORM_METHODS}, got {norm_method!r}")
     if not 0 < norm_quantile <= 1:
         raise ValueError("norm_quantile must be in (0, 1]")
     if not 0 < norm_value <= 1:
@@ -775,19 +786,21 @@ def _ln_rate(dep: np.ndarray) -> np.ndarray:
     return np.where(ok, np.log(np.where(ok, dep, 1.0)), np.nan)
 
 
-def _yjz_normalize(
-    dep: np.ndarray, theta: float, norm_quantile: float, norm_value: float
-) -> np.ndarray:
-    """u = min((dep / a)^(1/theta), 1) with a set so that the norm_quantile of u is norm_value.
+def _yjz_normalize(own: pl.DataFrame, theta: float, norm: tuple[str, float, float]) -> np.ndarray:
+    """u = min((dep / a)^(1/theta), 1) of the rows ``own`` (columns dep_rate, firm_id,
+    year) with a pinned by ``norm`` = (norm_method, norm_quantile, norm_value).
 
     The normalization of :func:`estimate_cu_yjz` (per group), applied to one industry's rows
     with a pooled theta.
     """
+    dep = own.get_column("dep_rate").cast(pl.Float64).fill_null(np.nan).to_numpy()
     lnd = _ln_rate(dep)
     out = np.full(dep.shape, np.nan)
     sel = np.isfinite(lnd)
     if sel.any():
-        ln_a = level_ln_a(lnd[sel], theta, "quantile", norm_quantile, norm_value)
+        ids = own.get_column("firm_id").to_numpy()[sel]
+        times = own.get_column("year").cast(pl.Int64).to_numpy()[sel]
+        ln_a = level_ln_a(lnd[sel], theta, *norm, ids=ids, times=times)
         out[sel] = np.minimum(np.exp((lnd[sel] - ln_a) / theta), 1.0)
     return out
 
@@ -826,6 +839,7 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
         time="year",
         norm_quantile=y["norm_quantile"],
         norm_value=y["norm_value"],
+        norm_method=y.get("norm_method", "quantile"),
         theta_bounds=tuple(y["theta_bounds"]),
         poly_degree=cfg["poly_degree"],
         method=y["method"],
@@ -848,8 +862,8 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
     if own_n is None or own_n >= pool.height:
         values = res.cu.cast(pl.Float64).fill_null(np.nan).to_numpy()
     else:
-        dep = pool.get_column("dep_rate").head(own_n).cast(pl.Float64).fill_null(np.nan).to_numpy()
-        values = _yjz_normalize(dep, res.theta, y["norm_quantile"], y["norm_value"])
+        norm = (y.get("norm_method", "quantile"), y["norm_quantile"], y["norm_value"])
+        values = _yjz_normalize(pool.head(own_n), res.theta, norm)
     return MeasureFit(
         values=values,
         ok=valid,

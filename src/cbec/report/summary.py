@@ -41,9 +41,21 @@ def headline(est: Mapping[str, Any], column: str, coef: str) -> str | None:
     return line + ")"
 
 
+#: log names (prefixes) of the steps that check the run against the synthetic truth; their
+#: warnings concern the validation, not the paper's results
+VALIDATION_STEPS = ("oracle_tables", "bias_budget", "scorecard", "validate_")
+
+
+def _is_validation(step: str) -> bool:
+    return step.startswith(VALIDATION_STEPS)
+
+
 def warnings_of_run(log_dir: Path) -> list[str]:
     """The WARNING / ERROR lines of the steps' logs as "step: message"; messages of one step
-    that differ only in their numbers are shown once, with how often they occurred."""
+    that differ only in their numbers are shown once, with how often they occurred. A message
+    a validation step (:data:`VALIDATION_STEPS`, e.g. the oracle tables re-estimating a
+    table's specification on the truth) repeats word for word from a step of the pipeline is
+    left out; its other messages are labelled "validation only"."""
     groups: dict[tuple[str, str], list[str]] = {}
     for path in sorted(log_dir.glob("*.log")):
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -51,11 +63,16 @@ def warnings_of_run(log_dir: Path) -> list[str]:
             if m:
                 msg = m[3] + (" (error)" if m[1] == "ERROR" else "")
                 groups.setdefault((path.stem, re.sub(r"\d+", "#", msg)), []).append(msg)
+    pipeline = {m for (step, _), msgs in groups.items() if not _is_validation(step) for m in msgs}
     out = []
     for (step, _), msgs in groups.items():
         msgs = list(dict.fromkeys(msgs))
-        more = f" (and {len(msgs) - 1} similar)" if len(msgs) > 1 else ""
-        out.append(f"{step}: {msgs[0]}{more}")
+        if _is_validation(step):
+            msgs = [m for m in msgs if m not in pipeline]
+            step = f"{step} (validation only)"
+        if msgs:
+            more = f" (and {len(msgs) - 1} similar)" if len(msgs) > 1 else ""
+            out.append(f"{step}: {msgs[0]}{more}")
     return out
 
 

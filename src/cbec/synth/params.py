@@ -144,6 +144,12 @@ DEFAULTS: dict[str, Any] = {
         # sd of ln markets and ln products (0.15 before)
         "export_sd_ar": 0.7,
         "count_sd_year": 0.4,
+        # sporadic shipments: each year a firm ships to its main market (main product) and
+        # to each other market (product) of its portfolio with this probability; about a
+        # third of a firm's secondary destinations, and more of its HS8 products, are not
+        # shipped to again the next year in customs panels (docs/synthetic_world.md)
+        "market_ship_prob": 0.7,
+        "product_ship_prob": 0.6,
     },
     "utilization": {
         # u = 1 - exp(x): the slack 1 - u is log-normal (left-skewed u, as in Table 1);
@@ -210,6 +216,11 @@ DEFAULTS: dict[str, Any] = {
         "csv_years": list(SYNTHETIC_CSV_YEARS),
         "max_rows_per_party": 400,
         "intermediary_share": 0.35,  # intermediaries per direct exporter
+        # intermediated years: in a share of its years a direct exporter hands part of its
+        # secondary markets and products to a trading company (mixed direct and indirect
+        # exporting; they vanish from its own customs record that year)
+        "intermediary_year_rate": 0.2,
+        "intermediary_routed_share": 0.5,
         "intermediary_sibling_share": 0.3,  # intermediaries sharing a manufacturer's core
         "import_share": 0.1,  # import rows (进出口标志 = 进口) mixed in
         "phone_same_share": 0.6,

@@ -512,7 +512,8 @@ def _new_products(
 
 def _exports(w: World, p: dict[str, Any], rng: np.random.Generator) -> None:
     """Customs export value (USD), markets and products with planted platform effects,
-    and ASIF export delivery consistent with them."""
+    and ASIF export delivery consistent with them (total exports, those through trading
+    companies included; the customs truth is what the firm's own record shows)."""
     e = p["effects"]
     f = w.firm
     n, T = w.alive.shape
@@ -540,6 +541,7 @@ def _exports(w: World, p: dict[str, Any], rng: np.random.Generator) -> None:
         np.round(
             np.exp(
                 c_m[:, None]
+                - np.log(pr["market_ship_prob"])
                 + 0.02 * np.arange(T)[None, :]
                 + rng.normal(0, pr["count_sd_year"], (n, T))
                 + e["tau_markets"] * plat
@@ -550,7 +552,10 @@ def _exports(w: World, p: dict[str, Any], rng: np.random.Generator) -> None:
         1,
         np.round(
             np.exp(
-                c_p[:, None] + rng.normal(0, pr["count_sd_year"], (n, T)) + e["tau_products"] * plat
+                c_p[:, None]
+                - np.log(pr["product_ship_prob"])
+                + rng.normal(0, pr["count_sd_year"], (n, T))
+                + e["tau_products"] * plat
             )
         ),
     ).astype(np.int64)
@@ -564,7 +569,38 @@ def _exports(w: World, p: dict[str, Any], rng: np.random.Generator) -> None:
         sales_usd * f["intensity"][:, None],
     )
     export_delivery = np.minimum(ed_usd * fx[None, :] / 1000, w.arr["sales"])
+    X, n_mkt, n_prod = _shipped(p, rng, X, n_mkt, n_prod)
     w.arr["export_usd"] = np.where(direct, X, 0.0)
     w.arr["n_markets"] = np.where(direct, n_mkt, 0)
     w.arr["n_products"] = np.where(direct, n_prod, 0)
     w.arr["export_delivery"] = export_delivery
+
+
+#: share of a firm's export value that goes to its main market (the rest is spread over its
+#: secondary markets, the ones it hands to a trading company in an intermediated year)
+MAIN_MARKET_VALUE_SHARE = 0.5
+
+
+def _shipped(
+    p: dict[str, Any],
+    rng: np.random.Generator,
+    X: np.ndarray,
+    n_mkt: np.ndarray,
+    n_prod: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What a firm's own customs record shows in a year, from its market and product
+    portfolio and its total exports `X`: the main market and product always; each other
+    portfolio market (product) with probability `market_ship_prob` (`product_ship_prob`),
+    sporadic shipments; in an intermediated year (probability `intermediary_year_rate`)
+    each of those goes through a trading company instead with probability
+    `intermediary_routed_share`, and the direct value loses that share of the secondary
+    markets' value. Returns direct value, markets and products."""
+    pr, c = p["production"], p["customs"]
+    routed = rng.random(X.shape) < c["intermediary_year_rate"]
+    direct = np.where(routed, 1.0 - c["intermediary_routed_share"], 1.0)
+    m_other = rng.binomial(n_mkt - 1, pr["market_ship_prob"])
+    m_direct = rng.binomial(m_other, direct)
+    p_direct = rng.binomial(n_prod - 1, pr["product_ship_prob"] * direct)
+    lost = np.where(m_other > 0, (m_other - m_direct) / np.maximum(m_other, 1), 0.0)
+    X_direct = X * (1.0 - (1.0 - MAIN_MARKET_VALUE_SHARE) * lost)
+    return X_direct, 1 + m_direct, 1 + p_direct

@@ -279,7 +279,9 @@ def regression_table(
     A column with ``wild_bootstrap: true`` also gets the restricted wild cluster bootstrap
     p-value and confidence interval of its treatment (``common["wild_bootstrap"]``: reps,
     weights), drawn from a generator seeded by ``seed``. 2SLS columns get the weak-instrument
-    -robust statistics and a note (:func:`weak_iv_notes`).
+    -robust statistics and a note (:func:`weak_iv_notes`). Columns are labelled (1), (2), …
+    in order; a column's ``label_at`` (an int, for callers that estimate a subset of a
+    table's columns) sets its label and the count goes on from there.
     """
     cols, controls = _prepare(df, spec, common)
     df = add_interactions(df, cols)
@@ -289,6 +291,7 @@ def regression_table(
     out_cols: list[dict] = []
     label_i = 1
     for c, key in zip(cols, keys, strict=True):
+        label_i = int(c.get("label_at", label_i))
         sample = cache.get(key)
         if c.get("endog"):
             new = _iv_columns(c, key, sample, controls, vcov, name, label_i)

@@ -91,6 +91,7 @@ def psm_table(
     fe = list(common["fixed_effects"])
     cols, balance, weighted = [], [], []
     for i, c in enumerate(spec["columns"], start=1):
+        i = int(c.get("label_at", i))
         res = match(
             df,
             treat=c["treatment"],

@@ -11,6 +11,15 @@ our estimate and the oracle is what measuring the outcome and linking the platfo
 cost, not what the paper's specification itself estimates (controls that respond to the
 platform, TWFE weights, effects compressed at the upper bound of u are in both).
 
+Table 4 (propensity-score matching) is re-run whole on the oracle sample: the treated and
+never-treated groups, each treated firm's reference year before adoption and so the matched
+sample itself follow the true platform status and the true join year, while the matching
+covariates (LP TFP, asset turnover, leverage, size, concentration), the k, the exact cells
+and the seed stay as the pipeline's. Keeping our matched sample and swapping only the
+outcome and the dummy would not be the same specification: a firm wrongly linked to the
+platform would stay a "treated" firm without treatment, a member we missed would serve as a
+never-treated control, and reference years would be measured from the listed "N YRS".
+
 Dependent variables without a true counterpart on the same scale (the SFA capacity
 utilization of Table 3: observed over frontier output, which mixes u, inefficiency and
 productivity) get no oracle; their cells have no like-for-like truth.
@@ -25,6 +34,7 @@ import polars as pl
 
 from cbec.matching.quality import row_truth
 from cbec.tables.build import regression_table
+from cbec.tables.psm_table import psm_table
 
 log = logging.getLogger("cbec.validation.oracle")
 
@@ -40,7 +50,10 @@ TRUE_OUTCOME: dict[str, pl.Expr] = {
 }
 # pipeline treatment -> the truth's firm_year column
 TRUE_TREATMENT = {"platform": "platform", "platform_mic": "platform_mic"}
-ORACLE_TABLES = ("table2", "table3", "table6", "table7")
+# truth's firms.parquet column -> the pipeline's adoption-year column it replaces
+TRUE_TIMING = {"join_year": "join_year", "mic_join_year": "mic_join_year"}
+ORACLE_TABLES = ("table2", "table3", "table4", "table6", "table7")
+ORACLE_KINDS = ("feols", "psm")
 # Table 7 moderator -> the truth's group dummy (firms.parquet) the world plants it on
 TRUE_GROUP = {"sfhighict": "high_ict", "sfold": "early", "sfhighscore": "high_score"}
 
@@ -54,12 +67,31 @@ def _truth_columns(firm_year: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _true_timing(df: pl.DataFrame, firms: pl.DataFrame | None) -> list[pl.Expr]:
+    """Expressions replacing the adoption years of :data:`TRUE_TIMING` present in ``df`` by
+    the true firm's (``df`` carries them as ``true__<column>``)."""
+    if firms is None:
+        return []
+    return [
+        pl.col(f"true__{k}").cast(df.schema[k]).alias(k)
+        for k in TRUE_TIMING
+        if k in df.columns and f"true__{k}" in df.columns
+    ]
+
+
 def oracle_sample(
-    sample: pl.DataFrame, panel: pl.DataFrame, firm_year: pl.DataFrame
+    sample: pl.DataFrame,
+    panel: pl.DataFrame,
+    firm_year: pl.DataFrame,
+    firms: pl.DataFrame | None = None,
+    *,
+    treatment: bool = True,
 ) -> tuple[pl.DataFrame, int]:
     """The analysis sample with the outcomes of :data:`TRUE_OUTCOME` and the treatments of
-    :data:`TRUE_TREATMENT` replaced by the truth of each row's true firm, and the number of
-    rows dropped because the truth does not know their firm.
+    :data:`TRUE_TREATMENT` (and, given the truth's ``firms``, the adoption years of
+    :data:`TRUE_TIMING`) replaced by the truth of each row's true firm, and the number of
+    rows dropped because the truth does not know their firm. ``treatment=False``: the
+    outcomes only (same rows), the pipeline's treatments and adoption years kept.
 
     A true outcome is kept only where the pipeline's variable is non-missing, so every column
     of an oracle table has exactly the rows of the pipeline's column (up to those dropped).
@@ -79,6 +111,16 @@ def oracle_sample(
         )
         .join(_truth_columns(firm_year), on=["true_firm", "year"], how="left")
     )
+    if firms is not None:
+        timing = firms.select(
+            pl.col("true_firm").cast(pl.Int64),
+            *[
+                pl.col(v).cast(pl.Int64).alias(f"true__{k}")
+                for k, v in TRUE_TIMING.items()
+                if v in firms.columns
+            ],
+        )
+        df = df.join(timing, on="true_firm", how="left")
     known = df.filter(pl.col("true_firm").is_not_null() & pl.col("true__platform").is_not_null())
     dropped = df.height - known.height
     repl = [
@@ -86,11 +128,13 @@ def oracle_sample(
         for k in TRUE_OUTCOME
         if k in known.columns
     ]
-    repl += [
-        pl.col(f"true__{k}").cast(known.schema[k]).alias(k)
-        for k in TRUE_TREATMENT
-        if k in known.columns
-    ]
+    if treatment:
+        repl += [
+            pl.col(f"true__{k}").cast(known.schema[k]).alias(k)
+            for k in TRUE_TREATMENT
+            if k in known.columns
+        ]
+        repl += _true_timing(known, firms)
     out = known.with_columns(repl)
     return out.drop([c for c in out.columns if c.startswith("true__")] + ["true_firm"]), dropped
 
@@ -102,31 +146,55 @@ def has_oracle(col: dict[str, Any]) -> bool:
 
 
 def oracle_table(
-    df: pl.DataFrame, spec: dict[str, Any], common: dict[str, Any], name: str
+    df: pl.DataFrame, spec: dict[str, Any], common: dict[str, Any], name: str, seed: int = 0
 ) -> dict[str, Any]:
     """The estimates JSON of table ``name`` on the oracle sample: one entry per column of the
-    spec (None where the column has no oracle); no wild bootstrap."""
+    spec (None where the column has no oracle); no wild bootstrap. A ``psm`` table is matched
+    again on the oracle sample (true treatment and join year, the pipeline's covariates,
+    ``seed`` for the ties as the table rule's), without its balance statistics."""
     cols = [{k: v for k, v in c.items() if k != "wild_bootstrap"} for c in spec["columns"]]
+    # each column keeps the label it has in the table (a 2SLS model takes two), so the
+    # oracle's log lines name the table's columns
+    at = 1
+    for c in cols:
+        c["label_at"], at = at, at + (2 if c.get("endog") else 1)
     keep = [i for i, c in enumerate(cols) if has_oracle(c)]
     out: list[dict[str, Any] | None] = [None] * len(cols)
     if keep:
-        est = regression_table(df, {**spec, "columns": [cols[i] for i in keep]}, common, name)
+        sub = {**spec, "columns": [cols[i] for i in keep]}
+        if spec.get("kind") == "psm":
+            est = psm_table(df, sub, common, name, seed=seed)
+        else:
+            est = regression_table(df, sub, common, name)
         for i, col in zip(keep, est["columns"], strict=True):
             out[i] = col
     return {"table": name, "columns": out}
 
 
 def oracle_tables(
-    df: pl.DataFrame, specs: dict[str, Any], common: dict[str, Any], dropped: int
+    df: pl.DataFrame,
+    specs: dict[str, Any],
+    common: dict[str, Any],
+    dropped: int,
+    seed: int = 0,
+    outcome_only: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Oracle estimates of every table of :data:`ORACLE_TABLES` present in ``specs``."""
-    tables = {
-        name: oracle_table(df, specs[name], common, name)
-        for name in ORACLE_TABLES
-        if name in specs and specs[name].get("kind") == "feols"
-    }
-    log.info("oracle tables %s on %d rows (%d without truth)", list(tables), df.height, dropped)
-    return {"rows": df.height, "rows_without_truth": dropped, "tables": tables}
+    """Oracle estimates of every table of :data:`ORACLE_TABLES` present in ``specs`` whose
+    kind is one of :data:`ORACLE_KINDS` (``seed``: the config seed, for the matching).
+    Given ``outcome_only`` (:func:`oracle_sample` with ``treatment=False``), the tables also
+    on it (``tables_true_outcome``; a matching table then matches as ours, on our platform
+    status): the step between it and ours is what measuring the outcome costs, the step to
+    the oracle what the platform links cost."""
+    names = [n for n in ORACLE_TABLES if n in specs and specs[n].get("kind") in ORACLE_KINDS]
+    tables = {name: oracle_table(df, specs[name], common, name, seed) for name in names}
+    log.info("oracle tables %s on %d rows (%d without truth)", names, df.height, dropped)
+    out = {"rows": df.height, "rows_without_truth": dropped, "tables": tables}
+    if outcome_only is not None:
+        log.info("the tables again on the true outcome, our platform status")
+        out["tables_true_outcome"] = {
+            name: oracle_table(outcome_only, specs[name], common, name, seed) for name in names
+        }
+    return out
 
 
 def realized_interactions(

@@ -90,14 +90,17 @@ def truth_value(cell: dict[str, Any], truth: dict[str, Any] | None) -> tuple[flo
     return None, ""
 
 
-def oracle_value(cell: dict[str, Any], oracle: dict[str, Any] | None) -> float | None:
+def oracle_value(
+    cell: dict[str, Any], oracle: dict[str, Any] | None, key: str = "tables"
+) -> float | None:
     """The cell's coefficient in the oracle table (the same specification on the world's
-    true data, :mod:`cbec.validation.oracle`); None where there is none, and for controls
-    (the world plants no effect of a control: their oracle coefficients describe the
-    measured CU, not a truth the pipeline should recover)."""
+    true data, :mod:`cbec.validation.oracle`; ``key="tables_true_outcome"``: on the true
+    outcome with our platform status); None where there is none, and for controls (the
+    world plants no effect of a control: their oracle coefficients describe the measured
+    CU, not a truth the pipeline should recover)."""
     if cell["term"] not in TREATMENT_TERMS and ":" not in cell["term"]:
         return None
-    cols = ((oracle or {}).get("tables", {}).get(cell["table"]) or {}).get("columns") or []
+    cols = ((oracle or {}).get(key, {}).get(cell["table"]) or {}).get("columns") or []
     pos = cell["our_column"]
     col = cols[pos] if 0 <= pos < len(cols) else None
     coef = (col or {}).get("coef", {}).get(cell["term"])
@@ -132,6 +135,8 @@ def score_cell(
     if value is not None and b is not None and se is not None and math.isfinite(se):
         outside = abs(b - value) > Z95 * se
     ratio = _ratio(t, cell["paper_t"])
+    mid = oracle_value(cell, oracle, "tables_true_outcome") if ora is not None else None
+    steps = (b - mid, mid - ora) if mid is not None and b is not None and ora is not None else None
     return {
         **cell,
         "ours_b": b,
@@ -142,6 +147,10 @@ def score_cell(
         "planted": planted,
         "planted_kind": planted_kind,
         "truth_outside_ci": outside,
+        # ours - oracle = (measured outcome) + (platform links): ours - the true outcome on
+        # our platform status, and that - the oracle
+        "step_outcome": None if steps is None else steps[0],
+        "step_links": None if steps is None else steps[1],
         "t_ratio": ratio,
         "t_within_factor": None if ratio is None else 1 / T_FACTOR <= ratio <= T_FACTOR,
     }
