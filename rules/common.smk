@@ -21,6 +21,7 @@ from cbec.config import (
     validate_config,
     year_input,
 )  # noqa: E402
+from cbec.data.batches import batch_years, customs_batches  # noqa: E402
 from cbec.errors import ConfigError  # noqa: E402
 
 # config files in the order they apply: the `configfile:` directive, then --configfile
@@ -39,6 +40,10 @@ YEARS = all_years(config)
 ANALYSIS_YEARS = analysis_years(config)
 # a {year} wildcard takes only the configured years
 YEAR_PATTERN = "|".join(str(y) for y in YEARS)
+# customs years in batches (config.yaml customs; cbec.data.batches): "2001-2007" shares a
+# job, "2008" has its own; a {batch} wildcard takes only these
+CUSTOMS_BATCHES = customs_batches(config)
+BATCH_PATTERN = "|".join(CUSTOMS_BATCHES)
 SYNTHETIC = config["inputs"]["source"] == "synthetic"
 PY = str(Path(workflow.basedir) / "scripts")
 # the tables (config.yaml tables.specs) and how they are rendered

@@ -45,27 +45,30 @@ rule link_panel:
         "../scripts/link_panel.py"
 
 
-# customs, one job per year (a cluster runs the years in parallel; each streams its year)
-CUSTOMS_YEAR = "results/interim/customs/customs_{year}.parquet"
-CUSTOMS_LINKS_YEAR = "results/links/customs/customs_asif_{year}.parquet"
-CUSTOMS_REPORT_YEAR = "results/links/customs/customs_asif_{year}_report.json"
+# customs, one job per batch of years (CUSTOMS_BATCHES: small years share a job, a large year
+# has its own, so a cluster runs the large years in parallel); a job streams its years one
+# at a time and writes them as one file, read by the gathering rules
+CUSTOMS_BATCH = "results/interim/customs/customs_{batch}.parquet"
+CUSTOMS_LINKS_BATCH = "results/links/customs/customs_asif_{batch}.parquet"
+CUSTOMS_REPORT_BATCH = "results/links/customs/customs_asif_{batch}_report.json"
 
 
 rule aggregate_customs:
     input:
-        customs=lambda w: raw_path("customs", w.year),
+        customs=lambda w: [raw_path("customs", y) for y in batch_years(w.batch)],
         manifests=manifests("customs"),
     output:
-        CUSTOMS_YEAR,
+        CUSTOMS_BATCH,
     log:
-        "results/logs/aggregate_customs_{year}.log",
+        "results/logs/aggregate_customs_{batch}.log",
     benchmark:
-        "results/benchmarks/aggregate_customs/{year}.tsv"
+        "results/benchmarks/aggregate_customs/{batch}.tsv"
     wildcard_constraints:
-        year=YEAR_PATTERN,
+        batch=BATCH_PATTERN,
     conda:
         "../envs/cbec.yaml"
     params:
+        years=lambda w: batch_years(w.batch),
         encoding=config["inputs"]["csv_encoding"],
     script:
         "../scripts/aggregate_customs.py"
@@ -73,7 +76,7 @@ rule aggregate_customs:
 
 rule gather_customs:
     input:
-        expand(CUSTOMS_YEAR, year=YEARS),
+        expand(CUSTOMS_BATCH, batch=CUSTOMS_BATCHES),
     output:
         "results/interim/customs_firm_year.parquet",
     log:
@@ -90,27 +93,29 @@ rule gather_customs:
 
 rule match_customs:
     input:
-        customs=CUSTOMS_YEAR,
+        customs=CUSTOMS_BATCH,
         panel="results/interim/asif_panel.parquet",
     output:
-        links=CUSTOMS_LINKS_YEAR,
-        report=CUSTOMS_REPORT_YEAR,
+        links=CUSTOMS_LINKS_BATCH,
+        report=CUSTOMS_REPORT_BATCH,
     log:
-        "results/logs/match_customs_{year}.log",
+        "results/logs/match_customs_{batch}.log",
     benchmark:
-        "results/benchmarks/match_customs/{year}.tsv"
+        "results/benchmarks/match_customs/{batch}.tsv"
     wildcard_constraints:
-        year=YEAR_PATTERN,
+        batch=BATCH_PATTERN,
     conda:
         "../envs/cbec.yaml"
+    params:
+        years=lambda w: batch_years(w.batch),
     script:
         "../scripts/match_customs.py"
 
 
 rule gather_customs_links:
     input:
-        links=expand(CUSTOMS_LINKS_YEAR, year=YEARS),
-        reports=expand(CUSTOMS_REPORT_YEAR, year=YEARS),
+        links=expand(CUSTOMS_LINKS_BATCH, batch=CUSTOMS_BATCHES),
+        reports=expand(CUSTOMS_REPORT_BATCH, batch=CUSTOMS_BATCHES),
     output:
         links="results/links/customs_asif.parquet",
         report="results/links/customs_asif_report.json",

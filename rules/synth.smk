@@ -1,6 +1,12 @@
 # The synthetic world: raw inputs shaped like the licensed files, and the truth. One job
-# simulates the world and writes everything but the customs years; each customs year is its
-# own job (synthesize_customs), drawn from the customs plan the world's job writes.
+# simulates the world and writes everything, with the customs years that share a batch
+# (CUSTOMS_BATCHES: small years); a year in a batch of its own (a large year) is a job of
+# its own (synthesize_customs), drawn from the customs plan the world's job writes.
+WORLD_CUSTOMS_YEARS = [y for b in CUSTOMS_BATCHES if "-" in b for y in batch_years(b)]
+# a {year} of synthesize_customs: the other years (a pattern that matches nothing if none)
+OWN_CUSTOMS_YEARS = (
+    "|".join(str(y) for y in YEARS if y not in WORLD_CUSTOMS_YEARS) or "(?!)"
+)
 
 
 rule synthesize:
@@ -31,6 +37,8 @@ rule synthesize:
         ),
         # every customs year's active parties and what their transactions are drawn from
         customs_plan="resources/truth/customs_plan.parquet",
+        # the customs years that share a batch, drawn from the plan (as synthesize_customs)
+        customs=[raw_path("customs", y) for y in WORLD_CUSTOMS_YEARS],
     log:
         "results/logs/synthesize.log",
     benchmark:
@@ -41,13 +49,14 @@ rule synthesize:
         synthetic=config["synthetic"],
         preset=config["preset"],
         seed=config["seed"],
+        customs_years=WORLD_CUSTOMS_YEARS,
     script:
         "../scripts/synthesize.py"
 
 
-# one job per year: its own random stream (seed, year), so the years are the same bytes
-# whichever jobs write them, in any order. The format is the one the inputs ask for: parquet,
-# or GBK CSV for the years of synthetic.customs.csv_years (inputs.customs_by_year)
+# a large customs year, one job per year: its own random stream (seed, year), so the years are
+# the same bytes whichever jobs write them, in any order. The format is the one the inputs ask
+# for: parquet, or GBK CSV for the years of synthetic.customs.csv_years (customs_by_year)
 rule synthesize_customs:
     input:
         plan=rules.synthesize.output.customs_plan,
@@ -58,7 +67,7 @@ rule synthesize_customs:
     benchmark:
         "results/benchmarks/synthesize_customs/{year}.{fmt}.tsv"
     wildcard_constraints:
-        year=YEAR_PATTERN,
+        year=OWN_CUSTOMS_YEARS,
         fmt="parquet|csv",
     conda:
         "../envs/cbec.yaml"

@@ -1,4 +1,5 @@
-"""Rule gather_customs: the per-year customs party aggregates as one party-year file."""
+"""Rule gather_customs: the customs party aggregates of the batches of years as one
+party-year file."""
 
 import logging
 
@@ -11,8 +12,9 @@ from cbec.data.io import write_parquet_atomic
 
 def main() -> None:
     log = logging.getLogger("gather_customs")
-    parts = [pl.read_parquet(p) for p in snakemake.input]
-    parties = {y: df.height for y, df in zip(snakemake.params.years, parts, strict=True)}
+    out = pl.concat([pl.read_parquet(p) for p in snakemake.input], how="vertical_relaxed")
+    counts = dict(out["year"].value_counts().iter_rows())
+    parties = {y: counts.get(y, 0) for y in snakemake.params.years}
     for y, n, ref in thin_years(parties):
         log.warning(
             "coverage: customs %d has %d exporting parties, below half the neighbouring "
@@ -21,7 +23,6 @@ def main() -> None:
             n,
             ref,
         )
-    out = pl.concat(parts, how="vertical_relaxed")
     log.info("%d party-years, %d intermediaries", out.height, out["intermediary"].sum())
     write_parquet_atomic(out, snakemake.output[0])
 

@@ -1,4 +1,5 @@
-"""Rule gather_customs_links: the per-year customs-ASIF links and match reports as one."""
+"""Rule gather_customs_links: the customs-ASIF links and match reports of the batches of
+years as one."""
 
 import json
 import logging

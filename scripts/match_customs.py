@@ -1,5 +1,5 @@
-"""Rule match_customs: one year's customs parties to ASIF firms (Yu 2015: name, then zip +
-phone)."""
+"""Rule match_customs: customs parties to ASIF firms (Yu 2015: name, then zip + phone), each
+year of a batch on its own (links are one-to-one within a year), written as one file."""
 
 import json
 
@@ -7,20 +7,28 @@ import polars as pl
 
 from cbec import runlog
 from cbec.data.io import write_parquet_atomic, write_text_atomic
-from cbec.matching.customs import PANEL_COLUMNS, link_customs
+from cbec.matching.customs import PANEL_COLUMNS, link_customs, merge_reports
 
 
 def main() -> None:
-    year = int(snakemake.wildcards.year)
+    years = [int(y) for y in snakemake.params.years]
     panel = (
         pl.scan_parquet(snakemake.input.panel)
         .select(PANEL_COLUMNS)
-        .filter(pl.col("year") == year)
+        .filter(pl.col("year").is_in(years))
         .collect()
     )
-    links, report = link_customs(pl.read_parquet(snakemake.input.customs), panel)
-    write_parquet_atomic(links, snakemake.output.links)
-    write_text_atomic(json.dumps(report, indent=2, default=str), snakemake.output.report)
+    parties = pl.read_parquet(snakemake.input.customs)
+    links, reports = [], []
+    for y in years:
+        year_links, report = link_customs(
+            parties.filter(pl.col("year") == y), panel.filter(pl.col("year") == y)
+        )
+        links.append(year_links)
+        reports.append(report)
+    write_parquet_atomic(pl.concat(links, how="vertical"), snakemake.output.links)
+    report = json.dumps(merge_reports(reports), indent=2, default=str)
+    write_text_atomic(report, snakemake.output.report)
 
 
 runlog.run(main, snakemake.log[0], "match_customs")

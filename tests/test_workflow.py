@@ -84,37 +84,71 @@ def test_match_reports_meet_targets(tiny_run):
         assert rep["fuzzy_comparisons"] < 0.05 * rep["full_cross_product"]
 
 
-def test_customs_runs_one_job_per_year(tiny_run, base_config):
-    """aggregate_customs and match_customs are one job per year; the gathered files are the
-    per-year files stacked (and the match report covers every year)."""
+def test_small_customs_years_share_a_job(tiny_run, base_config):
+    """On the tiny preset every customs year is small: one aggregate_customs and one
+    match_customs job for all years (config.yaml customs.batch_rows), and the gathered files
+    are the batch files (the match report covers every year)."""
     years = range(base_config["years"]["first"], base_config["years"]["last"] + 1)
+    batch = f"{years[0]}-{years[-1]}"
     interim, links = tiny_run / "results/interim", tiny_run / "results/links"
     for rule in ("aggregate_customs", "match_customs"):
-        for y in years:
-            assert (tiny_run / f"results/benchmarks/{rule}/{y}.tsv").is_file()
-    parts = [pl.read_parquet(interim / f"customs/customs_{y}.parquet") for y in years]
-    assert all(p["year"].unique().to_list() == [y] for p, y in zip(parts, years, strict=True))
-    assert pl.concat(parts).equals(pl.read_parquet(interim / "customs_firm_year.parquet"))
-    stacked = pl.concat(
-        [pl.read_parquet(links / f"customs/customs_asif_{y}.parquet") for y in years]
+        jobs = sorted(p.name for p in (tiny_run / f"results/benchmarks/{rule}").iterdir())
+        assert jobs == [f"{batch}.tsv"], (rule, jobs)
+    part = pl.read_parquet(interim / f"customs/customs_{batch}.parquet")
+    assert part["year"].unique().sort().to_list() == list(years)
+    assert part.equals(pl.read_parquet(interim / "customs_firm_year.parquet"))
+    stacked = pl.read_parquet(links / f"customs/customs_asif_{batch}.parquet")
+    assert stacked.sort("year", "party_code").equals(
+        pl.read_parquet(links / "customs_asif.parquet")
     )
-    assert stacked.equals(pl.read_parquet(links / "customs_asif.parquet"))
     report = json.loads((links / "customs_asif_report.json").read_text())
     assert sorted(int(y) for y in report["parties_by_year"]) == list(years)
 
 
-def test_synthetic_customs_years_are_jobs_of_their_own(tiny_run, base_config, tmp_path):
-    """synthesize_customs writes each year as a job of its own, and the world the workflow
-    wrote (15 + 1 jobs, in the scheduler's order) is the bytes of one in-process generate()."""
+def _sha(paths: list[Path]) -> dict[str, str]:
+    import hashlib
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+def test_customs_one_job_per_year_gives_the_same_bytes(tiny_run, tmp_path):
+    """customs.batch_rows: 0 (a --configfile override) makes every customs year a job of its
+    own (synthesize_customs, aggregate_customs, match_customs), and the gathered aggregates,
+    links and match report are byte-identical to the batched run's."""
+    wd = copy_run(tiny_run, tmp_path / "run")
+    (wd / "per_year.yaml").write_text("customs: {batch_mb: 0, batch_rows: 0}\n")
+    gathered = [
+        "results/interim/customs_firm_year.parquet",
+        "results/links/customs_asif.parquet",
+        "results/links/customs_asif_report.json",
+    ]
+    for f in gathered:
+        (wd / f).unlink()
+    args = [*TINY, "--configfile", "per_year.yaml"]
+    rules = ["aggregate_customs", "match_customs", "gather_customs", "gather_customs_links"]
+    dry = run_snakemake(wd, *gathered, *args, "-n", "--forceall", "--allowed-rules", *rules)
+    raw = run_snakemake(wd, "resources/raw/customs/customs_2005.parquet", *args, "-n", "-f")
+    # (the world's job is out of date too: the years it writes, a param, changed)
+    assert "rule synthesize_customs:" in raw.stdout, raw.stdout
+    run_snakemake(wd, *gathered, *args, "--allowed-rules", *rules)
+    for rule in ("aggregate_customs", "match_customs"):
+        assert len(list((wd / f"results/benchmarks/{rule}").glob("20??.tsv"))) == 15, dry.stdout
+    assert _sha([wd / f for f in gathered]) == _sha([tiny_run / f for f in gathered])
+
+
+def test_synthetic_customs_years_are_written_by_the_world_job(tiny_run, base_config, tmp_path):
+    """Small customs years are written by the world's job (synthesize), no synthesize_customs
+    job runs, and the world the workflow wrote is the bytes of one in-process generate()."""
     import hashlib
 
     from cbec.synth import generate
 
     years = range(base_config["years"]["first"], base_config["years"]["last"] + 1)
     csv_years = set(base_config["synthetic"].get("customs", {}).get("csv_years", (2001, 2002)))
+    assert not (tiny_run / "results/benchmarks/synthesize_customs").exists()
+    log = (tiny_run / "results/logs/synthesize.log").read_text(encoding="utf-8")
     for y in years:
-        fmt = "csv" if y in csv_years else "parquet"
-        assert (tiny_run / f"results/benchmarks/synthesize_customs/{y}.{fmt}.tsv").is_file()
+        assert f"customs {y}: " in log
     generate(
         base_config["synthetic"],
         "tiny",
@@ -144,13 +178,14 @@ def test_the_customs_csv_years_are_read_as_gbk_csv(tiny_run, base_config):
     csv_years = sorted(cfg["inputs"]["customs_by_year"])
     assert csv_years, "the default world writes no customs year as CSV"
     raw = tiny_run / "resources/raw/customs"
+    (log_path,) = (tiny_run / "results/logs").glob("aggregate_customs_*.log")
+    log = log_path.read_text(encoding="utf-8")
     for y in range(cfg["years"]["first"], cfg["years"]["last"] + 1):
         path = year_input(cfg["inputs"], "customs", y)
         fmt = "csv" if y in csv_years else "parquet"
         assert path.endswith(f"customs_{y}.{fmt}"), path
         assert sorted(p.name for p in raw.glob(f"customs_{y}.*")) == [f"customs_{y}.{fmt}"]
-        log = (tiny_run / f"results/logs/aggregate_customs_{y}.log").read_text(encoding="utf-8")
-        assert f"(format {fmt})" in log, (y, log)
+        assert f"{y}: reading {path} (format {fmt})" in log, (y, log)
     (tiny_run / "resources/raw/customs" / f"customs_{csv_years[0]}.csv").read_bytes().decode("gbk")
 
 

@@ -7,15 +7,15 @@ at once which line of ``config.yaml`` to fix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from cbec.errors import ConfigError
 from cbec.industries import CIC_MANUFACTURING
+
+if TYPE_CHECKING:
+    from referencing import Registry
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 # customs years the synthetic world delivers as GBK CSV unless synthetic.customs.csv_years
@@ -31,6 +31,11 @@ def _load_yaml(path: Path) -> Any:
 
 def _registry(schema_dir: Path) -> Registry:
     """Every ``*.schema.yaml`` in ``schema_dir``, addressable by file name for ``$ref``."""
+    # imported here: the jobs that read only the config's helpers (the synthetic world's
+    # parameters, the input contract) start faster without the validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     resources = []
     for p in sorted(schema_dir.glob("*.schema.yaml")):
         resources.append(
@@ -88,6 +93,8 @@ def validate_config(
     """Validate ``config`` against ``config.schema.yaml``; raise :class:`ConfigError` naming the
     key and the file it came from (``files``: the config files in the order applied)."""
     schema = _load_yaml(schema_dir / "config.schema.yaml")
+    from jsonschema import Draft202012Validator
+
     validator = Draft202012Validator(schema, registry=_registry(schema_dir))
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:

@@ -127,6 +127,10 @@ def test_text_typed_parquet_is_read_in_chunks(raw, tmp_path):
     got = customs_year(text, 2012, "auto", work, rows=500)
     assert len(list(work.glob("part-*.parquet"))) > 1
     assert_frame_equal(got, customs_year(path, 2012, "auto", tmp_path))
+    # a second file staged in the same directory would be read with the first one's parts
+    # (aggregate_customs gives each year of its batch a directory of its own)
+    with pytest.raises(ValueError, match="already holds staged parts"):
+        customs_year(text, 2012, "auto", work, rows=500)
 
 
 def test_a_bad_chunk_names_the_file_and_column(raw, tmp_path):
@@ -147,8 +151,9 @@ def test_a_bad_chunk_names_the_file_and_column(raw, tmp_path):
         customs_year(path, 2004, "auto", tmp_path, rows=1000)
     empty = tmp_path / "empty.csv"
     empty.write_bytes(",".join(HEADERS_A.values()).encode("gbk") + b"\n")
+    (tmp_path / "w").mkdir()  # a directory of its own: tmp_path holds the failed file's parts
     with pytest.raises(InputError, match="header but no rows"):
-        customs_year(empty, 2004, "auto", tmp_path)
+        customs_year(empty, 2004, "auto", tmp_path / "w")
 
 
 def test_dta_with_a_missing_required_column_stops(tmp_path):

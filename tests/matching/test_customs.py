@@ -181,8 +181,9 @@ def test_link_customs_reads_only_the_matching_columns():
 
 
 def test_matching_year_by_year_gives_the_all_years_links_and_report():
-    """Rule match_customs runs one job per year; gathered, its links and report (through
-    JSON, as the rules pass them) equal matching all years at once."""
+    """Rule match_customs matches year by year (each year of its batch); gathered, its links
+    and report (through JSON, as the rules pass them) equal matching all years at once, and
+    so do the reports merged per batch, then merged again (gather_customs_links)."""
     parties, firms, _ = _simulate()
     ref_links, ref_report = match_customs(parties, firms)
     parts = [
@@ -192,4 +193,6 @@ def test_matching_year_by_year_gives_the_all_years_links_and_report():
     assert all(r["steps"]["name"]["ambiguous_dropped"] > 0 for _, r in parts)
     merged = merge_reports([json.loads(json.dumps(r)) for _, r in parts])
     assert json.dumps(merged) == json.dumps(json.loads(json.dumps(ref_report)))
+    batches = [json.loads(json.dumps(merge_reports([r]))) for _, r in parts]
+    assert json.dumps(merge_reports(batches)) == json.dumps(merged)
     assert pl.concat([links for links, _ in parts]).sort("year", "party_code").equals(ref_links)

@@ -18,7 +18,7 @@ from cbec.synth.customs import (
     year_parties,
 )
 from cbec.synth.generator import _traditional_map, customs_year_rng, simulate, streams
-from cbec.synth.params import resolve_params
+from cbec.synth.params import planned_customs_rows, resolve_params
 from cbec.synth.stream import write_customs_year
 
 SEED = 20250401
@@ -39,6 +39,16 @@ def test_rows_per_party_follow_the_parameter(tmp_path, target):
         per_year.append(exports.height / exports[h["party_code"]].n_unique())
     mean = sum(per_year) / len(per_year)
     assert abs(mean - target) / target < 0.1, (target, per_year)
+    # the rows the world plans before simulating (which years share a job) follow them
+    planned = planned_customs_rows(resolve_params(params, "tiny"))
+    written = sum(
+        pl.scan_parquet(tmp_path / "raw" / "customs" / f"customs_{y}.parquet")
+        .select(pl.len())
+        .collect()
+        .item()
+        for y in range(2001, 2016)
+    )
+    assert 0.75 < sum(planned.values()) / written < 1.33, (target, planned, written)
 
 
 @pytest.fixture(scope="module")

@@ -214,7 +214,10 @@ def stage_customs(
 ) -> Scan:
     """Read ``path`` chunk by chunk into canonical ``columns`` (numbers checked as
     :func:`cbec.data.io.read_raw` checks them, text as delivered), write each chunk as a
-    parquet part under ``work`` and return a lazy scan of the parts with the text cleaning."""
+    parquet part under ``work`` and return a lazy scan of the parts with the text cleaning.
+    ``work`` must hold no parts yet (a file's scan reads every part in it)."""
+    if any(work.glob("part-*.parquet")):
+        raise ValueError(f"{work}: already holds staged parts (one work directory per file)")
     n = 0
     try:
         for i, chunk in enumerate(raw_chunks(path, encoding, rows, work)):

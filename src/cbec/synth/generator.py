@@ -164,13 +164,25 @@ def write_customs_file(plan_path: Path, p: dict[str, Any], seed: int, year: int,
     from the world's customs plan, a chunk of rows at a time; returns the rows written.
 
     `p` are the resolved parameters (:func:`resolve_params`) the plan was written with."""
+    return write_customs_files(plan_path, p, seed, {year: path})[year]
+
+
+def write_customs_files(
+    plan_path: Path, p: dict[str, Any], seed: int, paths: dict[int, Path]
+) -> dict[int, int]:
+    """:func:`write_customs_file` for several years (year -> path), one after the other, the
+    parties' markets drawn once (the same bytes as one call per year); returns the rows
+    written per year."""
     scan = pl.scan_parquet(plan_path)
     n_parties = scan.select(pl.col("n_parties").first()).collect().item()
-    plan = scan.filter(pl.col("year") == year).collect()
     markets = party_markets(seed, int(n_parties))
-    customs = plan_customs_year(p, customs_year_rng(seed, year), year, plan, markets)
-    del plan, markets
-    return write_customs_year(customs, path)
+    written = {}
+    for year, path in paths.items():
+        plan = scan.filter(pl.col("year") == year).collect()
+        customs = plan_customs_year(p, customs_year_rng(seed, year), year, plan, markets)
+        del plan
+        written[year] = write_customs_year(customs, Path(path))
+    return written
 
 
 def _write_members(
@@ -284,12 +296,12 @@ def _write_world(
     del sim
     if customs:
         (raw_tmp / "customs").mkdir()
-        for year in YEARS:
-            ext = "csv" if year in set(csv_years) else "parquet"
-            name = f"customs/customs_{year}.{ext}"
-            summary[f"raw/{name}"] = write_customs_file(
-                truth_tmp / CUSTOMS_PLAN, p, seed, year, raw_tmp / name
-            )
+        names = {
+            y: f"customs/customs_{y}.{'csv' if y in set(csv_years) else 'parquet'}" for y in YEARS
+        }
+        paths = {y: raw_tmp / name for y, name in names.items()}
+        for y, n in write_customs_files(truth_tmp / CUSTOMS_PLAN, p, seed, paths).items():
+            summary[f"raw/{names[y]}"] = n
     return summary
 
 

@@ -300,3 +300,19 @@ def resolve_params(params: dict[str, Any] | None, preset: str) -> dict[str, Any]
 def year_targets(p: dict[str, Any]) -> list[int]:
     """Number of ASIF firms per year 2001..2015."""
     return [int(round(p["n_firms_2001"] * f)) for f in p["year_profile"]]
+
+
+def planned_customs_rows(p: dict[str, Any]) -> dict[int, int]:
+    """The customs transaction rows the world plans to write per year 2001..2015 (export and
+    import rows), from the parameters alone, before anything is simulated: the year's firms
+    (:func:`year_targets`) times the ownership-weighted export probability, plus
+    intermediaries, times the mean rows per party. An approximation (the export tilts on
+    size and firm effect are left out) used only to decide which years share a job
+    (:mod:`cbec.data.batches`); tests hold it to the rows the world writes."""
+    o, c = p["ownership"], p["customs"]
+    kinds = ("state", "collective", "hmt", "foreign")
+    share = sum(o[f"p_{k}"] * o[f"p_export_{k}"] for k in kinds)
+    share += (1 - sum(o[f"p_{k}"] for k in kinds)) * o["p_export_private"]
+    per_party = min(c["rows_per_party_mean"], c["max_rows_per_party"])
+    per_firm = share * (1 + c["intermediary_share"]) * per_party / (1 - c["import_share"])
+    return {y: int(round(n * per_firm)) for y, n in zip(YEARS, year_targets(p), strict=True)}
