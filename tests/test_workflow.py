@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from helpers import copy_workflow, run_snakemake, snakemake_env
+from helpers import copy_run, copy_workflow, run_snakemake, snakemake_env
 
 pytestmark = pytest.mark.slow
 
