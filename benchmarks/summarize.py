@@ -6,7 +6,7 @@
 Each run directory holds ``results/benchmarks/**.tsv`` (Snakemake's ``benchmark:`` files).
 Prints, per rule, the wall time (seconds; summed over the jobs of a rule with wildcards,
 with the largest job in brackets) and the peak memory (max RSS, MB) for every run, then the
-rows of each run and the growth from the first run to each later one. Writes the same table
+rows of each run and the growth from each run to the next. Writes the same table
 as markdown with ``--out``; with ``--plot`` a log-log figure (PNG) of the sum of job times
 and the peak job memory against the raw input rows, one point per run, and its data beside
 it (the same name, ``.csv``).
@@ -186,14 +186,16 @@ def runs_markdown(totals: list[dict]) -> str:
 
 
 def growth(totals: list[dict]) -> list[str]:
-    """Ratios of each later run to the first: job time, peak memory, input rows."""
-    base, out = totals[0], []
-    for t in totals[1:]:
-        parts = [f"{t['run']} / {base['run']}: sum of job times x{t['job_s'] / base['job_s']:.1f}"]
-        parts.append(f"peak job memory x{t['peak_job_mb'] / max(base['peak_job_mb'], 1):.1f}")
+    """Ratios of each run to the one before it: input rows, job time, CPU time, peak memory."""
+    out = []
+    for base, t in zip(totals, totals[1:], strict=False):
+        parts = []
         if t["input_rows"] and base["input_rows"]:
             parts.append(f"input rows x{t['input_rows'] / base['input_rows']:.1f}")
-        out.append(", ".join(parts))
+        for key, label in (("job_s", "sum of job times"), ("job_cpu_s", "sum of job CPU")):
+            parts.append(f"{label} x{t[key] / max(base[key], 1e-9):.1f}")
+        parts.append(f"peak job memory x{t['peak_job_mb'] / max(base['peak_job_mb'], 1):.1f}")
+        out.append(f"{t['run']} / {base['run']}: " + ", ".join(parts))
     return out
 
 
@@ -246,9 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     pl.Config.set_tbl_cols(50)
     print(table)
     text = markdown(table, totals)
+    if len(totals) > 1:
+        text += "\nGrowth from each run to the next:\n\n" + "".join(
+            f"- {g}\n" for g in growth(totals)
+        )
     print(text)
-    for line in growth(totals):
-        print(line)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
     if args.plot:

@@ -77,8 +77,9 @@ def test_tables_growth_and_plot(tmp_path, capsys):
     assert "| aggregate_customs | 4 (3) | 50 | 40 (30) | 500 |" in text
     assert "| **sum of job times / peak job memory** | 6 | 100 | 60 | 1000 |" in text
     assert "| full | 22,000 | 5,070 (+1 years not counted) | 30 | 3 | 60 | 6 | 1,000 |" in text
-    assert "full / tiny: sum of job times x10.0, peak job memory x10.0, input rows x10.0" in (
-        capsys.readouterr().out
+    assert (
+        "full / tiny: input rows x10.0, sum of job times x10.0, sum of job CPU x1.0, peak job memory x10.0"
+        in (capsys.readouterr().out)
     )
     with open(png.with_suffix(".csv"), encoding="utf-8") as fh:
         data = list(csv.DictReader(fh))
