@@ -51,7 +51,9 @@ def full_preset_peaks(text: str) -> dict[str, int]:
     customs), found by their headers."""
     lines = text.splitlines()
     head = next(
-        i for i, ln in enumerate(lines) if ln.startswith("| rule |") and "| full MB |" in ln
+        i
+        for i, ln in enumerate(lines)
+        if ln.startswith("| rule |") and re.search(r"\| full(\+\w+)? MB \|", ln)
     )
     cols = [c.strip() for c in lines[head].strip("|").split("|")]
     full = [i for i, c in enumerate(cols) if re.fullmatch(r"full(\+\w+)? MB", c)]
