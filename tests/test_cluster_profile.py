@@ -46,9 +46,26 @@ def evaluate(expr: object, attempt: int, wildcards: dict[str, str] | None = None
 
 
 def full_preset_peaks(text: str) -> dict[str, int]:
-    """Peak memory (MB) of each benchmark's largest job in scaling.md's full-preset column."""
-    rows = re.findall(r"^\| (\w+) \|(?:[^|\n]*\|){4} [\d.]+ \([\d.]+\) \| (\d+) \|$", text, re.M)
-    return {name: int(mb) for name, mb in rows}
+    """Peak memory (MB) of each benchmark's largest job in scaling.md's per-rule table: the
+    largest over its full-preset columns (``full MB``, ``full+rv MB``: full + real-volume
+    customs), found by their headers."""
+    lines = text.splitlines()
+    head = next(
+        i
+        for i, ln in enumerate(lines)
+        if ln.startswith("| rule |") and re.search(r"\| full(\+\w+)? MB \|", ln)
+    )
+    cols = [c.strip() for c in lines[head].strip("|").split("|")]
+    full = [i for i, c in enumerate(cols) if re.fullmatch(r"full(\+\w+)? MB", c)]
+    peaks: dict[str, int] = {}
+    for line in lines[head + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        mbs = [int(cells[i]) for i in full if re.fullmatch(r"\d+", cells[i])]
+        if re.fullmatch(r"\w+", cells[0]) and mbs:
+            peaks[cells[0]] = max(mbs)
+    return peaks
 
 
 def rule_of(benchmark: str, rules: set[str]) -> str | None:
@@ -106,3 +123,14 @@ def test_rule_names_are_read_from_the_workflow(tmp_path):
     assert local_rules(tmp_path) == {"all", "tfp"}
     assert evaluate("{'a': 2}.get(wildcards.table, 1) * attempt", 3, {"table": "a"}) == 6
     assert evaluate("1000 * atempt", 1) == "1000 * atempt"
+
+
+def test_full_preset_peaks_read_by_header():
+    # the columns are found by their headers, whatever runs stand before or after them
+    text = (
+        "| rule | tiny s (largest job) | tiny MB | full s (largest job) | full MB "
+        "| full+rv s (largest job) | full+rv MB | other MB |\n|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| a | 1 (1) | 2 | 3 (3) | 40 | 5 (5) | 60 | 900 |\n| b | 1 (1) | 700 |  |  | 5 (5) | 6 | 1 |\n"
+        "| **sum of job times / peak job memory** | 1 | 2 | 3 | 4 | 5 | 6 | 7 |\n\n| c | 8 |\n"
+    )
+    assert full_preset_peaks(text) == {"a": 60, "b": 6}
