@@ -517,10 +517,8 @@ def estimate_cu_yjz(
     when capital is depreciated at the book rate, whose noise k_t carries); a null is an
     unknown rate (disposals, a firm's first year, a gap, no change in the stock): such rows
     are left out of the GMM moments (``n_iv_unknown``) but still get a CU.
-    ``method="iv"`` (φ in a partially linear first stage, ln δ instrumented by ln δ_{t−1};
-    valid only when the proxy m does not respond to utilization) and ``method="acf"`` (ln δ
-    in the first-stage polynomial, (β_l, β_k, φ) in the second stage) are the alternatives
-    of docs/methods.md; a first-stage F below ``min_first_stage_f`` counts as invalid.
+    ``method="iv"`` and ``"acf"`` are the alternatives of docs/methods.md (valid only when
+    materials do not respond to utilization); a weak first stage counts as invalid.
     ``strata`` (default: ``group``): the column whose values are pooled in one estimate
     (industries); in ``dynamic`` each stratum × year has its own effect in both stages
     (industries differ in levels). Without it, year effects only.
