@@ -7,7 +7,7 @@ import polars as pl
 
 from cbec import runlog
 from cbec.data.io import write_parquet_atomic, write_text_atomic
-from cbec.matching.customs import PANEL_COLUMNS, link_customs, merge_reports
+from cbec.matching.customs import PANEL_COLUMNS, link_customs_years
 
 
 def main() -> None:
@@ -19,16 +19,9 @@ def main() -> None:
         .collect()
     )
     parties = pl.read_parquet(snakemake.input.customs)
-    links, reports = [], []
-    for y in years:
-        year_links, report = link_customs(
-            parties.filter(pl.col("year") == y), panel.filter(pl.col("year") == y)
-        )
-        links.append(year_links)
-        reports.append(report)
-    write_parquet_atomic(pl.concat(links, how="vertical"), snakemake.output.links)
-    report = json.dumps(merge_reports(reports), indent=2, default=str)
-    write_text_atomic(report, snakemake.output.report)
+    links, report = link_customs_years(parties, panel, years)
+    write_parquet_atomic(links, snakemake.output.links)
+    write_text_atomic(json.dumps(report, indent=2, default=str), snakemake.output.report)
 
 
 runlog.run(main, snakemake.log[0], "match_customs")

@@ -20,7 +20,7 @@ from cbec.matching.names import (
     phone_last7,
 )
 
-__all__ = ["PANEL_COLUMNS", "link_customs", "match_customs", "merge_reports"]
+__all__ = ["PANEL_COLUMNS", "link_customs", "link_customs_years", "match_customs", "merge_reports"]
 
 
 def _keys(df: pl.DataFrame, name_col: str) -> pl.DataFrame:
@@ -182,3 +182,18 @@ def merge_reports(reports: list[dict]) -> dict:
         "matched_by_year": _by_year(reports, lambda r: r["matched_by_year"]),
         "matched_intermediaries": sum(r["matched_intermediaries"] for r in reports),
     }
+
+
+def link_customs_years(
+    parties: pl.DataFrame, panel: pl.DataFrame, years: list[int]
+) -> tuple[pl.DataFrame, dict]:
+    """:func:`link_customs` for each year of ``years`` on its own (links are one-to-one
+    within a year): the stacked links and the merged report (:func:`merge_reports`)."""
+    links, reports = [], []
+    for y in years:
+        year_links, report = link_customs(
+            parties.filter(pl.col("year") == y), panel.filter(pl.col("year") == y)
+        )
+        links.append(year_links)
+        reports.append(report)
+    return pl.concat(links, how="vertical"), merge_reports(reports)
