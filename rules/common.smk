@@ -18,6 +18,7 @@ from cbec.config import (
     all_years,
     analysis_years,
     apply_defaults,
+    type_command_line,
     validate_config,
     year_input,
 )  # noqa: E402
@@ -30,6 +31,9 @@ _CONFIG_FILES = [
     str(f) for f in workflow.configfiles if str(f) not in _OVERRIDES
 ] + _OVERRIDES
 
+# nested --config values arrive as strings ('{batch_rows: 0}' gives batch_rows '0'): typed
+# as the schema asks before validation (cbec.config.type_command_line)
+type_command_line(config, workflow.config_settings.config)
 try:
     validate_config(config, files=_CONFIG_FILES)
 except ConfigError as err:

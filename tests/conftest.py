@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import TINY, copy_run, copy_workflow, listing, run_snakemake, snapshot_library
+from helpers import TINY, copy_workflow, listing, run_snakemake, snapshot_library
 
 ROOT = Path(__file__).resolve().parents[1]
 REFDATA = ROOT.parent / "shared" / "refdata"
 # the data owner's files (read in place from ../shared/refdata, never copied: its README)
 REFDATA_FILES = ("chilean_prodest.csv", "front41Data.csv", "riceProdPhil.csv")
-PANEL = "results/panel/panel.parquet"
 
 
 @pytest.fixture(scope="session")
@@ -49,35 +48,15 @@ def base_config() -> dict:
 
 
 @pytest.fixture(scope="session")
-def _tiny_runs(tmp_path_factory):
-    """The tiny preset's whole workflow, run once per session in a scratch copy (with a
-    snapshot of the library) in two steps: up to the panel, then everything else. The state
-    after the first step is kept as a copy (``tiny_run_to_panel``).
+def tiny_run(tmp_path_factory) -> Path:
+    """A finished run of the whole workflow on the tiny preset, run once per session in a
+    scratch copy (with a snapshot of the library).
 
-    Both directories are shared and read-only: a test that runs snakemake in one, or changes
-    a file, works on a copy (``helpers.copy_run``). A change is reported at the end of the
-    session."""
-    base = tmp_path_factory.mktemp("tiny_run")
-    wd = snapshot_library(copy_workflow(base / "run"))
-    run_snakemake(wd, PANEL, *TINY)
-    to_panel = copy_run(wd, base / "to_panel")
+    Shared and read-only: a test that runs snakemake in it, or changes a file, works on a
+    copy (``helpers.copy_run``). A change is reported at the end of the session."""
+    wd = snapshot_library(copy_workflow(tmp_path_factory.mktemp("tiny_run") / "run"))
     run_snakemake(wd, *TINY)
-    before = {d: listing(d) for d in (wd, to_panel)}
-    yield wd, to_panel
-    changed = {
-        str(d.name): sorted(set(before[d].items()) ^ set(listing(d).items()))[:5] for d in before
-    }
-    assert not any(changed.values()), f"a test changed the shared tiny run: {changed}"
-
-
-@pytest.fixture(scope="session")
-def tiny_run(_tiny_runs) -> Path:
-    """A finished run of the whole workflow on the tiny preset (shared, read-only)."""
-    return _tiny_runs[0]
-
-
-@pytest.fixture(scope="session")
-def tiny_run_to_panel(_tiny_runs) -> Path:
-    """The tiny run as it was when the panel was built, before any measure (shared,
-    read-only): the synthetic world, cleaning, linking and matching done."""
-    return _tiny_runs[1]
+    before = listing(wd)
+    yield wd
+    changed = sorted(set(before.items()) ^ set(listing(wd).items()))[:5]
+    assert not changed, f"a test changed the shared tiny run: {changed}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -10,8 +11,10 @@ from helpers import copy_workflow, run_snakemake
 
 from cbec.config import (
     SCHEMA_DIR,
+    all_years,
     analysis_years,
     apply_defaults,
+    type_command_line,
     validate_config,
     year_input,
 )
@@ -167,6 +170,65 @@ def test_a_bad_key_is_blamed_on_the_file_it_came_from(tmp_path, base_config):
         ConfigError, match=r"--config \(command line\): key 'cleaning.min_employees'"
     ):
         validate_config(cfg, files=[str(main)])
+
+
+def _command_line(base_config: dict, *entries: str) -> tuple[dict, dict]:
+    """The config and the ``--config`` values as Snakemake makes them from ``entries``."""
+    from snakemake.cli import parse_config
+    from snakemake.utils import update_config
+
+    given = parse_config(list(entries))
+    cfg = copy.deepcopy(base_config)
+    update_config(cfg, copy.deepcopy(given))
+    return cfg, given
+
+
+def test_nested_values_on_the_command_line_get_the_schemas_types(base_config):
+    """--config customs='{batch_rows: 0}' arrives as {'batch_rows': '0'} (YAML's base
+    loader); typed as the schema asks, it validates as the same --configfile would."""
+    cfg, given = _command_line(
+        base_config,
+        "customs={batch_mb: 0.5, batch_rows: 0}",
+        "cleaning={max_value: 1e9, duplicate_firm_years: keep_first}",
+        "synthetic={customs: {csv_years: [2003, 2004]}}",
+        "panel={foreign_includes_hmt: false}",
+    )
+    assert given["customs"]["batch_rows"] == "0"  # what Snakemake hands us
+    with pytest.raises(ConfigError, match="customs.batch_rows"):
+        validate_config(copy.deepcopy(cfg))
+    validate_config(type_command_line(cfg, given))
+    assert cfg["customs"] == {"batch_mb": 0.5, "batch_rows": 0}
+    assert cfg["cleaning"]["max_value"] == 1e9
+    assert cfg["cleaning"]["duplicate_firm_years"] == "keep_first"
+    assert cfg["synthetic"]["customs"]["csv_years"] == [2003, 2004]
+    assert cfg["panel"]["foreign_includes_hmt"] is False
+    # a string where the schema wants one stays a string ("2009" is not read as a year)
+    cfg, given = _command_line(base_config, "matching={review_dir: 2009}")
+    assert validate_config(type_command_line(cfg, given))["matching"]["review_dir"] == "2009"
+    # a config file's value is its own: a quoted number there is still an error
+    cfg = copy.deepcopy(base_config)
+    cfg["customs"]["batch_rows"] = "0"
+    with pytest.raises(ConfigError, match="customs.batch_rows"):
+        validate_config(type_command_line(cfg, {}))
+
+
+def test_a_command_line_value_that_does_not_fit_says_how_to_give_it(base_config):
+    cfg, given = _command_line(base_config, "customs={batch_mb: 0, batch_rows: many}")
+    with pytest.raises(ConfigError) as err:
+        validate_config(type_command_line(cfg, given), files=["config.yaml"])
+    msg = str(err.value)
+    assert "--config (command line): key 'customs.batch_rows'" in msg and "--configfile" in msg
+    assert msg.count("key '") == 1  # batch_mb: 0 was typed
+
+
+def test_a_nested_value_on_the_command_line_reaches_the_workflow(tmp_path, base_config):
+    """snakemake -n --config customs='{batch_mb: 0, batch_rows: 0}': one customs job a year
+    (the tiny preset's years otherwise share one)."""
+    wd = copy_workflow(tmp_path / "wf")
+    given = "customs={batch_mb: 0, batch_rows: 0}"
+    proc = run_snakemake(wd, "-n", "--config", "preset=tiny", given)
+    jobs = re.findall(r"^aggregate_customs\s+(\d+)$", proc.stdout, re.MULTILINE)
+    assert jobs and {int(n) for n in jobs} == {len(all_years(base_config))}, proc.stdout
 
 
 def test_synthetic_csv_years_are_declared_as_a_researcher_would(base_config):

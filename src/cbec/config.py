@@ -6,6 +6,7 @@ at once which line of ``config.yaml`` to fix.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +16,16 @@ from cbec.errors import ConfigError
 from cbec.industries import CIC_MANUFACTURING
 
 if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
     from referencing import Registry
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+#: where a key that no config file sets (or sets otherwise) came from
+COMMAND_LINE = "--config (command line)"
+_CLI_HINT = (
+    "a mapping on the command line is YAML, --config 'customs={batch_mb: 0, batch_rows: 0}'; "
+    "or put it in a --configfile"
+)
 # customs years the synthetic world delivers as GBK CSV unless synthetic.customs.csv_years
 # says otherwise (the default of cbec.synth.params; here so that reading the config does not
 # import the synthetic world)
@@ -42,6 +50,14 @@ def _registry(schema_dir: Path) -> Registry:
             (p.name, Resource.from_contents(_load_yaml(p), default_specification=DRAFT202012))
         )
     return Registry().with_resources(resources)
+
+
+def _validator(schema_dir: Path) -> Draft202012Validator:
+    """The validator of ``config.schema.yaml`` (its ``$ref`` resolved in ``schema_dir``)."""
+    from jsonschema import Draft202012Validator
+
+    schema = _load_yaml(schema_dir / "config.schema.yaml")
+    return Draft202012Validator(schema, registry=_registry(schema_dir))
 
 
 def _key_path(error: Any) -> str:
@@ -80,8 +96,50 @@ def key_source(key: str, files: list[str], config: dict | None = None) -> str:
             continue
         found, in_file = _get(node, parts)
         if found:
-            return str(f) if not has or in_file == value else "--config (command line)"
-    return "--config (command line)"
+            return str(f) if not has or in_file == value else COMMAND_LINE
+    return COMMAND_LINE
+
+
+def _read_value(text: str, number: bool) -> Any:
+    """``text`` read as YAML (safe loader); when a ``number`` is wanted, also ``1e10`` (a
+    float to Python and to ``--config key=1e10``, a string to YAML 1.1)."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if number and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return text
+    return value
+
+
+def type_command_line(
+    config: dict, given: Mapping[str, Any], schema_dir: Path = SCHEMA_DIR
+) -> dict:
+    """Give the nested values of ``--config`` (``given``, as Snakemake parsed them) the types
+    the schema asks for, in ``config``, before :func:`validate_config`.
+
+    Snakemake reads ``--config customs='{batch_rows: 0}'`` with YAML's base loader: every
+    scalar inside a mapping or list arrives as a string (``'0'``). Such a string, where the
+    schema wants another type, is read again as YAML (safe loader) and kept when it then has
+    that type. Values from config files, and strings the schema wants, are left as they are;
+    whatever still does not fit is reported by :func:`validate_config` (which then says how
+    to give a mapping on the command line, or to use ``--configfile``)."""
+    given = dict(given)
+    validator = _validator(schema_dir)
+    for e in list(validator.iter_errors(config)):
+        parts = [str(p) for p in e.absolute_path]
+        _found, value = _get(given, parts)
+        if e.validator != "type" or not parts or not isinstance(value, str):
+            continue
+        wanted = e.validator_value if isinstance(e.validator_value, list) else [e.validator_value]
+        typed = _read_value(value, "number" in wanted)
+        if any(validator.is_type(typed, t) for t in wanted):
+            _found, parent = _get(config, parts[:-1])
+            parent[int(parts[-1]) if isinstance(parent, list) else parts[-1]] = typed
+    return config
 
 
 def validate_config(
@@ -92,10 +150,7 @@ def validate_config(
 ) -> dict:
     """Validate ``config`` against ``config.schema.yaml``; raise :class:`ConfigError` naming the
     key and the file it came from (``files``: the config files in the order applied)."""
-    schema = _load_yaml(schema_dir / "config.schema.yaml")
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator(schema, registry=_registry(schema_dir))
+    validator = _validator(schema_dir)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         lines = []
@@ -108,6 +163,8 @@ def validate_config(
             else:
                 msg = e.message
             where = key_source(key, files, config) if files else source
+            if e.validator == "type" and where == COMMAND_LINE:
+                msg += f" ({_CLI_HINT})"
             lines.append(f"{where}: key '{key}': {msg}")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
     years = config["years"]

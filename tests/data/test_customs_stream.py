@@ -4,13 +4,16 @@ same party-years as the same data in parquet."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import polars as pl
 import pyreadstat
 import pytest
 from polars.testing import assert_frame_equal
 
-from cbec.data.customs import EXPORT_FLAGS, REQUIRED, customs_year
+import cbec.data.customs as customs
+from cbec.data.customs import EXPORT_FLAGS, REQUIRED, customs_year, customs_years
 from cbec.data.io import read_raw
 from cbec.errors import InputError
 from cbec.synth import generate
@@ -131,6 +134,39 @@ def test_text_typed_parquet_is_read_in_chunks(raw, tmp_path):
     # (aggregate_customs gives each year of its batch a directory of its own)
     with pytest.raises(ValueError, match="already holds staged parts"):
         customs_year(text, 2012, "auto", work, rows=500)
+
+
+def test_a_batch_of_years_is_each_year_staged_apart_and_flagged(raw, tmp_path, monkeypatch):
+    """customs_years (rule aggregate_customs): each year's aggregate, stacked, with the
+    intermediary flag of its party name; a chunked year is staged in a directory of its own
+    next to the output, removed when the year is done."""
+    csv = tmp_path / "in" / "customs_2004.csv"
+    csv.parent.mkdir()
+    write_chunks(pl.read_parquet(raw / "customs_2004.parquet").iter_slices(997), csv, "gbk")
+    paths, years = [csv, raw / "customs_2012.parquet"], [2004, 2012]
+    staged = []
+
+    def spy(path, year, encoding, work, rows=customs.CHUNK_ROWS):
+        staged.append(Path(work))
+        return customs_year(path, year, encoding, work, rows=300)
+
+    monkeypatch.setattr(customs, "customs_year", spy)
+    out = tmp_path / "out" / "customs_2004-2012.parquet"
+    out.parent.mkdir()
+    got = customs_years(paths, years, "auto", out, lambda s: s.str.contains("贸易"))
+    assert [p.parent for p in staged] == [out.parent] * 2
+    assert len(set(staged)) == 2 and not any(p.exists() for p in staged)
+    assert list(out.parent.iterdir()) == []  # nothing staged is left behind
+    monkeypatch.undo()
+    want = []
+    for p, y in zip(paths, years, strict=True):
+        (tmp_path / f"w{y}").mkdir()
+        want.append(customs_year(p, y, "auto", tmp_path / f"w{y}"))
+    want = pl.concat(want).with_columns(intermediary=pl.col("party_name").str.contains("贸易"))
+    assert 0 < got["intermediary"].sum() < got.height
+    assert_frame_equal(got, want)
+    with pytest.raises(ValueError, match="zip"):  # a year without its file
+        customs_years(paths, [2004], "auto", out, lambda s: s.is_null())
 
 
 def test_a_bad_chunk_names_the_file_and_column(raw, tmp_path):

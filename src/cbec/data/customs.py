@@ -11,7 +11,9 @@ scanned the same way. Only the columns the aggregation needs are kept.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+import logging
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +29,8 @@ from cbec.data.io import (
     sniff_format,
 )
 from cbec.errors import InputError
+
+log = logging.getLogger("cbec.data.customs")
 
 #: pattern of an all-zero zip or phone (a placeholder, never a corroborating value)
 _ZEROS = r"^[\s0.+\-()]*$"
@@ -346,3 +350,29 @@ def customs_year(
     """Party-year aggregates of one year's customs file, streamed (``work``: scratch
     directory for chunked formats, read ``rows`` rows at a time)."""
     return aggregate_year(scan_customs(path, encoding, work, columns=AGG_COLUMNS, rows=rows), year)
+
+
+def customs_years(
+    paths: Sequence[str | Path],
+    years: Sequence[int],
+    encoding: str,
+    out: Path,
+    flag: Callable[[pl.Series], pl.Series],
+) -> pl.DataFrame:
+    """The party-years of each year of a batch (:func:`customs_year`, one year at a time),
+    stacked, with ``intermediary`` = ``flag(party_name)`` (the caller passes
+    :func:`cbec.matching.names.flag_intermediaries`: ``data`` does not import ``matching``).
+
+    A chunked year is staged next to ``out`` (not in a memory-backed ``/tmp``), in a
+    directory of the year's own, removed once the year is aggregated."""
+    parts = []
+    for path, year in zip(map(Path, paths), years, strict=True):
+        log.info("%d: reading %s (format %s)", year, path, path.suffix.lstrip(".").lower())
+        with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.stem}-{year}-") as work:
+            df = customs_year(path, year, encoding, work)
+        log.info("%d: %d parties, %d transactions", year, df.height, df["n_transactions"].sum())
+        df = df.with_columns(flag(df["party_name"]).alias("intermediary"))
+        n = df["intermediary"].sum()
+        log.info("%d: intermediaries flagged: %d of %d parties", year, n, df.height)
+        parts.append(df)
+    return pl.concat(parts, how="vertical_relaxed")

@@ -497,37 +497,18 @@ def estimate_cu_yjz(
     min_first_stage_f: float = 10.0,
     norm_method: str = "quantile",
 ) -> CUResult:
-    """Capacity utilization u (utilized / installed capital) by the YJZ (2018) method.
+    """Capacity utilization u (utilized / installed capital) by the YJZ (2018) method. The
+    model, the estimators and the role of every argument: docs/methods.md, "Capacity
+    utilization (Yu–Jin–Zhang 2018)".
 
-    ``va``, ``labor``, ``capital``, ``proxy`` are *logs* (ln value added, ln employment,
-    ln capital, ln materials); ``depreciation_rate`` is the level δ = depreciation / capital.
-    Rows with a missing or non-positive δ get a null CU and are left out of estimation, as are
-    rows with any non-finite input. With ``group`` the model is estimated per group (2-digit
-    industry); a group whose estimate is invalid (φ ≤ 0, β_k ≤ 0, θ outside ``theta_bounds``,
-    weak instrument, no convergence, too few obs) falls back on the pooled θ; if the pooled
-    estimate is invalid too, the group's CU is null (never a substituted θ); ``by_group``
-    reports which and why.
-    The level a (only in the constant) is pinned per group by :func:`level_ln_a`; u ≤ 1.
-
-    ``method="dynamic"`` estimates φ with (β_l, β_k) in the second stage from the
-    AR(1) law of motion of ω, with ln δ_{t−2} as the instrument of ln δ (valid when materials
-    respond to utilization; :func:`_fit_dynamic`); its F (ln δ_{t−2} in the quasi-differenced
-    ln δ) below ``min_first_stage_f`` counts as invalid. With ``investment`` (ln real
-    investment) the investment rate of t − 1 instruments k_t instead of k_t itself (needed
-    when capital is depreciated at the book rate, whose noise k_t carries); a null is an
-    unknown rate (disposals, a firm's first year, a gap, no change in the stock): such rows
-    are left out of the GMM moments (``n_iv_unknown``) but still get a CU.
-    ``method="iv"`` and ``"acf"`` are the alternatives of docs/methods.md (valid only when
-    materials do not respond to utilization); a weak first stage counts as invalid.
-    ``strata`` (default: ``group``): the column whose values are pooled in one estimate
-    (industries); in ``dynamic`` each stratum × year has its own effect in both stages
-    (industries differ in levels). Without it, year effects only.
-    ``law_of_motion`` (``dynamic`` only): columns d whose value of t − 1 shifts the law of
-    motion, ω_t = c_st + ρ ω_{t−1} + λ·d_{t−1} + ξ_t (De Loecker 2013: a treatment that
-    raises productivity, e.g. platform status, must be in g or the control function is
-    inconsistent); d_{t−1} is also an instrument. Rows whose d_{t−1} is null are left out of
-    the moments (``n_lom_unknown``) but still get a CU. Empty: the exogenous Markov process.
-    ``poly_degree``, ``markov_degree``: degrees of the first-stage polynomial and of g."""
+    ``va``, ``labor``, ``capital``, ``proxy``: logs; ``depreciation_rate``: the level δ (a
+    missing or non-positive δ gives a null CU and keeps the row out of estimation).
+    ``method``: ``dynamic`` (``investment``: ln investment, whose rate of t − 1 instruments
+    k_t; ``law_of_motion``: controls d whose value of t − 1 shifts ω's law of motion), ``iv``
+    or ``acf``. With ``group``, one estimate per group; an invalid one falls back on the
+    pooled θ, else the group's CU is null (``by_group`` says which and why). ``strata``
+    (default ``group``): the column whose values get their own year effects when pooled.
+    The level a is pinned per group by :func:`level_ln_a` (``norm_*``); u ≤ 1."""
     _check_arguments(method, norm_method, norm_quantile, norm_value, theta_bounds)
     if law_of_motion and method != "dynamic":
         raise ValueError(f"law_of_motion needs method 'dynamic', got {method!r}")
@@ -542,9 +523,6 @@ def estimate_cu_yjz(
     def fit_rows(mask: np.ndarray) -> _Fit:
         return data.fit(mask, poly_degree, markov_degree, method)
 
-    pooled = fit_rows(data.est_ok)
-    pooled_ok, pooled_msg = _valid(pooled, theta_bounds, min_first_stage_f)
-
     def valid(fit: _Fit) -> tuple[bool, str]:
         return _valid(fit, theta_bounds, min_first_stage_f)
 
@@ -552,13 +530,25 @@ def estimate_cu_yjz(
         lnd, ids, times = data.lnd[sel], data.ids[sel], data.times[sel]
         return level_ln_a(lnd, theta, norm_method, norm_quantile, norm_value, ids, times)
 
-    per_group = None if group is None else fit_rows
-    cu, rows = _cu_by_group(data, pooled, per_group, valid, level)
+    pooled = fit_rows(data.est_ok)
+    cu, rows = _cu_by_group(data, pooled, None if group is None else fit_rows, valid, level)
+    return _result(cu, rows, pooled, valid(pooled), method, law_of_motion)
 
-    theta_pooled = pooled.theta if pooled_ok else float("nan")
+
+def _result(
+    cu: np.ndarray,
+    rows: list[dict[str, object]],
+    pooled: _Fit,
+    verdict: tuple[bool, str],
+    method: str,
+    law_of_motion: tuple[str, ...],
+) -> CUResult:
+    """The :class:`CUResult` of every row's CU, the ``by_group`` rows and the pooled fit
+    (``verdict``: whether it is valid and why not; its θ is NaN when invalid)."""
+    pooled_ok, pooled_msg = verdict
     return CUResult(
         cu=pl.Series("cu", cu, dtype=pl.Float64).fill_nan(None),
-        theta=float(theta_pooled),
+        theta=float(pooled.theta if pooled_ok else float("nan")),
         coef={"beta_l": pooled.beta_l, "beta_k": pooled.beta_k, "phi": pooled.phi},
         by_group=pl.DataFrame(rows, schema=_BY_GROUP_SCHEMA),
         meta={
