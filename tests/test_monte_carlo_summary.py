@@ -39,6 +39,15 @@ def test_ok_oracle_is_within_ten_percent_or_covered():
     # a precise estimate 5 % off is within 10 % though its interval misses the oracle
     s = mc.summarize(_rows([0.063], 0.0001, 0.06), tau=0.06).row(0, named=True)
     assert (s["ok_oracle"], s["cover_oracle"]) == (1.0, 0.0)
+    assert s["ok_spec"] is None  # no same-specification oracle recorded
+
+
+def test_ok_spec_judges_against_the_same_specification_oracle():
+    # the controls move the oracle to 0.052: 0.050 is within 10 % of it, not of 0.06
+    df = _rows([0.050], 0.0005, 0.06).with_columns(oracle_spec=pl.lit(0.052))
+    s = mc.summarize(df, tau=0.06).row(0, named=True)
+    assert (s["ok_oracle"], s["ok_spec"]) == (0.0, 1.0)
+    assert s["bias_spec"] == pytest.approx(-0.002)
 
 
 def test_held_out_scenarios_change_the_world_they_name():
