@@ -86,6 +86,12 @@ DEFAULTS: dict[str, Any] = {
         # has the right (negative) residual skew (gamma ~ 0.7)
         "sd_v": 0.10,
         "sd_s": 0.15,
+        # share of the variance of s that is persistent (a firm-level, time-invariant
+        # half-normal part; the rest is transient, i.i.d. per firm-year), total variance
+        # kept: the four-component frontier literature (docs/synthetic_world.md,
+        # "Production"); Ayelign & Singh 2019's manufacturing panel implies 0.63.
+        # 0: the i.i.d. inefficiency of the earlier world.
+        "s_persistent_share": 0.6,
         "k0_mean": 9.22,  # ln real capital at entry, thousand yuan (2001 prices)
         "k0_sd": 1.1,
         "k0_export_shift": 0.7,

@@ -394,6 +394,23 @@ def _book_depreciation(
     return delta_t * K * p_k_t * book_noise
 
 
+def _inefficiency(
+    pr: dict[str, Any], rng: np.random.Generator, n: int, T: int
+) -> tuple[np.ndarray, float]:
+    """Inefficiency s_it = s_i + s_it' >= 0 (n, T) and its mean: a persistent, firm-level
+    half-normal part and a transient half-normal part (the four-component frontier of
+    Colombi et al. 2014, Kumbhakar, Lien & Hardaker 2014, Filippini & Greene 2016), with
+    variances in the ratio ``s_persistent_share`` : 1 − share of ``sd_s``². The transient
+    part keeps the draws of the one-part world; the persistent part comes from a child of
+    the production stream, so the split changes nothing else (share 0: the world as before)."""
+    share = pr["s_persistent_share"]
+    sd_p, sd_t = pr["sd_s"] * np.sqrt(share), pr["sd_s"] * np.sqrt(1.0 - share)
+    s = np.abs(rng.normal(0, sd_t, (n, T)))
+    if share > 0:
+        s = s + np.abs(rng.spawn(1)[0].normal(0, sd_p, n))[:, None]
+    return s, float(np.sqrt(2 / np.pi) * (sd_p + sd_t))
+
+
 def _output(
     w: World,
     pr: dict[str, Any],
@@ -407,7 +424,7 @@ def _output(
 ) -> dict[str, np.ndarray]:
     """Labour (independent wage shock), materials (LP proxy, rising with utilization by
     ``materials_util_elasticity``), value added, gross output and sales (nominal), with the
-    output shock v and the inefficiency s."""
+    output shock v and the inefficiency s (persistent plus transient, :func:`_inefficiency`)."""
     n, T = w.alive.shape
     u = w.arr["u"]
     bl, bk = ind.bl, ind.bk
@@ -419,14 +436,13 @@ def _output(
     )
     L = np.maximum(np.round(np.exp(lnL)), 1.0)
     v = rng.normal(0, pr["sd_v"], (n, T))
-    s = np.abs(rng.normal(0, pr["sd_s"], (n, T)))
+    s, es = _inefficiency(pr, rng, n, T)
     beta0 = ind.beta0
     lnVA = (
         beta0[:, None] + omega + v - s + bl[:, None] * np.log(L) + bk[:, None] * (np.log(u) + lnK)
     )
     mu_omega = 1 + bl * pr["lambda_omega"]
     mu_k = bk + bl * pr["lambda_k"]
-    es = np.sqrt(2 / np.pi) * pr["sd_s"]
     lnM = (
         np.log(pr["materials_ratio"])
         + (beta0 + bl * ind.lambda0 - es + bk * np.log(0.74))[:, None]
