@@ -11,6 +11,9 @@ environ["PYTHONHASHSEED"] = "0"
 # one Rayon thread per job keeps them bit-for-bit reproducible. Our own demeaner runs on the
 # job's `threads` (CBEC_THREADS, set by runlog.run) with results independent of them.
 environ["RAYON_NUM_THREADS"] = "1"
+# BLAS (numpy's and scipy's OpenBLAS) splits its sums by thread, so it runs on one thread in
+# every job: not set here, since Snakemake sets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and the
+# like to the job's `threads` when it starts a job, but by runlog.run (cbec.runlog.one_blas_thread).
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
