@@ -26,6 +26,7 @@ from cbec.config import (
 )  # noqa: E402
 from cbec.data.batches import batch_years, customs_batches  # noqa: E402
 from cbec.errors import ConfigError  # noqa: E402
+from cbec.validation.oracle_names import oracle_names  # noqa: E402
 
 # config files in the order they apply: the `configfile:` directive, then --configfile
 _OVERRIDES = [str(f) for f in workflow.overwrite_configfiles]
@@ -58,6 +59,8 @@ EVENT_STUDY_FIGURES = {
     if spec["kind"] == "event_study" and "figure" in spec
 }
 TABLE_STYLE = {k: config["tables"][k] for k in ("stat", "lang")}
+# the tables re-estimated on the synthetic truth, one oracle_table job each (rules/validation.smk)
+ORACLE_NAMES = oracle_names(config["tables"]["specs"])
 PLATFORMS = ["alibaba", "mic"]
 DIAGNOSTIC_FIGURES = ["cu_distribution", "psm_balance", "match_scores", "first_stage"]
 
