@@ -2,9 +2,10 @@
 
     python benchmarks/compare_runs.py RUN_A RUN_B
 
-Compares every file under results/estimates, results/tables and results/figures of two run
-directories (e.g. two clean `make` runs of the paper preset) and exits non-zero on any
-difference. The report is compared too, except for its provenance (git commit).
+Compares every file under results/estimates, results/tables, results/figures and
+results/validation (the synthetic world's oracle tables, scorecard and bias budget) of two run
+directories (e.g. two clean `make` runs of the paper preset, or the table stage rerun at
+other threads) and exits non-zero on any difference. The report is compared too, except for its provenance (git commit).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-DIRS = ["results/estimates", "results/tables", "results/figures"]
+DIRS = ["results/estimates", "results/tables", "results/figures", "results/validation"]
 
 
 def files(run: Path) -> dict[str, bytes]:

@@ -11,6 +11,9 @@ environ["PYTHONHASHSEED"] = "0"
 # one Rayon thread per job keeps them bit-for-bit reproducible. Our own demeaner runs on the
 # job's `threads` (CBEC_THREADS, set by runlog.run) with results independent of them.
 environ["RAYON_NUM_THREADS"] = "1"
+# BLAS (numpy's and scipy's OpenBLAS) splits its sums by thread, so it runs on one thread in
+# every job: not set here, since Snakemake sets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and the
+# like to the job's `threads` when it starts a job, but by runlog.run (cbec.runlog.one_blas_thread).
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
@@ -24,6 +27,7 @@ from cbec.config import (
 )  # noqa: E402
 from cbec.data.batches import batch_years, customs_batches  # noqa: E402
 from cbec.errors import ConfigError  # noqa: E402
+from cbec.validation.oracle_names import oracle_names  # noqa: E402
 
 # config files in the order they apply: the `configfile:` directive, then --configfile
 _OVERRIDES = [str(f) for f in workflow.overwrite_configfiles]
@@ -59,6 +63,8 @@ EVENT_STUDY_FIGURES = {
     if spec["kind"] == "event_study" and "figure" in spec
 }
 TABLE_STYLE = {k: config["tables"][k] for k in ("stat", "lang")}
+# the tables re-estimated on the synthetic truth, one oracle_table job each (rules/validation.smk)
+ORACLE_NAMES = oracle_names(config["tables"]["specs"])
 PLATFORMS = ["alibaba", "mic"]
 DIAGNOSTIC_FIGURES = ["cu_distribution", "psm_balance", "match_scores", "first_stage"]
 

@@ -62,10 +62,36 @@ rule validate_platform:
 # outcomes and platform status (same rows, controls and Table 7 groups as the pipeline's;
 # Table 4 matched again on the true platform status and join year, with the pipeline's
 # covariates and seed): the like-for-like truth of the scorecard (cbec.validation.oracle).
-rule oracle_tables:
+# One job per table (each on the true outcome and platform status, then on the true outcome
+# alone), put together with the realized Table 7 interactions by oracle_tables.
+rule oracle_table:
     input:
         sample="results/analysis/sample.parquet",
         panel="results/interim/asif_panel.parquet",
+        firm_year="resources/truth/firm_year.parquet",
+        firms="resources/truth/firms.parquet",
+    output:
+        "results/validation/oracle/{table}.json",
+    log:
+        "results/logs/oracle_table_{table}.log",
+    benchmark:
+        "results/benchmarks/oracle_table_{table}.tsv"
+    wildcard_constraints:
+        table="|".join(ORACLE_NAMES),
+    conda:
+        "../envs/cbec.yaml"
+    threads: 2
+    params:
+        spec=lambda w: config["tables"]["specs"][w.table],
+        common=TABLE_COMMON,
+        seed=config["seed"],
+    script:
+        "../scripts/oracle_table.py"
+
+
+rule oracle_tables:
+    input:
+        parts=expand("results/validation/oracle/{table}.json", table=ORACLE_NAMES),
         firm_year="resources/truth/firm_year.parquet",
         firms="resources/truth/firms.parquet",
     output:
@@ -76,12 +102,9 @@ rule oracle_tables:
         "results/benchmarks/oracle_tables.tsv"
     conda:
         "../envs/cbec.yaml"
-    threads: 2
     params:
-        specs=config["tables"]["specs"],
-        common=TABLE_COMMON,
+        names=ORACLE_NAMES,
         excluded=config["years"]["excluded"],
-        seed=config["seed"],
     script:
         "../scripts/oracle_tables.py"
 

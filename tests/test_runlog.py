@@ -82,3 +82,48 @@ def test_threads_reach_the_demeaner(tmp_path, monkeypatch):
     seen: list[int] = []
     runlog.run(lambda: seen.append(default_threads()), tmp_path / "x.log", "rule", threads=3)
     assert seen == [3]
+
+
+# A job as Snakemake starts it with `threads: 2`: the BLAS variables set to 2 in its
+# environment, numpy (and its OpenBLAS) imported with the script, scipy's only inside the
+# rule's step (the estimators are imported where a table runs them).
+_JOB = """
+import json, sys
+import numpy
+from threadpoolctl import threadpool_info
+from cbec import runlog
+
+seen = []
+
+def main():
+    import scipy.linalg  # noqa: F401 - its own OpenBLAS, loaded inside the step
+    seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+runlog.run(main, sys.argv[1], "rule", threads=2)
+after = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+print(json.dumps({"inside": seen, "after": after}))
+"""
+
+
+def test_blas_runs_on_one_thread_whatever_the_job_threads(tmp_path):
+    """Snakemake sets OPENBLAS_NUM_THREADS (and the like) to the job's threads; a rule's
+    step still runs BLAS on one thread, in the libraries loaded before it and inside it, so
+    its sums (and the estimates) do not depend on the job's threads. The limit is lifted
+    after the step."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **dict.fromkeys(runlog.BLAS_THREAD_VARS, "2")}
+    out = subprocess.run(
+        [sys.executable, "-c", _JOB, str(tmp_path / "rule.log")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seen = json.loads(out.stdout.splitlines()[-1])
+    assert len(seen["inside"]) >= 2, seen  # numpy's and scipy's OpenBLAS both seen
+    assert set(seen["inside"]) == {1}, seen
+    assert 2 in seen["after"], seen  # numpy's, loaded before the step, is restored

@@ -30,6 +30,7 @@ DATA_GLOBS = [
     "results/measures/by_industry/*.parquet",
     "results/analysis/*.parquet",
     "results/validation/*",
+    "results/validation/oracle/*.json",
 ]
 
 
@@ -42,7 +43,8 @@ def _outputs(wd: Path, data: bool = True) -> dict[str, bytes]:
                 out[str(p.relative_to(wd))] = p.read_bytes()
     for pattern in DATA_GLOBS if data else []:
         for p in sorted(wd.glob(pattern)):
-            out[str(p.relative_to(wd))] = p.read_bytes()
+            if p.is_file():
+                out[str(p.relative_to(wd))] = p.read_bytes()
     return out
 
 

@@ -7,14 +7,50 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from threadpoolctl import threadpool_limits
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: seconds between two heartbeat lines of a running step (env ``CBEC_HEARTBEAT_S``)
 HEARTBEAT_S = 10.0
 
 _progress: dict[str, float] = {}
+
+#: the variables Snakemake sets to a job's ``threads`` for the linear-algebra libraries
+#: (snakemake.shell: OpenBLAS, OpenMP, MKL, Accelerate, numexpr)
+BLAS_THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "GOTO_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS (numpy's and scipy's OpenBLAS) on one thread inside the block, whatever the job's
+    ``threads``: a multithreaded BLAS splits its sums (``X'X``, ``X'y``, the bootstrap's
+    matrix products) by thread, so on two threads the estimates differed from one thread in
+    the last digits. Snakemake sets :data:`BLAS_THREAD_VARS` to the job's threads in the
+    job's environment (a value set in the Snakefile is overwritten), so they are set to 1
+    here, for the libraries loaded inside the block, and the libraries already loaded are
+    limited through threadpoolctl; both are restored on exit."""
+    saved = {k: os.environ.get(k) for k in BLAS_THREAD_VARS}
+    os.environ.update(dict.fromkeys(BLAS_THREAD_VARS, "1"))
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def progress(done: int, total: int) -> None:
@@ -80,14 +116,15 @@ def run(
     default :data:`HEARTBEAT_S` or ``CBEC_HEARTBEAT_S``); on failure log the error with its
     traceback at ERROR level (in the rule log and on stderr) and exit non-zero. ``threads``
     (the job's ``threads``) sets ``CBEC_THREADS``, the threads of the fixed-effects demeaner
-    (whose results do not depend on it)."""
+    (whose results do not depend on it); BLAS runs on one thread (:func:`one_blas_thread`),
+    so no result depends on the job's threads."""
     if threads is not None:
         os.environ["CBEC_THREADS"] = str(threads)
     log = setup(log_path, name)
     interval = heartbeat or float(os.environ.get("CBEC_HEARTBEAT_S", HEARTBEAT_S))
     t0 = time.perf_counter()
     try:
-        with Heartbeat(log, name, interval):
+        with one_blas_thread(), Heartbeat(log, name, interval):
             main()
     except Exception as err:  # noqa: BLE001 - report every failure in the rule log
         log.error("%s: %s", type(err).__name__, err, exc_info=True)

@@ -247,3 +247,31 @@ def test_outcome_only_sample_keeps_our_treatment_and_the_same_rows():
     b_full = out["tables"]["table2"]["columns"][0]["coef"]["platform"]["b"]
     b_only = out["tables_true_outcome"]["table2"]["columns"][0]["coef"]["platform"]["b"]
     assert b_full == pytest.approx(0.09, abs=0.006) and b_only < b_full - 0.01
+
+
+def test_oracle_table_jobs_gather_into_the_tables_of_one_job():
+    """One job per table (oracle_part), put together (gather_oracle_tables): the same JSON,
+    byte for byte, as the tables estimated in one job (oracle_tables); parts on different
+    rows are refused."""
+    import json
+
+    from cbec.validation.oracle import gather_oracle_tables, oracle_part, oracle_tables
+
+    sample, panel, fy = _world(n_firms=300)
+    full, dropped = oracle_sample(sample, panel, fy)
+    only, _ = oracle_sample(sample, panel, fy, treatment=False)
+    # a table the oracle skips (2SLS), a psm-less pair of OLS tables, in the config's order
+    specs = {
+        "table3": {"kind": "feols", "columns": [{"depvar": "ln_export", "treatment": "platform"}]},
+        "table2": {"kind": "feols", "columns": [{"depvar": "cu", "treatment": "platform"}]},
+        "table5": {"kind": "feols", "columns": [{"depvar": "cu", "treatment": "platform"}]},
+    }
+    whole = oracle_tables(full, specs, COMMON, dropped, outcome_only=only)
+    names = ["table2", "table3"]
+    parts = {n: oracle_part(full, only, specs[n], COMMON, n, dropped) for n in names}
+    realized = {"sfold": {"group1": 0.1, "group0": None, "difference": None}}
+    gathered = gather_oracle_tables(parts, realized)
+    assert json.dumps(gathered) == json.dumps({**whole, "realized_interactions": realized})
+    parts["table3"] = {**parts["table3"], "rows": full.height - 1}
+    with pytest.raises(ValueError, match="different rows"):
+        gather_oracle_tables(parts)

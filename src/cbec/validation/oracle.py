@@ -35,6 +35,7 @@ import polars as pl
 from cbec.matching.quality import row_truth
 from cbec.tables.build import regression_table
 from cbec.tables.psm_table import psm_table
+from cbec.validation.oracle_names import ORACLE_TABLES, oracle_names
 
 log = logging.getLogger("cbec.validation.oracle")
 
@@ -52,8 +53,6 @@ TRUE_OUTCOME: dict[str, pl.Expr] = {
 TRUE_TREATMENT = {"platform": "platform", "platform_mic": "platform_mic"}
 # truth's firms.parquet column -> the pipeline's adoption-year column it replaces
 TRUE_TIMING = {"join_year": "join_year", "mic_join_year": "mic_join_year"}
-ORACLE_TABLES = ("table2", "table3", "table4", "table6", "table7")
-ORACLE_KINDS = ("feols", "psm")
 # Table 7 moderator -> the truth's group dummy (firms.parquet) the world plants it on
 TRUE_GROUP = {"sfhighict": "high_ict", "sfold": "early", "sfhighscore": "high_score"}
 
@@ -171,6 +170,49 @@ def oracle_table(
     return {"table": name, "columns": out}
 
 
+def oracle_part(
+    df: pl.DataFrame,
+    outcome_only: pl.DataFrame,
+    spec: dict[str, Any],
+    common: dict[str, Any],
+    name: str,
+    dropped: int,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Table ``name``'s part of :func:`oracle_tables` (one job per table): the table on the
+    oracle sample ``df`` and on ``outcome_only``, with the rows they share; the parts are
+    put together by :func:`gather_oracle_tables`."""
+    log.info("oracle %s on %d rows (%d without truth)", name, df.height, dropped)
+    table = oracle_table(df, spec, common, name, seed)
+    log.info("%s again on the true outcome, our platform status", name)
+    return {
+        "rows": df.height,
+        "rows_without_truth": dropped,
+        "table": table,
+        "table_true_outcome": oracle_table(outcome_only, spec, common, name, seed),
+    }
+
+
+def gather_oracle_tables(
+    parts: dict[str, dict[str, Any]], realized: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The oracle tables of the parts (:func:`oracle_part`, by table name, in the order of
+    :func:`oracle_names`) as :func:`oracle_tables` writes them, with ``realized``
+    (:func:`realized_interactions`) if given. The parts must share their rows."""
+    if not parts:
+        raise ValueError(f"no oracle table to gather (none of {', '.join(ORACLE_TABLES)})")
+    counts = {(p["rows"], p["rows_without_truth"]) for p in parts.values()}
+    if len(counts) > 1:
+        raise ValueError(f"the oracle tables were estimated on different rows: {sorted(counts)}")
+    ((rows, dropped),) = counts
+    out: dict[str, Any] = {"rows": rows, "rows_without_truth": dropped}
+    out["tables"] = {n: p["table"] for n, p in parts.items()}
+    out["tables_true_outcome"] = {n: p["table_true_outcome"] for n, p in parts.items()}
+    if realized is not None:
+        out["realized_interactions"] = realized
+    return out
+
+
 def oracle_tables(
     df: pl.DataFrame,
     specs: dict[str, Any],
@@ -185,7 +227,7 @@ def oracle_tables(
     on it (``tables_true_outcome``; a matching table then matches as ours, on our platform
     status): the step between it and ours is what measuring the outcome costs, the step to
     the oracle what the platform links cost."""
-    names = [n for n in ORACLE_TABLES if n in specs and specs[n].get("kind") in ORACLE_KINDS]
+    names = oracle_names(specs)
     tables = {name: oracle_table(df, specs[name], common, name, seed) for name in names}
     log.info("oracle tables %s on %d rows (%d without truth)", names, df.height, dropped)
     out = {"rows": df.height, "rows_without_truth": dropped, "tables": tables}
