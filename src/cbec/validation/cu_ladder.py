@@ -1,0 +1,145 @@
+"""Where the measured YJZ CU loses the headline effect: a ladder of outcome variants.
+
+Each rung changes one ingredient of u_hat = min((δ_book / a)^(1/θ̂), 1) (a pinned by the
+pipeline's normalization, per industry) from the synthetic world's truth to what the
+pipeline uses, and Table 2 column (2) is re-estimated on each rung with the same sample,
+controls, fixed effects and clustering (:func:`cbec.validation.bias_budget.stage_estimates`'s
+code path). Successive rungs telescope from the same-specification oracle (true u, true
+links) to the pipeline's estimate. The world's δ = a·u^θ is exact, so the rung built from the
+true δ with the true θ differs from u only by the level normalization.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from cbec.measures.cu import level_ln_a
+
+# (key, label, outcome column); the main path: cap at 1 applied after the last uncapped rung
+MAIN = [
+    ("oracle", "true u (same-specification oracle, true links)", "true_u"),
+    ("norm", "(δ/a)^(1/θ): true δ, true θ, pipeline normalization, no cap", "r_norm"),
+    ("theta_hat", "θ̂ (the industry's estimate) instead of θ, no cap", "r_theta"),
+    ("book_year", "δ × the book year factor κ_t (noise-free book rate), no cap", "r_year"),
+    ("book", "observed book rate (noise, fully depreciated assets), no cap", "r_book"),
+    ("cap", "cap at 1 (= the measures' cu)", "r_book_cap"),
+    ("winsor", "winsorized at 1 %/99 % (the sample's cu)", "cu"),
+]
+# the same rungs with the cap applied on each (how much the cap costs at each step)
+CAPPED = [
+    ("oracle", "true u", "true_u"),
+    ("norm", "true δ, true θ, normalization, capped", "r_norm_cap"),
+    ("theta_hat", "θ̂, capped", "r_theta_cap"),
+    ("book_year", "noise-free book rate, capped", "r_year_cap"),
+    ("book", "observed book rate, capped (= the measures' cu)", "r_book_cap"),
+]
+
+
+def year_factor(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per year, the median of ln(dep_rate / δ) over ``rows``: the world's book rate is δ
+    times a year-common factor κ_t (book value at original cost) times noise, so this is
+    ln κ_t up to a constant (which the normalization removes)."""
+    return (
+        rows.filter(pl.col("ln_dep").is_finite() & pl.col("ln_delta").is_finite())
+        .group_by("year")
+        .agg((pl.col("ln_dep") - pl.col("ln_delta")).median().alias("ln_kappa"))
+    )
+
+
+def levels(
+    rows: pl.DataFrame, lnrate: str, theta: dict[str, float], norm: tuple[str, float, float]
+) -> dict[str, float]:
+    """ln a per industry of ``lnrate`` (a log depreciation rate column of ``rows``: ind2,
+    firm_id, year), pinned by the pipeline's ``norm`` (method, quantile, value) with the
+    industry's θ (:func:`cbec.measures.cu.level_ln_a`)."""
+    out = {}
+    for (g,), d in rows.filter(pl.col(lnrate).is_finite()).group_by(["ind2"]):
+        th = theta.get(str(g), float("nan"))
+        if not np.isfinite(th):
+            continue
+        lnd = d[lnrate].to_numpy()
+        ids, yrs = d["firm_id"].to_numpy(), d["year"].to_numpy()
+        out[str(g)] = level_ln_a(lnd, th, norm[0], norm[1], norm[2], ids, yrs)
+    return out
+
+
+def rung(df: pl.DataFrame, lnrate: str, theta: dict[str, float], ln_a: dict[str, float]):
+    """exp((lnrate − ln a) / θ) per row (null where its industry has no θ or level)."""
+    th = df["ind2"].cast(pl.String).replace_strict(theta, default=None, return_dtype=pl.Float64)
+    la = df["ind2"].cast(pl.String).replace_strict(ln_a, default=None, return_dtype=pl.Float64)
+    return ((df[lnrate] - la) / th).exp()
+
+
+def add_rungs(
+    sample: pl.DataFrame,
+    rows: pl.DataFrame,
+    theta_true: float,
+    theta_hat: dict[str, float],
+    norm: tuple[str, float, float],
+) -> pl.DataFrame:
+    """The rung columns of :data:`MAIN` and :data:`CAPPED` on ``sample`` (ind2, firm_id,
+    year, ln_delta, ln_dep), each industry's level pinned on ``rows`` (the measures' rows
+    of the panel, same columns), as the pipeline pins it."""
+    kap = year_factor(rows)
+
+    def with_year(d: pl.DataFrame) -> pl.DataFrame:
+        return d.join(kap, on="year", how="left").with_columns(
+            (pl.col("ln_delta") + pl.col("ln_kappa")).alias("ln_year")
+        )
+
+    rows, sample = with_year(rows), with_year(sample)
+    true_th = dict.fromkeys(theta_hat, float(theta_true))
+    specs = {
+        "r_norm": ("ln_delta", true_th),
+        "r_theta": ("ln_delta", theta_hat),
+        "r_year": ("ln_year", theta_hat),
+        "r_book": ("ln_dep", theta_hat),
+    }
+    cols = {}
+    for name, (lnrate, th) in specs.items():
+        v = rung(sample, lnrate, th, levels(rows, lnrate, th, norm))
+        cols[name] = v
+        cols[f"{name}_cap"] = pl.min_horizontal(v, pl.lit(1.0))
+    return sample.with_columns(**cols)
+
+
+def ladder(estimates: dict[str, dict[str, Any]], path: list[tuple[str, str, str]]) -> dict:
+    """The rungs of ``path`` (key, label, column) with their estimates (``estimates`` by
+    column: b, se, t, nobs) and each rung's step from the previous one; the steps sum to the
+    last rung minus the first."""
+    rows = []
+    for i, (key, label, col) in enumerate(path):
+        e = estimates[col]
+        prev = estimates[path[i - 1][2]]["b"] if i else None
+        rows.append(
+            {
+                "rung": key,
+                "label": label,
+                "column": col,
+                **e,
+                "step": None if prev is None else e["b"] - prev,
+            }
+        )
+    return {
+        "rungs": rows,
+        "gap": rows[-1]["b"] - rows[0]["b"],
+        "sum_of_steps": float(sum(r["step"] for r in rows[1:])),
+    }
+
+
+def ladder_md(lad: dict, title: str) -> str:
+    """A markdown table of :func:`ladder`'s rungs (estimate, s.e., step, mean of y)."""
+    out = [
+        f"**{title}**",
+        "",
+        "| rung | estimate | s.e. | step | mean of y |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in lad["rungs"]:
+        step = "" if r["step"] is None else f"{r['step']:+.4f}"
+        out.append(f"| {r['label']} | {r['b']:.4f} | {r['se']:.4f} | {step} | {r['ymean']:.3f} |")
+    out.append(f"\nSum of steps {lad['sum_of_steps']:+.4f} = last − first {lad['gap']:+.4f}.")
+    return "\n".join(out)
