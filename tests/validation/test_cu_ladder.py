@@ -47,9 +47,12 @@ def test_rungs_isolate_each_ingredient():
         own = d.select("dep_rate", "firm_id", "year")
         np.testing.assert_allclose(d["r_book_cap"].to_numpy(), _yjz_normalize(own, th, NORM))
         np.testing.assert_allclose(d["r_theta_cap"].to_numpy(), d["r_theta"].clip(None, 1.0))
+        # the noisy rate's level moves the noise-free rate by one factor per industry
+        assert float((d["r_level"] / d["r_year"]).std()) < 1e-12
     # without book noise the book rate is δ times the year factor
     q = add_rungs(_rows(0.0), _rows(0.0), 2.0, theta_hat, NORM)
     np.testing.assert_allclose(q["r_year"].to_numpy(), q["r_book"].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(q["r_level"].to_numpy(), q["r_year"].to_numpy(), rtol=1e-9)
 
 
 def test_ladder_telescopes():

@@ -24,6 +24,11 @@ MAIN = [
     ("norm", "(δ/a)^(1/θ): true δ, true θ, pipeline normalization, no cap", "r_norm"),
     ("theta_hat", "θ̂ (the industry's estimate) instead of θ, no cap", "r_theta"),
     ("book_year", "δ × the book year factor κ_t (noise-free book rate), no cap", "r_year"),
+    (
+        "book_level",
+        "the same at the level a pinned on the observed (noisy) rate, no cap",
+        "r_level",
+    ),
     ("book", "observed book rate (noise, fully depreciated assets), no cap", "r_book"),
     ("cap", "cap at 1 (= the measures' cu)", "r_book_cap"),
     ("winsor", "winsorized at 1 %/99 % (the sample's cu)", "cu"),
@@ -34,6 +39,7 @@ CAPPED = [
     ("norm", "true δ, true θ, normalization, capped", "r_norm_cap"),
     ("theta_hat", "θ̂, capped", "r_theta_cap"),
     ("book_year", "noise-free book rate, capped", "r_year_cap"),
+    ("book_level", "noise-free book rate at the noisy rate's level, capped", "r_level_cap"),
     ("book", "observed book rate, capped (= the measures' cu)", "r_book_cap"),
 ]
 
@@ -98,9 +104,13 @@ def add_rungs(
         "r_year": ("ln_year", theta_hat),
         "r_book": ("ln_dep", theta_hat),
     }
+    ln_a = {name: levels(rows, lnrate, th, norm) for name, (lnrate, th) in specs.items()}
+    # the noise-free rate with the level the noisy rate's quantile sets: the noise's cost
+    # through the normalization alone (ln_year and ln_dep share their centre, the median)
+    specs["r_level"], ln_a["r_level"] = ("ln_year", theta_hat), ln_a["r_book"]
     cols = {}
     for name, (lnrate, th) in specs.items():
-        v = rung(sample, lnrate, th, levels(rows, lnrate, th, norm))
+        v = rung(sample, lnrate, th, ln_a[name])
         cols[name] = v
         cols[f"{name}_cap"] = pl.min_horizontal(v, pl.lit(1.0))
     return sample.with_columns(**cols)
