@@ -123,7 +123,16 @@ def checks(d: dict, est: dict) -> dict:
         "theta_hat_over_theta_median": float(sorted(ratio)[len(ratio) // 2]),
         "theta_hat_over_theta_range": [min(ratio), max(ratio)],
         "share_capped_sample": float((s["r_book"] >= 1).mean()),
+        "share_capped_treated": float(
+            (s.filter(pl.col("true_platform") == 1)["r_book"] >= 1).mean()
+        ),
+        "share_capped_untreated": float(
+            (s.filter(pl.col("true_platform") == 0)["r_book"] >= 1).mean()
+        ),
         "share_capped_noise_free": float((s["r_year"] >= 1).mean()),
+        "share_capped_treated_noise_free_same_level": float(
+            (s.filter(pl.col("true_platform") == 1)["r_level"] >= 1).mean()
+        ),
         "sd_ln_book_noise_sample": float(ln_noise.std()),
         "share_ln_book_noise_below_-0.6": float((ln_noise < -0.6).mean()),
     }
