@@ -24,7 +24,7 @@ import polars as pl
 import yaml
 
 from cbec.validation.bias_budget import _fit, attach_truth
-from cbec.validation.cu_ladder import CAPPED, MAIN, add_rungs, ladder, ladder_md
+from cbec.validation.cu_ladder import ALONE, CAPPED, MAIN, add_rungs, ladder, ladder_md
 
 
 def _spec(cfg: dict) -> dict:
@@ -92,7 +92,7 @@ def estimates(d: dict) -> dict[str, dict]:
     ctrl, fe, cl = list(spec["controls"]), list(spec["fixed_effects"]), spec["cluster"]
     known = s.filter(pl.col("true_firm").is_not_null())
     out = {}
-    for col in dict.fromkeys(c for _, _, c in MAIN + CAPPED):
+    for col in dict.fromkeys(c for _, _, c in MAIN + CAPPED + ALONE):
         out[col] = {
             **_fit(known, col, ["true_platform", *ctrl], fe, cl),
             "ymean": known[col].mean(),
@@ -149,9 +149,26 @@ def report(d: dict, est: dict, chk: dict, title: str) -> tuple[dict, str]:
         "",
         ladder_md(lads["capped"], "The same rungs, each capped at 1"),
         "",
+        _alone_md(est),
+        "",
         "Checks: " + ", ".join(f"{k} {_fmt(v)}" for k, v in chk.items()),
     ]
     return {"title": title, "ladders": lads, "checks": chk}, "\n".join(md)
+
+
+def _alone_md(est: dict) -> str:
+    """One ingredient made right at a time, against the oracle and the measures' cu."""
+    o, cu = est["true_u"]["b"], est["r_book_cap"]["b"]
+    out = [
+        "**One ingredient made right at a time (true links; diagnostics)**",
+        "",
+        f"| variant | estimate | / oracle | change from the measures' cu ({cu:.4f}) |",
+        "|---|---:|---:|---:|",
+    ]
+    for _, label, col in ALONE:
+        b = est[col]["b"]
+        out.append(f"| {label} | {b:.4f} | {b / o:.3f} | {b - cu:+.4f} |")
+    return "\n".join(out)
 
 
 def _fmt(v) -> str:

@@ -42,6 +42,15 @@ CAPPED = [
     ("book_level", "noise-free book rate at the noisy rate's level, capped", "r_level_cap"),
     ("book", "observed book rate, capped (= the measures' cu)", "r_book_cap"),
 ]
+# one ingredient of the measures' cu (true links) made right at a time: what each fix alone
+# would give (diagnostics, not a ladder)
+ALONE = [
+    ("theta", "θ instead of θ̂ (observed rate, capped)", "r_book_theta_cap"),
+    ("level", "the noise-free rate's level a (observed rate, θ̂, capped)", "r_book_clean_a_cap"),
+    ("noise", "no book noise at all (noise-free rate, θ̂, capped)", "r_year_cap"),
+    ("cap", "no cap (observed rate, θ̂)", "r_book"),
+    ("theta_cap", "θ and no cap (observed rate)", "r_book_theta"),
+]
 
 
 def year_factor(rows: pl.DataFrame) -> pl.DataFrame:
@@ -103,11 +112,15 @@ def add_rungs(
         "r_theta": ("ln_delta", theta_hat),
         "r_year": ("ln_year", theta_hat),
         "r_book": ("ln_dep", theta_hat),
+        "r_book_theta": ("ln_dep", true_th),  # a diagnostic: the observed rate with θ
     }
     ln_a = {name: levels(rows, lnrate, th, norm) for name, (lnrate, th) in specs.items()}
     # the noise-free rate with the level the noisy rate's quantile sets: the noise's cost
     # through the normalization alone (ln_year and ln_dep share their centre, the median)
     specs["r_level"], ln_a["r_level"] = ("ln_year", theta_hat), ln_a["r_book"]
+    # a diagnostic: the observed rate at the noise-free rate's level (a perfect deconvolved
+    # quantile: the level right, the noise still in every row)
+    specs["r_book_clean_a"], ln_a["r_book_clean_a"] = ("ln_dep", theta_hat), ln_a["r_year"]
     cols = {}
     for name, (lnrate, th) in specs.items():
         v = rung(sample, lnrate, th, ln_a[name])
