@@ -2,7 +2,8 @@
 
     python benchmarks/bench_cu_attenuation.py RUN_DIR [--md OUT.md] [--json OUT.json]
 
-RUN_DIR: a finished synthetic run (results/ and resources/truth/). On the analysis sample
+RUN_DIR: a finished synthetic run (results/, resources/truth/ and the config.yaml the run
+used, with any ``--configfile`` merged in; about 15 s on the paper preset). On the analysis sample
 with the true platform status (true links), Table 2 column (2) (controls, the table's fixed
 effects, clustered by firm; the bias budget's code path) is re-estimated on outcomes that
 move one step at a time from the true u to the pipeline's cu (rungs:
