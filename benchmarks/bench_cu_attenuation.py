@@ -24,21 +24,9 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from cbec.config import headline_spec
 from cbec.validation.bias_budget import _fit, attach_truth
 from cbec.validation.cu_ladder import ALONE, CAPPED, MAIN, add_rungs, ladder, ladder_md
-
-
-def _spec(cfg: dict) -> dict:
-    """Table 2 column (2) of config.yaml (as rules/common.smk's headline_spec)."""
-    t = cfg["tables"]
-    col = t["specs"]["table2"]["columns"][1]
-    return {
-        "depvar": col["depvar"],
-        "treatment": col["treatment"],
-        "controls": t["controls"] if col.get("controls") else [],
-        "fixed_effects": col.get("fixed_effects", t["fixed_effects"]),
-        "cluster": t["cluster"],
-    }
 
 
 def _with_truth(df: pl.DataFrame, panel: pl.DataFrame, fy: pl.DataFrame) -> pl.DataFrame:
@@ -81,7 +69,7 @@ def load(run_dir: Path) -> dict:
         "rows": add_rungs(rows, rows, theta, theta_hat, norm),
         "theta": theta,
         "theta_hat": theta_hat,
-        "spec": _spec(cfg),
+        "spec": headline_spec(cfg),
         "res": res,
         "params": params,
     }

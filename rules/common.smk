@@ -21,6 +21,7 @@ from cbec.config import (
     all_years,
     analysis_years,
     apply_defaults,
+    headline_spec,
     type_command_line,
     validate_config,
     year_input,
@@ -134,19 +135,6 @@ TABLE_COMMON = {
     k: config["tables"][k]
     for k in ("fixed_effects", "cluster", "controls", "min_firms", "wild_bootstrap")
 }
-
-
-def headline_spec():
-    """Table 2 column (2) of config.yaml: depvar, treatment, controls, fixed effects, cluster."""
-    t = config["tables"]
-    col = t["specs"]["table2"]["columns"][1]
-    return {
-        "depvar": col["depvar"],
-        "treatment": col["treatment"],
-        "controls": t["controls"] if col.get("controls") else [],
-        "fixed_effects": col.get("fixed_effects", t["fixed_effects"]),
-        "cluster": t["cluster"],
-    }
 
 
 # Checksum manifests of the user's raw inputs (results/inputs/<key>.sha256, rewritten only

@@ -154,7 +154,7 @@ rule bias_budget:
         "../envs/cbec.yaml"
     threads: 2
     params:
-        spec=headline_spec(),
+        spec=headline_spec(config),
         excluded=config["years"]["excluded"],
     script:
         "../scripts/bias_budget.py"

@@ -238,3 +238,17 @@ def all_years(config: dict) -> list[int]:
     """Every raw year first..last (the excluded years are still read: they link the panel)."""
     y = config["years"]
     return list(range(y["first"], y["last"] + 1))
+
+
+def headline_spec(config: dict) -> dict:
+    """Table 2 column (2) of ``config`` (the bias budget's headline): depvar, treatment,
+    controls, fixed effects, cluster."""
+    t = config["tables"]
+    col = t["specs"]["table2"]["columns"][1]
+    return {
+        "depvar": col["depvar"],
+        "treatment": col["treatment"],
+        "controls": t["controls"] if col.get("controls") else [],
+        "fixed_effects": col.get("fixed_effects", t["fixed_effects"]),
+        "cluster": t["cluster"],
+    }
