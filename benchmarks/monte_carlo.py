@@ -70,7 +70,11 @@ def planted(scenario: str) -> float:
     return float(SCENARIOS[scenario].get("effects", {}).get("tau_cu", PLANTED))
 
 
-def _config(seed: int, scenario: str, preset: str = "tiny") -> dict:
+def _config(
+    seed: int, scenario: str, preset: str = "tiny", overrides: dict[str, object] | None = None
+) -> dict:
+    """config.yaml with the seed, preset and scenario, and ``overrides`` (dotted key: value,
+    e.g. ``measures.yjz.cap``: None) set."""
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     cfg["seed"] = seed
     cfg["preset"] = preset
@@ -78,21 +82,43 @@ def _config(seed: int, scenario: str, preset: str = "tiny") -> dict:
     for key, val in SCENARIOS[scenario].items():
         syn[key] = {**(syn.get(key) or {}), **val}
     cfg["synthetic"] = syn
+    for dotted, val in (overrides or {}).items():
+        *path, last = dotted.split(".")
+        node = cfg
+        for k in path:
+            node = node.setdefault(k, {})
+        node[last] = val
     return cfg
 
 
+def parse_override(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` of ``--set`` (dotted key, YAML value: ``measures.yjz.cap=null``)."""
+    key, sep, val = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--set wants KEY=VALUE, got {text!r}")
+    return key, yaml.safe_load(val)
+
+
 def run_seed(
-    seed: int, scenario: str, scratch: Path, cores: int, preset: str = "tiny"
+    seed: int,
+    scenario: str,
+    scratch: Path,
+    cores: int,
+    preset: str = "tiny",
+    overrides: dict[str, object] | None = None,
+    tag: str = "",
 ) -> list[dict]:
     """Run the workflow for one seed; return one row per estimator."""
-    wd = scratch / f"{scenario}_{preset}_{seed}"
+    wd = scratch / f"{scenario}_{preset}{tag}_{seed}"
     shutil.rmtree(wd, ignore_errors=True)
     wd.mkdir(parents=True)
     for name in WORKFLOW:
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, wd / name)
     (wd / "config.yaml").write_text(
-        yaml.safe_dump(_config(seed, scenario, preset), allow_unicode=True, sort_keys=False),
+        yaml.safe_dump(
+            _config(seed, scenario, preset, overrides), allow_unicode=True, sort_keys=False
+        ),
         encoding="utf-8",
     )
     cmd = [
@@ -221,9 +247,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cores", type=int, default=1, help="cores per workflow")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--scratch", type=Path, default=ROOT / ".monte_carlo")
+    ap.add_argument(
+        "--set",
+        type=parse_override,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config value for every run (dotted key, YAML value), e.g. measures.yjz.cap=null",
+    )
+    ap.add_argument("--tag", default="", help="appended to the output names (with --set)")
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
-    stem = f"monte_carlo_{a.scenario}" + ("" if a.preset == "tiny" else f"_{a.preset}")
+    tag = f"_{a.tag}" if a.tag else ""
+    stem = f"monte_carlo_{a.scenario}" + ("" if a.preset == "tiny" else f"_{a.preset}") + tag
+    overrides = dict(a.set)
     csv = a.out / f"{stem}.csv"
     done = pl.read_csv(csv) if csv.exists() else None
     have = set(done["seed"].to_list()) if done is not None else set()
@@ -233,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[int] = []
     with ThreadPoolExecutor(max_workers=a.jobs) as pool:
         futs = {
-            pool.submit(run_seed, s, a.scenario, a.scratch, a.cores, a.preset): s for s in seeds
+            pool.submit(run_seed, s, a.scenario, a.scratch, a.cores, a.preset, overrides, tag): s
+            for s in seeds
         }
         for i, fut in enumerate(as_completed(futs), start=1):
             try:
@@ -258,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     if done is None:
         return 1
     md = to_markdown(summarize(done, planted(a.scenario)), a.scenario, a.preset)
+    if overrides:
+        md += "\nConfig set for every run: " + ", ".join(
+            f"`{k}: {v}`" for k, v in overrides.items()
+        )
+        md += "\n"
     if failed:
         md += f"\nSeeds whose workflow failed (not in the table): {sorted(failed)}\n"
     (a.out / f"{stem}.md").write_text(md, encoding="utf-8")

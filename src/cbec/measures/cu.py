@@ -19,7 +19,7 @@ industry × year in both stages when industries are pooled (``strata``). ``metho
 2. second stage (GMM): ω(β) = ψ̂ − β_l l − β_k k, ω_t = g(ω_{t−1}) + ξ_t with g a
    polynomial, moments E[ξ_t · (1, k_t, l_{t−1})] = 0.
 3. θ = β̂_k / φ̂; u = (δ / a)^{1/θ}, with a pinned by a normalization (the q-quantile of u
-   equals ``norm_value`` within each group) and u capped at 1.
+   equals ``norm_value`` within each group) and u at most ``cap`` (None: uncapped).
 
 See docs/methods.md, section "Capacity utilization (Yu–Jin–Zhang 2018)", for the derivation,
 what is taken from the source and what is reconstructed.
@@ -51,7 +51,7 @@ _NORM_METHODS = ("quantile", "deconvolved", "mean")
 class CUResult:
     """Result of :func:`estimate_cu_yjz`.
 
-    cu: capacity utilization aligned to the input rows, in (0, 1]; null where the depreciation
+    cu: capacity utilization aligned to the input rows, in (0, cap]; null where the depreciation
         rate is missing or non-positive (e.g. ASIF 2008–2010) or the group is null.
     theta: θ of the pooled estimate (all groups together); the θ actually used per group is in
         ``by_group``.
@@ -460,7 +460,7 @@ def level_ln_a(
     (:func:`cbec.measures.deconv.deconvolved_quantile`; needs the firm ``ids`` and
     ``times`` of the rows). ``mean``: the mean of u equals ``value`` (a published average
     CU, e.g. the paper's 0.738); E[u] = E[exp((ln δ − ln a)/θ)] gives
-    ln a = θ·(ln mean(exp(ln δ/θ)) − ln value). The cap u ≤ 1 is applied afterwards.
+    ln a = θ·(ln mean(exp(ln δ/θ)) − ln value). A cap (:func:`utilization`) is applied afterwards.
     """
     if method == "quantile":
         return float(np.quantile(lnd, quantile)) - theta * np.log(value)
@@ -472,6 +472,15 @@ def level_ln_a(
     m = float(np.max(lnd / theta))
     log_mean = m + float(np.log(np.mean(np.exp(lnd / theta - m))))
     return theta * (log_mean - np.log(value))
+
+
+def utilization(lnd: np.ndarray, ln_a: float, theta: float, cap: float | None = 1.0) -> np.ndarray:
+    """u = (δ/a)^(1/θ) from ln δ and ln a, at most ``cap`` (None: uncapped).
+
+    A cap censors the outcome: firms above it (more often treated ones, whose u the platform
+    raises) all get the same value, which biases every effect on u towards zero."""
+    u = np.exp((lnd - ln_a) / theta)
+    return u if cap is None else np.minimum(u, cap)
 
 
 def estimate_cu_yjz(
@@ -496,6 +505,7 @@ def estimate_cu_yjz(
     method: str = "iv",
     min_first_stage_f: float = 10.0,
     norm_method: str = "quantile",
+    cap: float | None = 1.0,
 ) -> CUResult:
     """Capacity utilization u (utilized / installed capital) by the YJZ (2018) method. The
     model, the estimators and the role of every argument: docs/methods.md, "Capacity
@@ -508,8 +518,11 @@ def estimate_cu_yjz(
     or ``acf``. With ``group``, one estimate per group; an invalid one falls back on the
     pooled θ, else the group's CU is null (``by_group`` says which and why). ``strata``
     (default ``group``): the column whose values get their own year effects when pooled.
-    The level a is pinned per group by :func:`level_ln_a` (``norm_*``); u ≤ 1."""
+    The level a is pinned per group by :func:`level_ln_a` (``norm_*``); ``cap``: u ≤ cap
+    (None: no cap)."""
     _check_arguments(method, norm_method, norm_quantile, norm_value, theta_bounds)
+    if cap is not None and cap < norm_value:
+        raise ValueError(f"cap ({cap}) must be at least norm_value ({norm_value})")
     if law_of_motion and method != "dynamic":
         raise ValueError(f"law_of_motion needs method 'dynamic', got {method!r}")
     roles = dict(va=va, labor=labor, capital=capital, proxy=proxy, investment=investment)
@@ -531,7 +544,8 @@ def estimate_cu_yjz(
         return level_ln_a(lnd, theta, norm_method, norm_quantile, norm_value, ids, times)
 
     pooled = fit_rows(data.est_ok)
-    cu, rows = _cu_by_group(data, pooled, None if group is None else fit_rows, valid, level)
+    fits = None if group is None else fit_rows
+    cu, rows = _cu_by_group(data, pooled, fits, valid, level, cap)
     return _result(cu, rows, pooled, valid(pooled), method, law_of_motion)
 
 
@@ -570,6 +584,7 @@ def _cu_by_group(
     fit_rows: Callable[[np.ndarray], _Fit] | None,
     valid: Callable[[_Fit], tuple[bool, str]],
     level: Callable[[np.ndarray, float], float],
+    cap: float | None,
 ) -> tuple[np.ndarray, list[dict[str, object]]]:
     """CU of every row, group by group (``fit_rows`` None: the pooled fit for all), and
     the rows of ``by_group``: a group's own θ when valid, else the pooled one, else null."""
@@ -587,7 +602,7 @@ def _cu_by_group(
         ln_a = float("nan")
         if sel.any() and np.isfinite(theta):
             ln_a = level(sel, theta)
-            cu[sel] = np.minimum(np.exp((data.lnd[sel] - ln_a) / theta), 1.0)
+            cu[sel] = utilization(data.lnd[sel], ln_a, theta, cap)
         n_cu = int(sel.sum()) if np.isfinite(theta) else 0
         rows.append(_group_row(g, fit, n_cu, theta, ln_a, fallback, msg))
     return cu, rows
@@ -774,8 +789,10 @@ def _ln_rate(dep: np.ndarray) -> np.ndarray:
     return np.where(ok, np.log(np.where(ok, dep, 1.0)), np.nan)
 
 
-def _yjz_normalize(own: pl.DataFrame, theta: float, norm: tuple[str, float, float]) -> np.ndarray:
-    """u = min((dep / a)^(1/theta), 1) of the rows ``own`` (columns dep_rate, firm_id,
+def _yjz_normalize(
+    own: pl.DataFrame, theta: float, norm: tuple[str, float, float], cap: float | None = 1.0
+) -> np.ndarray:
+    """u = min((dep / a)^(1/theta), cap) of the rows ``own`` (columns dep_rate, firm_id,
     year) with a pinned by ``norm`` = (norm_method, norm_quantile, norm_value).
 
     The normalization of :func:`estimate_cu_yjz` (per group), applied to one industry's rows
@@ -789,7 +806,7 @@ def _yjz_normalize(own: pl.DataFrame, theta: float, norm: tuple[str, float, floa
         ids = own.get_column("firm_id").to_numpy()[sel]
         times = own.get_column("year").cast(pl.Int64).to_numpy()[sel]
         ln_a = level_ln_a(lnd[sel], theta, *norm, ids=ids, times=times)
-        out[sel] = np.minimum(np.exp((lnd[sel] - ln_a) / theta), 1.0)
+        out[sel] = utilization(lnd[sel], ln_a, theta, cap)
     return out
 
 
@@ -828,6 +845,7 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
         norm_quantile=y["norm_quantile"],
         norm_value=y["norm_value"],
         norm_method=y.get("norm_method", "quantile"),
+        cap=y.get("cap", 1.0),
         theta_bounds=tuple(y["theta_bounds"]),
         poly_degree=cfg["poly_degree"],
         method=y["method"],
@@ -851,7 +869,7 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
         values = res.cu.cast(pl.Float64).fill_null(np.nan).to_numpy()
     else:
         norm = (y.get("norm_method", "quantile"), y["norm_quantile"], y["norm_value"])
-        values = _yjz_normalize(pool.head(own_n), res.theta, norm)
+        values = _yjz_normalize(pool.head(own_n), res.theta, norm, y.get("cap", 1.0))
     return MeasureFit(
         values=values,
         ok=valid,
