@@ -25,7 +25,7 @@ import polars as pl
 import yaml
 
 from cbec.config import headline_spec
-from cbec.validation.bias_budget import _fit, attach_truth
+from cbec.validation.bias_budget import attach_truth, first_coef
 from cbec.validation.cu_ladder import ALONE, CAPPED, MAIN, add_rungs, ladder, ladder_md
 
 
@@ -83,11 +83,11 @@ def estimates(d: dict) -> dict[str, dict]:
     out = {}
     for col in dict.fromkeys(c for _, _, c in MAIN + CAPPED + ALONE):
         out[col] = {
-            **_fit(known, col, ["true_platform", *ctrl], fe, cl),
+            **first_coef(known, col, ["true_platform", *ctrl], fe, cl),
             "ymean": known[col].mean(),
         }
     out["pipeline"] = {
-        **_fit(s, spec["depvar"], [spec["treatment"], *ctrl], fe, cl),
+        **first_coef(s, spec["depvar"], [spec["treatment"], *ctrl], fe, cl),
         "ymean": s[spec["depvar"]].mean(),
     }
     return out

@@ -436,3 +436,30 @@ def test_fallback_pool_uses_the_configured_normalization() -> None:
     want = np.minimum(np.exp((lnd - ln_a) / theta), 1.0)
     np.testing.assert_allclose(fits["deconvolved"].values, want, rtol=1e-12)
     assert np.nanmean(fits["deconvolved"].values) > np.nanmean(fits["quantile"].values) + 0.01
+
+
+def test_cap_is_an_option_on_both_paths(panel: pl.DataFrame) -> None:
+    """``cap``: u ≤ cap on the module's path and on a fallback pool's; None leaves u
+    uncapped (the capped CU is the uncapped one clipped, and nothing else moves)."""
+    from cbec.measures.cu import cu_yjz
+
+    capped, free = _fit(panel, method="iv"), _fit(panel, method="iv", cap=None)
+    c, f = capped.cu.to_numpy(), free.cu.to_numpy()
+    assert c.max() == 1.0 and f.max() > 1.0
+    assert 0.005 < float(np.mean(f > 1.0)) < 0.03  # about 1 − norm_quantile above 1
+    np.testing.assert_array_equal(c, np.minimum(f, 1.0))
+    low = _fit(panel, method="iv", cap=1.1).cu.to_numpy()
+    np.testing.assert_array_equal(low, np.minimum(f, 1.1))
+    with pytest.raises(ValueError, match="cap"):
+        _fit(panel, method="iv", norm_value=0.95, cap=0.9)
+    names = {"lnva": "ln_va", "lnl": "ln_l", "lnk": "ln_k", "lnm": "ln_m", "firm": "firm_id"}
+    pool = _mat_util_panel(31, 0.3, 2.0).head(7 * 2000).rename(names).sort("ind2")
+    own_n = int((pool["ind2"] == pool["ind2"][0]).sum())
+    yjz = {"method": "dynamic", "capital": "ln_k", "min_f": 10.0, "norm_quantile": 0.99}
+    yjz |= {"norm_value": 1.0, "theta_bounds": [0.5, 10.0]}
+    fits = {
+        cap: cu_yjz(pool, {"yjz": {**yjz, "cap": cap}, "poly_degree": 2}, own_n=own_n)
+        for cap in (1.0, None)
+    }
+    assert np.nanmax(fits[None].values) > 1.0
+    np.testing.assert_array_equal(fits[1.0].values, np.minimum(fits[None].values, 1.0))

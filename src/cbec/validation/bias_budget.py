@@ -74,7 +74,9 @@ def population(firm_year: pl.DataFrame, firms: pl.DataFrame, excluded: list[int]
     )
 
 
-def _fit(df: pl.DataFrame, y: str, x: list[str], fe: list[str], cluster: str) -> dict:
+def first_coef(df: pl.DataFrame, y: str, x: list[str], fe: list[str], cluster: str) -> dict:
+    """b, s.e. (clustered by ``cluster``), t and nobs of the first of ``x`` in the OLS of
+    ``y`` on ``x`` with the fixed effects ``fe`` (the budget's one regression path)."""
     s = FESample.from_frame(df, fe, [y, *x], cluster=cluster, tol=1e-10)
     r = feols(s, y, x, vcov=f"CRV1:{cluster}")
     c = r[x[0]]
@@ -93,12 +95,12 @@ def stage_estimates(
     fe, cl = list(spec["fixed_effects"]), spec["cluster"]
     known = sample.filter(pl.col("true_firm").is_not_null())
     fits = [
-        _fit(sample, y, [d, *ctrl], fe, cl),
-        _fit(known, y, ["true_platform", *ctrl], fe, cl),
-        _fit(known, "true_u", ["true_platform", *ctrl], fe, cl),
-        _fit(known, "true_u", ["true_platform"], fe, cl),
-        _fit(pop, "true_u", ["true_platform"], fe, cl),
-        _fit(pop, "true_u", ["true_platform", "true_platform_mic"], fe, cl),
+        first_coef(sample, y, [d, *ctrl], fe, cl),
+        first_coef(known, y, ["true_platform", *ctrl], fe, cl),
+        first_coef(known, "true_u", ["true_platform", *ctrl], fe, cl),
+        first_coef(known, "true_u", ["true_platform"], fe, cl),
+        first_coef(pop, "true_u", ["true_platform"], fe, cl),
+        first_coef(pop, "true_u", ["true_platform", "true_platform_mic"], fe, cl),
     ]
     return [
         {"stage": key, "label": label, **fit}
