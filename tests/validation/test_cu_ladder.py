@@ -37,6 +37,7 @@ def _rows(noise: float, seed: int = 3) -> pl.DataFrame:
 def test_rungs_isolate_each_ingredient():
     theta_hat = {"13": 1.7, "17": 2.4}
     r = add_rungs(_rows(0.15), _rows(0.15), 2.0, theta_hat, NORM)
+    c = add_rungs(_rows(0.15), _rows(0.15), 2.0, theta_hat, NORM, cap=1.1)
     for g, d in r.group_by("ind2"):
         # true δ and θ: u up to the level, whose 99th percentile is 1
         scale = d["r_norm"] / d["true_u"]
@@ -45,10 +46,16 @@ def test_rungs_isolate_each_ingredient():
         # the observed rate with θ̂, capped: exactly the pipeline's normalization
         th = theta_hat[g[0]]
         own = d.select("dep_rate", "firm_id", "year")
-        np.testing.assert_allclose(d["r_book_cap"].to_numpy(), _yjz_normalize(own, th, NORM))
+        np.testing.assert_allclose(d["r_book_cap"].to_numpy(), _yjz_normalize(own, th, NORM, 1.0))
+        np.testing.assert_allclose(d["r_book_measures"].to_numpy(), _yjz_normalize(own, th, NORM))
         np.testing.assert_allclose(d["r_theta_cap"].to_numpy(), d["r_theta"].clip(None, 1.0))
         # the noisy rate's level moves the noise-free rate by one factor per industry
         assert float((d["r_level"] / d["r_year"]).std()) < 1e-12
+    # the measures' cap on the observed rate: the pipeline's cu at that cap
+    for g, d in c.group_by("ind2"):
+        own = d.select("dep_rate", "firm_id", "year")
+        want = _yjz_normalize(own, theta_hat[g[0]], NORM, 1.1)
+        np.testing.assert_allclose(d["r_book_measures"].to_numpy(), want)
     # without book noise the book rate is δ times the year factor
     q = add_rungs(_rows(0.0), _rows(0.0), 2.0, theta_hat, NORM)
     np.testing.assert_allclose(q["r_year"].to_numpy(), q["r_book"].to_numpy(), rtol=1e-9)

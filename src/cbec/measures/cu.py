@@ -474,7 +474,7 @@ def level_ln_a(
     return theta * (log_mean - np.log(value))
 
 
-def utilization(lnd: np.ndarray, ln_a: float, theta: float, cap: float | None = 1.0) -> np.ndarray:
+def utilization(lnd: np.ndarray, ln_a: float, theta: float, cap: float | None = None) -> np.ndarray:
     """u = (δ/a)^(1/θ) from ln δ and ln a, at most ``cap`` (None: uncapped).
 
     A cap censors the outcome: firms above it (more often treated ones, whose u the platform
@@ -505,7 +505,7 @@ def estimate_cu_yjz(
     method: str = "iv",
     min_first_stage_f: float = 10.0,
     norm_method: str = "quantile",
-    cap: float | None = 1.0,
+    cap: float | None = None,
 ) -> CUResult:
     """Capacity utilization u (utilized / installed capital) by the YJZ (2018) method. The
     model, the estimators and the role of every argument: docs/methods.md, "Capacity
@@ -790,7 +790,7 @@ def _ln_rate(dep: np.ndarray) -> np.ndarray:
 
 
 def _yjz_normalize(
-    own: pl.DataFrame, theta: float, norm: tuple[str, float, float], cap: float | None = 1.0
+    own: pl.DataFrame, theta: float, norm: tuple[str, float, float], cap: float | None = None
 ) -> np.ndarray:
     """u = min((dep / a)^(1/theta), cap) of the rows ``own`` (columns dep_rate, firm_id,
     year) with a pinned by ``norm`` = (norm_method, norm_quantile, norm_value).
@@ -845,7 +845,7 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
         norm_quantile=y["norm_quantile"],
         norm_value=y["norm_value"],
         norm_method=y.get("norm_method", "quantile"),
-        cap=y.get("cap", 1.0),
+        cap=y.get("cap"),
         theta_bounds=tuple(y["theta_bounds"]),
         poly_degree=cfg["poly_degree"],
         method=y["method"],
@@ -869,7 +869,7 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
         values = res.cu.cast(pl.Float64).fill_null(np.nan).to_numpy()
     else:
         norm = (y.get("norm_method", "quantile"), y["norm_quantile"], y["norm_value"])
-        values = _yjz_normalize(pool.head(own_n), res.theta, norm, y.get("cap", 1.0))
+        values = _yjz_normalize(pool.head(own_n), res.theta, norm, y.get("cap"))
     return MeasureFit(
         values=values,
         ok=valid,

@@ -1,7 +1,7 @@
 """Where the measured YJZ CU loses the headline effect: a ladder of outcome variants.
 
-Each rung changes one ingredient of u_hat = min((δ_book / a)^(1/θ̂), 1) (a pinned by the
-pipeline's normalization, per industry) from the synthetic world's truth to what the
+Each rung changes one ingredient of u_hat = min((δ_book / a)^(1/θ̂), cap) (a pinned by the
+pipeline's normalization, per industry; ``measures.yjz.cap``, none by default) from the synthetic world's truth to what the
 pipeline uses, and Table 2 column (2) is re-estimated on each rung with the same sample,
 controls, fixed effects and clustering (:func:`cbec.validation.bias_budget.stage_estimates`'s
 code path). Successive rungs telescope from the same-specification oracle (true u, true
@@ -18,7 +18,8 @@ import polars as pl
 
 from cbec.measures.cu import level_ln_a
 
-# (key, label, outcome column); the main path: cap at 1 applied after the last uncapped rung
+# (key, label, outcome column); the main path: the measures' cap (measures.yjz.cap; a step of
+# 0 without one) applied after the last uncapped rung
 MAIN = [
     ("oracle", "true u (same-specification oracle, true links)", "true_u"),
     ("norm", "(δ/a)^(1/θ): true δ, true θ, pipeline normalization, no cap", "r_norm"),
@@ -30,19 +31,19 @@ MAIN = [
         "r_level",
     ),
     ("book", "observed book rate (noise, fully depreciated assets), no cap", "r_book"),
-    ("cap", "cap at 1 (= the measures' cu)", "r_book_cap"),
+    ("cap", "the measures' cap, if any (= the measures' cu)", "r_book_measures"),
     ("winsor", "winsorized at 1 %/99 % (the sample's cu)", "cu"),
 ]
-# the same rungs with the cap applied on each (how much the cap costs at each step)
+# the same rungs with a cap at 1 applied on each (how much such a cap costs at each step)
 CAPPED = [
     ("oracle", "true u", "true_u"),
     ("norm", "true δ, true θ, normalization, capped", "r_norm_cap"),
     ("theta_hat", "θ̂, capped", "r_theta_cap"),
     ("book_year", "noise-free book rate, capped", "r_year_cap"),
     ("book_level", "noise-free book rate at the noisy rate's level, capped", "r_level_cap"),
-    ("book", "observed book rate, capped (= the measures' cu)", "r_book_cap"),
+    ("book", "observed book rate, capped at 1", "r_book_cap"),
 ]
-# one ingredient of the measures' cu (true links) made right at a time: what each fix alone
+# one ingredient of the cu capped at 1 (true links) made right at a time: what each fix alone
 # would give (diagnostics, not a ladder)
 ALONE = [
     ("theta", "θ instead of θ̂ (observed rate, capped)", "r_book_theta_cap"),
@@ -94,10 +95,11 @@ def add_rungs(
     theta_true: float,
     theta_hat: dict[str, float],
     norm: tuple[str, float, float],
+    cap: float | None = None,
 ) -> pl.DataFrame:
     """The rung columns of :data:`MAIN` and :data:`CAPPED` on ``sample`` (ind2, firm_id,
     year, ln_delta, ln_dep), each industry's level pinned on ``rows`` (the measures' rows
-    of the panel, same columns), as the pipeline pins it."""
+    of the panel, same columns), as the pipeline pins it; ``cap``: the measures' cap."""
     kap = year_factor(rows)
 
     def with_year(d: pl.DataFrame) -> pl.DataFrame:
@@ -126,6 +128,7 @@ def add_rungs(
         v = rung(sample, lnrate, th, ln_a[name])
         cols[name] = v
         cols[f"{name}_cap"] = pl.min_horizontal(v, pl.lit(1.0))
+    cols["r_book_measures"] = cols["r_book"] if cap is None else cols["r_book"].clip(None, cap)
     return sample.with_columns(**cols)
 
 
