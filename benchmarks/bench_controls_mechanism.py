@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variant", action="append", default=[])
     ap.add_argument("--md")
     a = ap.parse_args(argv)
+    warnings.filterwarnings("ignore", message="collinear variables dropped")
     rows = run(a.firms, a.seed, [parse_variant(v) for v in a.variant])
     md = report(rows, a.firms, a.seed)
     print(md)
