@@ -112,13 +112,18 @@ def report(rows: list[dict], firms: int, seed: int) -> str:
     return "\n".join(md)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--firms", type=int, default=10_000)
-    ap.add_argument("--seed", type=int, default=20250401)
-    ap.add_argument("--variant", action="append", default=[])
-    ap.add_argument("--md")
-    a = ap.parse_args(argv)
+    for flag, kind, default in (("--firms", int, 10_000), ("--seed", int, 20250401)):
+        ap.add_argument(flag, type=kind, default=default)
+    ap.add_argument("--variant", action="append", default=[], help="name:section.key=value,...")
+    ap.add_argument("--md", help="write the table here too")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _args(argv)
+    # time-invariant controls are dropped as collinear with the firm effects
     warnings.filterwarnings("ignore", message="collinear variables dropped")
     rows = run(a.firms, a.seed, [parse_variant(v) for v in a.variant])
     md = report(rows, a.firms, a.seed)

@@ -464,8 +464,6 @@ def _sales_cycle(w: World, net: np.ndarray, sales: np.ndarray, elasticity: float
     (sales / net) relative to the firm's geometric mean over its alive years, to the power
     ``elasticity`` (0: ones, current assets a fixed multiple of net fixed assets; 1: the
     firm's current assets proportional to its sales)."""
-    if elasticity == 0:
-        return np.ones_like(net)
     alive = w.alive & (net > 0) & (sales > 0)
     ln_r = np.log(np.where(alive, sales, 1.0) / np.where(alive, net, 1.0))
     mean_i = np.where(alive, ln_r, 0.0).sum(axis=1) / np.maximum(alive.sum(axis=1), 1)
@@ -493,8 +491,9 @@ def _balance_sheet(
     CA = (
         TA * np.clip(1 - fa_share[:, None] - 0.08, 0.02, 0.95) * np.exp(rng.normal(0, 0.05, (n, T)))
     )
-    cycle = _sales_cycle(w, net, out["sales"], pr["current_assets_sales_elasticity"])
-    TA, CA = TA + CA * (cycle - 1.0), CA * cycle
+    if pr["current_assets_sales_elasticity"]:  # 0: the arrays untouched (the earlier world)
+        cycle = _sales_cycle(w, net, out["sales"], pr["current_assets_sales_elasticity"])
+        TA, CA = TA + CA * (cycle - 1.0), CA * cycle
     lev = np.clip(rng.beta(5.6, 4.4, n) * pr["leverage_mean"] / 0.56, 0.02, 1.5)
     liab = TA * np.clip(lev[:, None] + rng.normal(0, 0.04, (n, T)), 0.0, 2.0)
     paidin = TA[np.arange(n), w.firm["entry_t"]] * np.clip(
