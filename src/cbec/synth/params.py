@@ -134,6 +134,15 @@ DEFAULTS: dict[str, Any] = {
         # corr(cu, u) drops from ~0.9 to ~0.77)
         "book_dep_base": "original",
         "fa_share_mean": 0.38,  # net fixed assets / total assets
+        # within-firm elasticity of current assets (receivables, inventories, cash) with
+        # respect to sales relative to net fixed assets (the operating cycle). 0: current
+        # assets a fixed multiple of net fixed assets, so total assets fall one for one with
+        # the book value of capital that utilization depreciates and the paper's size
+        # control absorbs ~6 % of the platform effect on u (the paper: 1 %). Left at 0: any
+        # value that brings Table 2 near the paper moves Table 6's TFP estimate and R²
+        # away from it (benchmarks/results/controls_shift.md; docs/synthetic_world.md,
+        # "Current assets and the size control"). Draws no random numbers.
+        "current_assets_sales_elasticity": 0.0,
         "leverage_mean": 0.56,
         "paidin_share_mean": 0.30,
         "interest_zero_share": 0.2,

@@ -209,7 +209,7 @@ def simulate_production(
     k0 = _entry_capital(w, pr, rng)
     books = _capital(w, pr, rng, k0, omega - trend, ind.bk, p_k)
     out = _output(w, pr, rng, ind, omega, trend, books["lnK"], p_out, p_in)
-    sheet = _balance_sheet(w, pr, rng, books["net"], out["L"], omega - trend)
+    sheet = _balance_sheet(w, pr, rng, books["net"], out, omega - trend)
     newprod = _new_products(w, p, rng, out["GO"])
 
     w.arr.update(
@@ -459,21 +459,41 @@ def _output(
     return {"L": L, "v": v, "s": s, "VA": VA, "M": M, "GO": GO, "sales": sales}
 
 
+def _sales_cycle(w: World, net: np.ndarray, sales: np.ndarray, elasticity: float) -> np.ndarray:
+    """Factor (n, T) by which current assets follow sales rather than net fixed assets:
+    (sales / net) relative to the firm's geometric mean over its alive years, to the power
+    ``elasticity`` (0: ones, current assets a fixed multiple of net fixed assets; 1: the
+    firm's current assets proportional to its sales)."""
+    alive = w.alive & (net > 0) & (sales > 0)
+    ln_r = np.log(np.where(alive, sales, 1.0) / np.where(alive, net, 1.0))
+    mean_i = np.where(alive, ln_r, 0.0).sum(axis=1) / np.maximum(alive.sum(axis=1), 1)
+    return np.where(alive, np.exp(elasticity * (ln_r - mean_i[:, None])), 1.0)
+
+
 def _balance_sheet(
     w: World,
     pr: dict[str, Any],
     rng: np.random.Generator,
     net: np.ndarray,
-    L: np.ndarray,
+    out: dict[str, np.ndarray],
     omega_dt: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Total and current assets, liabilities, paid-in capital, interest and wage bill."""
+    """Total and current assets, liabilities, paid-in capital, interest and wage bill.
+
+    Net fixed assets are the firm's share ``fa_share`` of total assets (with noise), other
+    non-current assets 8 %; current assets (receivables, inventories, cash: the operating
+    cycle) move with sales with elasticity ``current_assets_sales_elasticity`` at the firm's
+    mean ratio (:func:`_sales_cycle`), and total assets with them."""
     n, T = w.alive.shape
+    L = out["L"]
     fa_share = np.clip(rng.beta(4, 6.5, n) * pr["fa_share_mean"] / 0.381, 0.05, 0.9)
     TA = net / np.clip(fa_share[:, None] * np.exp(rng.normal(0, 0.08, (n, T))), 0.04, 0.95)
     CA = (
         TA * np.clip(1 - fa_share[:, None] - 0.08, 0.02, 0.95) * np.exp(rng.normal(0, 0.05, (n, T)))
     )
+    if pr["current_assets_sales_elasticity"]:  # 0: the arrays untouched (the earlier world)
+        cycle = _sales_cycle(w, net, out["sales"], pr["current_assets_sales_elasticity"])
+        TA, CA = TA + CA * (cycle - 1.0), CA * cycle
     lev = np.clip(rng.beta(5.6, 4.4, n) * pr["leverage_mean"] / 0.56, 0.02, 1.5)
     liab = TA * np.clip(lev[:, None] + rng.normal(0, 0.04, (n, T)), 0.0, 2.0)
     paidin = TA[np.arange(n), w.firm["entry_t"]] * np.clip(
