@@ -412,6 +412,16 @@ def test_pooled_industries_each_have_their_own_level() -> None:
     assert abs(b.theta - a.theta) > 0.01 * a.theta, (a.theta, b.theta)
 
 
+def _fallback_pool() -> tuple[pl.DataFrame, int, dict]:
+    """A two-industry pool in the driver's column names, sorted so that the first
+    industry's ``own_n`` rows come first, and a ``dynamic`` YJZ config."""
+    names = {"lnva": "ln_va", "lnl": "ln_l", "lnk": "ln_k", "lnm": "ln_m", "firm": "firm_id"}
+    pool = _mat_util_panel(31, 0.3, 2.0).head(7 * 2000).rename(names).sort("ind2")
+    own_n = int((pool["ind2"] == pool["ind2"][0]).sum())
+    yjz = {"method": "dynamic", "capital": "ln_k", "min_f": 10.0, "norm_quantile": 0.99}
+    return pool, own_n, yjz | {"norm_value": 1.0, "theta_bounds": [0.5, 10.0]}
+
+
 def test_fallback_pool_uses_the_configured_normalization() -> None:
     """On a fallback pool (``own_n`` rows of the industry first) the industry's CU is
     normalized within the industry with ``norm_method``: ``deconvolved`` gives the level of
@@ -419,11 +429,7 @@ def test_fallback_pool_uses_the_configured_normalization() -> None:
     quantile's."""
     from cbec.measures.cu import cu_yjz, level_ln_a
 
-    names = {"lnva": "ln_va", "lnl": "ln_l", "lnk": "ln_k", "lnm": "ln_m", "firm": "firm_id"}
-    pool = _mat_util_panel(31, 0.3, 2.0).head(7 * 2000).rename(names).sort("ind2")
-    own_n = int((pool["ind2"] == pool["ind2"][0]).sum())
-    yjz = {"method": "dynamic", "capital": "ln_k", "min_f": 10.0, "norm_quantile": 0.99}
-    yjz |= {"norm_value": 1.0, "theta_bounds": [0.5, 10.0]}
+    pool, own_n, yjz = _fallback_pool()
     fits = {
         m: cu_yjz(pool, {"yjz": {**yjz, "norm_method": m}, "poly_degree": 2}, own_n=own_n)
         for m in ("quantile", "deconvolved")
@@ -453,11 +459,7 @@ def test_cap_is_an_option_on_both_paths(panel: pl.DataFrame) -> None:
     np.testing.assert_array_equal(low, np.minimum(f, 1.1))
     with pytest.raises(ValueError, match="cap"):
         _fit(panel, method="iv", norm_value=0.95, cap=0.9)
-    names = {"lnva": "ln_va", "lnl": "ln_l", "lnk": "ln_k", "lnm": "ln_m", "firm": "firm_id"}
-    pool = _mat_util_panel(31, 0.3, 2.0).head(7 * 2000).rename(names).sort("ind2")
-    own_n = int((pool["ind2"] == pool["ind2"][0]).sum())
-    yjz = {"method": "dynamic", "capital": "ln_k", "min_f": 10.0, "norm_quantile": 0.99}
-    yjz |= {"norm_value": 1.0, "theta_bounds": [0.5, 10.0]}
+    pool, own_n, yjz = _fallback_pool()
     fits = {
         cap: cu_yjz(pool, {"yjz": {**yjz, "cap": cap}, "poly_degree": 2}, own_n=own_n)
         for cap in (1.0, None)
