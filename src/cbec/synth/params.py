@@ -143,6 +143,10 @@ DEFAULTS: dict[str, Any] = {
         # away from it (benchmarks/results/controls_shift.md; docs/synthetic_world.md,
         # "Current assets and the size control"). Draws no random numbers.
         "current_assets_sales_elasticity": 0.0,
+        # sd of the yearly i.i.d. log noise of current assets around that cycle (inventories,
+        # receivables and cash do not follow sales one for one from year to year). 0: no
+        # draws, the world as before. Drawn from a child of the production stream.
+        "current_assets_sales_sd": 0.0,
         "leverage_mean": 0.56,
         "paidin_share_mean": 0.30,
         "interest_zero_share": 0.2,

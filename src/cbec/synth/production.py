@@ -483,7 +483,9 @@ def _balance_sheet(
     Net fixed assets are the firm's share ``fa_share`` of total assets (with noise), other
     non-current assets 8 %; current assets (receivables, inventories, cash: the operating
     cycle) move with sales with elasticity ``current_assets_sales_elasticity`` at the firm's
-    mean ratio (:func:`_sales_cycle`), and total assets with them."""
+    mean ratio (:func:`_sales_cycle`), times a yearly log-normal factor with sd
+    ``current_assets_sales_sd`` (the ratio of current assets to sales is far from constant
+    from year to year), and total assets with them."""
     n, T = w.alive.shape
     L = out["L"]
     fa_share = np.clip(rng.beta(4, 6.5, n) * pr["fa_share_mean"] / 0.381, 0.05, 0.9)
@@ -491,8 +493,11 @@ def _balance_sheet(
     CA = (
         TA * np.clip(1 - fa_share[:, None] - 0.08, 0.02, 0.95) * np.exp(rng.normal(0, 0.05, (n, T)))
     )
-    if pr["current_assets_sales_elasticity"]:  # 0: the arrays untouched (the earlier world)
-        cycle = _sales_cycle(w, net, out["sales"], pr["current_assets_sales_elasticity"])
+    e, sd_ca = pr["current_assets_sales_elasticity"], pr["current_assets_sales_sd"]
+    if e or sd_ca:  # both 0: the arrays untouched and no draws (the earlier world)
+        cycle = _sales_cycle(w, net, out["sales"], e)
+        if sd_ca:  # a child of the stream: every other draw of the world stays the same
+            cycle = cycle * np.exp(rng.spawn(1)[0].normal(0, sd_ca, (n, T)))
         TA, CA = TA + CA * (cycle - 1.0), CA * cycle
     lev = np.clip(rng.beta(5.6, 4.4, n) * pr["leverage_mean"] / 0.56, 0.02, 1.5)
     liab = TA * np.clip(lev[:, None] + rng.normal(0, 0.04, (n, T)), 0.0, 2.0)
