@@ -1,4 +1,5 @@
-"""Current assets follow sales (``production.current_assets_sales_elasticity``).
+"""Current assets follow sales (``production.current_assets_sales_elasticity``) with
+yearly noise around the cycle (``production.current_assets_sales_sd``).
 
 Two worlds from the same seed that differ only in the elasticity: the parameter draws no
 random numbers, so everything but current and total assets is identical. Current assets
@@ -20,12 +21,19 @@ from cbec.validation.controls_shift import controls_shift, shift_sample
 
 SEED = 20250401
 KEY = "current_assets_sales_elasticity"
+SD = "current_assets_sales_sd"
+SAME = ("net", "sales", "u", "liab_share", "interest", "wage_bill", "VA")
 
 
-def _books(e: float) -> dict[str, np.ndarray]:
-    p = resolve_params({"presets": {"tiny": {"n_firms_2001": 300}}, "production": {KEY: e}}, "tiny")
+def _books(e: float, sd: float = 0.0) -> dict[str, np.ndarray]:
+    prod = {KEY: e, SD: sd}
+    p = resolve_params({"presets": {"tiny": {"n_firms_2001": 300}}, "production": prod}, "tiny")
     w = simulate(p, SEED, streams(SEED)).world
-    return {"alive": w.alive, **{k: w.arr[k] for k in ("TA", "CA", "net", "sales", "u")}}
+    keys = ("TA", "CA", "net", "sales", "u", "interest", "wage_bill", "VA")
+    out = {"alive": w.alive, **{k: w.arr[k] for k in keys}}
+    # liabilities are total assets times a leverage draw: the draw must not move
+    out["liab_share"] = np.where(w.alive, w.arr["liab"] / np.where(w.alive, w.arr["TA"], 1.0), 0)
+    return out
 
 
 def test_current_assets_move_with_sales_by_the_elasticity():
@@ -55,3 +63,20 @@ def test_size_control_absorbs_the_platform_effect_only_without_the_cycle(e):
         assert size["contribution"] < -0.002
     else:
         assert abs(size["contribution"]) < 0.001
+
+
+@pytest.mark.parametrize("e", [0.0, 0.7])
+def test_current_assets_noise_has_the_sd_and_moves_nothing_else(e):
+    a, b = _books(e), _books(e, 0.4)
+    m = a["alive"]
+    for k in SAME:  # a child stream: every other draw of the world is unchanged
+        np.testing.assert_allclose(a[k][m], b[k][m], rtol=1e-12)
+    np.testing.assert_allclose((b["TA"] - b["CA"])[m], (a["TA"] - a["CA"])[m], rtol=1e-12)
+    z = np.log(b["CA"] / a["CA"])[m]
+    assert z.size > 2000
+    assert abs(z.std() - 0.4) < 0.02 and abs(z.mean()) < 0.02
+    # independent from year to year: the firm mean removes little of the variance
+    dm = z - np.bincount(np.nonzero(m)[0], z)[np.nonzero(m)[0]] / m.sum(axis=1)[np.nonzero(m)[0]]
+    assert dm.var() / z.var() > 0.6
+    again = _books(e, 0.4)  # determinism: the same seed, the same draws
+    np.testing.assert_array_equal(again["CA"], b["CA"])
