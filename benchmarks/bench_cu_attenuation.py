@@ -48,6 +48,7 @@ def load(run_dir: Path) -> dict:
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
     y = cfg["measures"]["yjz"]
     norm = (y.get("norm_method", "quantile"), y["norm_quantile"], y["norm_value"])
+    cap = y.get("cap")  # the measures' cap (None: uncapped)
     params = json.loads((tru / "params.json").read_text())
     theta = float(params["params"]["production"]["dep_theta"])
     diag = pl.read_csv(res / "measures" / "diagnostics.csv", infer_schema_length=None)
@@ -65,9 +66,9 @@ def load(run_dir: Path) -> dict:
     )
     sample = _with_truth(pl.read_parquet(res / "analysis" / "sample.parquet"), keys, fy)
     return {
-        "sample": add_rungs(sample, rows, theta, theta_hat, norm, y.get("cap")),
-        "rows": add_rungs(rows, rows, theta, theta_hat, norm, y.get("cap")),
-        "cap": y.get("cap"),
+        "sample": add_rungs(sample, rows, theta, theta_hat, norm, cap),
+        "rows": add_rungs(rows, rows, theta, theta_hat, norm, cap),
+        "cap": cap,
         "theta": theta,
         "theta_hat": theta_hat,
         "spec": headline_spec(cfg),

@@ -520,9 +520,7 @@ def estimate_cu_yjz(
     (default ``group``): the column whose values get their own year effects when pooled.
     The level a is pinned per group by :func:`level_ln_a` (``norm_*``); ``cap``: u ≤ cap
     (None: no cap)."""
-    _check_arguments(method, norm_method, norm_quantile, norm_value, theta_bounds)
-    if cap is not None and cap < norm_value:
-        raise ValueError(f"cap ({cap}) must be at least norm_value ({norm_value})")
+    _check_arguments(method, norm_method, norm_quantile, norm_value, theta_bounds, cap)
     if law_of_motion and method != "dynamic":
         raise ValueError(f"law_of_motion needs method 'dynamic', got {method!r}")
     roles = dict(va=va, labor=labor, capital=capital, proxy=proxy, investment=investment)
@@ -632,8 +630,10 @@ def _check_arguments(
     norm_quantile: float,
     norm_value: float,
     theta_bounds: tuple[float, float],
+    cap: float | None = None,
 ) -> None:
-    """Raise ValueError on an unknown method or an invalid normalization or theta range."""
+    """Raise ValueError on an unknown method or an invalid normalization, cap or theta
+    range."""
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     if norm_method not in _NORM_METHODS:
@@ -642,6 +642,8 @@ def _check_arguments(
         raise ValueError("norm_quantile must be in (0, 1]")
     if not 0 < norm_value <= 1:
         raise ValueError("norm_value must be in (0, 1]")
+    if cap is not None and cap < norm_value:
+        raise ValueError(f"cap ({cap}) must be at least norm_value ({norm_value})")
     lo, hi = theta_bounds
     if not 0 < lo < hi:
         raise ValueError("theta_bounds must satisfy 0 < low < high")
