@@ -62,6 +62,14 @@ def test_rungs_isolate_each_ingredient():
     np.testing.assert_allclose(q["r_level"].to_numpy(), q["r_year"].to_numpy(), rtol=1e-9)
 
 
+def test_capped_rungs_keep_missing_rows_missing():
+    """A row without a rung (its industry has no θ̂) stays null when capped, not 1."""
+    r = add_rungs(_rows(0.15), _rows(0.15), 2.0, {"13": 1.7}, NORM)
+    other = r.filter(pl.col("ind2") == "17")
+    for col in ("r_book", "r_book_cap", "r_theta_cap", "r_year_cap"):
+        assert other[col].null_count() == other.height, col
+
+
 def test_ladder_telescopes():
     est = {
         c: {"b": b, "se": 0.01, "t": 1.0, "nobs": 5}

@@ -127,7 +127,7 @@ def add_rungs(
     for name, (lnrate, th) in specs.items():
         v = rung(sample, lnrate, th, ln_a[name])
         cols[name] = v
-        cols[f"{name}_cap"] = pl.min_horizontal(v, pl.lit(1.0))
+        cols[f"{name}_cap"] = v.clip(None, 1.0)  # null stays null (min_horizontal gives 1)
     cols["r_book_measures"] = cols["r_book"] if cap is None else cols["r_book"].clip(None, cap)
     return sample.with_columns(**cols)
 
