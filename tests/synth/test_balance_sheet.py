@@ -51,7 +51,7 @@ def test_current_assets_move_with_sales_by_the_elasticity():
 
 @pytest.mark.parametrize("e", [0.0, 1.0])
 def test_size_control_absorbs_the_platform_effect_only_without_the_cycle(e):
-    df = world_panel(1500, SEED, {KEY: e})
+    df = world_panel(1500, SEED, {KEY: e, SD: 0.0})  # the mechanism alone, without noise
     ctrl, fe = ["lnqygm", "lnage", "percs", "fc"], ["firm_id", "ind2^year"]
     s = shift_sample(df, "u", "platform", ctrl, fe, "firm_id")
     out = controls_shift(s, "u", "platform", ctrl, "firm_id")
