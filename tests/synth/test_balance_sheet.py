@@ -49,9 +49,10 @@ def test_current_assets_move_with_sales_by_the_elasticity():
     assert np.abs(dm[m]).max() > 0.1
 
 
-@pytest.mark.parametrize("e", [0.0, 1.0])
+@pytest.mark.parametrize("e", [0.0, 1.0, None])
 def test_size_control_absorbs_the_platform_effect_only_without_the_cycle(e):
-    df = world_panel(1500, SEED, {KEY: e, SD: 0.0})  # the mechanism alone, without noise
+    # the mechanism alone, without noise; None: the world's defaults (e 1 with noise)
+    df = world_panel(1500, SEED, {} if e is None else {KEY: e, SD: 0.0})
     ctrl, fe = ["lnqygm", "lnage", "percs", "fc"], ["firm_id", "ind2^year"]
     s = shift_sample(df, "u", "platform", ctrl, fe, "firm_id")
     out = controls_shift(s, "u", "platform", ctrl, "firm_id")
@@ -62,6 +63,9 @@ def test_size_control_absorbs_the_platform_effect_only_without_the_cycle(e):
         assert size["pi"] < -0.03 and size["gamma"] < 0
         assert size["contribution"] < -0.002
     else:
+        # sales rise with u and current assets with sales: size rises with the platform
+        # (noise alone, e 0 with sd 0.8, leaves pi at about -0.14 and only hides it in gamma)
+        assert size["pi"] > 0
         assert abs(size["contribution"]) < 0.001
 
 
