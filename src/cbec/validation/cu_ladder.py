@@ -3,9 +3,10 @@
 Each rung changes one ingredient of u_hat = min((δ_book / a)^(1/θ̂), cap) (a pinned by the
 pipeline's normalization, per industry; ``measures.yjz.cap``, none by default) from the
 synthetic world's truth to what the pipeline uses, and Table 2 column (2) is re-estimated
-on each rung with the same sample, controls, fixed effects and clustering (:func:`cbec.validation.bias_budget.stage_estimates`'s
-code path). Successive rungs telescope from the same-specification oracle (true u, true
-links) to the pipeline's estimate. The world's δ = a·u^θ is exact, so the rung built from the
+on each rung with the same sample, controls, fixed effects and clustering
+(:func:`cbec.validation.bias_budget.stage_estimates`'s code path). Successive rungs
+telescope from the same-specification oracle (true u, true links) to the pipeline's
+estimate. The world's δ = a·u^θ is exact, so the rung built from the
 true δ with the true θ differs from u only by the level normalization.
 """
 
