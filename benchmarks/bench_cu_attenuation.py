@@ -49,6 +49,8 @@ def load(run_dir: Path) -> dict:
     y = cfg["measures"]["yjz"]
     norm = (y.get("norm_method", "quantile"), y["norm_quantile"], y["norm_value"])
     cap = y.get("cap")  # the measures' cap (None: uncapped)
+    noise_path = res / "measures" / "book_noise.json"  # absent in runs before the rule
+    noise_var = json.loads(noise_path.read_text())["var"] if noise_path.exists() else None
     params = json.loads((tru / "params.json").read_text())
     theta = float(params["params"]["production"]["dep_theta"])
     diag = pl.read_csv(res / "measures" / "diagnostics.csv", infer_schema_length=None)
@@ -66,8 +68,8 @@ def load(run_dir: Path) -> dict:
     )
     sample = _with_truth(pl.read_parquet(res / "analysis" / "sample.parquet"), keys, fy)
     return {
-        "sample": add_rungs(sample, rows, theta, theta_hat, norm, cap),
-        "rows": add_rungs(rows, rows, theta, theta_hat, norm, cap),
+        "sample": add_rungs(sample, rows, theta, theta_hat, norm, cap, noise_var),
+        "rows": add_rungs(rows, rows, theta, theta_hat, norm, cap, noise_var),
         "cap": cap,
         "theta": theta,
         "theta_hat": theta_hat,

@@ -1,13 +1,33 @@
 # Firm-level measures (paper, section 3): TFP (LP, OP) and capacity utilization (YJZ, SFA)
 # estimated per 2-digit industry, one job per industry so a cluster runs them in parallel.
 # Small or failing industries fall back to pooled estimates (src/cbec/measures/driver.py).
+# book_noise pools all industries for the variance of the book noise in ln depreciation
+# (the deconvolved normalization of the YJZ level needs more firms than one industry has).
 
 MEASURE_INDUSTRIES = config["measures"]["industries"]
 
 
-rule measure_industry:
+rule book_noise:
     input:
         "results/panel/panel.parquet",
+    output:
+        "results/measures/book_noise.json",
+    log:
+        "results/logs/measures/book_noise.log",
+    benchmark:
+        "results/benchmarks/book_noise.tsv"
+    conda:
+        "../envs/cbec.yaml"
+    params:
+        measures=config["measures"],
+    script:
+        "../scripts/book_noise.py"
+
+
+rule measure_industry:
+    input:
+        panel="results/panel/panel.parquet",
+        book_noise="results/measures/book_noise.json",
     output:
         measures="results/measures/by_industry/{ind2}.parquet",
         diagnostics="results/measures/by_industry/{ind2}_diagnostics.csv",

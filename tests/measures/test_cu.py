@@ -445,6 +445,29 @@ def test_fallback_pool_uses_the_configured_normalization() -> None:
     assert np.nanmean(fits["deconvolved"].values) > np.nanmean(fits["quantile"].values) + 0.01
 
 
+def test_a_given_noise_variance_sets_the_deconvolved_level() -> None:
+    """With the pooled book noise variance (rule book_noise) the deconvolved level uses it
+    on both paths: 0 gives the plain quantile's CU, a larger variance a lower level (higher
+    CU), and the industry's own rows are normalized with the same variance."""
+    from cbec.measures.cu import cu_yjz, level_ln_a
+
+    pool, own_n, yjz = _fallback_pool()
+    cfg = {"yjz": {**yjz, "norm_method": "deconvolved"}, "poly_degree": 2}
+    plain = cu_yjz(pool, {**cfg, "yjz": {**yjz, "norm_method": "quantile"}}, own_n=own_n)
+    zero = cu_yjz(pool, cfg, own_n=own_n, noise_var=0.0)
+    np.testing.assert_allclose(zero.values, plain.values, rtol=1e-12)
+    noisy = cu_yjz(pool, cfg, own_n=own_n, noise_var=0.04)
+    theta = noisy.diag["theta"]
+    lnd = np.log(pool.head(own_n)["dep_rate"].to_numpy())
+    ln_a = level_ln_a(lnd, theta, "deconvolved", 0.99, 1.0, noise_var=0.04)
+    np.testing.assert_allclose(noisy.values, np.exp((lnd - ln_a) / theta), rtol=1e-12)
+    assert np.nanmean(noisy.values) > np.nanmean(plain.values) + 0.01
+    whole = cu_yjz(pool.head(own_n), cfg, noise_var=0.04)  # the module's path
+    assert np.nanmean(whole.values) > np.nanmean(
+        cu_yjz(pool.head(own_n), cfg, noise_var=0.0).values
+    )
+
+
 def test_cap_is_an_option_on_both_paths(panel: pl.DataFrame) -> None:
     """``cap``: u ≤ cap on the module's path and on a fallback pool's; None leaves u
     uncapped (the capped CU is the uncapped one clipped, and nothing else moves)."""

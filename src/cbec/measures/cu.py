@@ -451,23 +451,27 @@ def level_ln_a(
     value: float,
     ids: np.ndarray | None = None,
     times: np.ndarray | None = None,
+    noise_var: float | None = None,
 ) -> float:
     """ln a of δ = a·u^θ, pinned by a normalization of the level of u = (δ/a)^(1/θ).
 
     ``quantile``: the ``quantile`` of u equals ``value`` (e.g. the 99th percentile is full
     utilization). Noise in book depreciation inflates the upper tail, so this scales u, and
     every effect on it, down. ``deconvolved``: the same on ln δ net of its iid noise
-    (:func:`cbec.measures.deconv.deconvolved_quantile`; needs the firm ``ids`` and
-    ``times`` of the rows). ``mean``: the mean of u equals ``value`` (a published average
-    CU, e.g. the paper's 0.738); E[u] = E[exp((ln δ − ln a)/θ)] gives
-    ln a = θ·(ln mean(exp(ln δ/θ)) − ln value). A cap (:func:`utilization`) is applied afterwards.
+    (:func:`cbec.measures.deconv.deconvolved_quantile`; the noise variance ``noise_var``,
+    None: estimated from these rows, which needs the firm ``ids`` and ``times``).
+    ``mean``: the mean of u equals ``value`` (a published average CU, e.g. the paper's
+    0.738); E[u] = E[exp((ln δ − ln a)/θ)] gives ln a = θ·(ln mean(exp(ln δ/θ)) − ln value).
+    A cap (:func:`utilization`) is applied afterwards.
     """
     if method == "quantile":
         return float(np.quantile(lnd, quantile)) - theta * np.log(value)
     if method == "deconvolved":
-        if ids is None or times is None:
-            raise ValueError("norm_method 'deconvolved' needs the firm ids and times")
-        q, _ = deconvolved_quantile(lnd, ids, times, quantile)
+        if noise_var is None and (ids is None or times is None):
+            raise ValueError(
+                "norm_method 'deconvolved' needs the noise variance or the firm ids and times"
+            )
+        q, _ = deconvolved_quantile(lnd, ids, times, quantile, noise_var)
         return q - theta * np.log(value)
     m = float(np.max(lnd / theta))
     log_mean = m + float(np.log(np.mean(np.exp(lnd / theta - m))))
@@ -506,6 +510,7 @@ def estimate_cu_yjz(
     min_first_stage_f: float = 10.0,
     norm_method: str = "quantile",
     cap: float | None = None,
+    noise_var: float | None = None,
 ) -> CUResult:
     """Capacity utilization u (utilized / installed capital) by the YJZ (2018) method. The
     model, the estimators and the role of every argument: docs/methods.md, "Capacity
@@ -518,7 +523,8 @@ def estimate_cu_yjz(
     or ``acf``. With ``group``, one estimate per group; an invalid one falls back on the
     pooled θ, else the group's CU is null (``by_group`` says which and why). ``strata``
     (default ``group``): the column whose values get their own year effects when pooled.
-    The level a is pinned per group by :func:`level_ln_a` (``norm_*``); ``cap``: u ≤ cap
+    The level a is pinned per group by :func:`level_ln_a` (``norm_*``; ``noise_var`` the
+    book noise variance of ``deconvolved``, None: estimated per group); ``cap``: u ≤ cap
     (None: no cap)."""
     _check_arguments(method, norm_method, norm_quantile, norm_value, theta_bounds, cap)
     if law_of_motion and method != "dynamic":
@@ -539,7 +545,7 @@ def estimate_cu_yjz(
 
     def level(sel: np.ndarray, theta: float) -> float:
         lnd, ids, times = data.lnd[sel], data.ids[sel], data.times[sel]
-        return level_ln_a(lnd, theta, norm_method, norm_quantile, norm_value, ids, times)
+        return level_ln_a(lnd, theta, norm_method, norm_quantile, norm_value, ids, times, noise_var)
 
     pooled = fit_rows(data.est_ok)
     fits = None if group is None else fit_rows
@@ -792,7 +798,11 @@ def _ln_rate(dep: np.ndarray) -> np.ndarray:
 
 
 def _yjz_normalize(
-    own: pl.DataFrame, theta: float, norm: tuple[str, float, float], cap: float | None = None
+    own: pl.DataFrame,
+    theta: float,
+    norm: tuple[str, float, float],
+    cap: float | None = None,
+    noise_var: float | None = None,
 ) -> np.ndarray:
     """u = min((dep / a)^(1/theta), cap) of the rows ``own`` (columns dep_rate, firm_id,
     year) with a pinned by ``norm`` = (norm_method, norm_quantile, norm_value).
@@ -807,12 +817,14 @@ def _yjz_normalize(
     if sel.any():
         ids = own.get_column("firm_id").to_numpy()[sel]
         times = own.get_column("year").cast(pl.Int64).to_numpy()[sel]
-        ln_a = level_ln_a(lnd[sel], theta, *norm, ids=ids, times=times)
+        ln_a = level_ln_a(lnd[sel], theta, *norm, ids=ids, times=times, noise_var=noise_var)
         out[sel] = utilization(lnd[sel], ln_a, theta, cap)
     return out
 
 
-def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFit:
+def cu_yjz(
+    pool: pl.DataFrame, cfg: dict, own_n: int | None = None, noise_var: float | None = None
+) -> MeasureFit:
     """The ``cu`` measure of the driver: Yu–Jin–Zhang capital utilization via
     :func:`estimate_cu_yjz` with ``measures`` config ``cfg``.
 
@@ -848,6 +860,7 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
         norm_value=y["norm_value"],
         norm_method=y.get("norm_method", "quantile"),
         cap=y.get("cap"),
+        noise_var=noise_var,
         theta_bounds=tuple(y["theta_bounds"]),
         poly_degree=cfg["poly_degree"],
         method=y["method"],
@@ -871,7 +884,7 @@ def cu_yjz(pool: pl.DataFrame, cfg: dict, own_n: int | None = None) -> MeasureFi
         values = res.cu.cast(pl.Float64).fill_null(np.nan).to_numpy()
     else:
         norm = (y.get("norm_method", "quantile"), y["norm_quantile"], y["norm_value"])
-        values = _yjz_normalize(pool.head(own_n), res.theta, norm, y.get("cap"))
+        values = _yjz_normalize(pool.head(own_n), res.theta, norm, y.get("cap"), noise_var)
     return MeasureFit(
         values=values,
         ok=valid,

@@ -167,13 +167,15 @@ def _usable_cols(measure: str, cfg: dict) -> list[str]:
     return _USABLE[measure]
 
 
-def _fitter(measure: str, cfg: dict, own_n: int) -> Callable[[pl.DataFrame], MeasureFit]:
+def _fitter(
+    measure: str, cfg: dict, own_n: int, noise_var: float | None = None
+) -> Callable[[pl.DataFrame], MeasureFit]:
     if measure == "tfp_op":
         return lambda p: _fit_prodfn(p, "op", cfg)
     if measure == "tfp_lp":
         return lambda p: _fit_prodfn(p, "lp", cfg)
     if measure == "cu":
-        return lambda p: cu_yjz(p, cfg, own_n)
+        return lambda p: cu_yjz(p, cfg, own_n, noise_var)
     if measure == "cu_sfa_cd":
         return lambda p: fit_sfa_measure(p, "cd", cfg, own_n)
     if measure == "cu_sfa_tl":
@@ -212,10 +214,11 @@ def _estimate_measure(
     pools: list[tuple[str, list[str]]],
     cfg: dict,
     log: logging.Logger,
+    noise_var: float | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Values for the industry's rows and the diagnostics row of one measure."""
     t0 = time.perf_counter()
-    fit_fn = _fitter(measure, cfg, own.height)
+    fit_fn = _fitter(measure, cfg, own.height, noise_var)
     notes: list[str] = []
     first_skew = float("nan")
     for level, members in pools:
@@ -403,6 +406,7 @@ def estimate_industry(
     cfg: dict,
     log: logging.Logger,
     measures: list[str] | None = None,
+    noise_var: float | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Estimate every measure for industry ``ind2``.
 
@@ -410,7 +414,9 @@ def estimate_industry(
     industries are used only by the fallback pools (rows whose ``ind2`` is not in
     ``cfg["industries"]`` never are). ``cfg`` is config.yaml's ``measures`` block.
     ``measures`` restricts the measures computed (default: all of :data:`MEASURES`; the
-    others are null and absent from the diagnostics).
+    others are null and absent from the diagnostics). ``noise_var``: the variance of the
+    book noise in ln depreciation rate (rule book_noise) that ``norm_method: deconvolved``
+    removes (None: estimated within each estimation pool).
 
     Returns ``(measures, diagnostics)``: one row per firm-year of the industry with
     :data:`MEASURES_SCHEMA`, and one row per measure with :data:`DIAGNOSTICS_SCHEMA`.
@@ -440,7 +446,7 @@ def estimate_industry(
     cols: dict[str, np.ndarray] = {}
     diags = []
     for m in todo:
-        cols[m], d = _estimate_measure(m, own, others, ind2, pools, cfg, log)
+        cols[m], d = _estimate_measure(m, own, others, ind2, pools, cfg, log, noise_var)
         diags.append(d)
     out = own.select(KEYS).with_columns(
         [

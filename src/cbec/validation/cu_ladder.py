@@ -67,11 +67,16 @@ def year_factor(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def levels(
-    rows: pl.DataFrame, lnrate: str, theta: dict[str, float], norm: tuple[str, float, float]
+    rows: pl.DataFrame,
+    lnrate: str,
+    theta: dict[str, float],
+    norm: tuple[str, float, float],
+    noise_var: float | None = None,
 ) -> dict[str, float]:
     """ln a per industry of ``lnrate`` (a log depreciation rate column of ``rows``: ind2,
     firm_id, year), pinned by the pipeline's ``norm`` (method, quantile, value) with the
-    industry's θ (:func:`cbec.measures.cu.level_ln_a`)."""
+    industry's θ (:func:`cbec.measures.cu.level_ln_a`; ``noise_var``: the book noise
+    variance a ``deconvolved`` level removes)."""
     out = {}
     for (g,), d in rows.filter(pl.col(lnrate).is_finite()).group_by(["ind2"]):
         th = theta.get(str(g), float("nan"))
@@ -79,7 +84,7 @@ def levels(
             continue
         lnd = d[lnrate].to_numpy()
         ids, yrs = d["firm_id"].to_numpy(), d["year"].to_numpy()
-        out[str(g)] = level_ln_a(lnd, th, norm[0], norm[1], norm[2], ids, yrs)
+        out[str(g)] = level_ln_a(lnd, th, norm[0], norm[1], norm[2], ids, yrs, noise_var)
     return out
 
 
@@ -97,10 +102,13 @@ def add_rungs(
     theta_hat: dict[str, float],
     norm: tuple[str, float, float],
     cap: float | None = None,
+    noise_var: float | None = None,
 ) -> pl.DataFrame:
     """The rung columns of :data:`MAIN` and :data:`CAPPED` on ``sample`` (ind2, firm_id,
     year, ln_delta, ln_dep), each industry's level pinned on ``rows`` (the measures' rows
-    of the panel, same columns), as the pipeline pins it; ``cap``: the measures' cap."""
+    of the panel, same columns), as the pipeline pins it; ``cap``: the measures' cap;
+    ``noise_var``: the pipeline's book noise variance (rule book_noise), removed from the
+    observed rate's level under ``deconvolved`` (the noise-free rates have none)."""
     kap = year_factor(rows)
 
     def with_year(d: pl.DataFrame) -> pl.DataFrame:
@@ -117,7 +125,10 @@ def add_rungs(
         "r_book": ("ln_dep", theta_hat),
         "r_book_theta": ("ln_dep", true_th),  # a diagnostic: the observed rate with θ
     }
-    ln_a = {name: levels(rows, lnrate, th, norm) for name, (lnrate, th) in specs.items()}
+    ln_a = {
+        name: levels(rows, lnrate, th, norm, noise_var if lnrate == "ln_dep" else 0.0)
+        for name, (lnrate, th) in specs.items()
+    }
     # the noise-free rate with the level the noisy rate's quantile sets: the noise's cost
     # through the normalization alone (ln_year and ln_dep share their centre, the median)
     specs["r_level"], ln_a["r_level"] = ("ln_year", theta_hat), ln_a["r_book"]
