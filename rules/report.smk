@@ -20,6 +20,7 @@ rule report:
             name=["panel_links", "customs_asif", *PLATFORMS] if SYNTHETIC else [],
         ),
         diagnostics="results/measures/diagnostics.csv",
+        book_noise="results/measures/book_noise.json",
         calibration=["results/synthetic/calibration.md"] if SYNTHETIC else [],
         pages=report_pages(),
         raw=[p for _, p in report_input_files()],

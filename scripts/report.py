@@ -13,6 +13,7 @@ def main() -> None:
         match_reports=inp.match_reports,
         validation=inp.validation,
         diagnostics=inp.diagnostics,
+        book_noise=inp.book_noise,
         calibration=inp.calibration[0] if inp.calibration else None,
         pages=list(inp.pages),
         config=snakemake.config,

@@ -254,3 +254,18 @@ def test_attrition_split_to_fit_the_page():
     parts = R.attrition_tables(pl.DataFrame(rows), per_table=6)
     assert [len(p.columns) for p in parts] == [8, 8, 6]
     assert parts[-1].columns[-1] == "all years" and parts[-1]["all years"].to_list() == [150]
+
+
+def test_book_noise_note_with_the_diagnostics():
+    """The pooled book noise fit is shown under the measures diagnostics, with the fallback
+    reason when the AR(1) fit was not used."""
+    fit = {"var": 0.023, "sd": 0.1517, "model": "ar1", "rho": 0.435, "note": "", "n_used": 779738}
+    page = R.build_report(title="t", diagnostics=DIAG, book_noise=fit)
+    note = page.split('id="measures-diagnostics"')[1]
+    assert "variance 0.02300 (sd 0.1517; AR(1) + random walk + noise fit, ρ̂ 0.435" in note
+    assert "779,738 firm-years" in note
+    rw = {**fit, "model": "random_walk", "rho": None, "note": "rho 1.2 outside (0, 1)"}
+    assert "not used: rho 1.2 outside (0, 1)" in R.build_report(
+        title="t", diagnostics=DIAG, book_noise=rw
+    )
+    assert "Book noise" not in R.build_report(title="t", diagnostics=DIAG)

@@ -396,12 +396,14 @@ def build_report(
     provenance: Mapping[str, Any] | None = None,
     intro: str = "",
     pages: Mapping[str, str] | None = None,
+    book_noise: Mapping[str, Any] | None = None,
 ) -> str:
     """The complete report page (a string; the caller writes it as UTF-8).
 
     ``match_reports`` and ``validation`` (the match quality against the synthetic truth) are
     keyed by link name (panel_links, customs_asif, alibaba, mic). ``pages``: further
     markdown pages by heading (the synthetic world's scorecard and bias budget).
+    ``book_noise``: the pooled book noise fit (rule book_noise), shown with the diagnostics.
     """
     sections: list[tuple[str, str]] = []
     if tables:
@@ -434,7 +436,9 @@ def build_report(
                 "Measures diagnostics",
                 '<p class="note">Industries estimated per measure, converged estimates, and how '
                 "many industries fell back to a pooled estimate (group: same 1-digit group; all: "
-                "every industry) or failed.</p>" + frame_to_html(diagnostics_summary(diagnostics)),
+                "every industry) or failed.</p>"
+                + frame_to_html(diagnostics_summary(diagnostics))
+                + _book_noise_html(book_noise),
             )
         )
     if provenance:
@@ -447,6 +451,23 @@ def build_report(
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_e(title)}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n<main>\n"
         f"<h1>{_e(title)}</h1>\n{intro}\n<nav><ol>{toc}</ol></nav>\n{body}\n</main>\n</body>\n</html>\n"
+    )
+
+
+def _book_noise_html(fit: Mapping[str, Any] | None) -> str:
+    """One note on the pooled book noise in ln depreciation rate (empty without a fit)."""
+    if not fit:
+        return ""
+    rho = fit.get("rho")
+    how = (
+        f"AR(1) + random walk + noise fit, ρ̂ {rho:.3f}"
+        if fit.get("model") == "ar1"
+        else f"c₂ − c₁ (the AR(1) fit not used: {fit.get('note', '')})"
+    )
+    return (
+        '<p class="note">Book noise in ln depreciation rate, pooled over industries: variance '
+        f"{fit['var']:.5f} (sd {fit['sd']:.4f}; {_e(how)}; {fit['n_used']:,} firm-years). "
+        "The YJZ level removes it under <code>norm_method: deconvolved</code>.</p>"
     )
 
 
@@ -505,6 +526,7 @@ def run_report(
     title: str = "Cross-border e-commerce platforms and firm capacity utilization: run report",
     validation: Sequence[str | Path] = (),
     pages: Sequence[str | Path] = (),
+    book_noise: str | Path | None = None,
 ) -> str:
     """Read the run's artifacts, build the report and write it (UTF-8, atomic).
 
@@ -551,6 +573,7 @@ def run_report(
         provenance=provenance(config, input_files, repo),
         intro=intro,
         pages=_read_pages(pages),
+        book_noise=json.loads(Path(book_noise).read_text(encoding="utf-8")) if book_noise else None,
     )
     write_text_atomic(page, output)
     return page
