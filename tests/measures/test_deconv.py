@@ -83,21 +83,26 @@ def test_deconvolved_level_recovers_the_level_of_u(seed: int, sigma: float) -> N
 
 
 def _linear_panel(
-    seed: int, sigma: float = 0.15, n_firms: int = 20_000, n_years: int = 8
+    seed: int,
+    sigma: float = 0.15,
+    n_firms: int = 20_000,
+    n_years: int = 8,
+    ar_sd: float = 0.3,
+    n_cities: int = 50,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(x, firm ids, years, city) with x = firm effect + random walk + AR(1) (ρ 0.6, sd 0.3)
-    + year effects + N(0, σ²) noise: the model :func:`noise_var_ar1` assumes."""
+    """(x, firm ids, years, city) with x = firm effect + random walk + AR(1) (ρ 0.6, sd
+    ``ar_sd``) + year effects + N(0, σ²) noise: the model :func:`noise_var_ar1` assumes."""
     rng = np.random.default_rng(seed)
     n, T = n_firms, n_years
     rw = np.cumsum(rng.normal(0.0, 0.08, (n, T)), axis=1)
     ar = np.empty((n, T))
-    ar[:, 0] = rng.normal(0.0, 0.3, n)
+    ar[:, 0] = rng.normal(0.0, ar_sd, n)
     for t in range(1, T):
-        ar[:, t] = 0.6 * ar[:, t - 1] + rng.normal(0.0, 0.3 * np.sqrt(1 - 0.36), n)
+        ar[:, t] = 0.6 * ar[:, t - 1] + rng.normal(0.0, ar_sd * np.sqrt(1 - 0.36), n)
     x = rng.normal(0.0, 0.25, n)[:, None] + rw + ar + rng.normal(0.0, 0.05, T)[None, :]
     x = x + rng.normal(0.0, sigma, (n, T))
     ids = np.repeat(np.arange(n), T)
-    return x.ravel(), ids, np.tile(np.arange(2001, 2001 + T), n), ids % 50
+    return x.ravel(), ids, np.tile(np.arange(2001, 2001 + T), n), ids % n_cities
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -118,7 +123,7 @@ def test_ar1_noise_variance_falls_back_without_an_ar1_part() -> None:
     ln_d, _, ids, years = _panel(1, 0.15, ar_sd=0.0)
     fit = noise_var_ar1(ln_d, ids, years)
     assert fit.model == "random_walk" and fit.note
-    assert fit.var == pytest.approx(noise_var(ln_d, ids, years).var)
+    assert fit.var == pytest.approx(noise_var(ln_d, ids, years).var, rel=1e-3)
     assert np.sqrt(fit.var) == pytest.approx(0.15, rel=0.05)
     ln_d, _, ids, years = _panel(2, 0.3, n_firms=4000)
     small = noise_var_ar1(ln_d, ids, years)
@@ -163,3 +168,14 @@ def test_book_noise_pools_industries_and_counts_dropped_rows() -> None:
     assert out["n_rows"] == ids.size and out["n_dropped_no_rate_or_cell"] == 9
     assert out["model"] == "ar1" and out["sd"] == pytest.approx(0.15, rel=0.06)
     assert book_noise(panel, ["13", "14"], [])["sd"] > 0.15 * 1.1
+
+
+def test_small_cells_are_corrected_for_their_degrees_of_freedom() -> None:
+    """City × year cells of 8 firms: their means take 1/8 of every autocovariance, which the
+    degrees-of-freedom share puts back (random-walk signal, where c_2 − c_1 is exact)."""
+    x, ids, years, city = _linear_panel(5, n_firms=4000, ar_sd=0.0, n_cities=500)
+    fit = noise_var_ar1(x, ids, years, [city])
+    assert fit.model == "random_walk"
+    assert np.sqrt(fit.var) == pytest.approx(0.15, rel=0.04)
+    raw = noise_var(x, ids, years).var  # year means only: no cells to correct for
+    assert fit.var == pytest.approx(raw, rel=0.05)

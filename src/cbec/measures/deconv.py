@@ -77,10 +77,13 @@ def _demeaned_diffs(
     times: np.ndarray,
     common: Sequence[np.ndarray] = (),
     iters: int = 50,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(d, lag): the within-firm first differences of ``x`` (NaN without a row of t − 1)
-    net of the year means and of the means of each ``common`` key × year cell (alternating
-    projections, to 1e-12), and the row of t − 1 of each row (−1: none)."""
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """(d, lag, share): the within-firm first differences of ``x`` (NaN without a row of
+    t − 1) net of the year means and of the means of each ``common`` key × year cell
+    (alternating projections, to 1e-12), the row of t − 1 of each row (−1: none), and the
+    share of the differences' degrees of freedom the means leave, 1 − cells/differences
+    (the cells of all keys less the years they share): demeaning within cells of n firms
+    scales every autocovariance by about 1 − 1/n."""
     lag = lag_index(ids, times)
     prev = np.where(lag >= 0, x[np.maximum(lag, 0)], np.nan)
     d = np.where(lag >= 0, x - prev, np.nan)
@@ -95,7 +98,9 @@ def _demeaned_diffs(
         if np.max(np.abs(dd - before), initial=0.0) < 1e-12:
             break
     d[ok] = dd
-    return d, lag
+    n_cells = [int(np.count_nonzero(np.bincount(c))) for c in codes]
+    cells = n_cells[0] if len(codes) == 1 else sum(n_cells[1:]) - (len(codes) - 2) * n_cells[0]
+    return d, lag, max(1.0 - cells / max(dd.size, 1), 1e-9)
 
 
 def _lag_products(
@@ -127,7 +132,7 @@ def _diff_autocov(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Autocovariances (lags 0..max_lag) of the within-firm first differences of ``x``
     with each year's mean difference removed, and their pair counts."""
-    d, lag = _demeaned_diffs(x, ids, times)
+    d, lag, _ = _demeaned_diffs(x, ids, times)
     c, n, _ = _lag_products(d, lag, ids, max_lag)
     return c, n
 
@@ -162,9 +167,11 @@ def noise_var_ar1(
     −B ρ^{k−1} (k ≥ 2) and c_1 = −σ² − B, so σ² = −c_1 + c_2²/c_3, ρ = c_3/c_2. Used
     only when c_2 < 0, c_3 < 0 with a firm-clustered t of c_3 at most −``min_t``, 0 < ρ < 1
     and σ² ≥ 0; otherwise c_2 − c_1 (exact without the AR(1) part, too large with it), and
-    ``note`` says why."""
-    d, lag = _demeaned_diffs(x, ids, times, common)
+    ``note`` says why. The autocovariances are divided by the degrees-of-freedom share the
+    cell means leave (small cells shrink them)."""
+    d, lag, share = _demeaned_diffs(x, ids, times, common)
     c, n, se = _lag_products(d, lag, ids, 3)
+    c, se = c / share, se / share
     fallback = _random_walk_var(c, n)
     if not (n[3] > 0 and np.all(np.isfinite(c))):
         return NoiseFit(fallback, c, n, note="no differences three years apart")
