@@ -15,9 +15,8 @@ def main() -> None:
     cfg = snakemake.params.measures
     common = list(cfg["yjz"]["noise_common_shocks"])
     log = logging.getLogger("book_noise")
-    panel = pl.read_parquet(
-        snakemake.input[0], columns=["firm_id", "year", "ind2", "dep_rate", *common]
-    )
+    columns = list(dict.fromkeys(["firm_id", "year", "ind2", "dep_rate", *common]))
+    panel = pl.read_parquet(snakemake.input[0], columns=columns)
     out = book_noise(panel, cfg["industries"], common)
     log.info(
         "book noise in ln depreciation rate: variance %.5f (sd %.4f), model %s, rho %s, "
