@@ -307,3 +307,37 @@ def test_industry_concentration_is_on_the_whole_panel(tiny_run):
         industry_concentration_table(sample), on=["ind2", "year"], how="left"
     )
     assert (got["ind_conc"] - on_sample["ind_conc"]).abs().max() > 1e-3
+
+
+def test_cu_level_is_net_of_the_pooled_book_noise(tiny_run, base_config):
+    """The default YJZ level (``norm_method: deconvolved``): every industry's CU is
+    (δ/a)^(1/θ̂) with ln a the SIMEX 99th percentile of its ln δ net of the variance that
+    rule book_noise pooled over industries, which sets u higher than the plain quantile."""
+    import numpy as np
+
+    from cbec.measures.cu import level_ln_a
+
+    assert base_config["measures"]["yjz"]["norm_method"] == "deconvolved"
+    noise = json.loads((tiny_run / "results/measures/book_noise.json").read_text())
+    assert noise["var"] > 0 and noise["n_used"] > 0 and noise["model"] in ("ar1", "random_walk")
+    diag = pl.read_csv(tiny_run / "results/measures/diagnostics.csv", infer_schema_length=None)
+    theta = {
+        f"{int(g):02d}": t
+        for g, t in diag.filter(pl.col("measure") == "cu").select("ind2", "theta").iter_rows()
+        if t is not None
+    }
+    panel = pl.read_parquet(
+        tiny_run / "results/panel/panel.parquet", columns=["firm_id", "year", "ind2", "dep_rate"]
+    )
+    cu = pl.read_parquet(
+        tiny_run / "results/measures/cu.parquet", columns=["firm_id", "year", "cu"]
+    )
+    rows = panel.join(cu, on=["firm_id", "year"]).filter(pl.col("dep_rate") > 0)
+    checked = 0
+    for (g,), d in rows.filter(pl.col("ind2").is_in(list(theta))).group_by(["ind2"]):
+        th, lnd = theta[str(g)], np.log(d["dep_rate"].to_numpy())
+        ln_a = level_ln_a(lnd, th, "deconvolved", 0.99, 1.0, noise_var=noise["var"])
+        np.testing.assert_allclose(d["cu"].to_numpy(), np.exp((lnd - ln_a) / th), rtol=1e-9)
+        assert ln_a < level_ln_a(lnd, th, "quantile", 0.99, 1.0)
+        checked += 1
+    assert checked >= len(theta) - 1 >= 5
