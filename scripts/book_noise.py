@@ -20,7 +20,7 @@ def main() -> None:
     out = book_noise(panel, cfg["industries"], common)
     log.info(
         "book noise in ln depreciation rate: variance %.5f (sd %.4f), model %s, rho %s, "
-        "%d of %d firm-years (%d without a positive rate or a %s cell)%s",
+        "%d of %d firm-years (%d without a positive rate or a value of %s)%s",
         out["var"],
         out["sd"],
         out["model"],
@@ -28,7 +28,7 @@ def main() -> None:
         out["n_used"],
         out["n_rows"],
         out["n_dropped_no_rate_or_cell"],
-        " x ".join(common) or "year",
+        ", ".join(common) or "year",
         f"; AR(1) fit not used: {out['note']}" if out["note"] else "",
     )
     write_text_atomic(json.dumps(out, indent=2) + "\n", snakemake.output[0])
