@@ -127,16 +127,6 @@ def _lag_products(
     return c, n, se
 
 
-def _diff_autocov(
-    x: np.ndarray, ids: np.ndarray, times: np.ndarray, max_lag: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Autocovariances (lags 0..max_lag) of the within-firm first differences of ``x``
-    with each year's mean difference removed, and their pair counts."""
-    d, lag, _ = _demeaned_diffs(x, ids, times)
-    c, n, _ = _lag_products(d, lag, ids, max_lag)
-    return c, n
-
-
 def _random_walk_var(c: np.ndarray, n: np.ndarray) -> float:
     """c_2 − c_1 (−c_1 without pairs two years apart), at least 0; 0 without lag-1 pairs."""
     if not (n[1] > 0 and np.isfinite(c[1])):
@@ -150,7 +140,8 @@ def noise_var(x: np.ndarray, ids: np.ndarray, times: np.ndarray) -> NoiseFit:
     the firm and year of each row): c_2 − c_1 of the first differences (module docstring),
     −c_1 when no firm has differences two years apart, bounded below by 0; 0 when no firm
     has two consecutive differences."""
-    c, n = _diff_autocov(x, ids, times, 2)
+    d, lag, _ = _demeaned_diffs(x, ids, times)  # year means only
+    c, n, _ = _lag_products(d, lag, ids, 2)
     return NoiseFit(_random_walk_var(c, n), c, n)
 
 
