@@ -269,3 +269,20 @@ def test_book_noise_note_with_the_diagnostics():
         title="t", diagnostics=DIAG, book_noise=rw
     )
     assert "Book noise" not in R.build_report(title="t", diagnostics=DIAG)
+
+
+def test_yjz_theta_by_industry():
+    diag = DIAG.with_columns(
+        theta=pl.Series([None, None, 2.0, 1.8, 2.5]),
+        theta_se=pl.Series([None, None, 0.1, 0.2, 0.25]),
+        n_est=pl.Series([10, 12, 900, 40, 5000]),
+    )
+    tab = R.yjz_theta_table(diag)
+    assert tab["industry"].to_list() == ["13", "14", "15"]  # cu rows only
+    row = tab.row(0, named=True)
+    assert (row["theta"], row["s.e."], row["pool"], row["observations"]) == (2.0, 0.1, "none", 900)
+    assert (row["95 % low"], row["95 % high"]) == (1.8, 2.2)
+    page = build(diagnostics=diag)
+    assert "Yu–Jin–Zhang θ by industry" in page and "0.25" in page
+    assert "θ by industry" not in build()  # diagnostics without θ: no table
+    assert R.yjz_theta_table(DIAG).height == 0

@@ -60,11 +60,13 @@ class CUResult:
         ``investment``: rows with two lags left out of the moments because the investment of
         t − 1 is null, i.e. I/K unknown), n_lom_unknown (rows left out because a
         ``law_of_motion`` control of t − 1 is null), n_cu (rows with a CU), theta
-        (the θ used), beta_l, beta_k, phi (the group's own estimates, NaN if none),
+        (the θ used), theta_se (its firm-clustered standard error, ``dynamic`` only; that
+        of the pooled fit when it is used), beta_l, beta_k, phi (the group's own
+        estimates, NaN if none),
         first_stage_f (strength of ln δ_{t−1}; NaN for method "acf"), ln_a (implied level of
         the GHH function under the normalization), converged, fallback_used, message.
-    meta: method, whether the pooled estimate is valid and why not, its first-stage F, ρ and
-        n_iv_unknown.
+    meta: method, whether the pooled estimate is valid and why not, its first-stage F, ρ,
+        θ's standard error and n_iv_unknown.
     """
 
     cu: pl.Series
@@ -79,7 +81,9 @@ class _Fit:
     """One estimate of (β_l, β_k, φ): ``n`` estimation rows, convergence and its message,
     the instrument strength ``first_stage_f``, ρ of ``dynamic`` and ``n_iv_unknown`` (rows
     of ``dynamic`` with both lags left out of the moments: I/K of t − 1 unknown) and
-    ``n_lom_unknown`` (rows left out because a law-of-motion control of t − 1 is unknown)."""
+    ``n_lom_unknown`` (rows left out because a law-of-motion control of t − 1 is unknown);
+    ``theta_se``: the firm-clustered standard error of θ̂ (``dynamic`` only,
+    :func:`_theta_se`)."""
 
     n: int
     beta_l: float
@@ -91,6 +95,7 @@ class _Fit:
     rho: float = float("nan")
     n_iv_unknown: int = 0
     n_lom_unknown: int = 0
+    theta_se: float = float("nan")
 
     @property
     def theta(self) -> float:
@@ -163,6 +168,7 @@ class _Group(NamedTuple):
     zk: np.ndarray  # instrument of k_t aligned to row t (NaN where unknown; ``dynamic``)
     cell: np.ndarray  # stratum × year cell of each row (ints from 0): its own effect
     ctl: np.ndarray  # law-of-motion controls (n × c, c may be 0), NaN where unknown
+    ids: np.ndarray  # firm of each row (the clusters of θ̂'s standard error)
 
     def ols_start(self) -> np.ndarray:
         """OLS of va on (1, l, k, ln δ): start values of the GMM searches."""
@@ -199,7 +205,7 @@ def _fit(
     key = times if strata is None else np.char.add(strata.astype(str), times.astype(str))
     cell = np.unique(key, return_inverse=True)[1].astype(np.int64)
     ctl = np.empty((va.size, 0)) if ctl is None else ctl.reshape(va.size, -1)
-    g = _Group(va, lab, k, m, lnd, lag, idx, lag[idx], zk, cell, ctl)
+    g = _Group(va, lab, k, m, lnd, lag, idx, lag[idx], zk, cell, ctl, ids)
     if method == "dynamic":
         return _fit_dynamic(g, poly_degree, times)
     if method == "iv":
@@ -306,7 +312,7 @@ def _fit_dynamic(g: _Group, poly_degree: int, times: np.ndarray) -> _Fit:
     rate carries the book noise of t − 1, which is in the error). Rows whose ``kt``
     (``n_iv_unknown``) or d_{t−1} (``n_lom_unknown``) is unknown are left out of the
     moments, never given a made-up value."""
-    va, lab, k, m, lnd, lag, idx, lg, zk, cell, ctl = g
+    va, lab, k, m, lnd, lag, idx, lg, zk, cell, ctl, ids = g
     P = _poly(_standardize(np.column_stack([lab, k, m])), poly_degree)
     psi, gamma, _ = _stage1_iv(va, P, lnd, idx, lg, cell)
     r2 = idx[lag[lg] >= 0]
@@ -327,13 +333,14 @@ def _fit_dynamic(g: _Group, poly_degree: int, times: np.ndarray) -> _Fit:
     Z = _standardize(inst)
     X = np.column_stack([lab, k, lnd])
     # d_{t−1} enters ω_t − ρ ω_{t−1} with its own coefficient λ (not quasi-differenced)
-    solve = _rho_gmm(
+    arrays = (
         _demean(phi_hat[r], codes),
         _demean(phi_hat[l1], codes),
         _demean(np.column_stack([X[r], d1]), codes),
         _demean(np.column_stack([X[l1], np.zeros_like(d1)]), codes),
         Z,
     )
+    solve = _rho_gmm(*arrays)
     best = _rho_search(solve)
     if best is None:
         return _Fit(
@@ -344,7 +351,39 @@ def _fit_dynamic(g: _Group, poly_degree: int, times: np.ndarray) -> _Fit:
     f_stat = _partial_f(dl, Z, Z.shape[1] - 1, n_absorbed=int(codes.max()) + 1)
     msg = "ok" if conv else f"rho = {rho:.3f} on the boundary of (0, 1)"
     coef = (float(b[1]), float(b[2]), float(b[3]))
-    return _Fit(int(r.size), *coef, conv, msg, f_stat, rho, **unknown)
+    se = _theta_se(arrays, rho, b[1:], ids[r])
+    return _Fit(int(r.size), *coef, conv, msg, f_stat, rho, **unknown, theta_se=se)
+
+
+def _theta_se(
+    arrays: tuple[np.ndarray, ...], rho: float, b: np.ndarray, clusters: np.ndarray
+) -> float:
+    """Firm-clustered standard error of θ̂ = β̂_k / φ̂ from the second stage of
+    :func:`_fit_dynamic`: the GMM sandwich of (b, ρ) with the weight (Z'Z/n)⁻¹ of
+    :func:`_rho_gmm` (``arrays`` its inputs, cell effects partialled out; b = (β_l, β_k, φ,
+    λ…)), then the delta method. Stage 1 (ψ̂, γ̂) is taken as known, so the error is
+    somewhat understated (benchmarks/results/yjz_se.md measures it against the spread over
+    worlds). NaN when the sandwich is singular or φ̂ ≤ 0."""
+    y_t, y_l, X_t, X_l, Z = arrays
+    n = y_t.size
+    e = (y_t - rho * y_l) - (X_t - rho * X_l) @ b
+    G = -np.column_stack([Z.T @ (X_t - rho * X_l), Z.T @ (y_l - X_l @ b)]) / n
+    W = np.linalg.pinv(Z.T @ Z / n)
+    codes = np.unique(clusters, return_inverse=True)[1]
+    s = np.column_stack([np.bincount(codes, weights=z * e) for z in Z.T])
+    omega = s.T @ s / n**2
+    try:
+        bread = np.linalg.inv(G.T @ W @ G)
+    except np.linalg.LinAlgError:
+        return float("nan")
+    V = bread @ G.T @ W @ omega @ W @ G @ bread
+    bk, phi = b[1], b[2]
+    if not phi > 0:
+        return float("nan")
+    grad = np.zeros(V.shape[0])
+    grad[1], grad[2] = 1.0 / phi, -bk / phi**2
+    var = float(grad @ V @ grad)
+    return float(np.sqrt(var)) if var >= 0 else float("nan")
 
 
 def _rho_gmm(
@@ -575,6 +614,7 @@ def _result(
             "pooled_message": pooled_msg,
             "pooled_first_stage_f": pooled.first_stage_f,
             "pooled_rho": pooled.rho,
+            "pooled_theta_se": pooled.theta_se if pooled_ok else float("nan"),
             "pooled_n_iv_unknown": pooled.n_iv_unknown,
             "pooled_n_lom_unknown": pooled.n_lom_unknown,
             "law_of_motion": list(law_of_motion),
@@ -608,7 +648,8 @@ def _cu_by_group(
             ln_a = level(sel, theta)
             cu[sel] = utilization(data.lnd[sel], ln_a, theta, cap)
         n_cu = int(sel.sum()) if np.isfinite(theta) else 0
-        rows.append(_group_row(g, fit, n_cu, theta, ln_a, fallback, msg))
+        se = (pooled if fallback else fit).theta_se if np.isfinite(theta) else float("nan")
+        rows.append(_group_row(g, fit, n_cu, (theta, se), ln_a, fallback, msg))
     return cu, rows
 
 
@@ -619,6 +660,7 @@ _BY_GROUP_SCHEMA = {
     "n_lom_unknown": pl.Int64,
     "n_cu": pl.Int64,
     "theta": pl.Float64,
+    "theta_se": pl.Float64,
     "beta_l": pl.Float64,
     "beta_k": pl.Float64,
     "phi": pl.Float64,
@@ -767,16 +809,23 @@ def _choose_theta(
 
 
 def _group_row(
-    g: str, fit: _Fit, n_cu: int, theta: float, ln_a: float, fallback: bool, msg: str
+    g: str,
+    fit: _Fit,
+    n_cu: int,
+    theta: tuple[float, float],
+    ln_a: float,
+    fallback: bool,
+    msg: str,
 ) -> dict[str, object]:
-    """One row of ``by_group``."""
+    """One row of ``by_group`` (``theta``: the θ used and its standard error)."""
     return {
         "group": g,
         "n": fit.n,
         "n_iv_unknown": fit.n_iv_unknown,
         "n_lom_unknown": fit.n_lom_unknown,
         "n_cu": n_cu,
-        "theta": float(theta),
+        "theta": float(theta[0]),
+        "theta_se": float(theta[1]),
         "beta_l": fit.beta_l,
         "beta_k": fit.beta_k,
         "phi": fit.phi,
@@ -893,6 +942,7 @@ def cu_yjz(
         message=message if valid else f"invalid YJZ estimate: {message}",
         diag={
             "theta": float(res.theta) if valid else float("nan"),
+            "theta_se": float(res.meta.get("pooled_theta_se", np.nan)) if valid else float("nan"),
             "b_l": float(res.coef.get("beta_l", np.nan)),
             "b_k": float(res.coef.get("beta_k", np.nan)),
         },

@@ -31,6 +31,7 @@ DIAGNOSTICS_SCHEMA: dict[str, pl.DataType] = {
     "sigma2": pl.Float64(),  # SFA sigma_u^2 + sigma_v^2
     "skewness": pl.Float64(),  # SFA OLS residual skewness (own industry's fit)
     "theta": pl.Float64(),  # YJZ depreciation-utilization elasticity
+    "theta_se": pl.Float64(),  # its firm-clustered standard error (second stage)
     "elapsed_s": pl.Float64(),
     "message": pl.String(),
 }

@@ -26,13 +26,19 @@ from .writer import DEPRECIATION_BLANK
 
 
 def world_panel(
-    n_firms_2001: int, seed: int, production: dict[str, Any], pim_delta: float = 0.09
+    n_firms_2001: int,
+    seed: int,
+    production: dict[str, Any],
+    pim_delta: float = 0.09,
+    overrides: dict[str, dict[str, Any]] | None = None,
 ) -> pl.DataFrame:
     """Panel of a world with ``n_firms_2001`` firms in 2001 and the ``production``
-    parameters overridden (e.g. ``materials_util_elasticity``, ``dep_theta``)."""
-    p = resolve_params(
-        {"presets": {"tiny": {"n_firms_2001": n_firms_2001}}, "production": production}, "tiny"
-    )
+    parameters overridden (e.g. ``materials_util_elasticity``, ``dep_theta``);
+    ``overrides``: other sections' parameters, e.g. ``{"effects": {"tau_tfp": 0.0}}``."""
+    cfg = {"presets": {"tiny": {"n_firms_2001": n_firms_2001}}, "production": production}
+    for section, values in (overrides or {}).items():
+        cfg[section] = {**cfg.get(section, {}), **values}
+    p = resolve_params(cfg, "tiny")
     sim = simulate(p, seed, streams(seed))
     w, a = sim.world, sim.world.arr
     fi, ti = np.nonzero(w.in_asif)
