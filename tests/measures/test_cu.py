@@ -513,3 +513,24 @@ def test_theta_standard_error_only_for_dynamic(panel: pl.DataFrame) -> None:
     res = _fit(panel, group="ind2", method="iv")
     assert np.isnan(res.meta["pooled_theta_se"])
     assert res.by_group["theta_se"].is_nan().all()
+
+
+def test_imprecise_group_theta_falls_back_to_the_pooled_one() -> None:
+    """A group whose own θ̂ is within 2 s.e. of zero (``max_theta_rel_se`` 0.5) takes the
+    pooled θ, like an invalid one; without the limit it keeps its own (seed 62: 97 firms in
+    group 34, its own θ̂ 3.93 with s.e. 4.13)."""
+    df = simulate_panel(4000, seed=62, omega_alpha=0.0, u_firm_sd=0.15, mat_util=0.3)
+    df = df.filter((pl.col("ind2") == "17") | (pl.col("firm") % 20 == 0))
+    kw = {"group": "ind2", "method": "dynamic", "law_of_motion": LOM}
+    own = _fit(df, **kw).by_group.row(1, named=True)
+    assert own["group"] == "34" and not own["fallback_used"]
+    assert own["theta_se"] > 0.5 * own["theta"]
+    res = _fit(df, **kw, max_theta_rel_se=0.5)
+    row = res.by_group.row(1, named=True)
+    assert row["fallback_used"] and "imprecise" in row["message"], row
+    assert row["theta"] == pytest.approx(res.theta)
+    assert row["theta_se"] == pytest.approx(res.meta["pooled_theta_se"])
+    big = res.by_group.row(0, named=True)  # precise enough: its own θ̂
+    assert not big["fallback_used"] and big["theta_se"] < 0.5 * big["theta"]
+    with pytest.raises(ValueError, match="max_theta_rel_se"):
+        _fit(df, **kw, max_theta_rel_se=0.0)

@@ -463,9 +463,15 @@ def _fit_acf(g: _Group, poly_degree: int, markov_degree: int) -> _Fit:
     return _Fit(nn, bl, bk, phi, conv, _message(fval, conv), float("nan"))
 
 
-def _valid(fit: _Fit, theta_bounds: tuple[float, float], min_f: float) -> tuple[bool, str]:
+def _valid(
+    fit: _Fit,
+    theta_bounds: tuple[float, float],
+    min_f: float,
+    max_rel_se: float | None = None,
+) -> tuple[bool, str]:
     """Whether ``fit`` is usable (finite φ > 0, β_k > 0, θ within ``theta_bounds``, F of the
-    instrument of ln δ at least ``min_f``, converged), and why not."""
+    instrument of ln δ at least ``min_f``, converged, and, where θ has a standard error, that
+    error at most ``max_rel_se`` · θ), and why not."""
     if not np.isfinite(fit.phi):
         return False, fit.message
     if np.isfinite(fit.first_stage_f) and fit.first_stage_f < min_f:
@@ -479,6 +485,10 @@ def _valid(fit: _Fit, theta_bounds: tuple[float, float], min_f: float) -> tuple[
         return False, f"theta = {th:.3f} outside {theta_bounds}"
     if not fit.converged:
         return False, fit.message
+    if max_rel_se is not None and np.isfinite(fit.theta_se) and fit.theta_se > max_rel_se * th:
+        return False, (
+            f"theta = {th:.3f} imprecise (s.e. {fit.theta_se:.3f} > {max_rel_se:g} x theta)"
+        )
     return True, "ok"
 
 
@@ -550,6 +560,7 @@ def estimate_cu_yjz(
     norm_method: str = "quantile",
     cap: float | None = None,
     noise_var: float | None = None,
+    max_theta_rel_se: float | None = None,
 ) -> CUResult:
     """Capacity utilization u (utilized / installed capital) by the YJZ (2018) method. The
     model, the estimators and the role of every argument: docs/methods.md, "Capacity
@@ -564,8 +575,11 @@ def estimate_cu_yjz(
     (default ``group``): the column whose values get their own year effects when pooled.
     The level a is pinned per group by :func:`level_ln_a` (``norm_*``; ``noise_var`` the
     book noise variance of ``deconvolved``, None: estimated per group); ``cap``: u ≤ cap
-    (None: no cap)."""
+    (None: no cap). ``max_theta_rel_se``: a fit whose θ̂ has a standard error above this
+    share of θ̂ is invalid (``dynamic``; None: no limit)."""
     _check_arguments(method, norm_method, norm_quantile, norm_value, theta_bounds, cap)
+    if max_theta_rel_se is not None and not max_theta_rel_se > 0:
+        raise ValueError(f"max_theta_rel_se must be positive or None, got {max_theta_rel_se}")
     if law_of_motion and method != "dynamic":
         raise ValueError(f"law_of_motion needs method 'dynamic', got {method!r}")
     roles = dict(va=va, labor=labor, capital=capital, proxy=proxy, investment=investment)
@@ -580,7 +594,7 @@ def estimate_cu_yjz(
         return data.fit(mask, poly_degree, markov_degree, method)
 
     def valid(fit: _Fit) -> tuple[bool, str]:
-        return _valid(fit, theta_bounds, min_first_stage_f)
+        return _valid(fit, theta_bounds, min_first_stage_f, max_theta_rel_se)
 
     def level(sel: np.ndarray, theta: float) -> float:
         lnd, ids, times = data.lnd[sel], data.ids[sel], data.times[sel]
@@ -889,7 +903,8 @@ def cu_yjz(
     force. The industries of a fallback pool
     each have their own year effects (``strata="ind2"``).
     An invalid estimate (phi <= 0, beta_k <= 0, theta outside ``theta_bounds``, weak
-    instrument, not converged, too few lagged rows) is a failure here (the driver then tries
+    instrument, not converged, too few lagged rows, theta's standard error above
+    ``max_theta_rel_se`` of theta) is a failure here (the driver then tries
     its fallback pools, and leaves the industry's CU null when they fail too).
     """
     y = cfg["yjz"]
@@ -914,6 +929,7 @@ def cu_yjz(
         poly_degree=cfg["poly_degree"],
         method=y["method"],
         min_first_stage_f=y["min_f"],
+        max_theta_rel_se=y.get("max_theta_rel_se"),
     )
     valid = bool(res.meta.get("pooled_valid", False))
     row = res.by_group.row(0, named=True) if res.by_group.height else {}
