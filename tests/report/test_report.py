@@ -273,14 +273,15 @@ def test_book_noise_note_with_the_diagnostics():
 
 def test_yjz_theta_by_industry():
     diag = DIAG.with_columns(
-        theta=pl.Series([None, None, 2.0, 1.8, 2.5]),
-        theta_se=pl.Series([None, None, 0.1, 0.2, 0.25]),
+        theta=pl.Series([None, None, 2.0, 1.8, None]),
+        theta_se=pl.Series([None, None, 0.1, 0.25, None]),
         n_est=pl.Series([10, 12, 900, 40, 5000]),
     )
     tab = R.yjz_theta_table(diag)
-    assert tab["industry"].to_list() == ["13", "14", "15"]  # cu rows only
+    assert tab["industry"].to_list() == ["13", "14"]  # cu rows with a θ only
     row = tab.row(0, named=True)
-    assert (row["theta"], row["s.e."], row["pool"], row["observations"]) == (2.0, 0.1, "none", 900)
+    assert (row["theta"], row["s.e."], row["observations"]) == (2.0, 0.1, 900)
+    assert row["fallback"] == "none" and tab["fallback"][1] == "group"
     assert (row["95 % low"], row["95 % high"]) == (1.8, 2.2)
     page = build(diagnostics=diag)
     assert "Yu–Jin–Zhang θ by industry" in page and "0.25" in page

@@ -82,8 +82,8 @@ class _Fit:
     the instrument strength ``first_stage_f``, ρ of ``dynamic`` and ``n_iv_unknown`` (rows
     of ``dynamic`` with both lags left out of the moments: I/K of t − 1 unknown) and
     ``n_lom_unknown`` (rows left out because a law-of-motion control of t − 1 is unknown);
-    ``theta_se``: the firm-clustered standard error of θ̂ (``dynamic`` only,
-    :func:`_theta_se`)."""
+    ``theta_se``: the firm-clustered standard error of θ̂ (``dynamic`` only, ``has_se``;
+    :func:`_theta_se`, NaN where it cannot be computed)."""
 
     n: int
     beta_l: float
@@ -96,6 +96,7 @@ class _Fit:
     n_iv_unknown: int = 0
     n_lom_unknown: int = 0
     theta_se: float = float("nan")
+    has_se: bool = False  # the method computes θ's standard error (``dynamic``)
 
     @property
     def theta(self) -> float:
@@ -352,7 +353,7 @@ def _fit_dynamic(g: _Group, poly_degree: int, times: np.ndarray) -> _Fit:
     msg = "ok" if conv else f"rho = {rho:.3f} on the boundary of (0, 1)"
     coef = (float(b[1]), float(b[2]), float(b[3]))
     se = _theta_se(arrays, rho, b[1:], ids[r])
-    return _Fit(int(r.size), *coef, conv, msg, f_stat, rho, **unknown, theta_se=se)
+    return _Fit(int(r.size), *coef, conv, msg, f_stat, rho, **unknown, theta_se=se, has_se=True)
 
 
 def _theta_se(
@@ -361,9 +362,10 @@ def _theta_se(
     """Firm-clustered standard error of θ̂ = β̂_k / φ̂ from the second stage of
     :func:`_fit_dynamic`: the GMM sandwich of (b, ρ) with the weight (Z'Z/n)⁻¹ of
     :func:`_rho_gmm` (``arrays`` its inputs, cell effects partialled out; b = (β_l, β_k, φ,
-    λ…)), then the delta method. Stage 1 (ψ̂, γ̂) is taken as known, so the error is
-    somewhat understated (benchmarks/results/yjz_se.md measures it against the spread over
-    worlds). NaN when the sandwich is singular or φ̂ ≤ 0."""
+    λ…)) with the small-sample factor G/(G − 1) of G clusters, then the delta method.
+    Stage 1 (ψ̂, γ̂) is taken as known, so the error is somewhat understated
+    (benchmarks/results/yjz_se.md measures it against the spread over worlds). NaN when the
+    sandwich is singular or φ̂ ≤ 0."""
     y_t, y_l, X_t, X_l, Z = arrays
     n = y_t.size
     e = (y_t - rho * y_l) - (X_t - rho * X_l) @ b
@@ -371,7 +373,8 @@ def _theta_se(
     W = np.linalg.pinv(Z.T @ Z / n)
     codes = np.unique(clusters, return_inverse=True)[1]
     s = np.column_stack([np.bincount(codes, weights=z * e) for z in Z.T])
-    omega = s.T @ s / n**2
+    n_clusters = s.shape[0]
+    omega = s.T @ s / n**2 * n_clusters / max(n_clusters - 1, 1)
     try:
         bread = np.linalg.inv(G.T @ W @ G)
     except np.linalg.LinAlgError:
@@ -470,8 +473,8 @@ def _valid(
     max_rel_se: float | None = None,
 ) -> tuple[bool, str]:
     """Whether ``fit`` is usable (finite φ > 0, β_k > 0, θ within ``theta_bounds``, F of the
-    instrument of ln δ at least ``min_f``, converged, and, where θ has a standard error, that
-    error at most ``max_rel_se`` · θ), and why not."""
+    instrument of ln δ at least ``min_f``, converged, and, where the method computes θ's
+    standard error, that error finite and at most ``max_rel_se`` · θ), and why not."""
     if not np.isfinite(fit.phi):
         return False, fit.message
     if np.isfinite(fit.first_stage_f) and fit.first_stage_f < min_f:
@@ -485,9 +488,11 @@ def _valid(
         return False, f"theta = {th:.3f} outside {theta_bounds}"
     if not fit.converged:
         return False, fit.message
-    if max_rel_se is not None and np.isfinite(fit.theta_se) and fit.theta_se > max_rel_se * th:
+    if max_rel_se is not None and fit.has_se and not fit.theta_se <= max_rel_se * th:
         return False, (
             f"theta = {th:.3f} imprecise (s.e. {fit.theta_se:.3f} > {max_rel_se:g} x theta)"
+            if np.isfinite(fit.theta_se)
+            else f"theta = {th:.3f}: its standard error cannot be computed"
         )
     return True, "ok"
 

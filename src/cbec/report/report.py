@@ -321,21 +321,22 @@ def diagnostics_summary(diag: pl.DataFrame) -> pl.DataFrame:
 
 def yjz_theta_table(diag: pl.DataFrame) -> pl.DataFrame:
     """Per industry: the Yu–Jin–Zhang θ̂ used for its CU, the firm-clustered standard error,
-    the 95 % interval θ̂ ± 1.96 s.e., the pool it was estimated on and its observations
-    (empty when the diagnostics have no ``cu`` rows with θ)."""
+    the 95 % interval θ̂ ± 1.96 s.e., the fallback level of the estimate (none: its own
+    data) and its observations; industries without a θ are left out (empty when no ``cu``
+    row has one)."""
     need = {"ind2", "measure", "theta", "theta_se", "fallback", "n_est"}
     if diag.height == 0 or not need <= set(diag.columns):
         return pl.DataFrame()
     th, se = pl.col("theta").cast(pl.Float64), pl.col("theta_se").cast(pl.Float64)
     return (
-        diag.filter(pl.col("measure") == "cu")
+        diag.filter((pl.col("measure") == "cu") & th.is_not_null() & th.is_not_nan())
         .select(
             pl.col("ind2").cast(pl.String).alias("industry"),
             th.round(3).alias("theta"),
             se.round(3).alias("s.e."),
             (th - 1.96 * se).round(2).alias("95 % low"),
             (th + 1.96 * se).round(2).alias("95 % high"),
-            pl.col("fallback").cast(pl.String).alias("pool"),
+            pl.col("fallback").cast(pl.String),
             pl.col("n_est").cast(pl.Int64).alias("observations"),
         )
         .sort("industry")
@@ -503,8 +504,8 @@ def _theta_html(diag: pl.DataFrame) -> str:
         return ""
     return (
         "<h3>Yu–Jin–Zhang θ by industry</h3>"
-        '<p class="note">θ of δ = a·u<sup>θ</sup> used for each industry\'s CU (pool: none = '
-        "its own data; group / all = a pooled estimate), with the firm-clustered standard "
+        '<p class="note">θ of δ = a·u<sup>θ</sup> used for each industry\'s CU (fallback: none '
+        "= its own data; group / all = a pooled estimate), with the firm-clustered standard "
         "error of the second stage (the first stage taken as known). CU effects scale "
         "roughly with 1/θ, so a θ̂ 10 % low raises them by about 10 % "
         "(docs/methods.md).</p>" + frame_to_html(tab)
