@@ -963,7 +963,7 @@ def cu_yjz(
         message=message if valid else f"invalid YJZ estimate: {message}",
         diag={
             "theta": float(res.theta) if valid else float("nan"),
-            "theta_se": float(res.meta.get("pooled_theta_se", np.nan)) if valid else float("nan"),
+            "theta_se": float(res.meta["pooled_theta_se"]),  # NaN unless valid
             "b_l": float(res.coef.get("beta_l", np.nan)),
             "b_k": float(res.coef.get("beta_k", np.nan)),
         },
