@@ -160,6 +160,8 @@ def validate_config(
                 msg = f"unknown key '{key.split('.')[-1]}' (misspelled?)"
             elif e.validator == "required":
                 msg = "required key is missing"
+            elif e.validator == "const" and "description" in e.schema:
+                msg = f"{e.message}: {e.schema['description']}"
             else:
                 msg = e.message
             where = key_source(key, files, config) if files else source
@@ -213,13 +215,15 @@ def apply_defaults(config: dict) -> dict:
     ``measures.industries`` defaults to the 2-digit CIC manufacturing industries
     (:data:`cbec.industries.CIC_MANUFACTURING`, as in ASIF and the synthetic world);
     ``measures.yjz.law_of_motion_controls`` to ``[platform]`` (docs/methods.md),
-    ``measures.yjz.max_theta_rel_se`` to null (no limit). With
+    ``measures.yjz.max_theta_rel_se`` to null (no limit), ``measures.yjz.level_control`` to
+    false. With
     synthetic inputs, ``inputs.customs_by_year`` gains the years the world writes as GBK CSV
     (:func:`synthetic_csv_inputs`; an entry given in the config wins); its keys become ints.
     """
     config["measures"].setdefault("industries", list(CIC_MANUFACTURING))
     config["measures"]["yjz"].setdefault("law_of_motion_controls", ["platform"])
     config["measures"]["yjz"].setdefault("max_theta_rel_se", None)
+    config["measures"]["yjz"].setdefault("level_control", False)
     inputs = config["inputs"]
     by_year = {int(y): p for y, p in inputs.get("customs_by_year", {}).items()}
     if inputs["source"] == "synthetic":

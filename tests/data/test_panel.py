@@ -11,6 +11,7 @@ from polars.testing import assert_frame_equal
 
 from cbec.data.panel import (
     IDENTIFIERS,
+    LEVEL_STEP,
     assemble_panel,
     capital_counts,
     perpetual_inventory,
@@ -336,3 +337,18 @@ def test_sort_firm_year_copies_only_when_unsorted():
     assert sort_firm_year(ordered) is ordered
     for unsorted in (panel.sort("year", "firm_id"), ordered.reverse()):
         assert_frame_equal(sort_firm_year(unsorted), ordered)
+
+
+def test_level_derivative_is_the_stocks_response_to_the_level_of_the_book_rates():
+    out = perpetual_inventory(_two_firms(22.5), delta=0.09, in_use=True).sort("firm_id", "year")
+    d = out["ln_k_use_dlevel"].to_numpy().reshape(2, 3)
+    # 2001 and 2002 produce with the start value, which no rate has touched yet
+    assert d[:, :2] == pytest.approx(np.zeros((2, 2)))
+    # 2003: 80 (1 − r λ s) + 20 with λ = 24 / (0.2 · 80) and every rate times s = 1.01
+    lam = 24.0 / (0.2 * 80.0)
+    for i, r in enumerate([0.05, 0.15]):
+        k1 = 80.0 * (1 - r * lam) + 20
+        k2 = 80.0 * (1 - r * lam * (1 + LEVEL_STEP)) + 20
+        assert d[i, 2] == pytest.approx((np.log(k2) - np.log(k1)) / np.log1p(LEVEL_STEP))
+    # wear lowers the stock, the more so the harder the plant is run
+    assert d[1, 2] < d[0, 2] < 0

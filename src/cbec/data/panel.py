@@ -9,6 +9,7 @@ year's price.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import polars as pl
@@ -80,7 +81,10 @@ def perpetual_inventory(
     not the year's investment, the proxy Olley–Pakes inverts for ω_t).
 
     ``in_use``: also ``real_capital_use``, the same accumulation with each firm-year's own
-    depreciation rate (:func:`_in_use_step`; needs ``depreciation`` and ``ind2``).
+    depreciation rate (:func:`_in_use_step`; needs ``depreciation`` and ``ind2``), and
+    ``ln_k_use_dlevel``: ∂ ln K_use / ∂ ln m, how its log moves when the level of every book
+    rate is m times the one the accounts give (m = 1 + :data:`LEVEL_STEP`, a forward
+    difference); the control of ``measures.yjz.level_control`` (docs/methods.md).
 
     A firm-year whose Δorig is unknown (its own or the previous year's ``fixed_assets_orig``
     missing) restarts the stock from net/P like a first year: the year's investment is
@@ -126,6 +130,9 @@ def _capital_stocks(df: pl.DataFrame, delta: float, in_use: bool, flags: bool) -
             narrow, lambda part: _in_use_step(part, delta), ["real_capital", "pim_rate"]
         ).rename({"real_capital": "real_capital_use"})
         out = out.join(use, on=keys, how="left", maintain_order="left")
+        out = out.join(
+            _level_derivative(narrow, delta, use), on=keys, how="left", maintain_order="left"
+        )
     inv = narrow.select(
         *keys,
         pl.when((pl.col("_inv") > 0) & (pl.col("_inv_span") == 1))
@@ -135,6 +142,27 @@ def _capital_stocks(df: pl.DataFrame, delta: float, in_use: bool, flags: bool) -
     out = inv.join(out, on=keys, how="left", maintain_order="left").drop(keys)
     out = out.select(pl.all().exclude("real_investment"), "real_investment")
     return out if flags else out.drop("pim_start", "pim_rate", strict=False)
+
+
+# the relative step of the level of the book rates in ``ln_k_use_dlevel``
+LEVEL_STEP = 0.01
+
+
+def _level_derivative(narrow: pl.DataFrame, delta: float, use: pl.DataFrame) -> pl.DataFrame:
+    """firm_id, year and ``ln_k_use_dlevel``: (ln K_use at the book rates' level times
+    1 + :data:`LEVEL_STEP` − ln K_use) / ln(1 + :data:`LEVEL_STEP`); null where either
+    stock is not positive."""
+    bumped = _accumulate(
+        narrow, lambda part: _in_use_step(part, delta, 1 + LEVEL_STEP), ["real_capital"]
+    )
+    both = use.select("firm_id", "year", "real_capital_use").join(
+        bumped, on=["firm_id", "year"], how="left"
+    )
+    ok = (pl.col("real_capital") > 0) & (pl.col("real_capital_use") > 0)
+    diff = pl.col("real_capital").log() - pl.col("real_capital_use").log()
+    return both.select(
+        "firm_id", "year", pl.when(ok).then(diff / math.log1p(LEVEL_STEP)).alias("ln_k_use_dlevel")
+    )
 
 
 def capital_counts(df: pl.DataFrame) -> pl.DataFrame:
@@ -218,7 +246,7 @@ def _fixed_step(part: pl.DataFrame, delta: float) -> pl.DataFrame:
     )
 
 
-def _in_use_step(part: pl.DataFrame, delta: float) -> pl.DataFrame:
+def _in_use_step(part: pl.DataFrame, delta: float, scale: float = 1.0) -> pl.DataFrame:
     """One year of the perpetual inventory with depreciation in use (Yu–Jin–Zhang).
 
     The firm's rate is its book rate ``depreciation / fixed_assets_orig`` (the YJZ proxy of
@@ -228,7 +256,7 @@ def _in_use_step(part: pl.DataFrame, delta: float) -> pl.DataFrame:
     firm-to-firm variation from each firm's rate (book amounts of old firms are at historical
     cost; their rates are not). A missing or non-positive book rate (ASIF 2008–2010) carries
     the firm's last rate forward, ``delta`` before any (``pim_rate``: book | carried |
-    default)."""
+    default). ``scale``: every book rate times this (:func:`_level_derivative`)."""
     gap = pl.col("year") - pl.col("year_k")
     r_prev = pl.col("r_prev").fill_null(delta)
     begin = pl.when(_FIRST).then(_START).otherwise(pl.col("k_prev") * (1 - r_prev) ** (gap - 1))
@@ -237,7 +265,7 @@ def _in_use_step(part: pl.DataFrame, delta: float) -> pl.DataFrame:
     level = pl.when(ok).then(pl.col("depreciation") / pl.col("capital_deflator")).sum().over(
         "ind2"
     ) / pl.when(ok).then(book * begin).sum().over("ind2")
-    rate = pl.when(ok).then((book * level).clip(0.0, 0.95)).otherwise(r_prev)
+    rate = pl.when(ok).then((book * level * scale).clip(0.0, 0.95)).otherwise(r_prev)
     # the state keeps null until the firm has a book rate of its own (then "default" again)
     own = pl.when(ok).then(rate).otherwise(pl.col("r_prev"))
     source = (

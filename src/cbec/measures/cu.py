@@ -97,6 +97,7 @@ class _Fit:
     n_lom_unknown: int = 0
     theta_se: float = float("nan")
     has_se: bool = False  # the method computes θ's standard error (``dynamic``)
+    level_coef: float = float("nan")  # γ̂ of the level control (``dynamic`` with one)
 
     @property
     def theta(self) -> float:
@@ -170,6 +171,7 @@ class _Group(NamedTuple):
     cell: np.ndarray  # stratum × year cell of each row (ints from 0): its own effect
     ctl: np.ndarray  # law-of-motion controls (n × c, c may be 0), NaN where unknown
     ids: np.ndarray  # firm of each row (the clusters of θ̂'s standard error)
+    dlev: np.ndarray | None = None  # ∂ ln k / ∂ ln(depreciation level) (``dynamic``)
 
     def ols_start(self) -> np.ndarray:
         """OLS of va on (1, l, k, ln δ): start values of the GMM searches."""
@@ -192,12 +194,14 @@ def _fit(
     ir: np.ndarray | None = None,
     strata: np.ndarray | None = None,
     ctl: np.ndarray | None = None,
+    dlev: np.ndarray | None = None,
 ) -> _Fit:
     """ACF-style estimation of (β_l, β_k, φ) on one group (inputs finite; ``ir`` the
     investment rate I/K, NaN where unknown, used by ``dynamic`` only: the instrument of k_t
     is ``ir`` of t − 1, or k_t itself without ``ir``; ``strata``: labels of the pooled
     groups, each with its own year effects in ``dynamic``, one stratum without; ``ctl``:
-    law-of-motion controls of ``dynamic``, n × c, NaN where unknown)."""
+    law-of-motion controls of ``dynamic``, n × c, NaN where unknown; ``dlev``: the level
+    control of ``dynamic``, see :func:`_fit_dynamic`)."""
     lag = lag_index(ids, times)
     idx = np.flatnonzero(lag >= 0)
     if idx.size < _MIN_OBS:
@@ -206,7 +210,7 @@ def _fit(
     key = times if strata is None else np.char.add(strata.astype(str), times.astype(str))
     cell = np.unique(key, return_inverse=True)[1].astype(np.int64)
     ctl = np.empty((va.size, 0)) if ctl is None else ctl.reshape(va.size, -1)
-    g = _Group(va, lab, k, m, lnd, lag, idx, lag[idx], zk, cell, ctl, ids)
+    g = _Group(va, lab, k, m, lnd, lag, idx, lag[idx], zk, cell, ctl, ids, dlev)
     if method == "dynamic":
         return _fit_dynamic(g, poly_degree, times)
     if method == "iv":
@@ -312,9 +316,15 @@ def _fit_dynamic(g: _Group, poly_degree: int, times: np.ndarray) -> _Fit:
     ``g.zk``: k_t itself or the investment rate of t − 1 (capital depreciated at the book
     rate carries the book noise of t − 1, which is in the error). Rows whose ``kt``
     (``n_iv_unknown``) or d_{t−1} (``n_lom_unknown``) is unknown are left out of the
-    moments, never given a made-up value."""
-    va, lab, k, m, lnd, lag, idx, lg, zk, cell, ctl, ids = g
-    P = _poly(_standardize(np.column_stack([lab, k, m])), poly_degree)
+    moments, never given a made-up value.
+
+    ``g.dlev`` (the level control D = ∂k/∂ln m of ``ln_k_use_dlevel``): capital whose
+    depreciation level is m times the true one is k − ln m·D to first order, so D enters
+    stage 1's polynomial and stage 2 with its own coefficient γ (= −β_k·ln m), instrumented
+    by D_{t−1}; θ̂ then does not rest on the accounts' level (docs/methods.md)."""
+    va, lab, k, m, lnd, lag, idx, lg, zk, cell, ctl, ids, dlev = g
+    extra = [] if dlev is None else [dlev]
+    P = _poly(_standardize(np.column_stack([lab, k, m, *extra])), poly_degree)
     psi, gamma, _ = _stage1_iv(va, P, lnd, idx, lg, cell)
     r2 = idx[lag[lg] >= 0]
     iv_ok = np.isfinite(zk[r2])
@@ -330,9 +340,11 @@ def _fit_dynamic(g: _Group, poly_degree: int, times: np.ndarray) -> _Fit:
     phi_hat = psi + gamma * lnd
     codes = np.unique(cell[r], return_inverse=True)[1]
     d1 = ctl[l1]
-    inst = _demean(np.column_stack([d1, zk[r], k[l1], lab[l1], psi[l2], lnd[l2]]), codes)
+    # ln δ_{t−2} last: the partial F below is its
+    zd = [x[l1] for x in extra]
+    inst = _demean(np.column_stack([d1, zk[r], k[l1], lab[l1], psi[l2], *zd, lnd[l2]]), codes)
     Z = _standardize(inst)
-    X = np.column_stack([lab, k, lnd])
+    X = np.column_stack([lab, k, lnd, *extra])
     # d_{t−1} enters ω_t − ρ ω_{t−1} with its own coefficient λ (not quasi-differenced)
     arrays = (
         _demean(phi_hat[r], codes),
@@ -353,7 +365,19 @@ def _fit_dynamic(g: _Group, poly_degree: int, times: np.ndarray) -> _Fit:
     msg = "ok" if conv else f"rho = {rho:.3f} on the boundary of (0, 1)"
     coef = (float(b[1]), float(b[2]), float(b[3]))
     se = _theta_se(arrays, rho, b[1:], ids[r])
-    return _Fit(int(r.size), *coef, conv, msg, f_stat, rho, **unknown, theta_se=se, has_se=True)
+    gam = float(b[4]) if extra else float("nan")
+    return _Fit(
+        int(r.size),
+        *coef,
+        conv,
+        msg,
+        f_stat,
+        rho,
+        **unknown,
+        theta_se=se,
+        has_se=True,
+        level_coef=gam,
+    )
 
 
 def _theta_se(
@@ -566,6 +590,7 @@ def estimate_cu_yjz(
     cap: float | None = None,
     noise_var: float | None = None,
     max_theta_rel_se: float | None = None,
+    level_control: str | None = None,
 ) -> CUResult:
     """Capacity utilization u (utilized / installed capital) by the YJZ (2018) method. The
     model, the estimators and the role of every argument: docs/methods.md, "Capacity
@@ -581,15 +606,21 @@ def estimate_cu_yjz(
     The level a is pinned per group by :func:`level_ln_a` (``norm_*``; ``noise_var`` the
     book noise variance of ``deconvolved``, None: estimated per group); ``cap``: u ≤ cap
     (None: no cap). ``max_theta_rel_se``: a fit whose θ̂ has a standard error above this
-    share of θ̂ is invalid (``dynamic``; None: no limit)."""
+    share of θ̂ is invalid (``dynamic``; None: no limit). ``level_control``: the column of
+    ∂k/∂ln(depreciation level) (``ln_k_use_dlevel``) that makes θ̂ free of the level of the
+    capital's depreciation (``dynamic``; :func:`_fit_dynamic`); rows without it leave the
+    estimation."""
     _check_arguments(method, norm_method, norm_quantile, norm_value, theta_bounds, cap)
     if max_theta_rel_se is not None and not max_theta_rel_se > 0:
         raise ValueError(f"max_theta_rel_se must be positive or None, got {max_theta_rel_se}")
     if law_of_motion and method != "dynamic":
         raise ValueError(f"law_of_motion needs method 'dynamic', got {method!r}")
+    if level_control is not None and method != "dynamic":
+        raise ValueError(f"level_control needs method 'dynamic', got {method!r}")
     roles = dict(va=va, labor=labor, capital=capital, proxy=proxy, investment=investment)
     roles["strata"] = strata if strata is not None else group
     roles["law_of_motion"] = ",".join(law_of_motion) or None
+    roles["level_control"] = level_control
     data = _Data.from_frame(
         df,
         {**roles, "depreciation_rate": depreciation_rate, "id": id, "time": time, "group": group},
@@ -625,7 +656,12 @@ def _result(
     return CUResult(
         cu=pl.Series("cu", cu, dtype=pl.Float64).fill_nan(None),
         theta=float(pooled.theta if pooled_ok else float("nan")),
-        coef={"beta_l": pooled.beta_l, "beta_k": pooled.beta_k, "phi": pooled.phi},
+        coef={
+            "beta_l": pooled.beta_l,
+            "beta_k": pooled.beta_k,
+            "phi": pooled.phi,
+            "level": pooled.level_coef,
+        },
         by_group=pl.DataFrame(rows, schema=_BY_GROUP_SCHEMA),
         meta={
             "method": method,
@@ -733,6 +769,7 @@ class _Data:
     ir: np.ndarray | None = None  # investment rate I/K (NaN where investment is null)
     strata: np.ndarray | None = None  # pooled groups with their own year effects
     ctl: np.ndarray | None = None  # law-of-motion controls (n × c), NaN where null
+    dlev: np.ndarray | None = None  # the level control (``level_control``), NaN where null
 
     @classmethod
     def from_frame(cls, df: pl.DataFrame, cols_map: dict[str, str | None]) -> _Data:
@@ -767,6 +804,10 @@ class _Data:
         strata = None
         if cols_map.get("strata") is not None:
             strata = df[cols_map["strata"]].cast(pl.Utf8).fill_null("__null__").to_numpy()
+        dlev = None
+        if cols_map.get("level_control") is not None:
+            dlev = df[cols_map["level_control"]].cast(pl.Float64).fill_null(np.nan).to_numpy()
+            est_ok &= np.isfinite(dlev)
         ctl = None
         if lom := cols_map.get("law_of_motion"):
             ctl = np.column_stack(
@@ -783,6 +824,7 @@ class _Data:
             ir=ir,
             strata=strata,
             ctl=ctl,
+            dlev=dlev,
         )
 
     def fit(self, mask: np.ndarray, poly_degree: int, markov_degree: int, method: str) -> _Fit:
@@ -804,6 +846,7 @@ class _Data:
             None if self.ir is None else self.ir[ix],
             None if self.strata is None else self.strata[ix],
             None if self.ctl is None else self.ctl[ix],
+            None if self.dlev is None else self.dlev[ix],
         )
 
 
@@ -890,6 +933,10 @@ def _yjz_normalize(
     return out
 
 
+# the panel column of ``measures.yjz.level_control`` (:func:`cbec.data.panel.perpetual_inventory`)
+LEVEL_CONTROL = "ln_k_use_dlevel"
+
+
 def cu_yjz(
     pool: pl.DataFrame, cfg: dict, own_n: int | None = None, noise_var: float | None = None
 ) -> MeasureFit:
@@ -905,7 +952,8 @@ def cu_yjz(
     ``ln_k`` (no book noise) k_t is its own instrument. ``ln_k_use`` assumes that the plant
     wears with the book depreciation rate, ``ln_k`` that it wears at a rate unrelated to use;
     book data cannot tell which (docs/methods.md), so the message names the assumption in
-    force. The industries of a fallback pool
+    force; ``level_control`` adds :data:`LEVEL_CONTROL` (θ̂ free of the accounts' level of
+    depreciation, at a larger standard error). The industries of a fallback pool
     each have their own year effects (``strata="ind2"``).
     An invalid estimate (phi <= 0, beta_k <= 0, theta outside ``theta_bounds``, weak
     instrument, not converged, too few lagged rows, theta's standard error above
@@ -935,6 +983,7 @@ def cu_yjz(
         method=y["method"],
         min_first_stage_f=y["min_f"],
         max_theta_rel_se=y.get("max_theta_rel_se"),
+        level_control=LEVEL_CONTROL if y.get("level_control") else None,
     )
     valid = bool(res.meta.get("pooled_valid", False))
     row = res.by_group.row(0, named=True) if res.by_group.height else {}

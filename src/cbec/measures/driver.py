@@ -61,7 +61,7 @@ import numpy as np
 import polars as pl
 
 from cbec.errors import InputError
-from cbec.measures.cu import cu_yjz
+from cbec.measures.cu import LEVEL_CONTROL, cu_yjz
 from cbec.measures.gather import (
     CU_COLUMNS,
     DIAGNOSTICS_SCHEMA,
@@ -163,7 +163,8 @@ def _usable_cols(measure: str, cfg: dict) -> list[str]:
         y, x = sfa_variables(cfg)
         return [y, *x]
     if measure == "cu":
-        return [*_USABLE["cu"], cfg["yjz"]["capital"]]
+        level = [LEVEL_CONTROL] if cfg["yjz"].get("level_control") else []
+        return [*_USABLE["cu"], cfg["yjz"]["capital"], *level]
     return _USABLE[measure]
 
 
@@ -356,9 +357,12 @@ def _failed(notes: list[str], first_skew: float) -> dict:
 
 def measure_columns(cfg: dict) -> list[str]:
     """The panel columns the measures of ``cfg`` (config.yaml's ``measures``) read:
-    :data:`REQUIRED_COLUMNS` and the YJZ law-of-motion controls (e.g. ``platform``)."""
-    lom = cfg.get("yjz", {}).get("law_of_motion_controls", [])
-    return [*REQUIRED_COLUMNS, *(c for c in lom if c not in REQUIRED_COLUMNS)]
+    :data:`REQUIRED_COLUMNS`, the YJZ law-of-motion controls (e.g. ``platform``) and, with
+    ``yjz.level_control``, its column."""
+    yjz = cfg.get("yjz", {})
+    extra = [*yjz.get("law_of_motion_controls", [])]
+    extra += [LEVEL_CONTROL] if yjz.get("level_control") else []
+    return [*REQUIRED_COLUMNS, *(c for c in extra if c not in REQUIRED_COLUMNS)]
 
 
 def read_panel(

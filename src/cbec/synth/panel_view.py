@@ -77,3 +77,22 @@ def world_panel(
     df = df.with_columns(cap_state=pl.lit(0.0), cap_foreign=pl.lit(0.0), cap_hmt=pl.lit(0.0))
     df = perpetual_inventory(deflate(df, sim.deflators), pim_delta, in_use=True)
     return controls(df).sort("firm_id", "year")
+
+
+def at_depreciation_level(d: pl.DataFrame, m: float, pim_delta: float = 0.09) -> pl.DataFrame:
+    """A :func:`world_panel` whose ``ln_k_use`` and ``ln_k_use_dlevel`` are rebuilt with the
+    book depreciation times ``m`` in the perpetual inventory: the in-use capital of a
+    researcher whose accounts' level of depreciation is off by the factor m (the book rates,
+    ``dep_rate``, unchanged)."""
+    books = ["fixed_assets_orig", "fixed_assets_net", "capital_deflator", "depreciation"]
+    pim = perpetual_inventory(
+        d.select("firm_id", "year", "ind2", *books).with_columns(pl.col("depreciation") * m),
+        pim_delta,
+        in_use=True,
+    )
+    new = pim.select(
+        "firm_id", "year", pl.col("real_capital_use").log().alias("ln_k_use"), "ln_k_use_dlevel"
+    )
+    return d.drop("ln_k_use", "ln_k_use_dlevel").join(
+        new, on=["firm_id", "year"], how="left", maintain_order="left"
+    )
