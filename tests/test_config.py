@@ -259,3 +259,15 @@ def test_a_researchers_own_files_get_no_synthetic_csv_years(base_config):
     inputs = apply_defaults(validate_config(cfg))["inputs"]
     assert inputs["customs_by_year"] == {2003: "d/c2003.csv"}
     assert year_input(inputs, "customs", 2003) == "d/c2003.csv"
+
+
+@pytest.mark.parametrize(("key", "value"), [("capital", "ln_k"), ("method", "iv")])
+def test_level_control_needs_in_use_capital_and_dynamic(base_config, key, value):
+    cfg = copy.deepcopy(base_config)
+    cfg["measures"]["yjz"].update({"level_control": True, key: value})
+    with pytest.raises(ConfigError) as ei:
+        validate_config(cfg)
+    assert f"key 'measures.yjz.{key}'" in str(ei.value)
+    assert "level_control needs" in str(ei.value)
+    cfg["measures"]["yjz"]["level_control"] = False
+    validate_config(cfg)

@@ -589,3 +589,23 @@ def test_imprecise_group_theta_falls_back_to_the_pooled_one() -> None:
     assert not big["fallback_used"] and big["theta_se"] < 0.5 * big["theta"]
     with pytest.raises(ValueError, match="max_theta_rel_se"):
         _fit(df, **kw, max_theta_rel_se=0.0)
+
+
+def test_level_control_is_for_dynamic_and_keeps_rows_without_it_out() -> None:
+    """``level_control`` needs ``dynamic``; rows whose control is null leave the
+    estimation like rows with any other input missing (their lags with them)."""
+    df = simulate_panel(1500, seed=5, omega_alpha=0.0, u_firm_sd=0.15, mat_util=0.3)
+    rng = np.random.default_rng(5)
+    dlev = pl.Series(-0.1 * rng.random(df.height)).set(pl.Series(rng.random(df.height) < 0.1), None)
+    df = df.with_columns(dlev=dlev)
+    with pytest.raises(ValueError, match="level_control needs method 'dynamic'"):
+        _fit(df, method="iv", level_control="dlev")
+    full = _fit(
+        df.with_columns(pl.col("dlev").fill_null(-0.05)),
+        method="dynamic",
+        law_of_motion=LOM,
+        level_control="dlev",
+    )
+    part = _fit(df, method="dynamic", law_of_motion=LOM, level_control="dlev")
+    assert part.by_group["n"][0] < full.by_group["n"][0]
+    assert np.isfinite(part.coef["level"]) and np.isnan(_fit(df, method="dynamic").coef["level"])

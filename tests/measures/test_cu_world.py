@@ -78,9 +78,9 @@ def test_theta_and_cu_recovered_when_materials_respond(elasticity, theta, seed):
 
 def test_level_control_frees_theta_from_the_level_of_depreciation():
     """The accounts' level of depreciation 10 % too low or too high: θ̂ moves by about
-    −0.7·θ per unit of the level without the control, and hardly with it. Measured over 12
-    draws (seeds 1000–1011, docs/methods.md): θ̂/θ at 1.1 minus at 0.9, −0.139 (s.d. 0.015,
-    all below −0.11) without, +0.015 (s.d. 0.012, all below 0.04) with the control."""
+    −0.7·θ per unit of the level without the control, and hardly with it. Over 12 draws
+    (seeds 1000–1011, benchmarks/results/yjz_level.md) θ̂/θ at 1.1 minus at 0.9 is −0.139
+    without (−0.167 to −0.113) and +0.010 with the control (−0.003 to +0.026)."""
     d = world_panel(8000, 77, {})
     lo, hi = at_depreciation_level(d, 0.9), at_depreciation_level(d, 1.1)
     plain = [_estimate(x, ("platform",)) for x in (lo, hi)]
