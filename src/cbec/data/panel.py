@@ -82,9 +82,9 @@ def perpetual_inventory(
 
     ``in_use``: also ``real_capital_use``, the same accumulation with each firm-year's own
     depreciation rate (:func:`_in_use_step`; needs ``depreciation`` and ``ind2``), and
-    ``ln_k_use_dlevel``: ∂ ln K_use / ∂ ln m, how its log moves when the level of every book
-    rate is m times the one the accounts give (m = 1 + :data:`LEVEL_STEP`, a forward
-    difference); the control of ``measures.yjz.level_control`` (docs/methods.md).
+    ``ln_k_use_dlevel``: ∂ ln K_use / ∂ ln m, how its log moves when the industry's real
+    depreciation is m times its deflated book depreciation (m = 1 + :data:`LEVEL_STEP`, a
+    forward difference); the control of ``measures.yjz.level_control`` (docs/methods.md).
 
     A firm-year whose Δorig is unknown (its own or the previous year's ``fixed_assets_orig``
     missing) restarts the stock from net/P like a first year: the year's investment is
@@ -149,9 +149,10 @@ LEVEL_STEP = 0.01
 
 
 def _level_derivative(narrow: pl.DataFrame, delta: float, use: pl.DataFrame) -> pl.DataFrame:
-    """firm_id, year and ``ln_k_use_dlevel``: (ln K_use at the book rates' level times
-    1 + :data:`LEVEL_STEP` − ln K_use) / ln(1 + :data:`LEVEL_STEP`); null where either
-    stock is not positive."""
+    """firm_id, year and ``ln_k_use_dlevel``: (ln K_use with Σ rate·K = m·Σ depreciation/P,
+    m = 1 + :data:`LEVEL_STEP`, − ln K_use) / ln m; null where either stock is not
+    positive. Book and carried rates are scaled, ``delta`` (no rate yet) is not; a restart
+    from net/P gets 0."""
     bumped = _accumulate(
         narrow, lambda part: _in_use_step(part, delta, 1 + LEVEL_STEP), ["real_capital"]
     )
@@ -256,7 +257,9 @@ def _in_use_step(part: pl.DataFrame, delta: float, scale: float = 1.0) -> pl.Dat
     firm-to-firm variation from each firm's rate (book amounts of old firms are at historical
     cost; their rates are not). A missing or non-positive book rate (ASIF 2008–2010) carries
     the firm's last rate forward, ``delta`` before any (``pim_rate``: book | carried |
-    default). ``scale``: every book rate times this (:func:`_level_derivative`)."""
+    default). ``scale``: the book rates times this after the level factor, so that the
+    industry's real depreciation is ``scale`` times its book depreciation deflated
+    (:func:`_level_derivative`)."""
     gap = pl.col("year") - pl.col("year_k")
     r_prev = pl.col("r_prev").fill_null(delta)
     begin = pl.when(_FIRST).then(_START).otherwise(pl.col("k_prev") * (1 - r_prev) ** (gap - 1))
