@@ -318,8 +318,8 @@ def _fit_dynamic(g: _Group, poly_degree: int, times: np.ndarray) -> _Fit:
     (``n_iv_unknown``) or d_{t−1} (``n_lom_unknown``) is unknown are left out of the
     moments, never given a made-up value.
 
-    ``g.dlev`` (the level control D = ∂k/∂ln m of ``ln_k_use_dlevel``): capital whose
-    depreciation level is m times the true one is k − ln m·D to first order, so D enters
+    ``g.dlev`` (the level control D = ∂k/∂ln m of ``ln_k_use_dlevel``, ≤ 0): capital whose
+    depreciation level is m times the true one is k + ln m·D to first order, so D enters
     stage 1's polynomial and stage 2 with its own coefficient γ (= −β_k·ln m), instrumented
     by D_{t−1}; θ̂ then does not rest on the accounts' level (docs/methods.md)."""
     va, lab, k, m, lnd, lag, idx, lg, zk, cell, ctl, ids, dlev = g
@@ -340,7 +340,7 @@ def _fit_dynamic(g: _Group, poly_degree: int, times: np.ndarray) -> _Fit:
     phi_hat = psi + gamma * lnd
     codes = np.unique(cell[r], return_inverse=True)[1]
     d1 = ctl[l1]
-    # ln δ_{t−2} last: the partial F below is its
+    # ln δ_{t−2} stays the last instrument: the partial F below is that of the last column
     zd = [x[l1] for x in extra]
     inst = _demean(np.column_stack([d1, zk[r], k[l1], lab[l1], psi[l2], *zd, lnd[l2]]), codes)
     Z = _standardize(inst)
