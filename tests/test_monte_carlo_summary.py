@@ -61,3 +61,5 @@ def test_held_out_scenarios_change_the_world_they_name():
     names = mc._config(5, "noisy_names")["synthetic"]["names"]
     assert names["member_english_only"] == 2 * mc.DEFAULTS["names"]["member_english_only"]
     assert "unmatchable_share" not in names
+    assert mc.planted("effect12") == 0.12
+    assert mc._config(5, "noisy_books")["synthetic"]["production"]["sd_book_dep"] == 0.25
