@@ -20,6 +20,7 @@ import pytest
 
 from cbec.measures import cu
 from cbec.measures.cu import CUResult, estimate_cu_yjz
+from cbec.synth.params import DEFAULTS
 
 BETA_L, BETA_K, THETA, A, TAU_CU = 0.45, 0.30, 2.0, 0.12, 0.09
 
@@ -609,3 +610,11 @@ def test_level_control_is_for_dynamic_and_keeps_rows_without_it_out() -> None:
     part = _fit(df, method="dynamic", law_of_motion=LOM, level_control="dlev")
     assert part.by_group["n"][0] < full.by_group["n"][0]
     assert np.isfinite(part.coef["level"]) and np.isnan(_fit(df, method="dynamic").coef["level"])
+
+
+def test_generic_starts_are_not_the_world_parameters():
+    # no estimator default may equal a world parameter: the GMM starts besides OLS's are
+    # corners, away from the world's beta_l, beta_k and phi = beta_k / theta
+    p = DEFAULTS["production"]
+    world = (p["beta_l"], p["beta_k"], p["beta_k"] / p["dep_theta"])
+    assert all(abs(x - w) > 0.04 for x in cu._GENERIC_STARTS.ravel() for w in world)
