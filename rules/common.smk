@@ -111,23 +111,39 @@ def all_targets():
             f"results/tables/{name}.{ext}" for ext in ("tex", "md", "html", "docx")
         ]
     targets.append("results/tables/tables.xlsx")
+    targets.append("results/validation/scorecard.md")
     if SYNTHETIC:
         targets.append("results/synthetic/calibration.md")
-        targets += [f"results/validation/{n}.md" for n in ("scorecard", "bias_budget")]
+        targets.append("results/validation/bias_budget.md")
     targets += figure_files()
     targets.append("results/report.html")
     return targets
 
 
-# Hook: pages of the synthetic world's validation shown in the report when a rule of the
-# workflow produces them (the scorecard and the bias budget against the planted truth).
+# Hook: pages shown in the report when a rule of the workflow produces them (the scorecard
+# against the published tables, on any data; the bias budget of the synthetic world).
 REPORT_PAGES = ["results/validation/scorecard.md", "results/validation/bias_budget.md"]
 
 
 def report_pages():
-    """The REPORT_PAGES that some rule of the workflow writes (synthetic world only)."""
+    """The REPORT_PAGES that some rule of the workflow writes."""
     made = {str(f) for r in workflow.rules for f in r.output}
-    return [p for p in REPORT_PAGES if SYNTHETIC and p in made]
+    return [p for p in REPORT_PAGES if p in made]
+
+
+# the tables with published cells (src/cbec/validation/paper_results.yaml)
+SCORECARD_TABLES = ["table2", "table3", "table4", "table5", "table6", "table7"]
+
+
+def scorecard_inputs(wildcards):
+    """The scorecard's estimates (the published tables this config estimates) and, on the
+    synthetic world, its truth and the oracle tables."""
+    names = [t for t in SCORECARD_TABLES if t in TABLES]
+    inputs = {"estimates": [f"results/estimates/{t}.json" for t in names]}
+    if SYNTHETIC:
+        inputs["truth"] = "resources/truth/params.json"
+        inputs["oracle"] = "results/validation/oracle_tables.json"
+    return inputs
 
 
 # settings every regression table shares (the table rules; the oracle tables of validation)

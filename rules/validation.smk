@@ -109,30 +109,6 @@ rule oracle_tables:
         "../scripts/oracle_tables.py"
 
 
-# The paper's published Tables 2-7 (src/cbec/validation/paper_results.yaml) cell by cell
-# against this run's estimates and the synthetic truth (same-specification oracle, else the
-# planted or population-oracle value; flag where it lies outside our 95 % interval).
-rule scorecard:
-    input:
-        estimates=expand(
-            "results/estimates/{table}.json",
-            table=["table2", "table3", "table4", "table5", "table6", "table7"],
-        ),
-        truth="resources/truth/params.json",
-        oracle="results/validation/oracle_tables.json",
-    output:
-        json="results/validation/scorecard.json",
-        md="results/validation/scorecard.md",
-    log:
-        "results/logs/scorecard.log",
-    benchmark:
-        "results/benchmarks/scorecard.tsv"
-    conda:
-        "../envs/cbec.yaml"
-    script:
-        "../scripts/scorecard.py"
-
-
 # Table 2 column (2) re-estimated with the truth substituted one stage at a time (true
 # links, true utilization, no controls, the full population, the oracle's specification);
 # the steps telescope to the gap between the oracle and the pipeline's estimate.

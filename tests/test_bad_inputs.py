@@ -777,3 +777,16 @@ def test_make_clean_keeps_user_inputs(tmp_path, base_config, source):
     # a delivered file at a configured input path survives unless the inputs are synthetic
     assert delivered.exists() == (source == "files")
     assert (wd / "resources/truth").exists() == (source == "files")
+
+
+def test_scorecard_on_a_researchers_files_compares_with_the_paper_only(tmp_path, files_run):
+    """On the researcher's own files the scorecard is built from the estimates alone: the
+    paper's numbers against ours, with no truth columns (and no synthetic rule in the DAG)."""
+    wd = copy_run(files_run, tmp_path / "wf")
+    card = "results/validation/scorecard.md"
+    proc = run_snakemake(wd, card)
+    out = proc.stdout + proc.stderr
+    assert "oracle_table" not in out and "synthesize" not in out
+    md = (wd / card).read_text(encoding="utf-8")
+    assert "No truth to compare with" in md and "| truth |" not in md
+    assert "| table2 | (2) | platform | 0.090 | 5.45 |" in md

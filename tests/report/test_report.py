@@ -238,7 +238,7 @@ def test_validation_pages_and_human_headings():
     page = build(
         pages={R.PAGE_TITLES["scorecard.md"]: "| estimate | truth |\n|---|---|\n| 0.09 | 0.09 |\n"}
     )
-    assert '<h2 id="scorecard-estimates-against-the-synthetic-world-s-truth">' in page
+    assert '<h2 id="scorecard-the-published-tables-against-this-run">' in page
     assert "<td" in page.split("Scorecard")[-1]
     assert "<h3>From the panel to the analysis sample</h3>" in page
     assert "attrition_sample.csv" not in page

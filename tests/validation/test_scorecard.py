@@ -84,6 +84,17 @@ def test_scorecard_lists_every_cell_with_the_papers_numbers():
     assert md.count("\n| table |") == 2 and "| table5 | (3) | iv_bartik | 0.246 | 4.15 |" in md
 
 
+def test_scorecard_on_a_researchers_data_shows_no_truth_columns():
+    # a run on the researcher's own files has no truth: paper against ours only
+    paper = load_paper_results()
+    real = scorecard_md(build_scorecard(paper, _fake_estimates(paper), None))
+    assert "No truth to compare with" in real and "truth is" not in real and "⚑" not in real
+    assert "| table2 | (2) | platform | 0.090 | 5.45 | 0.0900 |" in real
+    assert real.splitlines()[4].count("|") == 10  # nine columns
+    synth = scorecard_md(build_scorecard(paper, _fake_estimates(paper), _truth()))
+    assert "| truth | truth is | flag |" in synth and "No truth" not in synth
+
+
 def test_scorecard_matches_our_columns_and_flags_the_truth():
     paper = load_paper_results()
     est = _fake_estimates(paper)

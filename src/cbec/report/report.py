@@ -84,7 +84,7 @@ ATTRITION_TITLES: dict[str, str] = {
 }
 #: headings of the validation pages of the synthetic world (file name -> heading)
 PAGE_TITLES: dict[str, str] = {
-    "scorecard.md": "Scorecard: estimates against the synthetic world's truth",
+    "scorecard.md": "Scorecard: the published tables against this run",
     "bias_budget.md": "Bias budget",
 }
 #: years per attrition table, so that a table fits the width of an A4 page
@@ -427,7 +427,7 @@ def build_report(
 
     ``match_reports`` and ``validation`` (the match quality against the synthetic truth) are
     keyed by link name (panel_links, customs_asif, alibaba, mic). ``pages``: further
-    markdown pages by heading (the synthetic world's scorecard and bias budget).
+    markdown pages by heading (the scorecard; the synthetic world's bias budget).
     ``book_noise``: the pooled book noise fit (rule book_noise), shown with the diagnostics.
     """
     sections: list[tuple[str, str]] = []

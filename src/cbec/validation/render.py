@@ -32,31 +32,55 @@ def _flag_notes(cells: list[dict[str, Any]]) -> list[str]:
     return [""] + out if out else []
 
 
+_PAPER_NOTE = "Paper: the published estimate and t statistic (clustered by firm)."
+
+
+def _cell_rows(cells: list[dict[str, Any]], truth: bool) -> list[str]:
+    """The coefficient cells' table; the truth's columns only where the world is known."""
+    head = "| table | col. | term | paper b | paper t | our b | our s.e. | our t | t ratio |"
+    rule = "|---|---:|---|---:|---:|---:|---:|---:|---:|"
+    if truth:
+        head += " truth | truth is | flag | gap: outcome | gap: links | planted | planted is |"
+        rule += "---:|---|---|---:|---:|---:|---|"
+    lines = [head, rule]
+    for c in cells:
+        row = (
+            f"| {c['table']} | ({c['paper_column']}) | {c['term']} | {_f(c['paper_b'])} "
+            f"| {_f(c['paper_t'], 2)} | {_f(c['ours_b'], 4)} | {_f(c['ours_se'], 4)} "
+            f"| {_f(c['ours_t'], 2)} | {_f(c['t_ratio'], 2)} |"
+        )
+        if truth:
+            row += (
+                f" {_f(c['truth'], 4)} | {c['truth_kind'] or '–'} "
+                f"| {'⚑' if c['truth_outside_ci'] else ''} "
+                f"| {_f(c.get('step_outcome'), 4)} | {_f(c.get('step_links'), 4)} "
+                f"| {_f(c.get('planted'), 4)} | {c.get('planted_kind') or '–'} |"
+            )
+        lines.append(row)
+    return lines
+
+
 def scorecard_md(card: dict[str, Any]) -> str:
-    """The scorecard as two markdown tables (cells, columns) with a summary line."""
+    """The scorecard as two markdown tables (cells, columns) with a summary line; without
+    the truth's columns when the run has no truth (a researcher's own data)."""
     s = card["summary"]
+    truth = s.get("has_truth", True)
+    flags = (
+        f"Truth outside our 95 % interval (flag ⚑): {s['truth_outside_ci']} of "
+        f"{s['truth_judged']}. "
+        if truth
+        else "No truth to compare with (not the synthetic world). "
+    )
     lines = [
         "# Scorecard: the paper's Tables 2–7 against this run",
         "",
         f"{s['cells']} published coefficient cells, {s['cells_estimated']} estimated here. "
         f"t within a factor 2 of the paper's: {s['t_within_factor']} of {s['t_judged']}. "
-        f"Truth outside our 95 % interval (flag ⚑): {s['truth_outside_ci']} of "
-        f"{s['truth_judged']}. R² within 0.1 of the paper's (Tables 2, 3, 6): "
+        f"{flags}R² within 0.1 of the paper's (Tables 2, 3, 6): "
         f"{s['r2_within_tol']} of {s['r2_judged']}.",
         "",
-        "| table | col. | term | paper b | paper t | our b | our s.e. | our t | t ratio "
-        "| truth | truth is | flag | gap: outcome | gap: links | planted | planted is |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---|",
+        *_cell_rows(card["cells"], truth),
     ]
-    for c in card["cells"]:
-        lines.append(
-            f"| {c['table']} | ({c['paper_column']}) | {c['term']} | {_f(c['paper_b'])} "
-            f"| {_f(c['paper_t'], 2)} | {_f(c['ours_b'], 4)} | {_f(c['ours_se'], 4)} "
-            f"| {_f(c['ours_t'], 2)} | {_f(c['t_ratio'], 2)} | {_f(c['truth'], 4)} "
-            f"| {c['truth_kind'] or '–'} | {'⚑' if c['truth_outside_ci'] else ''} "
-            f"| {_f(c.get('step_outcome'), 4)} | {_f(c.get('step_links'), 4)} "
-            f"| {_f(c.get('planted'), 4)} | {c.get('planted_kind') or '–'} |"
-        )
     lines += [
         "",
         "| table | col. | depvar | paper N | our N | N ratio | paper R² | our R² | R² gap |",
@@ -73,9 +97,11 @@ def scorecard_md(card: dict[str, Any]) -> str:
     lines += [""] + [
         f"R² of {c['table']} ({c['paper_column']}) in the paper: {c['r2_note']}." for c in notes
     ]
+    if not truth:
+        return "\n".join([*lines, "", _PAPER_NOTE, ""])
     lines += [
         "",
-        "Paper: the published estimate and t statistic (clustered by firm). Truth: where "
+        _PAPER_NOTE + " Truth: where "
         "the world knows the column's outcome, the oracle — the same specification (rows, "
         "fixed effects, controls, Table 7 groups as the pipeline builds them) with the "
         "outcome and the platform dummy replaced by the world's truth (results/validation/"

@@ -189,7 +189,8 @@ def build_scorecard(
         score_column(pc, _our_column(estimates, pc["table"], pc["our_column"]))
         for pc in paper_columns(paper)
     ]
-    return {"cells": cells, "columns": columns, "summary": _summary(cells, columns)}
+    summary = {**_summary(cells, columns), "has_truth": truth is not None or oracle is not None}
+    return {"cells": cells, "columns": columns, "summary": summary}
 
 
 def _with_realized(row: dict[str, Any], oracle: dict[str, Any] | None) -> dict[str, Any]:
