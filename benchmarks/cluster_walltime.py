@@ -35,7 +35,7 @@ REAL_VOLUME = {
     "synthesize_customs": 34.3,
 }
 LOCAL = {"all", "tfp", "cu", "measures_diagnostics", "calibration"}
-SYNTHETIC_ONLY = {"synthesize", "synthesize_customs", "calibration", "scorecard", "bias_budget"}
+SYNTHETIC_ONLY = {"synthesize", "synthesize_customs", "calibration", "bias_budget"}
 
 
 def paper_times(run: Path) -> dict[str, float]:

@@ -3,7 +3,7 @@
     python benchmarks/compare_runs.py RUN_A RUN_B
 
 Compares every file under results/estimates, results/tables, results/figures and
-results/validation (the synthetic world's oracle tables, scorecard and bias budget) of two run
+results/validation (the scorecard; the synthetic world's oracle tables and bias budget) of two run
 directories (e.g. two clean `make` runs of the paper preset, or the table stage rerun at
 other threads) and exits non-zero on any difference. The report is compared too, except for its provenance (git commit).
 """

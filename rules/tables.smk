@@ -1,7 +1,8 @@
 # The tables declared in config.yaml `tables.specs`: one job per table renders
 # results/tables/<name>.{tex,md,html} from results/estimates/<name>.json. The params are
 # functions of the wildcard, so editing one table's spec reruns only that table.
-# TABLE_COMMON (the settings every table shares) is defined in common.smk.
+# TABLE_COMMON (the settings every table shares) is defined in common.smk. The scorecard
+# (last rule) sets the published cells against ours, and on the synthetic world reads its truth.
 
 
 rule table:

@@ -1,7 +1,7 @@
 # Match quality against the synthetic truth (synthetic world only; included by the Snakefile
 # when inputs.source is synthetic): precision and recall of the panel, customs and platform
-# links. With the calibration, the only rules that read resources/truth; their files feed
-# the report, never a table.
+# links. With the calibration and, on the synthetic world, the scorecard (rules/tables.smk),
+# the only rules that read resources/truth; their files feed the report, never a table.
 
 
 rule validate_panel_links:

@@ -90,9 +90,28 @@ def test_scorecard_on_a_researchers_data_shows_no_truth_columns():
     real = scorecard_md(build_scorecard(paper, _fake_estimates(paper), None))
     assert "No truth to compare with" in real and "truth is" not in real and "⚑" not in real
     assert "| table2 | (2) | platform | 0.090 | 5.45 | 0.0900 |" in real
-    assert real.splitlines()[4].count("|") == 10  # nine columns
+    cells = [ln for ln in real.splitlines() if ln.startswith("| table") or ln.startswith("|--")]
+    assert {ln.count("|") for ln in real.splitlines() if ln.startswith("| table2 | (2) | p")} == {
+        10
+    }
+    assert cells[0].count("|") == cells[1].count("|") == 10  # nine columns, head and rule
     synth = scorecard_md(build_scorecard(paper, _fake_estimates(paper), _truth()))
     assert "| truth | truth is | flag |" in synth and "No truth" not in synth
+
+
+def test_a_respecified_column_is_not_compared_with_the_papers():
+    # a user's Table 2 whose second column explains another outcome: that column's cells are
+    # left empty rather than set against the paper's CU column
+    paper = load_paper_results()
+    est = _fake_estimates(paper)
+    for i, col in enumerate(est["table2"]["columns"]):
+        col["depvar"] = "cu" if i == 0 else "ln_export"
+    rows = {
+        (c["table"], c["paper_column"], c["term"]): c
+        for c in build_scorecard(paper, est, None)["cells"]
+    }
+    assert rows[("table2", 1, "platform")]["ours_b"] == pytest.approx(0.091)
+    assert rows[("table2", 2, "platform")]["ours_b"] is None
 
 
 def test_scorecard_matches_our_columns_and_flags_the_truth():

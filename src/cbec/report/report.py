@@ -82,7 +82,8 @@ ATTRITION_TITLES: dict[str, str] = {
     "attrition_asif.csv": "Cleaning the ASIF firm-years, by year",
     "attrition_sample.csv": "From the panel to the analysis sample",
 }
-#: headings of the validation pages of the synthetic world (file name -> heading)
+#: headings of the validation pages (file name -> heading): the scorecard, on any data, and
+#: the synthetic world's bias budget
 PAGE_TITLES: dict[str, str] = {
     "scorecard.md": "Scorecard: the published tables against this run",
     "bias_budget.md": "Bias budget",

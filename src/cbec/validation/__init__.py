@@ -1,2 +1,3 @@
-"""Validation of a synthetic run: the paper's published numbers, the scorecard and the bias
-budget (synthetic source only; reads the world's truth, never feeds a table)."""
+"""Validation: the paper's published numbers and the scorecard (on any data; against the
+world's truth too on a synthetic run), the bias budget and the oracle tables (synthetic
+source only; they read the world's truth). Nothing here feeds a table."""

@@ -111,9 +111,17 @@ def _column_moderator(cell: dict[str, Any]) -> str | None:
     return cell.get("moderator")
 
 
-def _our_column(estimates: dict[str, Any], table: str, pos: int) -> dict[str, Any] | None:
+def _our_column(
+    estimates: dict[str, Any], table: str, pos: int, depvar: str | None = None
+) -> dict[str, Any] | None:
+    """Our column at the published column's position, or None when there is none or it
+    explains another outcome than ``depvar`` (a table the user re-specified: comparing it
+    with the paper's column would be wrong)."""
     cols = (estimates.get(table) or {}).get("columns") or []
-    return cols[pos] if 0 <= pos < len(cols) else None
+    col = cols[pos] if 0 <= pos < len(cols) else None
+    if col is not None and depvar is not None and col.get("depvar") not in (None, depvar):
+        return None
+    return col
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -183,10 +191,10 @@ def build_scorecard(
     cells = []
     for cell in paper_cells(paper):
         cell = {**cell, "moderator": _moderator(paper, cell)}
-        col = _our_column(estimates, cell["table"], cell["our_column"])
+        col = _our_column(estimates, cell["table"], cell["our_column"], cell["depvar"])
         cells.append(_with_realized(score_cell(cell, col, truth, oracle), oracle))
     columns = [
-        score_column(pc, _our_column(estimates, pc["table"], pc["our_column"]))
+        score_column(pc, _our_column(estimates, pc["table"], pc["our_column"], pc["depvar"]))
         for pc in paper_columns(paper)
     ]
     summary = {**_summary(cells, columns), "has_truth": truth is not None or oracle is not None}
